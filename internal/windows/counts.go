@@ -1,0 +1,210 @@
+package windows
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// ErrOutOfOrder is returned by Record for an interval that ends at or before
+// the end of the previously recorded one. Such a record would rewrite history
+// that window sums already used, so it is rejected and the caller counts it.
+var ErrOutOfOrder = errors.New("interval ends at or before the last recorded time")
+
+// Sum is the content of one window at one evaluation time.
+type Sum struct {
+	// Good and Valid are the event counts in the window.
+	Good, Valid float64
+	// Seen is the part of the window, in milliseconds, for which data was
+	// recorded.
+	Seen float64
+}
+
+// Counts holds the bucketed event counts of one SLO group. Create it with
+// Layout.New.
+type Counts struct {
+	layout  *Layout
+	tiers   []ring
+	run     []running
+	last    int64 // end of the last recorded interval, ms
+	hasLast bool
+}
+
+type ring struct {
+	res, n      int64
+	head        int64 // highest absolute bucket index opened
+	opened      bool
+	good, valid []float64
+	seen        []uint32 // ms
+}
+
+type running struct {
+	lo, hi            int64 // inclusive range of whole buckets in the totals
+	ok                bool
+	ops               int64 // incremental updates since the last full recomputation
+	good, valid, seen float64
+}
+
+// New returns empty counts for one group. Its memory is fixed by the layout.
+func (l *Layout) New() *Counts {
+	c := &Counts{layout: l, tiers: make([]ring, len(l.tiers)), run: make([]running, len(l.windows))}
+	for i, t := range l.tiers {
+		c.tiers[i] = ring{res: t.res, n: t.n,
+			good: make([]float64, t.n), valid: make([]float64, t.n), seen: make([]uint32, t.n)}
+	}
+	return c
+}
+
+// Layout returns the layout the counts were built with.
+func (c *Counts) Layout() *Layout { return c.layout }
+
+// Last returns the end of the last recorded interval (unix ms) and whether
+// anything was recorded.
+func (c *Counts) Last() (int64, bool) { return c.last, c.hasLast }
+
+// Record adds good and valid events that happened in the interval (from, to]
+// (unix milliseconds) and marks that interval as seen. The events go to the
+// bucket containing to. Intervals must be recorded in increasing order of
+// their end; an interval that starts before the previous end is clipped for
+// coverage, so nothing is counted as seen twice. Values must be finite and
+// non-negative, and good must not exceed valid: clamping is the caller's job,
+// so that it can count it.
+func (c *Counts) Record(from, to int64, good, valid float64) error {
+	if c.hasLast && to <= c.last {
+		return ErrOutOfOrder
+	}
+	if from >= to {
+		return fmt.Errorf("empty interval (%d, %d]", from, to)
+	}
+	if !(good >= 0 && valid >= 0) || math.IsInf(good, 0) || math.IsInf(valid, 0) || good > valid {
+		return fmt.Errorf("invalid increment good=%v valid=%v", good, valid)
+	}
+	if c.hasLast && from < c.last {
+		from = c.last
+	}
+	for ti := range c.tiers {
+		r := &c.tiers[ti]
+		k := ceilDiv(to, r.res) - 1
+		r.open(k)
+		s := r.slot(k)
+		r.good[s] += good
+		r.valid[s] += valid
+		first := max(floorDiv(from, r.res), r.head-r.n+1)
+		for j := first; j <= k; j++ {
+			lo, hi := max(from, j*r.res), min(to, (j+1)*r.res)
+			if hi > lo {
+				r.seen[r.slot(j)] += uint32(hi - lo)
+			}
+		}
+		// A running total that already includes bucket `first` or later
+		// is stale now: recompute it at the next Sum.
+		for wi, t := range c.layout.tierOf {
+			if t == ti && c.run[wi].ok && c.run[wi].hi >= first {
+				c.run[wi].ok = false
+			}
+		}
+	}
+	c.last, c.hasLast = to, true
+	return nil
+}
+
+// Sum returns the content of window i (an index into Layout.Windows) for the
+// interval (t-W, t], t in unix milliseconds. See the package comment for the
+// error bound at the window's far edge.
+func (c *Counts) Sum(i int, t int64) Sum {
+	l := c.layout
+	r := &c.tiers[l.tierOf[i]]
+	w := l.windows[i]
+	cur := ceilDiv(t, r.res) - 1
+	edge := ceilDiv(t-w, r.res) - 1
+	frac := float64((edge+1)*r.res-(t-w)) / float64(r.res)
+
+	run := &c.run[i]
+	c.advance(run, r, edge+1, cur-1)
+	s := Sum{Good: run.good, Valid: run.valid, Seen: run.seen}
+	if r.live(cur) {
+		k := r.slot(cur)
+		s.Good += r.good[k]
+		s.Valid += r.valid[k]
+		s.Seen += float64(r.seen[k])
+	}
+	if frac > 0 && r.live(edge) {
+		k := r.slot(edge)
+		s.Good += frac * r.good[k]
+		s.Valid += frac * r.valid[k]
+		s.Seen += frac * float64(r.seen[k])
+	}
+	return s
+}
+
+// Coverage returns the seen share of window i in s, in [0, 1].
+func (c *Counts) Coverage(i int, s Sum) float64 {
+	return min(1, max(0, s.Seen/float64(c.layout.windows[i])))
+}
+
+// advance moves the running totals to the whole buckets lo..hi, adding and
+// subtracting the buckets that entered and left, or recomputing them when
+// incremental updating is not possible or has been used for a full ring.
+func (c *Counts) advance(run *running, r *ring, lo, hi int64) {
+	if !run.ok || lo < run.lo || hi < run.hi || lo > run.hi+1 ||
+		run.lo <= r.head-r.n || run.ops >= r.n {
+		run.good, run.valid, run.seen = 0, 0, 0
+		for j := lo; j <= hi; j++ {
+			if r.live(j) {
+				k := r.slot(j)
+				run.good += r.good[k]
+				run.valid += r.valid[k]
+				run.seen += float64(r.seen[k])
+			}
+		}
+		run.lo, run.hi, run.ok, run.ops = lo, hi, true, 0
+		return
+	}
+	for j := run.lo; j < lo; j++ {
+		k := r.slot(j)
+		run.good -= r.good[k]
+		run.valid -= r.valid[k]
+		run.seen -= float64(r.seen[k])
+		run.ops++
+	}
+	for j := run.hi + 1; j <= hi; j++ {
+		if r.live(j) {
+			k := r.slot(j)
+			run.good += r.good[k]
+			run.valid += r.valid[k]
+			run.seen += float64(r.seen[k])
+		}
+		run.ops++
+	}
+	run.lo, run.hi = lo, hi
+}
+
+// open makes bucket k writable, clearing the slots of buckets that the ring
+// skipped over. Buckets older than the head stay as they are.
+func (r *ring) open(k int64) {
+	if r.opened && k <= r.head {
+		return
+	}
+	if !r.opened || k-r.head >= r.n {
+		clear(r.good)
+		clear(r.valid)
+		clear(r.seen)
+	} else {
+		for j := r.head + 1; j <= k; j++ {
+			s := r.slot(j)
+			r.good[s], r.valid[s], r.seen[s] = 0, 0, 0
+		}
+	}
+	r.head, r.opened = k, true
+}
+
+// live reports whether bucket k is held by the ring.
+func (r *ring) live(k int64) bool { return r.opened && k <= r.head && k > r.head-r.n }
+
+func (r *ring) slot(k int64) int64 {
+	m := k % r.n
+	if m < 0 {
+		m += r.n
+	}
+	return m
+}

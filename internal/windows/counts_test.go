@@ -1,0 +1,315 @@
+package windows
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+const (
+	sec  = int64(1000)
+	min_ = 60 * sec
+	hour = 60 * min_
+	day  = 24 * hour
+)
+
+// event is one recorded interval, kept for brute-force recomputation.
+type event struct {
+	from, to    int64
+	good, valid float64
+}
+
+// bruteSum recomputes a window from the raw records: the events whose
+// interval ends in (t-w, t] and the seen milliseconds inside it.
+func bruteSum(evs []event, t, w int64) Sum {
+	var s Sum
+	for _, e := range evs {
+		if e.to > t-w && e.to <= t {
+			s.Good += e.good
+			s.Valid += e.valid
+		}
+		lo, hi := max(e.from, t-w), min(e.to, t)
+		if hi > lo {
+			s.Seen += float64(hi - lo)
+		}
+	}
+	return s
+}
+
+// edgeBound returns the content of the bucket of resolution res that
+// straddles t-w: the documented bound of the window's error.
+func edgeBound(evs []event, t, w, res int64) Sum {
+	e := ceilDiv(t-w, res) - 1
+	if (e+1)*res == t-w { // aligned: no partial bucket, the window is exact
+		return Sum{}
+	}
+	return bruteSum(evs, (e+1)*res, res)
+}
+
+func mustLayout(t *testing.T, interval time.Duration, ws ...time.Duration) *Layout {
+	t.Helper()
+	l, err := NewLayout(interval, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+var daemonWindows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour,
+	6 * time.Hour, 24 * time.Hour, 72 * time.Hour, 30 * 24 * time.Hour}
+
+func TestLayoutTiers(t *testing.T) {
+	tests := []struct {
+		name      string
+		interval  time.Duration
+		windows   []time.Duration
+		wantTiers []tierSpec
+		wantRes   []time.Duration
+	}{
+		{"short only", 30 * time.Second, []time.Duration{5 * time.Minute, time.Hour},
+			[]tierSpec{{30 * sec, 122}}, []time.Duration{30 * time.Second, 30 * time.Second}},
+		{"daemon 30d", 30 * time.Second, daemonWindows,
+			[]tierSpec{{30 * sec, 722}, {5 * min_, 866}, {hour, 722}},
+			[]time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second,
+				30 * time.Second, 5 * time.Minute, 5 * time.Minute, time.Hour}},
+		{"1d period", time.Minute, []time.Duration{5 * time.Minute, 24 * time.Hour},
+			[]tierSpec{{min_, 362}, {5 * min_, 290}}, []time.Duration{time.Minute, 5 * time.Minute}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustLayout(t, tc.interval, tc.windows...)
+			if len(l.tiers) != len(tc.wantTiers) {
+				t.Fatalf("tiers = %+v, want %+v", l.tiers, tc.wantTiers)
+			}
+			for i := range l.tiers {
+				if l.tiers[i] != tc.wantTiers[i] {
+					t.Errorf("tier %d = %+v, want %+v", i, l.tiers[i], tc.wantTiers[i])
+				}
+			}
+			for i := range tc.wantRes {
+				if got := l.Resolution(i); got != tc.wantRes[i] {
+					t.Errorf("Resolution(%d) = %s, want %s", i, got, tc.wantRes[i])
+				}
+			}
+		})
+	}
+}
+
+func TestLayoutErrors(t *testing.T) {
+	tests := []struct {
+		interval time.Duration
+		windows  []time.Duration
+		want     string
+	}{
+		{7 * time.Second, []time.Duration{time.Hour}, "evaluation interval 7s: must divide 5m0s evenly"},
+		{1500 * time.Millisecond, []time.Duration{time.Hour}, "evaluation interval 1.5s: must be a whole number of seconds, at least 1s"},
+		{30 * time.Second, nil, "no windows given"},
+		{30 * time.Second, []time.Duration{45 * time.Second}, "window 45s: must be a multiple of the evaluation interval 30s"},
+		{30 * time.Second, []time.Duration{-time.Minute}, "window -1m0s: must be positive"},
+		{30 * time.Second, []time.Duration{93 * 24 * time.Hour}, "window 2232h0m0s: longer than the supported maximum 2208h0m0s"},
+	}
+	for _, tc := range tests {
+		_, err := NewLayout(tc.interval, tc.windows)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("NewLayout(%s, %v) error = %v, want %q", tc.interval, tc.windows, err, tc.want)
+		}
+	}
+}
+
+// TestMemoryPerGroup pins the bound: a 30d period at 30s fits in
+// 64 KiB per group. The figure is measured from the allocated arrays.
+func TestMemoryPerGroup(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, daemonWindows...)
+	c := l.New()
+	var measured int
+	for _, r := range c.tiers {
+		measured += cap(r.good)*8 + cap(r.valid)*8 + cap(r.seen)*4
+	}
+	if measured > l.BytesPerGroup() {
+		t.Errorf("measured %d bytes of buckets, BytesPerGroup says %d", measured, l.BytesPerGroup())
+	}
+	if l.BytesPerGroup() > 64<<10 {
+		t.Errorf("BytesPerGroup = %d, want <= 64 KiB", l.BytesPerGroup())
+	}
+	t.Logf("30d at 30s: %d buckets, %d bytes per group", l.BucketCount(), l.BytesPerGroup())
+}
+
+// TestExactAtAlignedTicks checks the fine-tier windows are exact at every
+// aligned tick, using a simple hand-checkable sequence.
+func TestExactAtAlignedTicks(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, 5*time.Minute, time.Hour)
+	c := l.New()
+	base := int64(1_700_000_000_000) / (30 * sec) * (30 * sec)
+	// 1 valid event per tick for 2h, 1 bad event every 10th tick.
+	for i := int64(1); i <= 240; i++ {
+		good := 1.0
+		if i%10 == 0 {
+			good = 0
+		}
+		if err := c.Record(base+(i-1)*30*sec, base+i*30*sec, good, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := base + 240*30*sec
+	s5 := c.Sum(0, now)
+	if s5.Valid != 10 || s5.Good != 9 || s5.Seen != float64(5*min_) {
+		t.Errorf("5m sum = %+v, want good 9, valid 10, seen 300000", s5)
+	}
+	s1h := c.Sum(1, now)
+	if s1h.Valid != 120 || s1h.Good != 108 {
+		t.Errorf("1h sum = %+v, want good 108 valid 120", s1h)
+	}
+}
+
+// TestPropertyWindowsMatchBruteForce feeds random sequences (gaps, bursts,
+// clock jumps forward, uneven intervals) and checks every window at every
+// evaluation against a brute-force recomputation: exact on the fine tier at
+// aligned times, within the documented edge-bucket bound elsewhere.
+func TestPropertyWindowsMatchBruteForce(t *testing.T) {
+	ws := []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 6 * time.Hour,
+		24 * time.Hour, 72 * time.Hour, 7 * 24 * time.Hour}
+	for seed := uint64(1); seed <= 6; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		l := mustLayout(t, 30*time.Second, ws...)
+		c := l.New()
+		var evs []event
+		tNow := int64(1_750_000_000_000) / (30 * sec) * (30 * sec)
+		last := tNow
+		steps := 12000 + rng.IntN(4000)
+		for step := 0; step < steps; step++ {
+			// Advance mostly by one interval, sometimes by a gap or a jump.
+			adv := int64(30 * sec)
+			switch r := rng.IntN(1000); {
+			case r < 5:
+				adv = int64(1+rng.IntN(240)) * 30 * sec // gap up to 2h
+			case r < 6:
+				adv = int64(1+rng.IntN(6)) * day // clock jump forward
+			case r < 30:
+				adv = int64(1+rng.IntN(29)) * sec // unaligned
+			}
+			tNow += adv
+			valid := float64(rng.IntN(50))
+			if rng.IntN(100) == 0 {
+				valid += 5000 // burst
+			}
+			good := math.Floor(valid * rng.Float64())
+			from := last
+			if rng.IntN(50) == 0 { // a tick with no pull: coverage hole
+				from = tNow - 10*sec
+			}
+			if err := c.Record(from, tNow, good, valid); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, event{max(from, last), tNow, good, valid})
+			last = tNow
+			if rng.IntN(4) != 0 {
+				continue
+			}
+			for i, w := range l.windows {
+				got := c.Sum(i, tNow)
+				want := bruteSum(evs, tNow, w)
+				res := l.tiers[l.tierOf[i]].res
+				bound := edgeBound(evs, tNow, w, res)
+				tol := 1e-9 * (1 + want.Valid)
+				if math.Abs(got.Good-want.Good) > bound.Good+tol ||
+					math.Abs(got.Valid-want.Valid) > bound.Valid+tol ||
+					math.Abs(got.Seen-want.Seen) > bound.Seen+tol {
+					t.Fatalf("seed %d step %d window %s: got %+v, want %+v within %+v",
+						seed, step, time.Duration(w)*time.Millisecond, got, want, bound)
+				}
+				if tNow%res == 0 && (got.Good != want.Good || got.Valid != want.Valid) {
+					t.Fatalf("seed %d step %d window %s at aligned time: got %+v, want exact %+v",
+						seed, step, time.Duration(w)*time.Millisecond, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestRecordRejectsBadInput(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, 5*time.Minute)
+	c := l.New()
+	if err := c.Record(0, 30*sec, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name              string
+		from, to          int64
+		good, valid       float64
+		wantOutOfOrderErr bool
+	}{
+		{"duplicate timestamp", 0, 30 * sec, 1, 1, true},
+		{"out of order", 0, 10 * sec, 1, 1, true},
+		{"NaN", 30 * sec, 60 * sec, math.NaN(), 1, false},
+		{"Inf", 30 * sec, 60 * sec, 1, math.Inf(1), false},
+		{"negative", 30 * sec, 60 * sec, -1, 1, false},
+		{"good over valid", 30 * sec, 60 * sec, 3, 1, false},
+		{"empty interval", 60 * sec, 60 * sec, 0, 0, false},
+	}
+	for _, tc := range tests {
+		err := c.Record(tc.from, tc.to, tc.good, tc.valid)
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		if (err == ErrOutOfOrder) != tc.wantOutOfOrderErr {
+			t.Errorf("%s: error %v", tc.name, err)
+		}
+	}
+	// Nothing of the rejected input reached the window.
+	if s := c.Sum(0, 60*sec); s.Good != 1 || s.Valid != 2 {
+		t.Errorf("after rejected input: %+v, want good 1 valid 2", s)
+	}
+}
+
+// TestBackfillAfterEvaluation covers an outage: evaluations continue while no
+// data is recorded, then the gap is recorded late; the sums must include it.
+func TestBackfillAfterEvaluation(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, 5*time.Minute, time.Hour, 24*time.Hour)
+	c := l.New()
+	var evs []event
+	tt := int64(0)
+	rec := func(n int) {
+		for range n {
+			tt += 30 * sec
+			if err := c.Record(tt-30*sec, tt, 1, 2); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, event{tt - 30*sec, tt, 1, 2})
+		}
+	}
+	rec(200)
+	// Outage: ten evaluations with nothing recorded.
+	for i := int64(1); i <= 10; i++ {
+		for w := range l.windows {
+			c.Sum(w, tt+i*30*sec)
+		}
+	}
+	rec(10) // the backfill of those ten ticks
+	for w, wl := range l.windows {
+		got, want := c.Sum(w, tt), bruteSum(evs, tt, wl)
+		if got != want {
+			t.Errorf("window %d after backfill: %+v, want %+v", w, got, want)
+		}
+	}
+}
+
+func BenchmarkSumDaemonWindows(b *testing.B) {
+	l, _ := NewLayout(30*time.Second, daemonWindows)
+	c := l.New()
+	tt := int64(0)
+	for range 100000 {
+		tt += 30 * sec
+		_ = c.Record(tt-30*sec, tt, 9, 10)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		tt += 30 * sec
+		_ = c.Record(tt-30*sec, tt, 9, 10)
+		for i := range l.windows {
+			c.Sum(i, tt)
+		}
+	}
+}
