@@ -1,0 +1,145 @@
+// Package counters turns raw samples of Prometheus counters into increments.
+//
+// # Semantics
+//
+// A Tracker follows many series across pulls (ticks of the daemon, or steps
+// of a range query during backfill). For each series it keeps the last value
+// seen and returns, at every pull, the increment since then:
+//
+//   - a value at or above the previous one increments by the difference;
+//   - a value below the previous one is a counter reset (the process
+//     restarted): the increment is the new value, as if the counter had
+//     restarted from zero;
+//   - the first sample of a series is a baseline and increments nothing: the
+//     events it counts happened before the tracker saw the series, in a time
+//     the tracker cannot place;
+//   - a series that is missing from some pulls (a failed scrape, a pod that
+//     stopped and came back) keeps its state for ForgetAfter; when it returns,
+//     the whole difference is counted once, at the pull where it returns;
+//   - a series absent for longer than ForgetAfter is forgotten, and if it
+//     comes back it starts from a new baseline;
+//   - NaN, ±Inf and negative samples are skipped without touching the state
+//     and counted in Stats.InvalidSamples;
+//   - a pull at a time not after the previous pull (a clock that went back,
+//     a duplicate timestamp) is refused as a whole and counted.
+//
+// # Difference from PromQL increase()
+//
+// increase(v[W]) also adds the differences between samples with reset
+// handling, but then extrapolates the result towards the window's edges
+// (by up to half a sample interval past the first and last sample, or to
+// the point where the counter would reach zero). The tracker never
+// extrapolates: it counts only what the samples show, and each increment
+// belongs to exactly one interval between pulls, so adjacent windows never
+// double count and sums over any partition of time add up. Over a long
+// window the two differ by at most the extrapolated share of one scrape
+// interval at each end, per series.
+package counters
+
+import (
+	"math"
+	"time"
+)
+
+// Stats counts what a Tracker saw. Fields only grow.
+type Stats struct {
+	// Resets is the number of counter resets (value drops).
+	Resets uint64
+	// InvalidSamples is the number of NaN, infinite or negative samples skipped.
+	InvalidSamples uint64
+	// RefusedPulls is the number of pulls refused because their time was not
+	// after the previous pull's.
+	RefusedPulls uint64
+	// NewSeries is the number of series seen for the first time (or again
+	// after being forgotten).
+	NewSeries uint64
+	// ForgottenSeries is the number of series dropped after ForgetAfter.
+	ForgottenSeries uint64
+}
+
+// Tracker computes per-series increments across pulls. It is not safe for
+// concurrent use.
+type Tracker struct {
+	forgetAfter int64 // ms
+	series      map[uint64]*state
+	pull        int64 // time of the current pull, ms
+	started     bool
+	stats       Stats
+}
+
+type state struct {
+	value float64
+	seen  int64 // time of the last pull that had this series, ms
+}
+
+// NewTracker returns a Tracker that forgets series missing for longer than
+// forgetAfter. Zero means one hour.
+func NewTracker(forgetAfter time.Duration) *Tracker {
+	if forgetAfter <= 0 {
+		forgetAfter = time.Hour
+	}
+	return &Tracker{forgetAfter: forgetAfter.Milliseconds(), series: map[uint64]*state{}}
+}
+
+// Begin starts a pull at time t (unix ms). It returns false, and counts a
+// refused pull, when t is not after the previous pull: the caller must then
+// drop the pull's samples.
+func (tr *Tracker) Begin(t int64) bool {
+	if tr.started && t <= tr.pull {
+		tr.stats.RefusedPulls++
+		return false
+	}
+	tr.pull, tr.started = t, true
+	return true
+}
+
+// Last returns the time of the last accepted pull and whether there was one.
+func (tr *Tracker) Last() (int64, bool) { return tr.pull, tr.started }
+
+// Observe records the value of series key in the current pull and returns
+// its increment since the series' previous sample. ok is false for a
+// baseline or skipped sample, in which case inc is zero.
+func (tr *Tracker) Observe(key uint64, v float64) (inc float64, ok bool) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		tr.stats.InvalidSamples++
+		return 0, false
+	}
+	s, found := tr.series[key]
+	if found && tr.pull-s.seen > tr.forgetAfter {
+		// Missing for longer than ForgetAfter: End would have dropped it.
+		tr.stats.ForgottenSeries++
+		found = false
+	}
+	if !found {
+		tr.series[key] = &state{value: v, seen: tr.pull}
+		tr.stats.NewSeries++
+		return 0, false
+	}
+	if s.seen == tr.pull { // the same series twice in one pull: keep the first
+		return 0, false
+	}
+	if v < s.value {
+		tr.stats.Resets++
+		inc = v
+	} else {
+		inc = v - s.value
+	}
+	s.value, s.seen = v, tr.pull
+	return inc, true
+}
+
+// End finishes the current pull and forgets series not seen for ForgetAfter.
+func (tr *Tracker) End() {
+	for k, s := range tr.series {
+		if tr.pull-s.seen > tr.forgetAfter {
+			delete(tr.series, k)
+			tr.stats.ForgottenSeries++
+		}
+	}
+}
+
+// Len returns the number of series tracked.
+func (tr *Tracker) Len() int { return len(tr.series) }
+
+// Stats returns a copy of the counts so far.
+func (tr *Tracker) Stats() Stats { return tr.stats }
