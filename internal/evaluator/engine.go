@@ -1,0 +1,290 @@
+package evaluator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slo-exporter/slo-exporter/internal/windows"
+)
+
+// Stats counts what the engine refused or corrected. Fields only grow.
+type Stats struct {
+	// Clamped counts records whose good events exceeded valid ones and were
+	// clamped to valid.
+	Clamped uint64
+	// OutOfOrder counts records that ended at or before the group's last one.
+	OutOfOrder uint64
+	// Invalid counts records with NaN, infinite or negative values.
+	Invalid uint64
+	// GroupsRefused counts attempts to create a group over an SLO's cap.
+	GroupsRefused uint64
+	// GroupsExpired counts groups dropped after a period without data.
+	GroupsExpired uint64
+}
+
+// ErrGroupExpired is returned by Group.Record after the group aged out; the
+// caller must ask Engine.Group again.
+var ErrGroupExpired = errors.New("group expired")
+
+// ErrTooManyGroups is returned by Engine.Group when the SLO's cap is reached.
+var ErrTooManyGroups = errors.New("too many groups")
+
+// Engine holds the counts of every SLO and group and evaluates them. It is
+// not safe for concurrent use: one driver goroutine records and evaluates,
+// and readers use the immutable snapshots it returns.
+type Engine struct {
+	slos  []*sloState
+	stats Stats
+}
+
+type sloState struct {
+	spec       *Spec
+	layout     *windows.Layout
+	windows    []time.Duration
+	periodIdx  int
+	exhaustIdx int
+	tiers      []TierResult
+	tierIdx    [][2]int // long, short window indices per tier
+	groups     map[string]*Group
+	order      []*Group // sorted by key
+	dataUp     bool
+}
+
+// Group is the counts of one label-value group of an SLO (the SLO itself
+// when it is not grouped).
+type Group struct {
+	key     string
+	labels  []Label
+	counts  *windows.Counts
+	engine  *Engine
+	created int64
+	expired bool
+}
+
+// New validates the specs and builds an engine with empty counts.
+func New(interval time.Duration, specs []Spec) (*Engine, error) {
+	e := &Engine{}
+	var errs []error
+	for i := range specs {
+		s, err := newSLOState(interval, specs[i])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.slos = append(e.slos, s)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return e, nil
+}
+
+func newSLOState(interval time.Duration, spec Spec) (*sloState, error) {
+	if spec.Zones == nil {
+		spec.Zones = DefaultZones()
+	}
+	if spec.ExhaustionWindow == 0 {
+		spec.ExhaustionWindow = time.Hour
+	}
+	if spec.MaxGroups == 0 {
+		spec.MaxGroups = 1000
+	}
+	spec.Tiers = slices.Clone(spec.Tiers)
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	ws := append(slices.Clone(spec.Windows), spec.Period, spec.ExhaustionWindow)
+	for _, t := range spec.Tiers {
+		ws = append(ws, t.LongWindow, t.ShortWindow)
+	}
+	layout, err := windows.NewLayout(interval, ws)
+	if err != nil {
+		return nil, fmt.Errorf("slo %q: %w", spec.Name, err)
+	}
+	s := &sloState{spec: &spec, layout: layout, windows: layout.Windows(), groups: map[string]*Group{}}
+	s.periodIdx = layout.Index(spec.Period)
+	s.exhaustIdx = layout.Index(spec.ExhaustionWindow)
+	for _, t := range spec.Tiers {
+		s.tiers = append(s.tiers, TierResult{Tier: t, Threshold: t.Threshold(spec.Period)})
+		s.tierIdx = append(s.tierIdx, [2]int{layout.Index(t.LongWindow), layout.Index(t.ShortWindow)})
+	}
+	return s, nil
+}
+
+// Len returns the number of SLOs.
+func (e *Engine) Len() int { return len(e.slos) }
+
+// Spec returns SLO i's spec, with defaults filled in. Do not modify it.
+func (e *Engine) Spec(i int) *Spec { return e.slos[i].spec }
+
+// Layout returns SLO i's window layout.
+func (e *Engine) Layout(i int) *windows.Layout { return e.slos[i].layout }
+
+// Stats returns a copy of the engine's counts so far.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Groups returns the number of groups of SLO i.
+func (e *Engine) Groups(i int) int { return len(e.slos[i].groups) }
+
+// Group returns SLO i's group with these labels, creating it if needed.
+// Labels must be in the SLO's group_by order; nil for an ungrouped SLO.
+// now (unix ms) dates a new group for ageing out. Over the SLO's cap it
+// returns ErrTooManyGroups and counts it.
+func (e *Engine) Group(i int, labels []Label, now int64) (*Group, error) {
+	s := e.slos[i]
+	key := groupKey(labels)
+	if g, ok := s.groups[key]; ok {
+		return g, nil
+	}
+	if len(s.groups) >= s.spec.MaxGroups {
+		e.stats.GroupsRefused++
+		return nil, ErrTooManyGroups
+	}
+	g := &Group{key: key, labels: slices.Clone(labels), counts: s.layout.New(), engine: e, created: now}
+	s.groups[key] = g
+	at, _ := slices.BinarySearchFunc(s.order, key, func(g *Group, k string) int { return strings.Compare(g.key, k) })
+	s.order = slices.Insert(s.order, at, g)
+	return g, nil
+}
+
+func groupKey(labels []Label) string {
+	var b strings.Builder
+	for i, l := range labels {
+		if i > 0 {
+			b.WriteByte(0xff)
+		}
+		b.WriteString(l.Name)
+		b.WriteByte('=')
+		b.WriteString(l.Value)
+	}
+	return b.String()
+}
+
+// Labels returns the group's labels.
+func (g *Group) Labels() []Label { return g.labels }
+
+// Last returns the end of the group's last record (unix ms) and whether it
+// has one.
+func (g *Group) Last() (int64, bool) { return g.counts.Last() }
+
+// Record adds the events of the interval (from, to], unix ms. good is
+// clamped to valid (and counted); out-of-order and invalid records are
+// refused and counted, and never reach the windows.
+func (g *Group) Record(from, to int64, good, valid float64) error {
+	if g.expired {
+		return ErrGroupExpired
+	}
+	if math.IsNaN(good) || math.IsNaN(valid) || math.IsInf(good, 0) || math.IsInf(valid, 0) || good < 0 || valid < 0 {
+		g.engine.stats.Invalid++
+		return fmt.Errorf("invalid increment good=%v valid=%v", good, valid)
+	}
+	if good > valid {
+		g.engine.stats.Clamped++
+		good = valid
+	}
+	err := g.counts.Record(from, to, good, valid)
+	if errors.Is(err, windows.ErrOutOfOrder) {
+		g.engine.stats.OutOfOrder++
+	}
+	return err
+}
+
+// SetDataUp records whether the last pull for SLO i succeeded.
+func (e *Engine) SetDataUp(i int, up bool) { e.slos[i].dataUp = up }
+
+// Evaluate computes every SLO and group at time t and returns the snapshot.
+// Groups with no record for a whole period are dropped first. t must not be
+// before the last recorded time for exact results.
+func (e *Engine) Evaluate(t time.Time) *Snapshot {
+	now := t.UnixMilli()
+	snap := &Snapshot{Time: t, SLOs: make([]SLOResult, len(e.slos))}
+	for i, s := range e.slos {
+		e.expire(s, now)
+		snap.SLOs[i] = s.evaluate(now)
+	}
+	snap.Stats = e.stats
+	return snap
+}
+
+func (e *Engine) expire(s *sloState, now int64) {
+	period := s.spec.Period.Milliseconds()
+	kept := s.order[:0]
+	for _, g := range s.order {
+		last, ok := g.counts.Last()
+		if !ok {
+			last = g.created
+		}
+		if now-last > period {
+			g.expired = true
+			delete(s.groups, g.key)
+			e.stats.GroupsExpired++
+			continue
+		}
+		kept = append(kept, g)
+	}
+	clear(s.order[len(kept):])
+	s.order = kept
+}
+
+func (s *sloState) evaluate(now int64) SLOResult {
+	nw, nt := len(s.windows), len(s.tiers)
+	res := SLOResult{
+		Spec: s.spec, Windows: s.windows, Tiers: s.tiers, DataUp: s.dataUp,
+		Groups: make([]GroupResult, len(s.order)),
+	}
+	ws := make([]WindowResult, len(s.order)*nw)
+	alerts := make([]bool, len(s.order)*nt)
+	errBudget := 1 - s.spec.Objective
+	for gi, g := range s.order {
+		gr := &res.Groups[gi]
+		gr.Labels = g.labels
+		gr.Windows = ws[gi*nw : (gi+1)*nw : (gi+1)*nw]
+		gr.Alerts = alerts[gi*nt : (gi+1)*nt : (gi+1)*nt]
+		for wi := range s.windows {
+			sum := g.counts.Sum(wi, now)
+			w := &gr.Windows[wi]
+			w.Good, w.Valid, w.Coverage = sum.Good, sum.Valid, g.counts.Coverage(wi, sum)
+			if sum.Valid > 0 {
+				w.HasSLI = true
+				w.SLI = sum.Good / sum.Valid
+				w.BurnRate = (1 - w.SLI) / errBudget
+			}
+		}
+		for ti, idx := range s.tierIdx {
+			long, short := gr.Windows[idx[0]], gr.Windows[idx[1]]
+			th := s.tiers[ti].Threshold
+			gr.Alerts[ti] = long.HasSLI && short.HasSLI && long.BurnRate > th && short.BurnRate > th
+		}
+		gr.Budget, gr.Zone = s.budget(gr.Windows[s.periodIdx], gr.Windows[s.exhaustIdx])
+	}
+	return res
+}
+
+func (s *sloState) budget(p, ex WindowResult) (Budget, int) {
+	if !p.HasSLI {
+		return Budget{}, -1
+	}
+	b := Budget{OK: true}
+	b.Allowed = (1 - s.spec.Objective) * p.Valid
+	b.Bad = p.Valid - p.Good
+	b.RemainingEvents = b.Allowed - b.Bad
+	b.RemainingRatio = 1 - b.Bad/b.Allowed
+	if ex.HasSLI && ex.BurnRate > 0 {
+		b.HasExhaustion = true
+		if b.RemainingRatio > 0 {
+			b.ExhaustionSeconds = b.RemainingRatio * s.spec.Period.Seconds() / ex.BurnRate
+		}
+	}
+	zone := len(s.spec.Zones) - 1
+	for zi, z := range s.spec.Zones {
+		if b.RemainingRatio >= z.MinRemaining {
+			zone = zi
+			break
+		}
+	}
+	return b, zone
+}

@@ -1,0 +1,150 @@
+// Package evaluator turns per-group event counts into SLIs, burn rates,
+// error budgets, alert tiers and policy zones, and publishes them as an
+// immutable Snapshot per evaluation.
+//
+// It does no I/O and does not know where events come from: the daemon feeds
+// it live pulls and a backfill, simulations feed it synthetic incidents and
+// backtests feed it history. All of them share this one implementation of
+// the maths.
+//
+// # Definitions (for a window W at evaluation time t)
+//
+//	SLI(W)       = good(W) / valid(W)                 absent when valid(W) = 0
+//	burn(W)      = (1 - SLI(W)) / (1 - objective)     absent with the SLI
+//	allowed      = (1 - objective) * valid(period)    bad events the period may have
+//	bad          = valid(period) - good(period)
+//	remaining    = 1 - bad / allowed                  ratio; negative once exhausted
+//	remainingEvt = allowed - bad
+//	exhaustion   = remaining * period / burn(E)       seconds; 0 when exhausted,
+//	                                                  absent when burn(E) = 0
+//	threshold    = budget_fraction * period / long_window
+//	alert        = burn(long) > threshold AND burn(short) > threshold
+//
+// E is the exhaustion window (1h by default). Zones are picked from the
+// remaining ratio: the first zone (in the order given) whose minimum is at
+// or below it.
+package evaluator
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Tier is one multi-window, multi-burn-rate alert tier.
+type Tier struct {
+	// Name identifies the tier, e.g. "fast"; exported as alert_tier.
+	Name string
+	// Severity is exported as the severity label, e.g. "page".
+	Severity string
+	// BudgetFraction is the share of the period's budget that, spent within
+	// LongWindow, fires the tier (0.02 for the fast tier).
+	BudgetFraction float64
+	// LongWindow and ShortWindow must both burn above the threshold.
+	LongWindow, ShortWindow time.Duration
+}
+
+// Threshold returns the burn-rate threshold of the tier for a period:
+// budget fraction x period / long window. It is 14.4 for the fast tier of a
+// 30d period and scales with the period (13.44 for 28d).
+func (t Tier) Threshold(period time.Duration) float64 {
+	return t.BudgetFraction * float64(period) / float64(t.LongWindow)
+}
+
+// DefaultTiers returns the four tiers of the SRE Workbook that the project
+// uses by default: fast and medium page, slow and long open a ticket.
+func DefaultTiers() []Tier {
+	return []Tier{
+		{Name: "fast", Severity: "page", BudgetFraction: 0.02, LongWindow: time.Hour, ShortWindow: 5 * time.Minute},
+		{Name: "medium", Severity: "page", BudgetFraction: 0.05, LongWindow: 6 * time.Hour, ShortWindow: 30 * time.Minute},
+		{Name: "slow", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 24 * time.Hour, ShortWindow: 2 * time.Hour},
+		{Name: "long", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 72 * time.Hour, ShortWindow: 6 * time.Hour},
+	}
+}
+
+// Zone is one error-budget policy zone.
+type Zone struct {
+	// Name is exported in the zone label of slo_budget_zone.
+	Name string
+	// MinRemaining is the lowest remaining-budget ratio that is still in
+	// this zone. The last zone should have -Inf.
+	MinRemaining float64
+}
+
+// DefaultZones returns green (>= 75%), yellow (>= 25%), orange (>= 0%) and
+// red (exhausted).
+func DefaultZones() []Zone {
+	return []Zone{{"green", 0.75}, {"yellow", 0.25}, {"orange", 0}, {"red", math.Inf(-1)}}
+}
+
+// Spec is what the evaluator needs to know of one SLO.
+type Spec struct {
+	// Name is the unique SLO name and Service its service.
+	Name, Service string
+	// Objective is the target ratio in (0, 1), e.g. 0.999.
+	Objective float64
+	// Period is the rolling budget period.
+	Period time.Duration
+	// Windows are reported in addition to the period and the tier windows.
+	Windows []time.Duration
+	// Tiers are the alert tiers; nil means none.
+	Tiers []Tier
+	// Zones are the policy zones; nil means DefaultZones.
+	Zones []Zone
+	// ExhaustionWindow is the window whose burn rate predicts exhaustion.
+	// Zero means 1h.
+	ExhaustionWindow time.Duration
+	// MaxGroups caps the number of groups; zero means 1000.
+	MaxGroups int
+}
+
+// Label is one grouping label of a group, e.g. model="resnet50".
+type Label struct{ Name, Value string }
+
+// validate checks what the evaluator relies on and names the SLO and field.
+func (s *Spec) validate() error {
+	errf := func(format string, a ...any) error {
+		return fmt.Errorf("slo %q: "+format, append([]any{s.Name}, a...)...)
+	}
+	if !(s.Objective > 0 && s.Objective < 1) {
+		return errf("objective %v: must be a ratio in (0, 1)", s.Objective)
+	}
+	if s.Period <= 0 {
+		return errf("period %s: must be positive", s.Period)
+	}
+	maxBurn := 1 / (1 - s.Objective)
+	for _, t := range s.Tiers {
+		if !(t.BudgetFraction > 0 && t.BudgetFraction <= 1) {
+			return errf("tier %q: budget fraction %v must be in (0, 1]", t.Name, t.BudgetFraction)
+		}
+		if t.ShortWindow <= 0 || t.ShortWindow >= t.LongWindow {
+			return errf("tier %q: short window %s must be positive and shorter than the long window %s",
+				t.Name, t.ShortWindow, t.LongWindow)
+		}
+		if t.LongWindow > s.Period {
+			return errf("tier %q: long window %s is longer than the period %s", t.Name, t.LongWindow, s.Period)
+		}
+		if th := t.Threshold(s.Period); th > maxBurn {
+			return errf("tier %q: threshold %s exceeds the maximum possible burn rate %s (1 / (1 - objective)), so it can never fire",
+				t.Name, FormatFloat(th), FormatFloat(maxBurn))
+		}
+	}
+	return nil
+}
+
+// FormatFloat prints a computed value without float noise: 0.999, not
+// 0.9990000000000001, and 14.4, not 14.399999999999999.
+func FormatFloat(v float64) string {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		r = v
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// BudgetDuration returns the error budget of a time-based reading of the
+// objective: (1 - objective) x period, e.g. 43m12s for 99.9% over 30d.
+func BudgetDuration(objective float64, period time.Duration) time.Duration {
+	return time.Duration(math.Round((1 - objective) * float64(period)))
+}
