@@ -44,8 +44,9 @@ type Engine struct {
 type sloState struct {
 	spec       *Spec
 	layout     *windows.Layout
-	windows    []time.Duration
-	periodIdx  int
+	windows    []time.Duration // reported windows
+	layoutIdx  []int           // layout index of each reported window
+	periodIdx  int             // reported index of the rolling period; -1 for calendar SLOs
 	exhaustIdx int
 	tiers      []TierResult
 	tierIdx    [][2]int // long, short window indices per tier
@@ -61,8 +62,18 @@ type Group struct {
 	labels  []Label
 	counts  *windows.Counts
 	engine  *Engine
+	slice   *sliceAcc // nil unless the SLO budgets time slices
 	created int64
 	expired bool
+}
+
+// sliceAcc accumulates the events of the time slice being filled.
+type sliceAcc struct {
+	target      float64
+	len         int64 // ms
+	index       int64 // slice k covers (k·len, (k+1)·len]
+	good, valid float64
+	open        bool
 }
 
 // New validates the specs and builds an engine with empty counts.
@@ -97,20 +108,39 @@ func newSLOState(interval time.Duration, spec Spec) (*sloState, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
-	ws := append(slices.Clone(spec.Windows), spec.Period, spec.ExhaustionWindow)
+	if ts := spec.TimeSlice; ts != nil && ts.Length%interval != 0 {
+		return nil, fmt.Errorf("slo %q: time slice length %s: must be a multiple of the evaluation interval %s",
+			spec.Name, ts.Length, interval)
+	}
+	// Reported windows: the configured ones, the exhaustion and tier
+	// windows, and the rolling period. A calendar SLO's layout also holds
+	// the unit's longest period, for SumSince, without reporting it.
+	ws := append(slices.Clone(spec.Windows), spec.ExhaustionWindow)
 	for _, t := range spec.Tiers {
 		ws = append(ws, t.LongWindow, t.ShortWindow)
 	}
-	layout, err := windows.NewLayout(interval, ws)
+	if spec.Calendar == "" {
+		ws = append(ws, spec.Period)
+	}
+	slices.Sort(ws)
+	ws = slices.Compact(ws)
+	layout, err := windows.NewLayout(interval, append(slices.Clone(ws), spec.Period))
 	if err != nil {
 		return nil, fmt.Errorf("slo %q: %w", spec.Name, err)
 	}
-	s := &sloState{spec: &spec, layout: layout, windows: layout.Windows(), groups: map[string]*Group{}}
-	s.periodIdx = layout.Index(spec.Period)
-	s.exhaustIdx = layout.Index(spec.ExhaustionWindow)
+	s := &sloState{spec: &spec, layout: layout, windows: ws, groups: map[string]*Group{}}
+	index := func(w time.Duration) int { return slices.Index(ws, w) }
+	for _, w := range ws {
+		s.layoutIdx = append(s.layoutIdx, layout.Index(w))
+	}
+	s.periodIdx = -1
+	if spec.Calendar == "" {
+		s.periodIdx = index(spec.Period)
+	}
+	s.exhaustIdx = index(spec.ExhaustionWindow)
 	for _, t := range spec.Tiers {
 		s.tiers = append(s.tiers, TierResult{Tier: t, Threshold: t.Threshold(spec.Period)})
-		s.tierIdx = append(s.tierIdx, [2]int{layout.Index(t.LongWindow), layout.Index(t.ShortWindow)})
+		s.tierIdx = append(s.tierIdx, [2]int{index(t.LongWindow), index(t.ShortWindow)})
 	}
 	return s, nil
 }
@@ -145,6 +175,9 @@ func (e *Engine) Group(i int, labels []Label, now int64) (*Group, error) {
 		return nil, ErrTooManyGroups
 	}
 	g := &Group{key: key, labels: slices.Clone(labels), counts: s.layout.New(), engine: e, created: now}
+	if ts := s.spec.TimeSlice; ts != nil {
+		g.slice = &sliceAcc{target: ts.Target, len: ts.Length.Milliseconds()}
+	}
 	s.groups[key] = g
 	at, _ := slices.BinarySearchFunc(s.order, key, func(g *Group, k string) int { return strings.Compare(g.key, k) })
 	s.order = slices.Insert(s.order, at, g)
@@ -186,11 +219,62 @@ func (g *Group) Record(from, to int64, good, valid float64) error {
 		g.engine.stats.Clamped++
 		good = valid
 	}
+	if g.slice != nil {
+		return g.recordSlice(from, to, good, valid)
+	}
 	err := g.counts.Record(from, to, good, valid)
 	if errors.Is(err, windows.ErrOutOfOrder) {
 		g.engine.stats.OutOfOrder++
 	}
 	return err
+}
+
+// recordSlice accumulates events into the current time slice and, when a
+// slice is complete, records it as one valid event, good when its ratio
+// meets the target. A slice without valid events is not recorded: it is
+// neither good nor bad, and its time is not counted as seen.
+func (g *Group) recordSlice(from, to int64, good, valid float64) error {
+	sl := g.slice
+	if last, ok := g.counts.Last(); (ok && to <= last) || (sl.open && to <= sl.index*sl.len) {
+		g.engine.stats.OutOfOrder++
+		return windows.ErrOutOfOrder
+	}
+	k := ceilDivMs(to, sl.len) - 1
+	if sl.open && k != sl.index {
+		if err := g.closeSlice(); err != nil {
+			return err
+		}
+	}
+	if !sl.open {
+		sl.index, sl.good, sl.valid, sl.open = k, 0, 0, true
+	}
+	sl.good += good
+	sl.valid += valid
+	if to == (k+1)*sl.len {
+		return g.closeSlice()
+	}
+	return nil
+}
+
+func (g *Group) closeSlice() error {
+	sl := g.slice
+	sl.open = false
+	if sl.valid == 0 {
+		return nil
+	}
+	good := 0.0
+	if sl.good/sl.valid >= sl.target {
+		good = 1
+	}
+	return g.counts.Record(sl.index*sl.len, (sl.index+1)*sl.len, good, 1)
+}
+
+func ceilDivMs(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a > 0 {
+		q++
+	}
+	return q
 }
 
 // SetDataUp records whether the last pull for SLO i succeeded.
@@ -234,7 +318,20 @@ func (s *sloState) evaluate(now int64) SLOResult {
 	nw, nt := len(s.windows), len(s.tiers)
 	res := SLOResult{
 		Spec: s.spec, Windows: s.windows, Tiers: s.tiers, DataUp: s.dataUp,
-		Groups: make([]GroupResult, len(s.order)),
+		Period: s.spec.Period, Groups: make([]GroupResult, len(s.order)),
+	}
+	var periodStart int64
+	if s.spec.Calendar != "" {
+		// Windows are (t-W, t]: the instant a period ends still belongs to it.
+		start, end := s.spec.Calendar.Period(time.UnixMilli(now-1), s.spec.Location)
+		res.PeriodStart, res.Period = start, end.Sub(start)
+		periodStart = start.UnixMilli()
+		res.Tiers = slices.Clone(s.tiers)
+		for i := range res.Tiers {
+			res.Tiers[i].Threshold = res.Tiers[i].Tier.Threshold(res.Period)
+		}
+	} else {
+		res.PeriodStart = time.UnixMilli(now - s.spec.Period.Milliseconds())
 	}
 	ws := make([]WindowResult, len(s.order)*nw)
 	alerts := make([]bool, len(s.order)*nt)
@@ -244,27 +341,39 @@ func (s *sloState) evaluate(now int64) SLOResult {
 		gr.Labels = g.labels
 		gr.Windows = ws[gi*nw : (gi+1)*nw : (gi+1)*nw]
 		gr.Alerts = alerts[gi*nt : (gi+1)*nt : (gi+1)*nt]
-		for wi := range s.windows {
-			sum := g.counts.Sum(wi, now)
-			w := &gr.Windows[wi]
-			w.Good, w.Valid, w.Coverage = sum.Good, sum.Valid, g.counts.Coverage(wi, sum)
-			if sum.Valid > 0 {
-				w.HasSLI = true
-				w.SLI = sum.Good / sum.Valid
-				w.BurnRate = (1 - w.SLI) / errBudget
-			}
+		for wi, li := range s.layoutIdx {
+			sum := g.counts.Sum(li, now)
+			gr.Windows[wi] = windowResult(sum, float64(s.windows[wi].Milliseconds()), errBudget)
 		}
 		for ti, idx := range s.tierIdx {
 			long, short := gr.Windows[idx[0]], gr.Windows[idx[1]]
-			th := s.tiers[ti].Threshold
+			th := res.Tiers[ti].Threshold
 			gr.Alerts[ti] = long.HasSLI && short.HasSLI && long.BurnRate > th && short.BurnRate > th
 		}
-		gr.Budget, gr.Zone = s.budget(gr.Windows[s.periodIdx], gr.Windows[s.exhaustIdx])
+		if s.periodIdx >= 0 {
+			gr.Period = gr.Windows[s.periodIdx]
+		} else {
+			gr.Period = windowResult(g.counts.SumSince(periodStart, now), float64(now-periodStart), errBudget)
+		}
+		gr.Budget, gr.Zone = s.budget(gr.Period, gr.Windows[s.exhaustIdx], res.Period)
 	}
 	return res
 }
 
-func (s *sloState) budget(p, ex WindowResult) (Budget, int) {
+func windowResult(sum windows.Sum, lengthMs, errBudget float64) WindowResult {
+	w := WindowResult{Good: sum.Good, Valid: sum.Valid}
+	if lengthMs > 0 {
+		w.Coverage = min(1, max(0, sum.Seen/lengthMs))
+	}
+	if sum.Valid > 0 {
+		w.HasSLI = true
+		w.SLI = sum.Good / sum.Valid
+		w.BurnRate = (1 - w.SLI) / errBudget
+	}
+	return w
+}
+
+func (s *sloState) budget(p, ex WindowResult, period time.Duration) (Budget, int) {
 	if !p.HasSLI {
 		return Budget{}, -1
 	}
@@ -276,7 +385,7 @@ func (s *sloState) budget(p, ex WindowResult) (Budget, int) {
 	if ex.HasSLI && ex.BurnRate > 0 {
 		b.HasExhaustion = true
 		if b.RemainingRatio > 0 {
-			b.ExhaustionSeconds = b.RemainingRatio * s.spec.Period.Seconds() / ex.BurnRate
+			b.ExhaustionSeconds = b.RemainingRatio * period.Seconds() / ex.BurnRate
 		}
 	}
 	zone := len(s.spec.Zones) - 1

@@ -26,6 +26,11 @@ type SLOResult struct {
 	Tiers []TierResult
 	// DataUp reports whether the last pull for this SLO succeeded.
 	DataUp bool
+	// Period is the budget period's length: the rolling period, or the
+	// current calendar period's length (28 to 31 days for a month).
+	Period time.Duration
+	// PeriodStart is where the budget period starts.
+	PeriodStart time.Time
 	// Groups are sorted by their labels.
 	Groups []GroupResult
 }
@@ -43,6 +48,9 @@ type GroupResult struct {
 	Labels []Label
 	// Windows holds one result per SLOResult.Windows entry.
 	Windows []WindowResult
+	// Period is the budget period's window: for a rolling SLO the same as
+	// the period's entry in Windows, for a calendar SLO [PeriodStart, t].
+	Period WindowResult
 	// Budget is the error budget over the period.
 	Budget Budget
 	// Alerts holds one firing state per SLOResult.Tiers entry.

@@ -27,6 +27,8 @@ package evaluator
 
 import (
 	"fmt"
+
+	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"math"
 	"strconv"
 	"time"
@@ -97,6 +99,25 @@ type Spec struct {
 	ExhaustionWindow time.Duration
 	// MaxGroups caps the number of groups; zero means 1000.
 	MaxGroups int
+	// Calendar, when set, replaces the rolling period with the current
+	// calendar month, ISO week or quarter in Location (UTC when nil): the
+	// budget covers [start of the period, t] and resets at its end, and
+	// tier thresholds use the current period's length.
+	Calendar calendar.Unit
+	// Location is the time zone of calendar periods.
+	Location *time.Location
+	// TimeSlice, when set, switches the budgeting method from occurrences
+	// (events) to time slices: each slice of TimeSlice.Length is one valid
+	// event, good when its own good/valid ratio meets TimeSlice.Target.
+	TimeSlice *TimeSlice
+}
+
+// TimeSlice configures the Timeslices budgeting method.
+type TimeSlice struct {
+	// Length of a slice; a multiple of the evaluation interval.
+	Length time.Duration
+	// Target is the ratio a slice needs to be good, e.g. 0.95.
+	Target float64
 }
 
 // Label is one grouping label of a group, e.g. model="resnet50".
@@ -110,8 +131,17 @@ func (s *Spec) validate() error {
 	if !(s.Objective > 0 && s.Objective < 1) {
 		return errf("objective %v: must be a ratio in (0, 1)", s.Objective)
 	}
+	if s.Calendar != "" {
+		if _, err := calendar.Parse(string(s.Calendar)); err != nil {
+			return errf("%v", err)
+		}
+		s.Period = s.Calendar.MaxLength()
+	}
 	if s.Period <= 0 {
 		return errf("period %s: must be positive", s.Period)
+	}
+	if ts := s.TimeSlice; ts != nil && (ts.Length <= 0 || !(ts.Target > 0 && ts.Target <= 1)) {
+		return errf("time slice length %s, target %v: need a positive length and a target in (0, 1]", ts.Length, ts.Target)
 	}
 	maxBurn := 1 / (1 - s.Objective)
 	for _, t := range s.Tiers {

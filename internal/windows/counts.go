@@ -26,7 +26,8 @@ type Counts struct {
 	layout  *Layout
 	tiers   []ring
 	run     []running
-	last    int64 // end of the last recorded interval, ms
+	since   running // running totals of SumSince
+	last    int64   // end of the last recorded interval, ms
 	hasLast bool
 }
 
@@ -103,6 +104,9 @@ func (c *Counts) Record(from, to int64, good, valid float64) error {
 				c.run[wi].ok = false
 			}
 		}
+		if ti == len(c.tiers)-1 && c.since.ok && c.since.hi >= first {
+			c.since.ok = false
+		}
 	}
 	c.last, c.hasLast = to, true
 	return nil
@@ -122,19 +126,49 @@ func (c *Counts) Sum(i int, t int64) Sum {
 	run := &c.run[i]
 	c.advance(run, r, edge+1, cur-1)
 	s := Sum{Good: run.good, Valid: run.valid, Seen: run.seen}
-	if r.live(cur) {
-		k := r.slot(cur)
-		s.Good += r.good[k]
-		s.Valid += r.valid[k]
-		s.Seen += float64(r.seen[k])
-	}
-	if frac > 0 && r.live(edge) {
-		k := r.slot(edge)
-		s.Good += frac * r.good[k]
-		s.Valid += frac * r.valid[k]
-		s.Seen += frac * float64(r.seen[k])
-	}
+	c.addBucket(&s, r, cur, 1)
+	c.addBucket(&s, r, edge, frac)
 	return s
+}
+
+// SumSince returns the content of (from, t], unix milliseconds, from the
+// coarsest tier, whose span must hold it (the layout's longest window). It
+// serves calendar budgets: the newest bucket is exact up to t and the far
+// edge is exact when from is on a bucket boundary of that tier (1h, 5m or
+// the interval), which every calendar start is in whole-hour time zones.
+// Calls are cheapest when from stays the same and t grows.
+func (c *Counts) SumSince(from, t int64) Sum {
+	ti := len(c.tiers) - 1
+	r := &c.tiers[ti]
+	cur := ceilDiv(t, r.res) - 1
+	edge := ceilDiv(from, r.res) - 1
+	frac := float64((edge+1)*r.res-from) / float64(r.res)
+	if edge >= cur { // the whole range lies in the newest bucket
+		if !r.live(cur) {
+			return Sum{}
+		}
+		k := r.slot(cur)
+		f := 1.0
+		if from > cur*r.res { // the bucket holds (cur·R, t]: take the share after from
+			f = float64(t-from) / float64(t-cur*r.res)
+		}
+		return Sum{Good: f * r.good[k], Valid: f * r.valid[k], Seen: f * float64(r.seen[k])}
+	}
+	c.advance(&c.since, r, edge+1, cur-1)
+	s := Sum{Good: c.since.good, Valid: c.since.valid, Seen: c.since.seen}
+	c.addBucket(&s, r, cur, 1)
+	c.addBucket(&s, r, edge, frac)
+	return s
+}
+
+// addBucket adds the share f of bucket k, if the ring still holds it.
+func (c *Counts) addBucket(s *Sum, r *ring, k int64, f float64) {
+	if f > 0 && r.live(k) {
+		j := r.slot(k)
+		s.Good += f * r.good[j]
+		s.Valid += f * r.valid[j]
+		s.Seen += f * float64(r.seen[j])
+	}
 }
 
 // Coverage returns the seen share of window i in s, in [0, 1].

@@ -107,7 +107,7 @@ func TestLayoutErrors(t *testing.T) {
 		{30 * time.Second, nil, "no windows given"},
 		{30 * time.Second, []time.Duration{45 * time.Second}, "window 45s: must be a multiple of the evaluation interval 30s"},
 		{30 * time.Second, []time.Duration{-time.Minute}, "window -1m0s: must be positive"},
-		{30 * time.Second, []time.Duration{93 * 24 * time.Hour}, "window 2232h0m0s: longer than the supported maximum 2208h0m0s"},
+		{30 * time.Second, []time.Duration{94 * 24 * time.Hour}, "window 2256h0m0s: longer than the supported maximum 2232h0m0s"},
 	}
 	for _, tc := range tests {
 		_, err := NewLayout(tc.interval, tc.windows)
@@ -310,6 +310,46 @@ func BenchmarkSumDaemonWindows(b *testing.B) {
 		_ = c.Record(tt-30*sec, tt, 9, 10)
 		for i := range l.windows {
 			c.Sum(i, tt)
+		}
+	}
+}
+
+// TestSumSinceMatchesBruteForce covers calendar windows: from fixed at a
+// period start while t advances, then jumping to the next period start.
+func TestSumSinceMatchesBruteForce(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, 5*time.Minute, 31*24*time.Hour)
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, startOffset := range []int64{0, 30 * min_} { // hour-aligned, and a :30 zone
+		c := l.New()
+		var evs []event
+		tt := int64(0)
+		periodStart := startOffset
+		for step := 0; step < 40*2880; step++ {
+			tt += 30 * sec
+			v := float64(rng.IntN(20))
+			g := math.Floor(v * rng.Float64())
+			if err := c.Record(tt-30*sec, tt, g, v); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, event{tt - 30*sec, tt, g, v})
+			if tt-periodStart >= 10*day { // a "calendar" period of 10 days
+				periodStart += 10 * day
+			}
+			if rng.IntN(50) != 0 {
+				continue
+			}
+			got := c.SumSince(periodStart, tt)
+			want := bruteSum(evs, tt, tt-periodStart)
+			var bound Sum
+			if periodStart%hour != 0 {
+				bound = edgeBound(evs, tt, tt-periodStart, hour)
+				if tt-periodStart < hour { // newest bucket only
+					bound = bruteSum(evs, tt, hour)
+				}
+			}
+			if math.Abs(got.Good-want.Good) > bound.Good+1e-9 || math.Abs(got.Valid-want.Valid) > bound.Valid+1e-9 {
+				t.Fatalf("offset %d t %d since %d: got %+v, want %+v within %+v", startOffset, tt, periodStart, got, want, bound)
+			}
 		}
 	}
 }

@@ -17,8 +17,9 @@ const (
 	FineSpan = 6 * time.Hour
 	// MidSpan is the longest window answered at MidResolution.
 	MidSpan = 72 * time.Hour
-	// MaxWindow is the longest window (and SLO period) supported.
-	MaxWindow = 92 * 24 * time.Hour
+	// MaxWindow is the longest window supported: a calendar quarter of 92
+	// days plus a clock change, rounded up to a day.
+	MaxWindow = 93 * 24 * time.Hour
 )
 
 // Layout describes the windows of one SLO and how they map onto tiers. It is
