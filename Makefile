@@ -1,0 +1,37 @@
+# slo-exporter: build, test, demo.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BUILDDATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG       := github.com/slo-exporter/slo-exporter/internal/version
+LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).BuildDate=$(BUILDDATE)
+
+.PHONY: build test lint unit demo bench clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+
+## test: lint, then every test (unit and integration against real Prometheus, promtool, helm, Chromium).
+test: lint
+	$(GO) test -count=1 -timeout 15m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \
+	  elif [ "$$CI" = "true" ]; then echo "staticcheck missing"; exit 1; fi
+
+## unit: the fast tests only (no external processes).
+unit:
+	$(GO) test -short -count=1 ./...
+
+## demo: a local ML platform, Prometheus and slo-exporter; Ctrl-C stops it.
+demo:
+	./scripts/demo.sh
+
+## bench: Go benchmarks of the engine and exposition.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+clean:
+	rm -rf bin .demo
