@@ -61,7 +61,9 @@ func TestDetectionAndResetMatchFormula(t *testing.T) {
 		}
 		fast := rep.Groups[0].Tiers[0]
 		formula := 0.02 * period.Seconds() * (1 - 0.999) / e
-		want := math.Ceil(formula/step.Seconds()) * step.Seconds()
+		// The first step strictly after the formula: a tier fires only above
+		// its threshold.
+		want := (math.Floor(formula/step.Seconds()+1e-9) + 1) * step.Seconds()
 		if len(fast.DetectionSeconds) != 1 || fast.DetectionSeconds[0] != want {
 			t.Errorf("e=%v: fast detection %v s, want %v s (formula %v s)", e, fast.DetectionSeconds, want, formula)
 		}
