@@ -21,9 +21,10 @@
 //
 // CreateBlocks turns an OpenMetrics text (see internal/synth) into TSDB
 // blocks with promtool; Start with Options.DataDir set to the same directory
-// serves that history. The default retention (400d) keeps old blocks; note
-// that Prometheus measures time retention from the newest block, not from
-// the wall clock.
+// serves that history. Prometheus (2.42 at least) measures time retention
+// from the newest block rather than the wall clock, so a backfill made only
+// of old blocks survives anyway; the large default retention (400d) is the
+// safety margin for histories that mix old and recent data.
 //
 // # PromQL versions differ
 //
