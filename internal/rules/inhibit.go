@@ -1,0 +1,64 @@
+package rules
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// PageSeverity is the severity Inhibitions treats as paging.
+const PageSeverity = "page"
+
+// inhibitRule is one Alertmanager inhibit_rules entry.
+type inhibitRule struct {
+	SourceMatchers []string `yaml:"source_matchers"`
+	TargetMatchers []string `yaml:"target_matchers"`
+	Equal          []string `yaml:"equal"`
+}
+
+// Inhibitions renders an Alertmanager inhibit_rules snippet: for every SLO
+// with both paging (severity "page") and other enabled tiers, a firing page
+// tier silences the other tiers of the same SLO, service and group (equal
+// on slo, service and the SLO's group labels). SLOs are sorted by name.
+// Paste the list under inhibit_rules in alertmanager.yml.
+func Inhibitions(slos []SLO) ([]byte, error) {
+	sorted, err := validated(slos)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		InhibitRules []inhibitRule `yaml:"inhibit_rules"`
+	}{InhibitRules: []inhibitRule{}}
+	for _, s := range sorted {
+		var pages, others []string
+		for _, t := range s.enabledTiers() {
+			if t.Severity == PageSeverity {
+				pages = append(pages, t.Name)
+			} else {
+				others = append(others, t.Name)
+			}
+		}
+		if len(pages) == 0 || len(others) == 0 {
+			continue
+		}
+		base := []string{"alertname=" + strconv.Quote(AlertBurnRate), "slo=" + strconv.Quote(s.Name)}
+		out.InhibitRules = append(out.InhibitRules, inhibitRule{
+			SourceMatchers: append(base[:2:2], tierMatcher(pages)),
+			TargetMatchers: append(base[:2:2], tierMatcher(others)),
+			Equal:          append([]string{"slo", "service"}, s.GroupBy...),
+		})
+	}
+	return encode(out)
+}
+
+// tierMatcher matches the alert_tier label against the tier names.
+func tierMatcher(names []string) string {
+	if len(names) == 1 {
+		return "alert_tier=" + strconv.Quote(names[0])
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = regexp.QuoteMeta(n)
+	}
+	return "alert_tier=~" + strconv.Quote(strings.Join(q, "|"))
+}
