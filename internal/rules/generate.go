@@ -226,6 +226,10 @@ func group(s SLO, opt Options) ruleGroup {
 	return g
 }
 
+// burnFormat prints burn rates in alert text with four significant digits:
+// 14.41, 0.9334, 1000 (humanize would print 933.4m).
+const burnFormat = `printf "%.4g"`
+
 // tierRule is the AlertBurnRate alert of one tier.
 func tierRule(s SLO, t Tier, opt Options) rule {
 	long, short := promDuration(t.LongWindow), promDuration(t.ShortWindow)
@@ -237,7 +241,7 @@ func tierRule(s SLO, t Tier, opt Options) rule {
 	}
 	threshold := formatFloat(t.Threshold(s.Period))
 	if s.Calendar != "" {
-		threshold = "the tier threshold " + queryValue(s, "slo_burn_rate_threshold", "alert_tier", t.Name, "humanize")
+		threshold = "the tier threshold " + queryValue(s, "slo_burn_rate_threshold", "alert_tier", t.Name, burnFormat)
 	}
 	spend := fmt.Sprintf("%s of %s within %s", formatPercent(t.BudgetFraction), s.budgetName(), long)
 	r := rule{
@@ -250,8 +254,8 @@ func tierRule(s SLO, t Tier, opt Options) rule {
 		Annotations: annotations(s,
 			fmt.Sprintf("%s: %s burn, %s", subject(s, true), t.Name, spend),
 			fmt.Sprintf("Burn rate is %s over the last %s and %s over the last %s, both above %s, the rate that spends %s. Error budget remaining: %s.",
-				queryValue(s, "slo_burn_rate", "window", long, "humanize"), long,
-				queryValue(s, "slo_burn_rate", "window", short, "humanize"), short,
+				queryValue(s, "slo_burn_rate", "window", long, burnFormat), long,
+				queryValue(s, "slo_burn_rate", "window", short, burnFormat), short,
 				threshold, spend,
 				queryValue(s, "slo_error_budget_remaining_ratio", "", "", "humanizePercentage"))),
 	}

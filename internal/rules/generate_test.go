@@ -2,8 +2,11 @@ package rules
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestGolden pins the generated output for the reference platform.
@@ -54,5 +57,49 @@ func TestDeterministic(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("output depends on input order")
 		}
+	}
+}
+
+// TestModesAgreeOnLabels checks that the daemon and PromQL modes produce
+// the same alerts with the same labels and annotations, so routes and
+// inhibitions work with either; only the expressions differ.
+func TestModesAgreeOnLabels(t *testing.T) {
+	parse := func(mode string) ruleFile {
+		out, err := Generate(mlPlatform(), Options{Mode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f ruleFile
+		if err := yaml.Unmarshal(out, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	daemon, promql := parse(ModeDaemon), parse(ModePromQL)
+	if len(daemon.Groups) != len(mlPlatform()) || len(daemon.Groups) != len(promql.Groups) {
+		t.Fatalf("groups: daemon %d, promql %d, want %d", len(daemon.Groups), len(promql.Groups), len(mlPlatform()))
+	}
+	tiers := 0
+	for i, dg := range daemon.Groups {
+		pg := promql.Groups[i]
+		if dg.Name != pg.Name || len(dg.Rules) != len(pg.Rules) {
+			t.Fatalf("group %d: daemon %s (%d rules), promql %s (%d rules)", i, dg.Name, len(dg.Rules), pg.Name, len(pg.Rules))
+		}
+		for j, dr := range dg.Rules {
+			pr := pg.Rules[j]
+			if dr.Alert != pr.Alert || dr.For != pr.For || !maps.Equal(dr.Labels, pr.Labels) || !maps.Equal(dr.Annotations, pr.Annotations) {
+				t.Errorf("%s rule %d differs beyond expr:\ndaemon %+v\npromql %+v", dg.Name, j, dr, pr)
+			}
+			if dr.Alert == AlertBurnRate {
+				tiers++
+				if dr.Expr == pr.Expr {
+					t.Errorf("%s rule %d: same expr in both modes: %s", dg.Name, j, dr.Expr)
+				}
+			}
+		}
+	}
+	// 7 SLOs with the 4 workbook tiers, model-api-quality with 2 enabled.
+	if tiers != 30 {
+		t.Errorf("got %d burn-rate tier alerts, want 30", tiers)
 	}
 }

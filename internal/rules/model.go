@@ -207,10 +207,10 @@ func (s SLO) validate() error {
 		tiers[t.Name] = true
 		th := round12(t.Threshold(period))
 		if mb := round12(maxBurn); th >= mb {
-			return terr("threshold %s (%s of the %s budget within %s) is at or above the highest possible burn rate %s "+
+			return terr("threshold %s (%s of %s within %s) is at or above the highest possible burn rate %s "+
 				"(1 / (1 - objective %s), reached at 100%% errors), so the tier can never fire; "+
 				"lower the budget fraction or lengthen the long window",
-				formatFloat(th), formatPercent(t.BudgetFraction), s.periodLabel(), promDuration(t.LongWindow),
+				formatFloat(th), formatPercent(t.BudgetFraction), s.budgetName(), promDuration(t.LongWindow),
 				formatFloat(mb), formatFloat(s.Objective))
 		}
 	}
