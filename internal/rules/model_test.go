@@ -102,7 +102,12 @@ func TestValidationErrors(t *testing.T) {
 		{"never fires 92%", with(func(s *SLO) { s.Objective = 0.92 }),
 			[]string{`tier "fast": threshold 14.4`, "highest possible burn rate 12.5", "can never fire"}},
 		// Exactly at the maximum: the burn rate must exceed it, so never.
-		{"threshold equals max", with(func(s *SLO) { s.Objective = 0.9; s.Period = 20 * day; s.Tiers = s.Tiers[1:2]; s.Tiers[0].BudgetFraction = 1.0 / 48 }),
+		{"threshold equals max", with(func(s *SLO) {
+			s.Objective = 0.9
+			s.Period = 20 * day
+			s.Tiers = s.Tiers[1:2]
+			s.Tiers[0].BudgetFraction = 1.0 / 48
+		}),
 			[]string{`tier "fast": threshold 10`, "highest possible burn rate 10", "can never fire"}},
 		// A calendar month is checked at its longest, 31d 1h: 14.905 > 14.
 		{"never fires in long months", with(func(s *SLO) { s.Calendar = "month"; s.Objective = 1 - 1.0/14 }),
