@@ -241,7 +241,11 @@ func tierRule(s SLO, t Tier, opt Options) rule {
 	}
 	threshold := formatFloat(t.Threshold(s.Period))
 	if s.Calendar != "" {
-		threshold = "the tier threshold " + queryValue(s, "slo_burn_rate_threshold", "alert_tier", t.Name, burnFormat)
+		// The threshold is the same for every group; the selector leaves
+		// the group labels out so that it matches with or without them.
+		perSLO := s
+		perSLO.GroupBy = nil
+		threshold = "the tier threshold " + queryValue(perSLO, "slo_burn_rate_threshold", "alert_tier", t.Name, burnFormat)
 	}
 	spend := fmt.Sprintf("%s of %s within %s", formatPercent(t.BudgetFraction), s.budgetName(), long)
 	r := rule{

@@ -50,8 +50,10 @@ func mlPlatform() []SLO {
 }
 
 // thresholdSLOs prove the thresholds of the formula in PromQL mode: a 30d
-// and a 28d SLO with the four tiers and a 7d SLO with the fast tier, each
-// grouped by a case label so that one test feeds several cases.
+// and a 28d SLO with the four tiers, a 7d SLO with the fast tier and a
+// calendar-month SLO with the fast tier (compared with the exported
+// slo_burn_rate_threshold), each grouped by a case label so that one test
+// feeds several cases.
 func thresholdSLOs() []SLO {
 	tiers := workbookTiers()
 	for i := range tiers {
@@ -61,6 +63,7 @@ func thresholdSLOs() []SLO {
 		{Name: "t30d", Service: "svc", Objective: 0.999, Period: 30 * day, Tiers: tiers, GroupBy: []string{"case"}},
 		{Name: "t28d", Service: "svc", Objective: 0.999, Period: 28 * day, Tiers: tiers, GroupBy: []string{"case"}},
 		{Name: "t7d", Service: "svc", Objective: 0.95, Period: 7 * day, Tiers: tiers[1:2], GroupBy: []string{"case"}},
+		{Name: "tmonth", Service: "svc", Objective: 0.999, Calendar: "month", Tiers: tiers[1:2], GroupBy: []string{"case"}},
 	}
 }
 
