@@ -5,6 +5,7 @@
 package calc
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -17,30 +18,57 @@ import (
 
 // Result is what the calculator derives.
 type Result struct {
-	Objective float64       `json:"objective"`
-	Period    time.Duration `json:"period_seconds"`
+	Objective float64
+	Period    time.Duration
 	// Budget is (1 - objective) x period: the full-outage time allowed.
-	Budget time.Duration `json:"budget_seconds"`
+	Budget time.Duration
 	// BudgetEvents is the number of bad events allowed at EventsPerSecond.
-	BudgetEvents float64 `json:"budget_events,omitempty"`
-	Tiers        []Tier  `json:"tiers"`
+	BudgetEvents float64
+	Tiers        []Tier
 }
 
 // Tier is one alert tier's figures.
 type Tier struct {
-	Name        string        `json:"name"`
-	Severity    string        `json:"severity"`
-	LongWindow  time.Duration `json:"long_window_seconds"`
-	ShortWindow time.Duration `json:"short_window_seconds"`
-	Threshold   float64       `json:"burn_rate_threshold"`
+	Name        string
+	Severity    string
+	LongWindow  time.Duration
+	ShortWindow time.Duration
+	Threshold   float64
 	// ErrorRatio is the error ratio at the threshold: threshold x (1 - objective).
-	ErrorRatio float64 `json:"error_ratio"`
+	ErrorRatio float64
 	// FullOutageDetection is how long a 100% error ratio takes to fire it.
-	FullOutageDetection time.Duration `json:"full_outage_detection_seconds"`
+	FullOutageDetection time.Duration
 	// BudgetSpentAtDetection is the budget share spent when it fires.
-	BudgetSpentAtDetection float64 `json:"budget_fraction"`
+	BudgetSpentAtDetection float64
 	// CanFire is false when the threshold exceeds the maximum burn rate.
-	CanFire bool `json:"can_fire"`
+	CanFire bool
+}
+
+// MarshalJSON writes durations as seconds.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type tier struct {
+		Name                string  `json:"name"`
+		Severity            string  `json:"severity"`
+		LongWindow          float64 `json:"long_window_seconds"`
+		ShortWindow         float64 `json:"short_window_seconds"`
+		Threshold           float64 `json:"burn_rate_threshold"`
+		ErrorRatio          float64 `json:"error_ratio"`
+		FullOutageDetection float64 `json:"full_outage_detection_seconds"`
+		BudgetFraction      float64 `json:"budget_fraction"`
+		CanFire             bool    `json:"can_fire"`
+	}
+	out := struct {
+		Objective    float64 `json:"objective"`
+		Period       float64 `json:"period_seconds"`
+		Budget       float64 `json:"budget_seconds"`
+		BudgetEvents float64 `json:"budget_events,omitempty"`
+		Tiers        []tier  `json:"tiers"`
+	}{Objective: r.Objective, Period: r.Period.Seconds(), Budget: r.Budget.Seconds(), BudgetEvents: r.BudgetEvents}
+	for _, t := range r.Tiers {
+		out.Tiers = append(out.Tiers, tier{t.Name, t.Severity, t.LongWindow.Seconds(), t.ShortWindow.Seconds(),
+			t.Threshold, t.ErrorRatio, t.FullOutageDetection.Seconds(), t.BudgetSpentAtDetection, t.CanFire})
+	}
+	return json.Marshal(out)
 }
 
 // Compute derives the figures. eventsPerSecond may be zero.
@@ -60,7 +88,7 @@ func Compute(objective float64, period time.Duration, tiers []evaluator.Tier, ev
 		r.Tiers = append(r.Tiers, Tier{
 			Name: t.Name, Severity: t.Severity, LongWindow: t.LongWindow, ShortWindow: t.ShortWindow,
 			Threshold: th, ErrorRatio: th * (1 - objective),
-			FullOutageDetection:    time.Duration(t.BudgetFraction * float64(period) * (1 - objective)),
+			FullOutageDetection:    time.Duration(t.BudgetFraction * float64(period) * (1 - objective)).Round(time.Microsecond),
 			BudgetSpentAtDetection: t.BudgetFraction,
 			CanFire:                th*(1-objective) < 1,
 		})
