@@ -16,6 +16,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // Change kinds a gate is asked about.
@@ -46,20 +48,34 @@ type Policy struct {
 	AlwaysAllow []string `yaml:"always_allow" json:"always_allow"`
 }
 
-// Default returns the reference policy.
+// Default returns the reference policy, on the evaluator's default zone
+// boundaries (so the exported slo_budget_zone and the gate agree).
 func Default() Policy {
-	return Policy{
-		Zones: []Zone{
-			{Name: "green", MinRemaining: 0.75, Allow: []string{Feature, BugFix}, Approval: "standard"},
-			{Name: "yellow", MinRemaining: 0.25, Allow: []string{Feature, BugFix}, Approval: "senior engineer",
-				Notify: []string{"engineering manager"}},
-			{Name: "orange", MinRemaining: 0, Allow: []string{BugFix}, Approval: "engineering manager",
-				Notify: []string{"engineering manager", "VP engineering"}},
-			{Name: "red", MinRemaining: math.Inf(-1), Allow: nil, Approval: "VP engineering",
-				Notify: []string{"engineering manager", "VP engineering", "executives"}},
-		},
-		AlwaysAllow: []string{Security, DataLoss},
+	actions := map[string]Zone{
+		"green":  {Allow: []string{Feature, BugFix}, Approval: "standard"},
+		"yellow": {Allow: []string{Feature, BugFix}, Approval: "senior engineer", Notify: []string{"engineering manager"}},
+		"orange": {Allow: []string{BugFix}, Approval: "engineering manager", Notify: []string{"engineering manager", "VP engineering"}},
+		"red":    {Approval: "VP engineering", Notify: []string{"engineering manager", "VP engineering", "executives"}},
 	}
+	p := Policy{AlwaysAllow: []string{Security, DataLoss}}
+	for _, ez := range evaluator.DefaultZones() {
+		z := actions[ez.Name]
+		z.Name, z.MinRemaining = ez.Name, ez.MinRemaining
+		p.Zones = append(p.Zones, z)
+	}
+	return p
+}
+
+// EvaluatorZones returns the zone boundaries for the evaluator.
+func (p Policy) EvaluatorZones() []evaluator.Zone {
+	out := make([]evaluator.Zone, len(p.Zones))
+	for i, z := range p.Zones {
+		out[i] = evaluator.Zone{Name: z.Name, MinRemaining: z.MinRemaining}
+	}
+	if len(out) > 0 {
+		out[len(out)-1].MinRemaining = math.Inf(-1)
+	}
+	return out
 }
 
 // Validate checks that zones are named, unique and in descending order.
