@@ -1,0 +1,317 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/config"
+)
+
+// The tests in this file use an httptest server only to inject faults a
+// real Prometheus cannot be made to produce (junk bodies, 5xx, stalls).
+// The client's behaviour against real servers is tested in
+// prometheus_test.go.
+
+const okVector = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"x","a":"1"},"value":[1700000000,"42"]}]}}`
+
+// reply is one scripted response.
+type reply struct {
+	status int
+	body   string
+	header map[string]string
+	stall  time.Duration // wait before answering (or until the request is canceled)
+}
+
+// faultServer answers requests with the scripted replies in order, the
+// last one repeating, and counts requests.
+type faultServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	replies  []reply
+	requests int
+	forms    []map[string]string
+	headers  []http.Header
+}
+
+func newFaultServer(t *testing.T, replies ...reply) *faultServer {
+	fs := &faultServer{replies: replies}
+	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		fs.mu.Lock()
+		i := min(fs.requests, len(fs.replies)-1)
+		fs.requests++
+		form := map[string]string{}
+		for k := range r.Form {
+			form[k] = r.Form.Get(k)
+		}
+		form["_path"] = r.URL.Path
+		form["_method"] = r.Method
+		fs.forms = append(fs.forms, form)
+		fs.headers = append(fs.headers, r.Header.Clone())
+		rep := fs.replies[i]
+		fs.mu.Unlock()
+		if rep.stall > 0 {
+			select {
+			case <-time.After(rep.stall):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		for k, v := range rep.header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(rep.status)
+		_, _ = w.Write([]byte(rep.body))
+	}))
+	t.Cleanup(fs.Close)
+	return fs
+}
+
+func (fs *faultServer) count() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.requests
+}
+
+// testClient returns a client whose backoff sleeps are recorded, not slept.
+func testClient(t *testing.T, cfg ClientConfig) (*Client, *[]time.Duration) {
+	t.Helper()
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleeps []time.Duration
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		sleeps = append(sleeps, d)
+		return ctx.Err()
+	}
+	c.jitter = func() float64 { return 1 }
+	return c, &sleeps
+}
+
+func TestClientFaults(t *testing.T) {
+	apiErr := func(typ, msg string) string {
+		return fmt.Sprintf(`{"status":"error","errorType":%q,"error":%q}`, typ, msg)
+	}
+	tests := []struct {
+		name     string
+		replies  []reply
+		timeout  time.Duration
+		wantErr  Reason // "" means success
+		attempts int
+	}{
+		{"success", []reply{{status: 200, body: okVector}}, 0, "", 1},
+		{"junk json 200", []reply{{status: 200, body: `{"status":"succ`}}, 0, ReasonBadResponse, 1},
+		{"html 200", []reply{{status: 200, body: `<html>login</html>`}}, 0, ReasonBadResponse, 1},
+		{"no status field", []reply{{status: 200, body: `{"data":{}}`}}, 0, ReasonBadResponse, 1},
+		{"success without data", []reply{{status: 200, body: `{"status":"success"}`}}, 0, ReasonBadResponse, 1},
+		{"wrong result type", []reply{{status: 200, body: `{"status":"success","data":{"resultType":"matrix","result":[]}}`}}, 0, ReasonBadResponse, 1},
+		{"junk result", []reply{{status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":1}]}}`}}, 0, ReasonBadResponse, 1},
+		{"bad sample value", []reply{{status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"abc"]}]}}`}}, 0, ReasonBadResponse, 1},
+		{"500 junk, retried to the end", []reply{{status: 500, body: `oops`}}, 0, ReasonHTTP5xx, 3},
+		{"502 from a proxy, then success", []reply{{status: 502, body: `<html>bad gateway</html>`}, {status: 200, body: okVector}}, 0, "", 2},
+		{"503 query timeout", []reply{{status: 503, body: apiErr("timeout", "query timed out")}}, 0, ReasonTimeout, 3},
+		{"504 gateway timeout", []reply{{status: 504, body: ``}}, 0, ReasonTimeout, 3},
+		{"400 bad_data not retried", []reply{{status: 400, body: apiErr("bad_data", `parse error at char 3`)}}, 0, ReasonBadData, 1},
+		{"422 execution not retried", []reply{{status: 422, body: apiErr("execution", `many-to-many matching`)}}, 0, ReasonBadData, 1},
+		{"401 not retried", []reply{{status: 401, body: `Unauthorized`}}, 0, ReasonHTTP4xx, 1},
+		{"404 not retried", []reply{{status: 404, body: `404 page not found`}}, 0, ReasonHTTP4xx, 1},
+		{"429 retried", []reply{{status: 429, body: `slow down`, header: map[string]string{"Retry-After": "1"}}}, 0, ReasonHTTP4xx, 3},
+		{"429 then success", []reply{{status: 429, body: `slow down`}, {status: 200, body: okVector}}, 0, "", 2},
+		{"slow response times out", []reply{{status: 200, body: okVector, stall: 5 * time.Second}}, 50 * time.Millisecond, ReasonTimeout, 3},
+		{"slow once, then fast", []reply{{status: 200, body: okVector, stall: 5 * time.Second}, {status: 200, body: okVector}}, 50 * time.Millisecond, "", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFaultServer(t, tc.replies...)
+			c, _ := testClient(t, ClientConfig{URL: fs.URL, Timeout: tc.timeout})
+			v, err := c.Query(context.Background(), `x`, time.Unix(1700000000, 0))
+			st := c.Stats()
+			if fs.count() != tc.attempts || st.Attempts != uint64(tc.attempts) || st.Retries != uint64(tc.attempts-1) {
+				t.Errorf("server saw %d requests, stats %d attempts %d retries; want %d attempts", fs.count(), st.Attempts, st.Retries, tc.attempts)
+			}
+			if st.Queries != 1 || st.Duration.Count != 1 {
+				t.Errorf("queries %d, duration observations %d; want 1, 1", st.Queries, st.Duration.Count)
+			}
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				if len(v) != 1 || v[0].Value != 42 || v[0].Metric["a"] != "1" {
+					t.Errorf("vector %v", v)
+				}
+				return
+			}
+			var qe *QueryError
+			if !errors.As(err, &qe) {
+				t.Fatalf("error %v (%T), want a *QueryError", err, err)
+			}
+			if qe.Reason != tc.wantErr || ReasonOf(err) != tc.wantErr {
+				t.Errorf("reason %q, want %q (%v)", qe.Reason, tc.wantErr, err)
+			}
+			if qe.Attempts != tc.attempts || qe.Expr != "x" || qe.Endpoint != "query" {
+				t.Errorf("error fields %+v", qe)
+			}
+			for _, r := range Reasons() {
+				want := uint64(0)
+				if r == tc.wantErr {
+					want = 1
+				}
+				if got, ok := st.Errors[r]; !ok || got != want {
+					t.Errorf("Errors[%s] = %d (present %v), want %d", r, got, ok, want)
+				}
+			}
+		})
+	}
+}
+
+func TestClientRequest(t *testing.T) {
+	fs := newFaultServer(t, reply{status: 200, body: `{"status":"success","warnings":["w1"],"infos":["i1"],"data":{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[1700000000,"1"],[1700000030,"2"]]}]}}`})
+	hc := config.DefaultHTTPClientConfig
+	hc.BasicAuth = &config.BasicAuth{Username: "u", Password: "p"}
+	hc.HTTPHeaders = &config.Headers{Headers: map[string]config.Header{"X-Scope-OrgID": {Values: []string{"tenant-1"}}}}
+	c, _ := testClient(t, ClientConfig{URL: fs.URL + "/prometheus/", HTTP: hc, Timeout: 7 * time.Second})
+	m, err := c.QueryRange(context.Background(), `sum(x)`, time.UnixMilli(1700000000000), time.UnixMilli(1700000030500), 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 1 || len(m[0].Values) != 2 {
+		t.Fatalf("matrix %v", m)
+	}
+	f, h := fs.forms[0], fs.headers[0]
+	want := map[string]string{
+		"_path": "/prometheus/api/v1/query_range", "_method": "POST", "query": "sum(x)",
+		"start": "1700000000.000", "end": "1700000030.500", "step": "30", "timeout": "7",
+	}
+	for k, v := range want {
+		if f[k] != v {
+			t.Errorf("request %s = %q, want %q", k, f[k], v)
+		}
+	}
+	if u, p, ok := (&http.Request{Header: h}).BasicAuth(); !ok || u != "u" || p != "p" {
+		t.Errorf("basic auth %q %q %v", u, p, ok)
+	}
+	if got := h.Get("X-Scope-OrgID"); got != "tenant-1" {
+		t.Errorf("X-Scope-OrgID = %q", got)
+	}
+	if st := c.Stats(); st.Warnings != 2 || st.BytesRead == 0 {
+		t.Errorf("warnings %d bytes %d", st.Warnings, st.BytesRead)
+	}
+}
+
+func TestClientUnreachableAndCanceled(t *testing.T) {
+	fs := newFaultServer(t, reply{status: 200, body: okVector})
+	url := fs.URL
+	fs.Close()
+	c, sleeps := testClient(t, ClientConfig{URL: url, Retries: 1})
+	_, err := c.Query(context.Background(), `x`, time.Now())
+	if ReasonOf(err) != ReasonUnreachable {
+		t.Errorf("closed server: %v, want unreachable", err)
+	}
+	if len(*sleeps) != 1 {
+		t.Errorf("%d backoff sleeps, want 1", len(*sleeps))
+	}
+
+	fs2 := newFaultServer(t, reply{status: 200, body: okVector, stall: 10 * time.Second})
+	c2, _ := testClient(t, ClientConfig{URL: fs2.URL})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for fs2.count() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err = c2.Query(ctx, `x`, time.Now())
+	if ReasonOf(err) != ReasonCanceled {
+		t.Errorf("canceled: %v, want canceled", err)
+	}
+	if n := fs2.count(); n != 1 {
+		t.Errorf("canceled query made %d requests, want 1 (no retry)", n)
+	}
+}
+
+func TestClientBackoff(t *testing.T) {
+	c, _ := testClient(t, ClientConfig{URL: "http://x", RetryBackoff: time.Second, MaxBackoff: 5 * time.Second})
+	for _, tc := range []struct {
+		n          int
+		jitter     float64
+		retryAfter time.Duration
+		want       time.Duration
+	}{
+		{1, 1, 0, time.Second},
+		{1, 0, 0, 500 * time.Millisecond},
+		{2, 1, 0, 2 * time.Second},
+		{3, 1, 0, 4 * time.Second},
+		{4, 1, 0, 5 * time.Second}, // capped
+		{9, 0, 0, 2500 * time.Millisecond},
+		{1, 1, 3 * time.Second, 3 * time.Second}, // Retry-After
+		{1, 1, time.Minute, 5 * time.Second},     // Retry-After capped
+		{2, 0.5, 0, 1500 * time.Millisecond},     // jitter in [d/2, d]
+		{1, 1, 100 * time.Millisecond, 100 * time.Millisecond},
+	} {
+		c.jitter = func() float64 { return tc.jitter }
+		if got := c.backoffFor(tc.n, tc.retryAfter); got != tc.want {
+			t.Errorf("backoffFor(%d, jitter %v, retry-after %s) = %s, want %s", tc.n, tc.jitter, tc.retryAfter, got, tc.want)
+		}
+	}
+}
+
+func TestClientConcurrencyLimit(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+		_, _ = w.Write([]byte(okVector))
+	}))
+	defer srv.Close()
+	c, _ := testClient(t, ClientConfig{URL: srv.URL, MaxConcurrency: 2})
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Query(context.Background(), `x`, time.Now()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 2 || p < 1 {
+		t.Errorf("peak in-flight requests %d, limit 2", p)
+	}
+}
+
+func TestNewClientErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  ClientConfig
+		want string
+	}{
+		{ClientConfig{URL: ""}, `query url "": must be an absolute http(s) URL`},
+		{ClientConfig{URL: "prometheus:9090"}, `query url "prometheus:9090"`},
+		{ClientConfig{URL: "ftp://x"}, `query url "ftp://x"`},
+		{ClientConfig{URL: "http://x", HTTP: config.HTTPClientConfig{
+			BasicAuth:     &config.BasicAuth{Username: "u"},
+			Authorization: &config.Authorization{Credentials: "t"},
+		}}, `http client config`},
+	} {
+		_, err := NewClient(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewClient(%+v) = %v, want an error containing %q", tc.cfg.URL, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,781 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.uber.org/zap"
+
+	"github.com/slo-exporter/slo-exporter/internal/counters"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+)
+
+// Defaults of PullerConfig.
+const (
+	// DefaultMaxPoints is Prometheus' limit of points per series in one
+	// range query.
+	DefaultMaxPoints = 11000
+	// DefaultMaxSamples caps the samples (series x points) one backfill
+	// chunk holds in memory across all its queries.
+	DefaultMaxSamples = 5_000_000
+	// DefaultMaxPending caps the per-target pending pulls kept while some
+	// of a target's queries fail.
+	DefaultMaxPending = 120
+	// DefaultFanout is how many queries of one tick or chunk are started
+	// at once (the Client's own limit still applies).
+	DefaultFanout = 8
+	// firstChunkSteps is the length of the first backfill chunk, before the
+	// number of series is known.
+	firstChunkSteps = 720
+	// refusedRetry is how long a group refused by the engine's cap waits
+	// before its creation is tried again.
+	refusedRetry = 5 * time.Minute
+)
+
+// PullerConfig configures NewPuller.
+type PullerConfig struct {
+	// Interval is the engine's evaluation interval: the tick period and the
+	// backfill step. Required.
+	Interval time.Duration
+	// MaxPoints caps the points per series of one range query; zero means
+	// DefaultMaxPoints.
+	MaxPoints int
+	// MaxSamples caps series x points of one backfill chunk; zero means
+	// DefaultMaxSamples.
+	MaxSamples int
+	// ForgetAfter is how long a series may be missing before its counter
+	// state is dropped (counters.NewTracker); zero means one hour or ten
+	// intervals, whichever is longer.
+	ForgetAfter time.Duration
+	// MaxPending caps a target's pending pulls; zero means
+	// DefaultMaxPending. Beyond it the oldest two are merged: their events
+	// are kept but land in the later one's bucket.
+	MaxPending int
+	// Fanout is how many queries run at once; zero means DefaultFanout.
+	Fanout int
+	// Logger; nil means none.
+	Logger *zap.Logger
+}
+
+// Puller pulls the targets' counters at pinned times and records the
+// increments into an evaluator.Engine. Tick and Backfill must be called
+// from the goroutine that owns the engine; Stats may be called from any.
+type Puller struct {
+	q          Querier
+	eng        *evaluator.Engine
+	cfg        PullerConfig
+	iv         int64 // ms
+	forget     int64 // ms
+	log        *zap.Logger
+	queries    []*query
+	sources    []*source
+	targets    []*targetState
+	client     *Client // q as a *Client, for bytes read; may be nil
+	entryPool  []*entry
+	scratch    []*entry
+	stepsSince int
+
+	c       internalStats
+	statsMu sync.Mutex
+	pub     Stats
+}
+
+// query is one unique expression.
+type query struct {
+	expr    string
+	sources []int
+}
+
+// source is one (expression, le filter) pair: the unit of counter tracking.
+type source struct {
+	q         int
+	sel       Selector
+	le        *leMatcher
+	tracker   *counters.Tracker
+	series    map[uint64]*seriesInfo
+	consumers []consumer
+	maxPeriod int64 // longest period of its targets, ms
+	err       error // this step's source-level error (le mismatch)
+}
+
+type consumer struct {
+	target int
+	role   role
+}
+
+type seriesInfo struct {
+	match  bool  // passes the le filter (true without one)
+	groups []int // group index per consumer
+	seen   int64
+}
+
+type targetState struct {
+	Target
+	name    string
+	sources []int // source index per role set, in role order
+	roles   []role
+	period  int64
+	groups  []*groupState
+	byKey   map[string]int
+	pending []*entry // ascending t
+	lastRec int64
+	hasRec  bool
+	logged  bool // ErrTooManyGroups logged
+}
+
+type groupState struct {
+	labels    []evaluator.Label
+	g         *evaluator.Group
+	refusedAt int64
+	refused   bool
+}
+
+// entry is one pull's increments of one target, per group and role.
+type entry struct {
+	t    int64
+	sums [][3]float64
+}
+
+// point is one sample of one source at one step.
+type point struct {
+	fp     uint64
+	metric model.Metric
+	v      float64
+}
+
+type internalStats struct {
+	ticks, steps, gapBackfills, gapErrors, queries, queryErrors, points uint64
+	groupsRefused, negativeGood, recordErrors, leErrors, merged         uint64
+	droppedValid                                                        float64
+}
+
+// Stats is what a Puller reports for self-metrics. Fields other than
+// SeriesTracked and Groups only grow.
+type Stats struct {
+	// Ticks counts Tick calls; Steps counts pulls processed (ticks and
+	// backfill steps).
+	Ticks, Steps uint64
+	// GapBackfills counts outage gaps backfilled by Tick; GapBackfillErrors
+	// those whose range queries failed (their events then land at the
+	// tick that ended the outage).
+	GapBackfills, GapBackfillErrors uint64
+	// Queries and QueryErrors count instant and range queries issued by
+	// the puller; PointsFetched the samples they returned.
+	Queries, QueryErrors, PointsFetched uint64
+	// LEErrors counts pulls of a bucket selector whose series had no le
+	// label equal to the wanted boundary.
+	LEErrors uint64
+	// SeriesTracked is the number of series whose counters are followed.
+	SeriesTracked int
+	// Groups is the number of groups known across targets.
+	Groups int
+	// GroupsRefused counts groups the engine refused (its MaxGroups cap);
+	// DroppedValidEvents the valid events of those groups that were lost.
+	GroupsRefused      uint64
+	DroppedValidEvents float64
+	// NegativeGood counts group pulls where bad exceeded valid (good =
+	// valid - bad was floored at 0).
+	NegativeGood uint64
+	// RecordErrors counts increments the engine refused.
+	RecordErrors uint64
+	// MergedPending counts pending pulls merged over MaxPending.
+	MergedPending uint64
+	// Counters sums the counter trackers' stats.
+	Counters counters.Stats
+}
+
+// NewPuller validates the targets against the engine and builds the
+// query plan: one query per unique expression, one counter tracker per
+// unique (expression, le) pair.
+func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerConfig) (*Puller, error) {
+	if cfg.Interval < time.Second {
+		return nil, fmt.Errorf("puller: interval %s: must be at least 1s", cfg.Interval)
+	}
+	if cfg.MaxPoints == 0 {
+		cfg.MaxPoints = DefaultMaxPoints
+	}
+	if cfg.MaxPoints < 2 {
+		return nil, fmt.Errorf("puller: max points %d: must be at least 2", cfg.MaxPoints)
+	}
+	if cfg.MaxSamples <= 0 {
+		cfg.MaxSamples = DefaultMaxSamples
+	}
+	if cfg.ForgetAfter <= 0 {
+		cfg.ForgetAfter = max(time.Hour, 10*cfg.Interval)
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.Fanout <= 0 {
+		cfg.Fanout = DefaultFanout
+	}
+	p := &Puller{q: q, eng: eng, cfg: cfg, iv: cfg.Interval.Milliseconds(),
+		forget: cfg.ForgetAfter.Milliseconds(), log: cfg.Logger}
+	if p.log == nil {
+		p.log = zap.NewNop()
+	}
+	p.client, _ = q.(*Client)
+	queryIdx := map[string]int{}
+	sourceIdx := map[string]int{}
+	usedSLO := map[int]bool{}
+	var errs []error
+	for ti := range targets {
+		t := targets[ti]
+		if t.SLO < 0 || t.SLO >= eng.Len() {
+			errs = append(errs, fmt.Errorf("target %d: slo index %d: the engine has %d SLOs", ti, t.SLO, eng.Len()))
+			continue
+		}
+		spec := eng.Spec(t.SLO)
+		if usedSLO[t.SLO] {
+			errs = append(errs, fmt.Errorf("slo %s: more than one target", spec.Name))
+			continue
+		}
+		usedSLO[t.SLO] = true
+		if err := t.validate(spec.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ts := &targetState{Target: t, name: spec.Name, period: spec.Period.Milliseconds(), byKey: map[string]int{}}
+		ts.GroupBy = append([]string(nil), t.GroupBy...)
+		for r, sel := range []Selector{t.Good, t.Valid, t.Bad} {
+			if sel.IsZero() {
+				continue
+			}
+			expr := strings.TrimSpace(sel.Expr)
+			qi, ok := queryIdx[expr]
+			if !ok {
+				qi = len(p.queries)
+				queryIdx[expr] = qi
+				p.queries = append(p.queries, &query{expr: expr})
+			}
+			key := expr
+			if sel.LE != nil {
+				key += "\xffle=" + fmt.Sprint(*sel.LE)
+			}
+			si, ok := sourceIdx[key]
+			if !ok {
+				si = len(p.sources)
+				sourceIdx[key] = si
+				s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE},
+					tracker: counters.NewTracker(cfg.ForgetAfter), series: map[uint64]*seriesInfo{}}
+				if sel.LE != nil {
+					s.le = &leMatcher{want: *sel.LE}
+				}
+				p.sources = append(p.sources, s)
+				p.queries[qi].sources = append(p.queries[qi].sources, si)
+			}
+			s := p.sources[si]
+			s.consumers = append(s.consumers, consumer{target: len(p.targets), role: role(r)})
+			s.maxPeriod = max(s.maxPeriod, ts.period)
+			ts.sources = append(ts.sources, si)
+			ts.roles = append(ts.roles, role(r))
+		}
+		p.targets = append(p.targets, ts)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	p.publish()
+	return p, nil
+}
+
+// Queries returns the unique expressions the puller queries, in plan
+// order.
+func (p *Puller) Queries() []string {
+	out := make([]string, len(p.queries))
+	for i, q := range p.queries {
+		out[i] = q.expr
+	}
+	return out
+}
+
+// TickResult reports one Tick.
+type TickResult struct {
+	// Time is the pinned evaluation time.
+	Time time.Time
+	// Queries is the number of instant queries issued; Failed how many
+	// failed.
+	Queries, Failed int
+	// Errors are the failed queries' errors (*QueryError) and source
+	// errors such as a missing le boundary.
+	Errors []error
+	// Up and Down count targets whose pulls all succeeded, or not.
+	Up, Down int
+	// GapSteps is the number of steps backfilled for an outage before this
+	// tick's data was recorded.
+	GapSteps int
+	// Duration is the wall time of the tick.
+	Duration time.Duration
+}
+
+// Tick pulls every target at the pinned time t: one instant query per
+// unique expression, all at t. Targets whose queries all succeeded record
+// their increments for (previous success, t]; the others record nothing,
+// get data_up false, and keep the increments already taken from their
+// successful queries for their next successful pull. When a source comes
+// back after missing pulls, the gap is backfilled with range queries first,
+// so that its events land in the right buckets.
+func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
+	start := time.Now()
+	tms := t.UnixMilli()
+	res := TickResult{Time: t, Queries: len(p.queries)}
+	vecs := make([]model.Vector, len(p.queries))
+	errs := make([]error, len(p.queries))
+	p.fanout(len(p.queries), func(i int) {
+		vecs[i], errs[i] = p.q.Query(ctx, p.queries[i].expr, t)
+	})
+	p.c.ticks++
+	ok := make([]bool, len(p.sources))
+	inputs := make([][]point, len(p.sources))
+	for qi, q := range p.queries {
+		p.c.queries++
+		if errs[qi] != nil {
+			p.c.queryErrors++
+			res.Failed++
+			res.Errors = append(res.Errors, errs[qi])
+			continue
+		}
+		p.c.points += uint64(len(vecs[qi]))
+		pts := vectorPoints(vecs[qi])
+		for _, si := range q.sources {
+			ok[si] = true
+			inputs[si] = pts
+		}
+	}
+
+	// Outage gaps: a source that answers now but missed pulls since its
+	// last one is backfilled up to the previous step first.
+	var gap []int
+	var gapFrom []int64
+	for si, s := range p.sources {
+		last, started := s.tracker.Last()
+		if !ok[si] || !started || last >= tms-p.iv {
+			continue
+		}
+		gap = append(gap, si)
+		gapFrom = append(gapFrom, max(last+p.iv, tms-s.maxPeriod))
+	}
+	if len(gap) > 0 {
+		p.c.gapBackfills++
+		steps, err := p.backfill(ctx, gap, gapFrom, tms-p.iv, nil)
+		res.GapSteps = steps
+		if err != nil {
+			p.c.gapErrors++
+			res.Errors = append(res.Errors, fmt.Errorf("backfilling the gap before %s: %w", t.UTC().Format(time.RFC3339), err))
+			p.log.Warn("outage gap backfill failed; the gap's events are counted at this tick", zap.Time("t", t), zap.Error(err))
+		}
+	}
+
+	p.step(tms, inputs, ok)
+	for si, s := range p.sources {
+		if s.err != nil {
+			ok[si] = false
+			res.Errors = append(res.Errors, s.err)
+		}
+	}
+	for _, ts := range p.targets {
+		up := true
+		for _, si := range ts.sources {
+			up = up && ok[si]
+		}
+		p.eng.SetDataUp(ts.SLO, up)
+		if up {
+			res.Up++
+		} else {
+			res.Down++
+		}
+	}
+	p.publish()
+	res.Duration = time.Since(start)
+	return res
+}
+
+// fanout runs f(0..n-1) with at most cfg.Fanout running at once.
+func (p *Puller) fanout(n int, f func(i int)) {
+	sem := make(chan struct{}, p.cfg.Fanout)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// vectorPoints converts an instant vector into points, skipping native
+// histogram samples (the puller reads counters).
+func vectorPoints(v model.Vector) []point {
+	pts := make([]point, 0, len(v))
+	for _, s := range v {
+		if s.Histogram != nil {
+			continue
+		}
+		pts = append(pts, point{fp: uint64(s.Metric.Fingerprint()), metric: s.Metric, v: float64(s.Value)})
+	}
+	return pts
+}
+
+// step processes one pull at time t: inputs[si] are source si's samples,
+// used when ok[si]. Ticks and every backfill step go through here. A
+// source whose tracker is already at or past t (its increments up to t
+// were taken before) is skipped. Afterwards each target records its
+// pending pulls up to the point all its sources have reached.
+func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
+	p.c.steps++
+	touched := false
+	for si, s := range p.sources {
+		s.err = nil
+		if !ok[si] {
+			continue
+		}
+		if last, started := s.tracker.Last(); started && last >= t {
+			continue
+		}
+		pts := inputs[si]
+		if s.le != nil && !p.checkLE(s, t, pts) {
+			continue
+		}
+		touched = true
+		s.tracker.Begin(t)
+		ents := p.scratch[:0]
+		for range s.consumers {
+			ents = append(ents, nil)
+		}
+		p.scratch = ents
+		for ci, c := range s.consumers {
+			ents[ci] = p.targets[c.target].entryAt(p, t)
+		}
+		for i := range pts {
+			pt := &pts[i]
+			info := s.series[pt.fp]
+			if info == nil {
+				info = p.newSeries(s, pt.fp, pt.metric, t)
+			}
+			if !info.match {
+				continue
+			}
+			info.seen = t
+			inc, counted := s.tracker.Observe(pt.fp, pt.v)
+			for ci, c := range s.consumers {
+				sums := ents[ci].at(info.groups[ci]) // a slot even without an increment
+				if counted {
+					sums[c.role] += inc
+				}
+			}
+		}
+		s.tracker.End()
+	}
+	if !touched {
+		return
+	}
+	p.stepsSince++
+	if int64(p.stepsSince)*p.iv >= p.forget {
+		p.stepsSince = 0
+		p.pruneSeries(t)
+	}
+	for _, ts := range p.targets {
+		p.flush(ts)
+	}
+}
+
+// checkLE reports whether a bucket source has series with the wanted
+// boundary, or no series at all. Otherwise it sets s.err with the
+// boundaries that exist.
+func (p *Puller) checkLE(s *source, t int64, pts []point) bool {
+	if len(pts) == 0 {
+		return true
+	}
+	for i := range pts {
+		info := s.series[pts[i].fp]
+		if info == nil {
+			info = p.newSeries(s, pts[i].fp, pts[i].metric, t)
+		}
+		if info.match {
+			return true
+		}
+	}
+	metrics := make([]model.Metric, len(pts))
+	for i := range pts {
+		metrics[i] = pts[i].metric
+	}
+	p.c.leErrors++
+	b := leBoundaries(metrics)
+	if len(b) == 0 {
+		s.err = fmt.Errorf("selector %s: %d series but none has an le label: le needs a histogram _bucket selector", s.sel, len(pts))
+	} else {
+		s.err = fmt.Errorf("selector %s: no bucket with le=%v; the boundaries that exist are %s",
+			s.sel, s.le.want, strings.Join(b, ", "))
+	}
+	return false
+}
+
+// newSeries registers a series of source s: its le match and, for each
+// consumer, its group (created in the engine if new).
+func (p *Puller) newSeries(s *source, fp uint64, m model.Metric, t int64) *seriesInfo {
+	info := &seriesInfo{match: true, groups: make([]int, len(s.consumers)), seen: t}
+	if s.le != nil {
+		info.match, _ = s.le.match(m)
+	}
+	if info.match {
+		for ci, c := range s.consumers {
+			info.groups[ci] = p.targets[c.target].groupOf(p, m, t)
+		}
+	}
+	s.series[fp] = info
+	return info
+}
+
+// pruneSeries drops cached series not seen for ForgetAfter.
+func (p *Puller) pruneSeries(t int64) {
+	for _, s := range p.sources {
+		for fp, info := range s.series {
+			if t-info.seen > p.forget {
+				delete(s.series, fp)
+			}
+		}
+	}
+}
+
+// groupOf returns the index of the target's group for metric m, creating
+// it (and its engine group) when new.
+func (ts *targetState) groupOf(p *Puller, m model.Metric, t int64) int {
+	var labels []evaluator.Label
+	var key string
+	if len(ts.GroupBy) > 0 {
+		labels = make([]evaluator.Label, len(ts.GroupBy))
+		var b strings.Builder
+		for i, name := range ts.GroupBy {
+			v := string(m[model.LabelName(name)])
+			labels[i] = evaluator.Label{Name: name, Value: v}
+			b.WriteString(v)
+			b.WriteByte(0xff)
+		}
+		key = b.String()
+	}
+	if gi, ok := ts.byKey[key]; ok {
+		return gi
+	}
+	gs := &groupState{labels: labels}
+	gi := len(ts.groups)
+	ts.groups = append(ts.groups, gs)
+	ts.byKey[key] = gi
+	p.createGroup(ts, gs, t)
+	return gi
+}
+
+// createGroup asks the engine for the group; over the SLO's cap it counts,
+// logs once per SLO and remembers the refusal.
+func (p *Puller) createGroup(ts *targetState, gs *groupState, t int64) bool {
+	g, err := p.eng.Group(ts.SLO, gs.labels, t)
+	if err != nil {
+		p.c.groupsRefused++
+		gs.refused, gs.refusedAt = true, t
+		if !ts.logged {
+			ts.logged = true
+			p.log.Warn("too many groups: events of new groups are dropped", zap.String("slo", ts.name),
+				zap.Any("group", gs.labels), zap.Error(err))
+		}
+		return false
+	}
+	gs.g, gs.refused = g, false
+	return true
+}
+
+// entryAt returns the target's pending entry for time t, creating it.
+func (ts *targetState) entryAt(p *Puller, t int64) *entry {
+	for i := len(ts.pending) - 1; i >= 0; i-- {
+		e := ts.pending[i]
+		if e.t == t {
+			return e
+		}
+		if e.t < t {
+			break
+		}
+	}
+	e := p.newEntry(t)
+	// Pulls arrive in time order per source; keep the list sorted anyway.
+	i := len(ts.pending)
+	for i > 0 && ts.pending[i-1].t > t {
+		i--
+	}
+	ts.pending = append(ts.pending, nil)
+	copy(ts.pending[i+1:], ts.pending[i:])
+	ts.pending[i] = e
+	if len(ts.pending) > p.cfg.MaxPending {
+		// Merge the oldest pull into the next: nothing is lost, it only
+		// lands later.
+		a, b := ts.pending[0], ts.pending[1]
+		for gi := range a.sums {
+			sb := b.at(gi)
+			for r := range sb {
+				sb[r] += a.sums[gi][r]
+			}
+		}
+		ts.pending = ts.pending[1:]
+		p.freeEntry(a)
+		p.c.merged++
+	}
+	return e
+}
+
+// at returns the sums of group gi, growing the entry as needed.
+func (e *entry) at(gi int) *[3]float64 {
+	if gi >= len(e.sums) {
+		if gi < cap(e.sums) {
+			old := len(e.sums)
+			e.sums = e.sums[:gi+1]
+			clear(e.sums[old:])
+		} else {
+			e.sums = append(e.sums, make([][3]float64, gi+1-len(e.sums))...)
+		}
+	}
+	return &e.sums[gi]
+}
+
+func (p *Puller) newEntry(t int64) *entry {
+	if n := len(p.entryPool); n > 0 {
+		e := p.entryPool[n-1]
+		p.entryPool = p.entryPool[:n-1]
+		e.t, e.sums = t, e.sums[:0]
+		return e
+	}
+	return &entry{t: t}
+}
+
+func (p *Puller) freeEntry(e *entry) { p.entryPool = append(p.entryPool, e) }
+
+// flush records the target's pending entries that every source of the
+// target has reached, in time order.
+func (p *Puller) flush(ts *targetState) {
+	var through int64
+	for i, si := range ts.sources {
+		last, started := p.sources[si].tracker.Last()
+		if !started {
+			return
+		}
+		if i == 0 || last < through {
+			through = last
+		}
+	}
+	n := 0
+	for _, e := range ts.pending {
+		if e.t > through {
+			break
+		}
+		p.record(ts, e)
+		p.freeEntry(e)
+		n++
+	}
+	if n > 0 {
+		rest := copy(ts.pending, ts.pending[n:])
+		clear(ts.pending[rest:])
+		ts.pending = ts.pending[:rest]
+	}
+}
+
+// record writes one complete entry into the engine: every known group
+// gets (last record, e.t], with zeros where it had no increments, so that
+// coverage shows the pull succeeded. The first entry of a target only sets
+// the start: its increments belong to an interval nobody observed.
+func (p *Puller) record(ts *targetState, e *entry) {
+	if !ts.hasRec {
+		ts.lastRec, ts.hasRec = e.t, true
+		return
+	}
+	from := ts.lastRec
+	ts.lastRec = e.t
+	for gi, gs := range ts.groups {
+		var sum [3]float64
+		if gi < len(e.sums) {
+			sum = e.sums[gi]
+		}
+		good, valid := ts.values(p, sum)
+		if gs.g == nil {
+			if good == 0 && valid == 0 {
+				continue // expired or refused, and nothing to say
+			}
+			if gs.refused && e.t-gs.refusedAt < refusedRetry.Milliseconds() {
+				p.c.droppedValid += valid
+				continue
+			}
+			if !p.createGroup(ts, gs, e.t) {
+				p.c.droppedValid += valid
+				continue
+			}
+		}
+		err := gs.g.Record(from, e.t, good, valid)
+		if errors.Is(err, evaluator.ErrGroupExpired) {
+			gs.g = nil
+			if good == 0 && valid == 0 {
+				continue // stays dormant until it has events again
+			}
+			if !p.createGroup(ts, gs, e.t) {
+				p.c.droppedValid += valid
+				continue
+			}
+			err = gs.g.Record(from, e.t, good, valid)
+		}
+		if err != nil {
+			p.c.recordErrors++
+			p.log.Debug("record refused", zap.String("slo", ts.name), zap.Any("group", gs.labels), zap.Error(err))
+		}
+	}
+}
+
+// values turns a group's role sums into good and valid events.
+func (ts *targetState) values(p *Puller, s [3]float64) (good, valid float64) {
+	switch {
+	case ts.Bad.IsZero():
+		return s[roleGood], s[roleValid]
+	case ts.Good.IsZero():
+		good = s[roleValid] - s[roleBad]
+		if good < 0 {
+			p.c.negativeGood++
+			good = 0
+		}
+		return good, s[roleValid]
+	default:
+		return s[roleGood], s[roleGood] + s[roleBad]
+	}
+}
+
+// publish copies the counts into the Stats that other goroutines read.
+func (p *Puller) publish() {
+	s := Stats{
+		Ticks: p.c.ticks, Steps: p.c.steps, GapBackfills: p.c.gapBackfills, GapBackfillErrors: p.c.gapErrors,
+		Queries: p.c.queries, QueryErrors: p.c.queryErrors, PointsFetched: p.c.points, LEErrors: p.c.leErrors,
+		GroupsRefused: p.c.groupsRefused, DroppedValidEvents: p.c.droppedValid, NegativeGood: p.c.negativeGood,
+		RecordErrors: p.c.recordErrors, MergedPending: p.c.merged,
+	}
+	for _, src := range p.sources {
+		s.SeriesTracked += src.tracker.Len()
+		cs := src.tracker.Stats()
+		s.Counters.Resets += cs.Resets
+		s.Counters.InvalidSamples += cs.InvalidSamples
+		s.Counters.RefusedPulls += cs.RefusedPulls
+		s.Counters.NewSeries += cs.NewSeries
+		s.Counters.ForgottenSeries += cs.ForgottenSeries
+	}
+	for _, ts := range p.targets {
+		s.Groups += len(ts.groups)
+	}
+	p.statsMu.Lock()
+	p.pub = s
+	p.statsMu.Unlock()
+}
+
+// Stats returns the counts as of the end of the last Tick or backfill
+// chunk. It is safe to call from any goroutine.
+func (p *Puller) Stats() Stats {
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	return p.pub
+}
