@@ -61,7 +61,7 @@ func New(cfg Config) (*Sim, error) {
 	for i, in := range cfg.Incidents {
 		n, err := normalize(in)
 		if err != nil {
-			return nil, fmt.Errorf("incident %d (%s): %w", i+1, in, err)
+			return nil, fmt.Errorf("incident %d (%s): %w", i+1, withDefaults(in), err)
 		}
 		incs = append(incs, n)
 	}
@@ -72,13 +72,19 @@ func New(cfg Config) (*Sim, error) {
 // normalize validates an incident built in Go by passing it through
 // ParseFields, which also fills in defaults (the code of model-api errors).
 func normalize(in Incident) (Incident, error) {
+	return ParseFields(withDefaults(in).Fields())
+}
+
+// withDefaults fills in MagnitudeText from Magnitude and the default code
+// of model-api errors.
+func withDefaults(in Incident) Incident {
 	if in.MagnitudeText == "" && in.Magnitude != nil {
 		in.MagnitudeText = in.Magnitude.RatString()
 	}
 	if in.Kind == KindErrors && in.Service == ModelAPI && in.Code == "" {
 		in.Code = baseAPICode
 	}
-	return ParseFields(in.Fields())
+	return in
 }
 
 // Start returns the simulation's start.
