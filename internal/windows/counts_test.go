@@ -2,6 +2,7 @@ package windows
 
 import (
 	"math"
+	"runtime"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -132,7 +133,26 @@ func TestMemoryPerGroup(t *testing.T) {
 	if l.BytesPerGroup() > 64<<10 {
 		t.Errorf("BytesPerGroup = %d, want <= 64 KiB", l.BytesPerGroup())
 	}
-	t.Logf("30d at 30s: %d buckets, %d bytes per group", l.BucketCount(), l.BytesPerGroup())
+	// Measure the heap: 1000 groups, fully written once.
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	groups := make([]*Counts, 1000)
+	for i := range groups {
+		groups[i] = l.New()
+		for tt := int64(30000); tt <= 31*day; tt += hour {
+			_ = groups[i].Record(tt-30000, tt, 1, 1)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perGroup := float64(after.HeapAlloc-before.HeapAlloc) / float64(len(groups))
+	if perGroup > 64<<10 {
+		t.Errorf("measured %.0f heap bytes per group, want <= 64 KiB", perGroup)
+	}
+	runtime.KeepAlive(groups)
+	t.Logf("30d at 30s: %d buckets, %d bytes per group by layout, %.0f measured on the heap",
+		l.BucketCount(), l.BytesPerGroup(), perGroup)
 }
 
 // TestExactAtAlignedTicks checks the fine-tier windows are exact at every
