@@ -2,8 +2,8 @@ package windows
 
 import (
 	"math"
-	"runtime"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 )
