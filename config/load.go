@@ -1,0 +1,432 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/v2"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment variable that overrides a setting.
+const EnvPrefix = "SLO_EXPORTER_"
+
+// Load reads the configuration files in order, applies the environment
+// (os.Environ() format, KEY=value) and then the flag overrides (dotted keys
+// such as "global.evaluation_interval" or "prometheus.url"; values may be
+// strings as typed, or typed values such as time.Duration, int or bool),
+// fills in defaults and validates the result. On failure the error is an
+// Errors value listing every problem found.
+func Load(files []string, env []string, flags map[string]any) (*Config, error) {
+	var errs Errors
+	var srcs []source
+	if len(files) == 0 {
+		errs = append(errs, &FieldError{Source: "configuration", Index: -1, Msg: "no configuration file given"})
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			errs = append(errs, &FieldError{Source: f, Index: -1, Msg: "cannot read: " + err.Error()})
+			continue
+		}
+		srcs = append(srcs, source{name: f, data: data})
+	}
+	return load(srcs, env, flags, errs)
+}
+
+// Parse loads a configuration from one document named name (which error
+// messages use as the file name), without environment or flags.
+func Parse(name string, data []byte) (*Config, error) {
+	return load([]source{{name: name, data: data}}, nil, nil, nil)
+}
+
+// source is one configuration file's content.
+type source struct {
+	name string
+	data []byte
+}
+
+// sloNode is an SLO's node, waiting to be decoded once the global section
+// (and with it the tiers the SLO inherits) is known.
+type sloNode struct {
+	node *yaml.Node
+	c    *checker
+}
+
+// envString is a value typed by a human (environment, flag text): it is
+// resolved against the field it sets, as an unquoted YAML scalar would be.
+type envString string
+
+// sections are the top-level keys that layers merge (slos are concatenated
+// instead).
+var sections = map[string]reflect.Type{
+	"global":     reflect.TypeFor[Global](),
+	"prometheus": reflect.TypeFor[Prometheus](),
+}
+
+// settableKeys are the dotted keys environment variables and flags may set.
+var settableKeys = func() map[string]bool {
+	out := map[string]bool{}
+	for name, t := range sections {
+		leafKeys(t, name, out)
+	}
+	return out
+}()
+
+// EnvVar returns the environment variable that sets a dotted key:
+// prometheus.url -> SLO_EXPORTER_PROMETHEUS_URL.
+func EnvVar(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// SettableKeys returns, sorted, the dotted keys that environment variables
+// and flags may set.
+func SettableKeys() []string {
+	keys := make([]string, 0, len(settableKeys))
+	for k := range settableKeys {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	errs   Errors
+	k      *koanf.Koanf
+	origin map[string]string // dotted key -> source that set it last
+	slos   []sloNode
+	// sloChecks holds, aligned with Config.SLOs, each SLO's checker.
+	sloChecks []*checker
+	first  string // name of the first source, for problems of no one source
+}
+
+func load(srcs []source, envList []string, flags map[string]any, errs Errors) (*Config, error) {
+	l := &loader{errs: errs, k: koanf.New("."), origin: map[string]string{}, first: "configuration"}
+	if len(srcs) > 0 {
+		l.first = srcs[0].name
+	}
+	for _, s := range srcs {
+		l.file(s)
+	}
+	l.env(envList)
+	l.flags(flags)
+
+	cfg := &Config{Global: DefaultGlobal(), Prometheus: defaultPrometheus()}
+	cfg.Global.AlertTiers = nil
+	gc := l.decodeSections(cfg)
+	l.resolveGlobalTiers(cfg, gc)
+	l.decodeSLOs(cfg)
+	l.validate(cfg, gc)
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	return cfg, nil
+}
+
+// file parses one file: checks it strictly, merges its global and
+// prometheus sections into the layers, and keeps its SLOs.
+func (l *loader) file(s source) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(s.data, &doc); err != nil {
+		l.errs = append(l.errs, &FieldError{Source: s.name, Index: -1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
+		return
+	}
+	if len(doc.Content) == 0 {
+		return // empty document
+	}
+	root := doc.Content[0]
+	c := newChecker(scope{source: s.name, index: -1}, &l.errs)
+	if root.Kind != yaml.MappingNode {
+		c.report("", nodeValue(root), "the document must be a mapping with global, prometheus and slos")
+		return
+	}
+	layer := map[string]any{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i].Value, root.Content[i+1]
+		if key == "slos" {
+			l.sloList(s.name, val, c)
+			continue
+		}
+		t, ok := sections[key]
+		if !ok {
+			c.unknown(key, "")
+			continue
+		}
+		before := len(l.errs)
+		c.check(val, t, key)
+		if len(l.errs) > before {
+			continue // reported; keep the bad values out of the merge
+		}
+		var m any
+		if err := val.Decode(&m); err != nil {
+			c.report(key, "", strings.TrimPrefix(err.Error(), "yaml: "))
+			continue
+		}
+		if m != nil {
+			layer[key] = m
+		}
+	}
+	l.merge(s.name, layer)
+}
+
+// sloList checks each SLO of a file's slos list and keeps it for decoding.
+func (l *loader) sloList(file string, n *yaml.Node, fc *checker) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		fc.report("slos", nodeValue(n), "must be a list of SLOs")
+		return
+	}
+	sloT := reflect.TypeFor[SLO]()
+	for i, item := range n.Content {
+		for item.Kind == yaml.AliasNode && item.Alias != nil {
+			item = item.Alias
+		}
+		sc := scope{source: file, index: i}
+		if item.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				if item.Content[j].Value == "name" && item.Content[j+1].Kind == yaml.ScalarNode {
+					sc.slo = item.Content[j+1].Value
+				}
+			}
+		}
+		c := newChecker(sc, &l.errs)
+		if item.Kind != yaml.MappingNode {
+			c.report("", nodeValue(item), "an SLO must be a mapping")
+			continue
+		}
+		c.check(item, sloT, "")
+		l.slos = append(l.slos, sloNode{node: item, c: c})
+	}
+}
+
+// merge adds a layer to the koanf stack and records where its keys came
+// from.
+func (l *loader) merge(src string, layer map[string]any) {
+	if len(layer) == 0 {
+		return
+	}
+	if err := l.k.Load(confmap.Provider(layer, ""), nil); err != nil {
+		l.errs = append(l.errs, &FieldError{Source: src, Index: -1, Msg: err.Error()})
+		return
+	}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		l.origin[prefix] = src
+		if m, ok := v.(map[string]any); ok {
+			for k, v := range m {
+				walk(joinPath(prefix, k), v)
+			}
+		}
+	}
+	for k, v := range layer {
+		walk(k, v)
+	}
+}
+
+// env applies SLO_EXPORTER_* variables that name a settable key; others
+// are left alone (the command line may read its own).
+func (l *loader) env(envList []string) {
+	byVar := map[string]string{}
+	for k := range settableKeys {
+		byVar[EnvVar(k)] = k
+	}
+	ok := map[string]bool{}
+	for _, kv := range envList {
+		name, val, found := strings.Cut(kv, "=")
+		key, known := byVar[name]
+		if !found || !known {
+			continue
+		}
+		src := "environment " + name
+		if l.checkValue(src, key, envString(val)) {
+			ok[name] = true
+			l.origin[key] = src
+		}
+	}
+	if len(ok) == 0 {
+		return
+	}
+	p := env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return envList },
+		TransformFunc: func(k, v string) (string, any) {
+			if !ok[k] {
+				return "", nil
+			}
+			return byVar[k], envString(v)
+		},
+	})
+	if err := l.k.Load(p, nil); err != nil {
+		l.errs = append(l.errs, &FieldError{Source: "environment", Index: -1, Msg: err.Error()})
+	}
+}
+
+// flags applies the command line's overrides.
+func (l *loader) flags(flags map[string]any) {
+	keys := make([]string, 0, len(flags))
+	for k := range flags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	good := map[string]any{}
+	c := newChecker(scope{source: "flags", index: -1}, &l.errs)
+	for _, key := range keys {
+		if !settableKeys[key] {
+			c.unknown(key, "not a key flags can set")
+			continue
+		}
+		v := flagValue(flags[key])
+		if l.checkValue("flags", key, v) {
+			good[key] = v
+			l.origin[key] = "flags"
+		}
+	}
+	if len(good) > 0 {
+		if err := l.k.Load(confmap.Provider(good, "."), nil); err != nil {
+			l.errs = append(l.errs, &FieldError{Source: "flags", Index: -1, Msg: err.Error()})
+		}
+	}
+}
+
+// flagValue turns a flag's value into one the YAML decoder takes.
+func flagValue(v any) any {
+	switch x := v.(type) {
+	case time.Duration:
+		return envString(model.Duration(x).String())
+	case model.Duration:
+		return envString(x.String())
+	case string:
+		return envString(x)
+	case fmt.Stringer:
+		return envString(x.String())
+	}
+	return v
+}
+
+// checkValue checks one overriding value for its dotted key.
+func (l *loader) checkValue(src, key string, v any) bool {
+	parts := strings.Split(key, ".")
+	var m any = v
+	for i := len(parts) - 1; i >= 0; i-- {
+		m = map[string]any{parts[i]: m}
+	}
+	n := toNode(m)
+	before := len(l.errs)
+	c := newChecker(scope{source: src, index: -1}, &l.errs)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		c.check(n.Content[i+1], sections[n.Content[i].Value], n.Content[i].Value)
+	}
+	return len(l.errs) == before
+}
+
+// toNode converts a merged value to a YAML node. Values typed by humans
+// (envString) become plain scalars, resolved against the field they set.
+func toNode(v any) *yaml.Node {
+	switch x := v.(type) {
+	case map[string]any:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, toNode(x[k]))
+		}
+		return n
+	case []any:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for _, e := range x {
+			n.Content = append(n.Content, toNode(e))
+		}
+		return n
+	case envString:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: string(x)}
+	}
+	n := &yaml.Node{}
+	if err := n.Encode(v); err != nil {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(v)}
+	}
+	return n
+}
+
+// originOf returns the source that set a dotted key (or its closest
+// parent).
+func (l *loader) originOf(key string) string {
+	for k := key; k != ""; {
+		if src, ok := l.origin[k]; ok {
+			return src
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return l.first
+}
+
+// globalChecker reports problems of the merged global and prometheus
+// sections, naming the source that set each field.
+type globalChecker struct {
+	l   *loader
+	bad map[string]bool
+}
+
+func (g *globalChecker) report(field, value, msg string) {
+	if g.bad[field] {
+		return
+	}
+	g.bad[field] = true
+	src := g.l.originOf(field)
+	g.l.errs = append(g.l.errs, &FieldError{Source: src, Index: -1, Field: field, Value: value, Msg: msg})
+}
+
+// decodeSections decodes the merged global and prometheus sections.
+func (l *loader) decodeSections(cfg *Config) *globalChecker {
+	gc := &globalChecker{l: l, bad: map[string]bool{}}
+	raw := l.k.Raw()
+	if g, ok := raw["global"]; ok {
+		if err := toNode(g).Decode(&cfg.Global); err != nil {
+			gc.report("global", "", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	if p, ok := raw["prometheus"]; ok {
+		if err := toNode(p).Decode(&cfg.Prometheus); err != nil {
+			gc.report("prometheus", "", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	return gc
+}
+
+// decodeSLOs decodes every SLO and fills in its defaults.
+func (l *loader) decodeSLOs(cfg *Config) {
+	for _, sn := range l.slos {
+		s := &SLO{MaxGroups: DefaultMaxGroups, file: sn.c.sc.source, index: sn.c.sc.index}
+		// Type errors were reported by the strict check with their field;
+		// the decoder's partial result still gets the other checks.
+		_ = sn.node.Decode(s)
+		l.sloDefaults(cfg, s, sn.c)
+		cfg.SLOs = append(cfg.SLOs, s)
+		l.sloChecks = append(l.sloChecks, sn.c)
+	}
+}

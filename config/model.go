@@ -1,0 +1,347 @@
+package config
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/calendar"
+)
+
+// Config is a complete, validated configuration: the global settings, the
+// Prometheus server to pull from and the SLOs.
+type Config struct {
+	// Global holds the settings shared by all SLOs.
+	Global Global `yaml:"global"`
+	// Prometheus is the server (or Prometheus-compatible API) to query.
+	Prometheus Prometheus `yaml:"prometheus"`
+	// SLOs are the SLOs of all files, in file order.
+	SLOs []*SLO `yaml:"slos"`
+}
+
+// Global holds the evaluation, query and alerting settings shared by all SLOs.
+type Global struct {
+	// EvaluationInterval is the tick of the daemon; it must divide 5m evenly.
+	EvaluationInterval model.Duration `yaml:"evaluation_interval"`
+	// QueryOffset shifts every evaluation to now-offset so that late samples
+	// are seen.
+	QueryOffset model.Duration `yaml:"query_offset"`
+	// QueryTimeout bounds each query to Prometheus.
+	QueryTimeout model.Duration `yaml:"query_timeout"`
+	// MaxConcurrentQueries limits the queries in flight.
+	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
+	// QueryRetries is how often a failed query is retried.
+	QueryRetries int `yaml:"query_retries"`
+	// Backfill enables backfilling the longest window from Prometheus on
+	// start and after an outage of the source.
+	Backfill bool `yaml:"backfill"`
+	// MaxPointsPerQuery is the server's limit of points per series of a
+	// range query (11000 for Prometheus); backfills are chunked to respect it.
+	MaxPointsPerQuery int `yaml:"max_points_per_query"`
+	// ExhaustionWindow is the window whose burn rate predicts when the
+	// budget runs out.
+	ExhaustionWindow model.Duration `yaml:"exhaustion_window"`
+	// BudgetPolicy defines the error-budget zones.
+	BudgetPolicy BudgetPolicy `yaml:"budget_policy"`
+	// AlertTiers are the multi-window, multi-burn-rate alert tiers of every
+	// SLO. After loading this is the complete list: the defaults merged by
+	// name with the configured entries.
+	AlertTiers []AlertTier `yaml:"alert_tiers"`
+}
+
+// BudgetPolicy is the error-budget policy: zones by budget remaining and
+// what each allows.
+type BudgetPolicy struct {
+	// Zones, highest first. A budget is in the first zone whose
+	// MinRemaining is at or below its remaining ratio.
+	Zones []Zone `yaml:"zones"`
+	// AlwaysAllow lists the change kinds allowed in every zone.
+	AlwaysAllow []string `yaml:"always_allow,omitempty"`
+}
+
+// Zone is one error-budget policy zone.
+type Zone struct {
+	// Name is the zone label of slo_budget_zone.
+	Name string `yaml:"name"`
+	// MinRemaining is the lowest remaining-budget ratio still in the zone.
+	// Only the last zone may leave it unset; it then takes everything below
+	// the others (an exhausted budget).
+	MinRemaining *float64 `yaml:"min_remaining,omitempty"`
+	// Allow lists the change kinds the zone allows (feature, bugfix, ...).
+	Allow []string `yaml:"allow,omitempty"`
+	// Approval names who approves a change in the zone.
+	Approval string `yaml:"approval,omitempty"`
+	// Notify lists who is told while a budget is in the zone.
+	Notify []string `yaml:"notify,omitempty"`
+}
+
+// Min returns the zone's lower bound, -Inf when MinRemaining is unset.
+func (z Zone) Min() float64 {
+	if z.MinRemaining == nil {
+		return math.Inf(-1)
+	}
+	return *z.MinRemaining
+}
+
+// AlertTier is one multi-window, multi-burn-rate alert tier: it fires when
+// the burn rate over both LongWindow and ShortWindow exceeds Threshold.
+type AlertTier struct {
+	// Name identifies the tier; it is the alert_tier label.
+	Name string `yaml:"name"`
+	// BudgetFraction is the share of the period's error budget that, spent
+	// within LongWindow, fires the tier (0.02 for fast).
+	BudgetFraction float64 `yaml:"budget_fraction"`
+	// LongWindow and ShortWindow must both burn above the threshold.
+	LongWindow model.Duration `yaml:"long_window"`
+	// ShortWindow is shorter than LongWindow; it makes the alert reset soon
+	// after the burn stops.
+	ShortWindow model.Duration `yaml:"short_window"`
+	// Severity is the severity label of the alert (page, ticket).
+	Severity string `yaml:"severity"`
+	// For is the for clause of generated alert rules.
+	For model.Duration `yaml:"for"`
+	// Enabled tiers are evaluated and alerted on.
+	Enabled bool `yaml:"enabled"`
+
+	// set records the keys written in the configuration, so that a partial
+	// entry overrides only those fields of the tier of the same name.
+	set map[string]bool
+}
+
+// Threshold returns the tier's burn-rate threshold for a budget period:
+// budget_fraction * period / long_window (14.4 for 2% of 30d within 1h).
+func (t AlertTier) Threshold(period time.Duration) float64 {
+	if t.LongWindow <= 0 {
+		return math.Inf(1)
+	}
+	return t.BudgetFraction * float64(period) / float64(t.LongWindow)
+}
+
+// Prometheus is the server to query: its URL and, inline, the HTTP client
+// settings Prometheus users know from scrape configs (basic_auth,
+// authorization, oauth2, tls_config, proxy_url, follow_redirects,
+// enable_http2, http_headers), decoded by prometheus/common itself.
+type Prometheus struct {
+	// URL is the base URL of the query API, e.g. http://localhost:9090.
+	URL string `yaml:"url"`
+	// HTTPClientConfig configures authentication, TLS, proxy and headers.
+	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
+}
+
+// SLO is one service level objective.
+type SLO struct {
+	// Name is unique across all files and is the slo label; it matches
+	// [a-zA-Z0-9_.:-]+.
+	Name string `yaml:"name"`
+	// Service is the service label.
+	Service string `yaml:"service"`
+	// Description is free text for humans.
+	Description string `yaml:"description,omitempty"`
+	// Labels are metadata exported on slo_info only.
+	Labels map[string]string `yaml:"labels,omitempty"`
+	// RawObjective is the objective as written (0.999, "99.9%" or 99.9);
+	// use Objective for the ratio.
+	RawObjective Objective `yaml:"objective"`
+	// Period is the rolling budget period; unset (zero) for calendar SLOs.
+	Period model.Duration `yaml:"period,omitempty"`
+	// Calendar, when set, makes the budget period the current calendar
+	// month, week (ISO, from Monday) or quarter in TimeZone.
+	Calendar string `yaml:"calendar,omitempty"`
+	// TimeZone is the IANA zone of calendar periods; UTC when empty.
+	TimeZone string `yaml:"time_zone,omitempty"`
+	// GroupBy are labels that split the SLO into one budget per value
+	// combination.
+	GroupBy []string `yaml:"group_by,omitempty"`
+	// MaxGroups caps the number of groups.
+	MaxGroups int `yaml:"max_groups"`
+	// Windows are reported in addition to the tier windows and the period.
+	Windows []model.Duration `yaml:"windows,omitempty"`
+	// SLI says how good and valid events are counted.
+	SLI SLI `yaml:"sli"`
+	// Alerting holds links for alerts and the SLO's tiers.
+	Alerting Alerting `yaml:"alerting,omitempty"`
+
+	file      string
+	index     int
+	loc       *time.Location
+	overrides map[string]bool // tiers written in the SLO's alerting.tiers
+}
+
+// Alerting holds an SLO's alert links and tiers.
+type Alerting struct {
+	// RunbookURL and DashboardURL become annotations of the SLO's alerts.
+	RunbookURL string `yaml:"runbook_url,omitempty"`
+	// DashboardURL links the SLO's dashboard.
+	DashboardURL string `yaml:"dashboard_url,omitempty"`
+	// Tiers, after loading, is the complete list of the SLO's tiers: the
+	// global tiers with the SLO's entries merged onto them by name.
+	Tiers []AlertTier `yaml:"tiers,omitempty"`
+}
+
+// Objective returns the objective as a ratio in (0, 1), e.g. 0.999, or 0
+// when it is invalid (which a loaded Config never has).
+func (s *SLO) Objective() float64 {
+	r, err := s.RawObjective.Ratio()
+	if err != nil {
+		return 0
+	}
+	return r
+}
+
+// File returns the file the SLO was defined in and its index in that
+// file's slos list.
+func (s *SLO) File() (name string, index int) { return s.file, s.index }
+
+// Location returns the time zone of calendar periods (UTC by default).
+func (s *SLO) Location() *time.Location {
+	if s.loc == nil {
+		return time.UTC
+	}
+	return s.loc
+}
+
+// BudgetPeriod returns the length the budget and tier thresholds are
+// computed over: the rolling period, or for calendar SLOs the longest
+// period of the unit (31d+1h for a month), which bounds what the windows
+// must hold and gives the highest tier thresholds.
+func (s *SLO) BudgetPeriod() time.Duration {
+	if s.Calendar != "" {
+		return calendar.Unit(s.Calendar).MaxLength()
+	}
+	return time.Duration(s.Period)
+}
+
+// EnabledTiers returns the SLO's enabled alert tiers in configuration order.
+func (s *SLO) EnabledTiers() []AlertTier {
+	var out []AlertTier
+	for _, t := range s.Alerting.Tiers {
+		if t.Enabled {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// AllWindows returns every window the engine must keep for the SLO, sorted
+// and without duplicates: the configured windows, both windows of every
+// enabled tier, and the rolling period (calendar SLOs are budgeted over the
+// calendar period instead, which is not a fixed window).
+func (s *SLO) AllWindows() []time.Duration {
+	var out []time.Duration
+	for _, w := range s.Windows {
+		out = append(out, time.Duration(w))
+	}
+	for _, t := range s.EnabledTiers() {
+		out = append(out, time.Duration(t.LongWindow), time.Duration(t.ShortWindow))
+	}
+	if s.Calendar == "" && s.Period > 0 {
+		out = append(out, time.Duration(s.Period))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// SLO returns the SLO with the given name, or nil.
+func (c *Config) SLO(name string) *SLO {
+	for _, s := range c.SLOs {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// SLI says how good and valid events are counted. Exactly one kind is set.
+//
+// To add a kind (gauge thresholds, native histograms, time slices,
+// composites), add a pointer field here, a type implementing sliKind, and
+// a case in kinds; validation and Kind pick it up from there.
+type SLI struct {
+	// Ratio counts good (or bad) and valid events from counters.
+	Ratio *RatioSLI `yaml:"ratio,omitempty"`
+	// Latency counts requests under a threshold from a classic histogram.
+	Latency *LatencySLI `yaml:"latency,omitempty"`
+}
+
+// sliKind is implemented by every SLI kind.
+type sliKind interface {
+	// kindName is the kind's key under sli.
+	kindName() string
+	// validate reports the kind's problems through report, with field
+	// paths relative to the kind's own key (e.g. "good").
+	validate(report func(field, value, msg string))
+}
+
+// kinds returns the kinds that are set.
+func (s SLI) kinds() []sliKind {
+	var out []sliKind
+	if s.Ratio != nil {
+		out = append(out, s.Ratio)
+	}
+	if s.Latency != nil {
+		out = append(out, s.Latency)
+	}
+	return out
+}
+
+// SLIKinds lists the SLI kinds this version understands.
+var SLIKinds = []string{"ratio", "latency"}
+
+// Kind returns the name of the SLI kind ("ratio", "latency"), or "" when
+// none or several are set (which a loaded Config never has).
+func (s SLI) Kind() string {
+	k := s.kinds()
+	if len(k) != 1 {
+		return ""
+	}
+	return k[0].kindName()
+}
+
+// RatioSLI counts events with counters: exactly two of Good, Bad and Valid
+// are set, each a plain series selector of a counter. With Bad, good events
+// are valid minus bad; with Good and Bad, valid events are their sum.
+type RatioSLI struct {
+	// Good selects the counters of good events.
+	Good string `yaml:"good,omitempty"`
+	// Bad selects the counters of bad events.
+	Bad string `yaml:"bad,omitempty"`
+	// Valid selects the counters of all valid events.
+	Valid string `yaml:"valid,omitempty"`
+}
+
+func (*RatioSLI) kindName() string { return "ratio" }
+
+// LatencySLI counts requests faster than Threshold from a classic
+// histogram: good events are the bucket le=Threshold, valid events the
+// _count series.
+type LatencySLI struct {
+	// Histogram is a series selector of the histogram's base name, without
+	// the _bucket, _count or _sum suffix and without an le matcher.
+	Histogram string `yaml:"histogram"`
+	// Threshold in seconds; it must be one of the histogram's bucket
+	// boundaries (checked by the daemon against the server).
+	Threshold float64 `yaml:"threshold"`
+}
+
+func (*LatencySLI) kindName() string { return "latency" }
+
+// HistogramName returns the metric name of the histogram selector, or "".
+func (l *LatencySLI) HistogramName() string {
+	name, _, _ := parseSelector(l.Histogram)
+	return name
+}
+
+// isBucketSuffix reports whether a metric name is a histogram's series
+// rather than its base name.
+func isBucketSuffix(name string) (string, bool) {
+	for _, suf := range []string{"_bucket", "_count", "_sum"} {
+		if strings.HasSuffix(name, suf) {
+			return suf, true
+		}
+	}
+	return "", false
+}

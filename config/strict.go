@@ -1,0 +1,290 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// The strict checker walks a YAML node tree against the Go types it decodes
+// into. It reports every unknown field and every value of the wrong type
+// with its full field path, which yaml's own strict mode cannot do (it stops
+// at the first problem and knows only line numbers).
+
+// scope locates the nodes being checked: the source and, inside slos, the
+// SLO.
+type scope struct {
+	source string
+	index  int
+	slo    string
+}
+
+// fieldErr builds a FieldError in the scope.
+func (sc scope) fieldErr(field, value, msg string) *FieldError {
+	return &FieldError{Source: sc.source, Index: sc.index, SLO: sc.slo, Field: field, Value: value, Msg: msg}
+}
+
+// checker collects the problems of one scope.
+type checker struct {
+	sc   scope
+	errs *Errors
+	// bad records field paths already reported, so that later validation
+	// does not report the zero value a bad field decoded to.
+	bad map[string]bool
+}
+
+func newChecker(sc scope, errs *Errors) *checker {
+	return &checker{sc: sc, errs: errs, bad: map[string]bool{}}
+}
+
+// report adds a problem of a field, unless the field (or a parent of it)
+// already has one.
+func (c *checker) report(field, value, msg string) {
+	if c.reported(field) {
+		return
+	}
+	c.bad[field] = true
+	*c.errs = append(*c.errs, c.sc.fieldErr(field, value, msg))
+}
+
+// reported reports whether field or one of its parents has a problem.
+func (c *checker) reported(field string) bool {
+	for f := field; f != ""; {
+		if c.bad[f] {
+			return true
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return false
+}
+
+func (c *checker) unknown(field, msg string) {
+	c.bad[field] = true
+	e := c.sc.fieldErr(field, "", msg)
+	e.Unknown = true
+	*c.errs = append(*c.errs, e)
+}
+
+// joinPath appends a key to a dotted path.
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// structFields describes the YAML keys of a struct type.
+type structFields struct {
+	fields map[string]reflect.Type
+	// extra is the value type of an inline map, which takes any other key.
+	extra reflect.Type
+	// tagged is false for structs without YAML fields (opaque values such
+	// as Objective or a URL, decoded by their own unmarshalers).
+	tagged bool
+}
+
+var fieldCache sync.Map // reflect.Type -> *structFields
+
+// fieldsOf returns the YAML keys of struct type t, following inline fields.
+func fieldsOf(t reflect.Type) *structFields {
+	if v, ok := fieldCache.Load(t); ok {
+		return v.(*structFields)
+	}
+	sf := &structFields{fields: map[string]reflect.Type{}}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag, ok := f.Tag.Lookup("yaml")
+			if !ok || tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			if strings.Contains(","+opts+",", ",inline,") {
+				ft := f.Type
+				for ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				switch ft.Kind() {
+				case reflect.Struct:
+					walk(ft)
+				case reflect.Map:
+					sf.extra = ft.Elem()
+					sf.tagged = true
+				}
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			sf.fields[name] = f.Type
+			sf.tagged = true
+		}
+	}
+	walk(t)
+	fieldCache.Store(t, sf)
+	return sf
+}
+
+// isLeaf reports whether a type is decoded as one value rather than walked.
+func isLeaf(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		return !fieldsOf(t).tagged
+	case reflect.Slice, reflect.Map, reflect.Interface:
+		return false
+	}
+	return true
+}
+
+var (
+	durationType  = reflect.TypeFor[model.Duration]()
+	objectiveType = reflect.TypeFor[Objective]()
+	sliType       = reflect.TypeFor[SLI]()
+)
+
+// check walks node n, which decodes into type t at field path path.
+func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	if isLeaf(t) {
+		c.checkLeaf(n, t, path)
+		return
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			c.report(path, nodeValue(n), "must be a list")
+			return
+		}
+		for i, item := range n.Content {
+			c.check(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			c.report(path, nodeValue(n), "must be a mapping")
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			c.check(n.Content[i+1], t.Elem(), joinPath(path, n.Content[i].Value))
+		}
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			c.report(path, nodeValue(n), "must be a mapping")
+			return
+		}
+		sf := fieldsOf(t)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i].Value, n.Content[i+1]
+			p := joinPath(path, key)
+			if seen[key] {
+				c.report(p, "", "defined twice")
+				continue
+			}
+			seen[key] = true
+			ft, ok := sf.fields[key]
+			switch {
+			case ok:
+				c.check(val, ft, p)
+			case sf.extra != nil:
+				c.check(val, sf.extra, p)
+			case t == sliType:
+				c.unknown(p, fmt.Sprintf("not a known SLI kind; supported kinds: %s", strings.Join(SLIKinds, ", ")))
+			default:
+				c.unknown(p, "")
+			}
+		}
+	}
+}
+
+// checkLeaf decodes a leaf value on its own to report type errors with the
+// field path.
+func (c *checker) checkLeaf(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.ScalarNode {
+		c.report(path, nodeValue(n), "must be "+typeWant(t))
+		return
+	}
+	v := reflect.New(t)
+	if err := n.Decode(v.Interface()); err != nil {
+		msg := "must be " + typeWant(t)
+		if t == objectiveType || (t.Kind() == reflect.Struct && t != durationType) {
+			msg = strings.TrimPrefix(err.Error(), "yaml: ")
+		}
+		c.report(path, n.Value, msg)
+	}
+}
+
+// typeWant describes what a leaf type accepts.
+func typeWant(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return "a duration such as 30s, 5m, 1h or 30d"
+	case t == objectiveType:
+		return "a number or a percent string"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	}
+	return "a single value"
+}
+
+// nodeValue is the value of a node for error messages: the scalar itself,
+// or what kind of node it is.
+func nodeValue(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value
+	case yaml.MappingNode:
+		return "<mapping>"
+	case yaml.SequenceNode:
+		return "<list>"
+	}
+	return ""
+}
+
+// leafKeys returns the dotted keys of the scalar fields of type t (not
+// lists or maps), which environment variables and flags may set.
+func leafKeys(t reflect.Type, prefix string, out map[string]bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if isLeaf(t) {
+		out[prefix] = true
+		return
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for name, ft := range fieldsOf(t).fields {
+		leafKeys(ft, joinPath(prefix, name), out)
+	}
+}

@@ -1,0 +1,478 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // calendar time zones must load in minimal containers too
+
+	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/calendar"
+)
+
+// Limits of the rolling period.
+const (
+	MinPeriod = time.Hour
+	MaxPeriod = 90 * 24 * time.Hour
+)
+
+// Bucket resolutions of the engine: windows up to 6h are kept at the
+// evaluation interval, up to 3d in 5m buckets, longer ones in 1h buckets,
+// so a window must be a whole number of the buckets that hold it.
+const (
+	fineSpan = 6 * time.Hour
+	midRes   = 5 * time.Minute
+	midSpan  = 72 * time.Hour
+	coarse   = time.Hour
+)
+
+var (
+	sloNameRE   = regexp.MustCompile(`^[a-zA-Z0-9_.:-]+$`)
+	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// reservedLabels are set by the exporter on its series and alerts, so SLO
+// metadata and grouping labels cannot use them.
+var reservedLabels = map[string]bool{
+	"slo": true, "service": true, "sli_kind": true, "window": true, "zone": true,
+	"alert_tier": true, "severity": true, "long_window": true, "short_window": true,
+	"alertname": true, "le": true,
+}
+
+// unsafeChars cannot appear in a service name, which alert rules quote.
+const unsafeChars = "`\"\\{}\n\r"
+
+// fmtDuration prints a duration the way the window label does, with days as
+// the largest unit: 5m, 1h, 7d, 30d, 1h30m.
+func fmtDuration(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if d < 0 {
+		b.WriteByte('-')
+		d = -d
+	}
+	for _, u := range []struct {
+		unit string
+		size time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
+		if n := d / u.size; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.unit)
+			d -= n * u.size
+		}
+	}
+	return b.String()
+}
+
+func md(d model.Duration) string { return fmtDuration(time.Duration(d)) }
+
+// fmtFloat prints a float without noise: 14.4, 0.933333333333.
+func fmtFloat(v float64) string {
+	return fmt.Sprint(round12(v))
+}
+
+// windowProblem returns what is wrong with a window for the engine's
+// buckets, or "".
+func windowProblem(w, interval time.Duration) string {
+	switch {
+	case w <= 0:
+		return "must be positive"
+	case interval > 0 && w%interval != 0:
+		return fmt.Sprintf("must be a multiple of the evaluation interval %s", fmtDuration(interval))
+	case w > fineSpan && w%midRes != 0:
+		return "a window over 6h must be a multiple of 5m (the engine keeps 5m buckets for it)"
+	case w > midSpan && w%coarse != 0:
+		return "a window over 3d must be a multiple of 1h (the engine keeps 1h buckets for it)"
+	}
+	return ""
+}
+
+// resolveGlobalTiers merges the configured global tiers onto the defaults.
+func (l *loader) resolveGlobalTiers(cfg *Config, gc *globalChecker) {
+	cfg.Global.AlertTiers = mergeTiers(DefaultTiers(), cfg.Global.AlertTiers, "global.alert_tiers", gc.report)
+}
+
+// sloDefaults fills in an SLO's period, windows and tiers.
+func (l *loader) sloDefaults(cfg *Config, s *SLO, c *checker) {
+	if s.Calendar == "" && s.Period == 0 {
+		s.Period = model.Duration(DefaultPeriod)
+	}
+	if s.Windows == nil {
+		max := s.BudgetPeriod()
+		for _, w := range DefaultWindows() {
+			if w <= max {
+				s.Windows = append(s.Windows, model.Duration(w))
+			}
+		}
+	}
+	s.overrides = overridden(s.Alerting.Tiers)
+	s.Alerting.Tiers = mergeTiers(cfg.Global.AlertTiers, s.Alerting.Tiers, "alerting.tiers", c.report)
+}
+
+// validate checks the merged configuration.
+func (l *loader) validate(cfg *Config, gc *globalChecker) {
+	g := &cfg.Global
+	interval := time.Duration(g.EvaluationInterval)
+	switch ei := interval; {
+	case ei <= 0:
+		gc.report("global.evaluation_interval", md(g.EvaluationInterval), "must be positive")
+		interval = 0
+	case ei%time.Second != 0 || midRes%ei != 0:
+		gc.report("global.evaluation_interval", md(g.EvaluationInterval),
+			"must divide 5m evenly (the engine builds its 5m buckets from whole ticks), e.g. 10s, 15s, 30s, 1m or 5m")
+		interval = 0
+	}
+	if g.QueryOffset < 0 {
+		gc.report("global.query_offset", md(g.QueryOffset), "must not be negative")
+	}
+	if g.QueryTimeout <= 0 {
+		gc.report("global.query_timeout", md(g.QueryTimeout), "must be positive")
+	}
+	if g.MaxConcurrentQueries < 1 {
+		gc.report("global.max_concurrent_queries", fmt.Sprint(g.MaxConcurrentQueries), "must be at least 1")
+	}
+	if g.QueryRetries < 0 {
+		gc.report("global.query_retries", fmt.Sprint(g.QueryRetries), "must not be negative")
+	}
+	if g.MaxPointsPerQuery < 2 {
+		gc.report("global.max_points_per_query", fmt.Sprint(g.MaxPointsPerQuery), "must be at least 2")
+	}
+	if g.ExhaustionWindow <= 0 {
+		gc.report("global.exhaustion_window", md(g.ExhaustionWindow), "must be positive")
+	} else if p := windowProblem(time.Duration(g.ExhaustionWindow), interval); p != "" {
+		gc.report("global.exhaustion_window", md(g.ExhaustionWindow), p)
+	}
+	validateZones(g.BudgetPolicy.Zones, gc.report)
+	if !gc.reportedUnder("global.alert_tiers") {
+		for _, t := range g.AlertTiers {
+			checkTier(t, "global.alert_tiers", interval, gc.report)
+		}
+	}
+	validatePrometheus(&cfg.Prometheus, gc.report)
+
+	if len(cfg.SLOs) == 0 && len(l.errs) == 0 {
+		l.errs = append(l.errs, &FieldError{Source: l.first, Index: -1, Field: "slos", Msg: "no SLOs defined"})
+	}
+	names := map[string]*SLO{}
+	for i, s := range cfg.SLOs {
+		c := l.sloChecks[i]
+		if s.Name != "" && sloNameRE.MatchString(s.Name) {
+			if prev, dup := names[s.Name]; dup {
+				c.report("name", s.Name, fmt.Sprintf("already defined in %s slos[%d]; SLO names must be unique across all files", prev.file, prev.index))
+			} else {
+				names[s.Name] = s
+			}
+		}
+		validateSLO(s, interval, c)
+	}
+}
+
+// reportedUnder reports whether a field under prefix has a problem.
+func (g *globalChecker) reportedUnder(prefix string) bool {
+	for f := range g.bad {
+		if f == prefix || strings.HasPrefix(f, prefix+".") || strings.HasPrefix(f, prefix+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// reportedUnder reports whether a field under prefix has a problem.
+func (c *checker) reportedUnder(prefix string) bool {
+	for f := range c.bad {
+		if f == prefix || strings.HasPrefix(f, prefix+".") || strings.HasPrefix(f, prefix+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// validateZones checks the budget policy's zones.
+func validateZones(zones []Zone, report func(field, value, msg string)) {
+	if len(zones) == 0 {
+		report("global.budget_policy.zones", "", "at least one zone is needed")
+		return
+	}
+	seen := map[string]bool{}
+	prev := math.Inf(1)
+	for i, z := range zones {
+		f := fmt.Sprintf("global.budget_policy.zones[%d]", i)
+		switch {
+		case z.Name == "":
+			report(f+".name", "", "missing")
+		case !labelValueOK(z.Name):
+			report(f+".name", z.Name, "must be a plain word (it is the zone label)")
+		case seen[z.Name]:
+			report(f+".name", z.Name, "defined twice")
+		}
+		seen[z.Name] = true
+		if z.MinRemaining == nil {
+			if i != len(zones)-1 {
+				report(f+".min_remaining", "", "missing; only the last zone may leave it out (it then takes everything below the others)")
+			}
+			continue
+		}
+		m := *z.MinRemaining
+		switch {
+		case math.IsNaN(m) || m > 1:
+			report(f+".min_remaining", fmtFloat(m), "must be at most 1 (a budget has at most 100% remaining)")
+		case m >= prev:
+			report(f+".min_remaining", fmtFloat(m), fmt.Sprintf("must be below the previous zone's %s: zones go from the most budget remaining to the least", fmtFloat(prev)))
+		}
+		prev = m
+	}
+}
+
+func labelValueOK(s string) bool {
+	return s != "" && !strings.ContainsAny(s, unsafeChars)
+}
+
+// checkTier checks a tier on its own (not against an SLO).
+func checkTier(t AlertTier, prefix string, interval time.Duration, report func(field, value, msg string)) {
+	p := tierPath(prefix, t.Name)
+	if !labelValueOK(t.Name) {
+		report(p+".name", t.Name, "must be a plain word (it is the alert_tier label)")
+	}
+	if !labelValueOK(t.Severity) {
+		report(p+".severity", t.Severity, "must be a plain word such as page or ticket")
+	}
+	if !(t.BudgetFraction > 0 && t.BudgetFraction <= 1) {
+		report(p+".budget_fraction", fmtFloat(t.BudgetFraction), "must be in (0, 1], e.g. 0.02 for 2% of the budget")
+	}
+	for _, w := range []struct {
+		field string
+		d     model.Duration
+	}{{"long_window", t.LongWindow}, {"short_window", t.ShortWindow}} {
+		if pr := windowProblem(time.Duration(w.d), interval); pr != "" {
+			report(p+"."+w.field, md(w.d), pr)
+		}
+	}
+	if t.ShortWindow > 0 && t.ShortWindow >= t.LongWindow {
+		report(p+".short_window", md(t.ShortWindow), fmt.Sprintf("must be shorter than the long window %s", md(t.LongWindow)))
+	}
+	if t.For < 0 {
+		report(p+".for", md(t.For), "must not be negative")
+	}
+}
+
+// validatePrometheus checks the server URL; prometheus/common validated
+// the client settings while decoding them.
+func validatePrometheus(p *Prometheus, report func(field, value, msg string)) {
+	u, err := url.Parse(p.URL)
+	switch {
+	case p.URL == "":
+		report("prometheus.url", "", "missing")
+	case err != nil:
+		report("prometheus.url", p.URL, "not a URL: "+err.Error())
+	case u.Scheme != "http" && u.Scheme != "https":
+		report("prometheus.url", u.Redacted(), "must start with http:// or https://")
+	case u.Host == "":
+		report("prometheus.url", u.Redacted(), "has no host")
+	}
+}
+
+// validateSLO checks one SLO.
+func validateSLO(s *SLO, interval time.Duration, c *checker) {
+	switch {
+	case s.Name == "":
+		c.report("name", "", "missing")
+	case !sloNameRE.MatchString(s.Name):
+		c.report("name", s.Name, "may only contain letters, digits and _ . : -")
+	}
+	switch {
+	case s.Service == "":
+		c.report("service", "", "missing")
+	case !labelValueOK(s.Service):
+		c.report("service", s.Service, fmt.Sprintf("must not contain any of %q (alert rules quote it)", unsafeChars))
+	}
+	for k := range s.Labels {
+		if p := labelNameProblem(k); p != "" {
+			c.report("labels."+k, "", p)
+		}
+	}
+	obj, objErr := s.RawObjective.Ratio()
+	if objErr != nil {
+		c.report("objective", s.RawObjective.String(), objErr.Error())
+	}
+
+	periodOK := true
+	switch {
+	case s.Calendar != "" && s.Period != 0:
+		c.report("calendar", s.Calendar, "period and calendar are mutually exclusive: a budget is either rolling or calendar-aligned")
+		periodOK = false
+	case s.Calendar != "":
+		if _, err := calendar.Parse(s.Calendar); err != nil {
+			c.report("calendar", s.Calendar, "must be one of month, week, quarter")
+			periodOK = false
+		}
+	default:
+		p := time.Duration(s.Period)
+		switch {
+		case p < MinPeriod || p > MaxPeriod:
+			c.report("period", md(s.Period), "must be between 1h and 90d")
+			periodOK = false
+		case p%time.Hour != 0:
+			c.report("period", md(s.Period), "must be a whole number of hours")
+			periodOK = false
+		}
+	}
+	if s.TimeZone != "" {
+		if s.Calendar == "" {
+			c.report("time_zone", s.TimeZone, "only applies to calendar periods (set calendar: month, week or quarter)")
+		} else if loc, err := time.LoadLocation(s.TimeZone); err != nil {
+			c.report("time_zone", s.TimeZone, "not a known IANA time zone such as Europe/Berlin")
+		} else {
+			s.loc = loc
+		}
+	}
+
+	seen := map[string]bool{}
+	for i, g := range s.GroupBy {
+		f := fmt.Sprintf("group_by[%d]", i)
+		if p := labelNameProblem(g); p != "" {
+			c.report(f, g, p)
+		} else if seen[g] {
+			c.report(f, g, "listed twice")
+		}
+		seen[g] = true
+	}
+	if s.MaxGroups < 1 {
+		c.report("max_groups", fmt.Sprint(s.MaxGroups), "must be at least 1")
+	}
+
+	budget := s.BudgetPeriod()
+	for i, w := range s.Windows {
+		f := fmt.Sprintf("windows[%d]", i)
+		if p := windowProblem(time.Duration(w), interval); p != "" {
+			c.report(f, md(w), p)
+		} else if periodOK && time.Duration(w) > budget {
+			c.report(f, md(w), fmt.Sprintf("longer than the %s budget period", periodName(s)))
+		}
+	}
+
+	validateSLI(s.SLI, c)
+
+	if c.reportedUnder("alerting.tiers") {
+		return // tiers with type errors decode to zeros; don't pile on
+	}
+	for _, t := range s.Alerting.Tiers {
+		p := tierPath("alerting.tiers", t.Name)
+		if s.overrides[t.Name] {
+			checkTier(t, "alerting.tiers", interval, c.report)
+		}
+		if !t.Enabled || !periodOK {
+			continue
+		}
+		if time.Duration(t.LongWindow) > budget {
+			c.report(p+".long_window", md(t.LongWindow), fmt.Sprintf(
+				"longer than the %s budget period; disable the tier for this SLO with alerting.tiers: [{name: %s, enabled: false}]",
+				periodName(s), t.Name))
+			continue
+		}
+		if objErr != nil || t.LongWindow <= 0 {
+			continue
+		}
+		th, maxBurn := round12(t.Threshold(budget)), round12(1/(1-obj))
+		if th >= maxBurn {
+			c.report(p, "", fmt.Sprintf(
+				"threshold %s (budget_fraction %s x period %s / long_window %s) is at or above the highest possible burn rate %s "+
+					"(1 / (1 - objective %s), reached at 100%% errors), so the tier can never fire; "+
+					"lower budget_fraction, lengthen long_window or disable the tier",
+				fmtFloat(th), fmtFloat(t.BudgetFraction), fmtDuration(budget), md(t.LongWindow), fmtFloat(maxBurn), fmtFloat(obj)))
+		}
+	}
+}
+
+// periodName names an SLO's budget period in messages: 30d or month.
+func periodName(s *SLO) string {
+	if s.Calendar != "" {
+		return s.Calendar
+	}
+	return md(s.Period)
+}
+
+// labelNameProblem returns what is wrong with a grouping or metadata label
+// name, or "".
+func labelNameProblem(name string) string {
+	switch {
+	case !labelNameRE.MatchString(name):
+		return "not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
+	case strings.HasPrefix(name, "__"):
+		return "names starting with __ are reserved for Prometheus"
+	case reservedLabels[name]:
+		return "reserved for the exporter's own labels"
+	}
+	return ""
+}
+
+// validateSLI checks that exactly one SLI kind is set and validates it.
+func validateSLI(sli SLI, c *checker) {
+	if c.reportedUnder("sli") {
+		return
+	}
+	kinds := sli.kinds()
+	switch len(kinds) {
+	case 0:
+		c.report("sli", "", fmt.Sprintf("missing; give exactly one kind: %s", strings.Join(SLIKinds, ", ")))
+		return
+	case 1:
+	default:
+		var names []string
+		for _, k := range kinds {
+			names = append(names, k.kindName())
+		}
+		c.report("sli", "", fmt.Sprintf("exactly one kind is allowed, got %s", strings.Join(names, " and ")))
+		return
+	}
+	k := kinds[0]
+	k.validate(func(field, value, msg string) {
+		c.report(joinPath("sli."+k.kindName(), field), value, msg)
+	})
+}
+
+func (r *RatioSLI) validate(report func(field, value, msg string)) {
+	var set []string
+	for _, f := range []struct{ name, sel string }{{"good", r.Good}, {"bad", r.Bad}, {"valid", r.Valid}} {
+		if f.sel == "" {
+			continue
+		}
+		set = append(set, f.name)
+		if _, _, err := parseSelector(f.sel); err != nil {
+			report(f.name, f.sel, err.Error())
+		}
+	}
+	if len(set) != 2 {
+		got := "none"
+		if len(set) > 0 {
+			got = strings.Join(set, ", ")
+		}
+		report("", "", fmt.Sprintf("exactly two of good, bad and valid are needed (got %s)", got))
+	}
+}
+
+func (l *LatencySLI) validate(report func(field, value, msg string)) {
+	name, matchers, err := parseSelector(l.Histogram)
+	switch {
+	case err != nil:
+		report("histogram", l.Histogram, err.Error())
+	case name == "":
+		report("histogram", l.Histogram, "must name the histogram's metric, e.g. http_request_duration_seconds{job=\"api\"}")
+	default:
+		if suf, ok := isBucketSuffix(name); ok {
+			report("histogram", l.Histogram, fmt.Sprintf("must be the histogram's base name without %s; the engine reads _bucket and _count itself", suf))
+		}
+		for _, m := range matchers {
+			if m.Label == "le" {
+				report("histogram", l.Histogram, "must not match le; the threshold picks the bucket")
+			}
+		}
+	}
+	if !(l.Threshold > 0) || math.IsInf(l.Threshold, 0) {
+		report("threshold", fmtFloat(l.Threshold), "must be a positive number of seconds, one of the histogram's bucket boundaries")
+	}
+}
