@@ -111,7 +111,7 @@ type loader struct {
 	slos   []sloNode
 	// sloChecks holds, aligned with Config.SLOs, each SLO's checker.
 	sloChecks []*checker
-	first  string // name of the first source, for problems of no one source
+	first     string // name of the first source, for problems of no one source
 }
 
 func load(srcs []source, envList []string, flags map[string]any, errs Errors) (*Config, error) {
