@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/slo-exporter/slo-exporter/internal/plan"
+	"github.com/slo-exporter/slo-exporter/internal/rules"
+)
+
+func init() { commands = append(commands, rulesCommand) }
+
+func rulesCommand(app *kingpin.Application) (string, func() error) {
+	cmd := app.Command("rules", `Generate Prometheus alerting rules for the configured SLOs, built on the exported slo_* series.
+
+Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale evaluation and absent series. Load the output with rule_files, or apply it as a PrometheusRule with --format prometheusrule.`)
+	cf := addConfigFlags(cmd)
+	format := cmd.Flag("format", "Output format: rules (a Prometheus rule file) or prometheusrule (monitoring.coreos.com/v1).").
+		Default(rules.FormatRules).Enum(rules.FormatRules, rules.FormatPrometheusRule)
+	mode := cmd.Flag("mode", "daemon: tiers fire on slo_burn_alert; promql: compare slo_burn_rate with the threshold in PromQL.").
+		Default(rules.ModeDaemon).Enum(rules.ModeDaemon, rules.ModePromQL)
+	name := cmd.Flag("name", "PrometheusRule metadata.name.").Default("slo-exporter").String()
+	namespace := cmd.Flag("namespace", "PrometheusRule metadata.namespace.").String()
+	staleAfter := cmd.Flag("stale-after", "Fire SLOEvaluationStale when the last evaluation is older than this.").Default("5m").Duration()
+	inhibit := cmd.Flag("inhibitions", "Print an Alertmanager inhibit_rules snippet (pages silence tickets of the same SLO) instead.").Bool()
+	return cmd.FullCommand(), func() error {
+		cfg, err := cf.load()
+		if err != nil {
+			return err
+		}
+		slos := plan.Rules(cfg)
+		var out []byte
+		if *inhibit {
+			out, err = rules.Inhibitions(slos)
+		} else {
+			out, err = rules.Generate(slos, rules.Options{Format: *format, Mode: *mode, Name: *name,
+				Namespace: *namespace, StaleAfter: max(*staleAfter, time.Duration(0))})
+		}
+		if err != nil {
+			return err
+		}
+		_, err = os.Stdout.Write(out)
+		return err
+	}
+}

@@ -1,0 +1,133 @@
+// Package plan turns a validated configuration into what the drivers run:
+// the evaluator's specs, the puller's targets, the metadata exported on
+// slo_info, and the rule generator's input. Every subcommand that reads a
+// configuration (serve, backtest, rules) goes through it, so they cannot
+// disagree about what an SLO means.
+package plan
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/calendar"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/rules"
+	"github.com/slo-exporter/slo-exporter/internal/scrape"
+)
+
+// Meta is an SLO's descriptive metadata, exported on slo_info only.
+type Meta struct {
+	// Kind is the SLI kind (ratio, latency).
+	Kind string
+	// Labels are the SLO's metadata labels plus description.
+	Labels map[string]string
+}
+
+// Plan is the configuration as the drivers need it. Index i of Specs,
+// Targets and Meta is the same SLO.
+type Plan struct {
+	Interval time.Duration
+	Specs    []evaluator.Spec
+	Targets  []scrape.Target
+	Meta     []Meta
+}
+
+// Build converts a loaded configuration.
+func Build(cfg *config.Config) (*Plan, error) {
+	p := &Plan{Interval: time.Duration(cfg.Global.EvaluationInterval)}
+	var zones []evaluator.Zone
+	for _, z := range cfg.Global.BudgetPolicy.Zones {
+		zones = append(zones, evaluator.Zone{Name: z.Name, MinRemaining: z.Min()})
+	}
+	for i, s := range cfg.SLOs {
+		spec := evaluator.Spec{
+			Name: s.Name, Service: s.Service, Objective: s.Objective(),
+			Period: time.Duration(s.Period), Windows: s.AllWindows(), Zones: zones,
+			ExhaustionWindow: time.Duration(cfg.Global.ExhaustionWindow), MaxGroups: s.MaxGroups,
+		}
+		if s.Calendar != "" {
+			spec.Calendar, spec.Location = calendar.Unit(s.Calendar), s.Location()
+		}
+		for _, t := range s.EnabledTiers() {
+			spec.Tiers = append(spec.Tiers, evaluator.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
+				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow)})
+		}
+		target, err := targetOf(i, s)
+		if err != nil {
+			return nil, err
+		}
+		meta := Meta{Kind: s.SLI.Kind(), Labels: map[string]string{}}
+		for k, v := range s.Labels {
+			meta.Labels[k] = v
+		}
+		if s.Description != "" {
+			meta.Labels["description"] = s.Description
+		}
+		p.Specs = append(p.Specs, spec)
+		p.Targets = append(p.Targets, target)
+		p.Meta = append(p.Meta, meta)
+	}
+	return p, nil
+}
+
+// LongestPeriod is how far back a backfill must reach.
+func (p *Plan) LongestPeriod() time.Duration {
+	var longest time.Duration
+	for _, s := range p.Specs {
+		d := s.Period
+		if s.Calendar != "" {
+			d = s.Calendar.MaxLength()
+		}
+		longest = max(longest, d)
+	}
+	return longest
+}
+
+func targetOf(i int, s *config.SLO) (scrape.Target, error) {
+	t := scrape.Target{SLO: i, GroupBy: s.GroupBy}
+	switch {
+	case s.SLI.Ratio != nil:
+		r := s.SLI.Ratio
+		t.Good, t.Valid, t.Bad = scrape.Selector{Expr: r.Good}, scrape.Selector{Expr: r.Valid}, scrape.Selector{Expr: r.Bad}
+	case s.SLI.Latency != nil:
+		l := s.SLI.Latency
+		bucket, err := withSuffix(l.Histogram, l.HistogramName(), "_bucket")
+		if err != nil {
+			return t, fmt.Errorf("slo %q: sli.latency.histogram: %w", s.Name, err)
+		}
+		count, _ := withSuffix(l.Histogram, l.HistogramName(), "_count")
+		le := l.Threshold
+		t.Good, t.Valid = scrape.Selector{Expr: bucket, LE: &le}, scrape.Selector{Expr: count}
+	default:
+		return t, fmt.Errorf("slo %q: sli kind %q is not supported by the daemon", s.Name, s.SLI.Kind())
+	}
+	return t, nil
+}
+
+// withSuffix rewrites the selector of a histogram's base name to one of its
+// series: http_request_duration_seconds{job="a"} -> ..._bucket{job="a"}.
+func withSuffix(selector, name, suffix string) (string, error) {
+	sel := strings.TrimSpace(selector)
+	if name == "" || !strings.HasPrefix(sel, name) {
+		return "", fmt.Errorf("%q: write the histogram as name{matchers}", selector)
+	}
+	return name + suffix + sel[len(name):], nil
+}
+
+// Rules converts the configuration for the rule generator.
+func Rules(cfg *config.Config) []rules.SLO {
+	var out []rules.SLO
+	for _, s := range cfg.SLOs {
+		r := rules.SLO{Name: s.Name, Service: s.Service, Objective: s.Objective(), Period: time.Duration(s.Period),
+			Calendar: s.Calendar, RunbookURL: s.Alerting.RunbookURL, DashboardURL: s.Alerting.DashboardURL, GroupBy: s.GroupBy}
+		for _, t := range s.Alerting.Tiers {
+			r.Tiers = append(r.Tiers, rules.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
+				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow), For: time.Duration(t.For),
+				Disabled: !t.Enabled})
+		}
+		out = append(out, r)
+	}
+	return out
+}
