@@ -10,11 +10,11 @@
 // their own: probes, security contexts, that the config checksum follows the
 // configuration, that credentials only ever reach the pod as Secret files,
 // and that selectors and ports line up. The `helm test` Pod's script is run
-// with busybox (when installed) against a local server.
+// with busybox and curl (the tools of its image) against a local server.
 //
 // No container engine is available where these tests run, so the Dockerfile
 // is checked by parsing it for the properties the image must keep.
 //
-// Without helm (or busybox) the tests skip, unless CI=true, where a missing
+// Without helm (or busybox and curl) the tests skip, unless CI=true, where a missing
 // binary fails them.
 package helmtest
