@@ -111,7 +111,10 @@ type loader struct {
 	slos   []sloNode
 	// sloChecks holds, aligned with Config.SLOs, each SLO's checker.
 	sloChecks []*checker
-	first     string // name of the first source, for problems of no one source
+	// tierTypeErr holds, aligned with Config.SLOs, whether the strict check
+	// found problems under the SLO's alerting.tiers.
+	tierTypeErr []bool
+	first       string // name of the first source, for problems of no one source
 }
 
 func load(srcs []source, envList []string, flags map[string]any, errs Errors) (*Config, error) {
@@ -132,6 +135,7 @@ func load(srcs []source, envList []string, flags map[string]any, errs Errors) (*
 	l.decodeSLOs(cfg)
 	l.validate(cfg, gc)
 	if len(l.errs) > 0 {
+		l.sort(srcs)
 		return nil, l.errs
 	}
 	return cfg, nil
@@ -425,8 +429,46 @@ func (l *loader) decodeSLOs(cfg *Config) {
 		// Type errors were reported by the strict check with their field;
 		// the decoder's partial result still gets the other checks.
 		_ = sn.node.Decode(s)
+		l.tierTypeErr = append(l.tierTypeErr, sn.c.reportedUnder("alerting.tiers"))
 		l.sloDefaults(cfg, s, sn.c)
 		cfg.SLOs = append(cfg.SLOs, s)
 		l.sloChecks = append(l.sloChecks, sn.c)
 	}
+}
+
+// sort orders problems by source (files in the order given, then the
+// environment, then flags), then global fields before SLOs, then SLO index,
+// keeping the order of discovery otherwise.
+func (l *loader) sort(srcs []source) {
+	rank := map[string]int{}
+	for i, s := range srcs {
+		if _, ok := rank[s.name]; !ok {
+			rank[s.name] = i
+		}
+	}
+	key := func(e error) (int, int) {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			return len(srcs) + 2, 0
+		}
+		r, ok := rank[fe.Source]
+		switch {
+		case ok:
+		case strings.HasPrefix(fe.Source, "environment"):
+			r = len(srcs)
+		case fe.Source == "flags":
+			r = len(srcs) + 1
+		default: // unreadable files come first
+			r = -1
+		}
+		return r, fe.Index
+	}
+	slices.SortStableFunc(l.errs, func(a, b error) int {
+		ra, ia := key(a)
+		rb, ib := key(b)
+		if ra != rb {
+			return ra - rb
+		}
+		return ia - ib
+	})
 }

@@ -46,8 +46,10 @@ func (o Objective) Ratio() (float64, error) {
 		return 0, fmt.Errorf("not a number; write a ratio such as 0.999 or a percent such as \"99.9%%\"")
 	}
 	switch {
-	case pct && (v <= 0 || v >= 100):
-		return 0, fmt.Errorf("a percent must be in (0%%, 100%%): 100%% leaves no error budget")
+	case pct && v <= 0:
+		return 0, fmt.Errorf("a percent must be above 0%%")
+	case pct && v >= 100:
+		return 0, fmt.Errorf("impossible: 100%% or more leaves no error budget; write a percent below 100 such as \"99.9%%\"")
 	case pct:
 		return round12(v / 100), nil
 	case v == 1:

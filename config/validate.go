@@ -148,10 +148,8 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 		gc.report("global.exhaustion_window", md(g.ExhaustionWindow), p)
 	}
 	validateZones(g.BudgetPolicy.Zones, gc.report)
-	if !gc.reportedUnder("global.alert_tiers") {
-		for _, t := range g.AlertTiers {
-			checkTier(t, "global.alert_tiers", interval, gc.report)
-		}
+	for _, t := range g.AlertTiers {
+		checkTier(t, "global.alert_tiers", interval, gc.report)
 	}
 	validatePrometheus(&cfg.Prometheus, gc.report)
 
@@ -168,18 +166,8 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 				names[s.Name] = s
 			}
 		}
-		validateSLO(s, interval, c)
+		validateSLO(s, interval, c, l.tierTypeErr[i])
 	}
-}
-
-// reportedUnder reports whether a field under prefix has a problem.
-func (g *globalChecker) reportedUnder(prefix string) bool {
-	for f := range g.bad {
-		if f == prefix || strings.HasPrefix(f, prefix+".") || strings.HasPrefix(f, prefix+"[") {
-			return true
-		}
-	}
-	return false
 }
 
 // reportedUnder reports whether a field under prefix has a problem.
@@ -277,7 +265,10 @@ func validatePrometheus(p *Prometheus, report func(field, value, msg string)) {
 }
 
 // validateSLO checks one SLO.
-func validateSLO(s *SLO, interval time.Duration, c *checker) {
+//
+// tierTypeErr says that the SLO's alerting.tiers had type errors: its tiers
+// then decoded to zeros, and checking them would only pile on.
+func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	switch {
 	case s.Name == "":
 		c.report("name", "", "missing")
@@ -357,8 +348,8 @@ func validateSLO(s *SLO, interval time.Duration, c *checker) {
 
 	validateSLI(s.SLI, c)
 
-	if c.reportedUnder("alerting.tiers") {
-		return // tiers with type errors decode to zeros; don't pile on
+	if tierTypeErr {
+		return
 	}
 	for _, t := range s.Alerting.Tiers {
 		p := tierPath("alerting.tiers", t.Name)
@@ -431,7 +422,7 @@ func validateSLI(sli SLI, c *checker) {
 	}
 	k := kinds[0]
 	k.validate(func(field, value, msg string) {
-		c.report(joinPath("sli."+k.kindName(), field), value, msg)
+		c.report(strings.TrimSuffix(joinPath("sli."+k.kindName(), field), "."), value, msg)
 	})
 }
 
@@ -472,7 +463,10 @@ func (l *LatencySLI) validate(report func(field, value, msg string)) {
 			}
 		}
 	}
-	if !(l.Threshold > 0) || math.IsInf(l.Threshold, 0) {
-		report("threshold", fmtFloat(l.Threshold), "must be a positive number of seconds, one of the histogram's bucket boundaries")
+	switch {
+	case l.Threshold == 0:
+		report("threshold", "", "missing; give a positive number of seconds, one of the histogram's bucket boundaries (le values)")
+	case !(l.Threshold > 0) || math.IsInf(l.Threshold, 0):
+		report("threshold", fmtFloat(l.Threshold), "must be a positive number of seconds, one of the histogram's bucket boundaries (le values)")
 	}
 }
