@@ -436,7 +436,8 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 		if !ok[si] {
 			continue
 		}
-		if last, started := s.tracker.Last(); started && last >= t {
+		last, started := s.tracker.Last()
+		if started && last >= t {
 			continue
 		}
 		pts := inputs[si]
@@ -451,7 +452,15 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 		}
 		p.scratch = ents
 		for ci, c := range s.consumers {
-			ents[ci] = p.targets[c.target].entryAt(p, t)
+			ts := p.targets[c.target]
+			ents[ci] = ts.entryAt(p, t)
+			if started && t-last > p.iv {
+				// This source skipped pulls: its increment covers (last, t],
+				// so the target's pending pulls in between join this one
+				// and its roles stay consistent (good never runs ahead of
+				// valid).
+				ts.mergeInto(p, last, ents[ci])
+			}
 		}
 		for i := range pts {
 			pt := &pts[i]
@@ -624,6 +633,27 @@ func (ts *targetState) entryAt(p *Puller, t int64) *entry {
 		p.c.merged++
 	}
 	return e
+}
+
+// mergeInto adds the target's pending entries with after < t < dst.t into
+// dst and drops them.
+func (ts *targetState) mergeInto(p *Puller, after int64, dst *entry) {
+	kept := ts.pending[:0]
+	for _, e := range ts.pending {
+		if e.t <= after || e.t >= dst.t {
+			kept = append(kept, e)
+			continue
+		}
+		for gi := range e.sums {
+			sd := dst.at(gi)
+			for r := range sd {
+				sd[r] += e.sums[gi][r]
+			}
+		}
+		p.freeEntry(e)
+	}
+	clear(ts.pending[len(kept):])
+	ts.pending = kept
 }
 
 // at returns the sums of group gi, growing the entry as needed.
