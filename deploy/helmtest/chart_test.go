@@ -366,7 +366,7 @@ func TestCredentialsAreSecretFiles(t *testing.T) {
 		values string
 		want   map[string]string // config path -> Secret it must come from
 	}{
-		{"default", map[string]string{}},
+		{"minimal", map[string]string{}},
 		{"full", map[string]string{
 			"prometheus.basic_auth.password_file": "prometheus-reader",
 			"prometheus.tls_config.ca_file":       "prometheus-ca",
@@ -435,6 +435,7 @@ func TestRejectedValues(t *testing.T) {
 		{"inline oauth2 secret", []string{"--set", "config.prometheus.oauth2.client_secret=s"}, "config.prometheus.oauth2.client_secret is set inline"},
 		{"inline TLS key", []string{"--set", "config.prometheus.tls_config.key=PEM"}, "config.prometheus.tls_config.key is set inline"},
 		{"inline header secret", []string{"--set", "config.prometheus.http_headers.X-Api-Key.secrets[0]=s"}, "config.prometheus.http_headers.X-Api-Key.secrets is set inline"},
+		{"no SLOs", []string{"--set", "config.slos=null"}, "config.slos is empty"},
 		{"no prometheus url", []string{"--set", "config.prometheus.url=null"}, "config.prometheus.url is required"},
 		{"schema: url without scheme", []string{"--set", "config.prometheus.url=prometheus:9090"}, "/config/prometheus/url"},
 		{"basic auth and token", []string{"--set", "prometheus.basicAuth.existingSecret=a", "--set", "prometheus.basicAuth.username=u", "--set", "prometheus.authorization.existingSecret=b"}, "both set"},
@@ -695,21 +696,20 @@ func TestNotes(t *testing.T) {
 		values        string
 		want, wantNot []string
 	}{
-		{"default", []string{
+		{"minimal", []string{
 			"port-forward service/slo-slo-exporter 9099:9099",
 			"curl -s http://localhost:9099/-/ready",
 			"curl -s http://localhost:9099/metrics",
 			"rollout status deployment/slo-slo-exporter",
 			"helm test slo --namespace monitoring",
-			"WARNING: config.slos is empty",
-		}, []string{"ServiceMonitor", "replicas compute the same numbers", "web.basicAuth"}},
+		}, []string{"ServiceMonitor", "replicas compute the same numbers", "WARNING"}},
 		{"full", []string{
 			"curl -sk https://localhost:9099/-/ready",
 			"https://slo-slo-exporter.monitoring.svc:9099/metrics",
 			"release: kube-prometheus-stack",
 			"2 replicas compute the same numbers",
-		}, []string{"config.slos is empty"}},
-		{"existing-configmap", []string{"config.existingConfigMap (slo-config)", "/-/reload"}, []string{"config.slos is empty"}},
+		}, nil},
+		{"existing-configmap", []string{"config.existingConfigMap (slo-config)", "/-/reload"}, nil},
 		{"token-basicauth", []string{"curl -s -u USER http://localhost:9099/metrics"}, []string{"WARNING"}},
 	} {
 		t.Run(tc.values, func(t *testing.T) {

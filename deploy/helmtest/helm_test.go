@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -96,10 +97,15 @@ type renderResult struct {
 	err error
 }
 
-// template renders the chart with extra helm arguments (-f, --set). Results
-// are cached, since several tests look at the same value sets.
+// template renders the chart with extra helm arguments (-f, --set). Without
+// a -f, testdata/values-minimal.yaml comes first: the chart's defaults have
+// no SLOs, which it refuses. Results are cached, since several tests look at
+// the same value sets.
 func template(t testing.TB, extra ...string) (string, error) {
 	t.Helper()
+	if !slices.Contains(extra, "-f") {
+		extra = append([]string{"-f", valuesFile("minimal")}, extra...)
+	}
 	args := append([]string{"template", releaseName, chartDir, "--namespace", namespace}, extra...)
 	key := strings.Join(args, "\x00")
 	renderMu.Lock()

@@ -91,9 +91,9 @@ func TestHelmTestPodScript(t *testing.T) {
 		wantOK  bool
 		wantOut string
 	}{
-		{"ready", "default", false, fakeExporter{ready: true, buildInfo: true}, nil, true, "ok: ready, 2 slo_* samples"},
-		{"backfill in progress", "default", false, fakeExporter{ready: false, buildInfo: true}, nil, false, "503"},
-		{"not the exporter", "default", false, fakeExporter{ready: true}, nil, false, "/metrics has no slo_exporter_build_info"},
+		{"ready", "minimal", false, fakeExporter{ready: true, buildInfo: true}, nil, true, "ok: ready, 2 slo_* samples"},
+		{"backfill in progress", "minimal", false, fakeExporter{ready: false, buildInfo: true}, nil, false, "503"},
+		{"not the exporter", "minimal", false, fakeExporter{ready: true}, nil, false, "/metrics has no slo_exporter_build_info"},
 		{"basic auth", "token-basicauth", false, fakeExporter{ready: true, buildInfo: true, user: "probe", pass: "p:ss w0rd"},
 			[]string{"PROBE_USERNAME=probe", "PROBE_PASSWORD=p:ss w0rd"}, true, "ok: ready"},
 		{"basic auth, wrong password", "token-basicauth", false, fakeExporter{ready: true, buildInfo: true, user: "probe", pass: "right"},

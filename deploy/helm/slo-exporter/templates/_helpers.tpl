@@ -156,6 +156,9 @@ files of prometheus.* wired in.
 
 {{/* The whole config.yaml. Its sha256 rolls the pods when it changes. */}}
 {{- define "slo-exporter.config" -}}
+{{- if not .Values.config.slos -}}
+{{- fail "config.slos is empty: the exporter refuses a configuration without SLOs. Add SLOs to config.slos (see docs/deploy.md) or name your own ConfigMap in config.existingConfigMap" -}}
+{{- end -}}
 {{- $cfg := dict "prometheus" (include "slo-exporter.prometheusClient" . | fromYaml) "slos" (.Values.config.slos | default list) -}}
 {{- with .Values.config.global -}}{{- $_ := set $cfg "global" . -}}{{- end -}}
 {{- toYaml $cfg -}}
