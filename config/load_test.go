@@ -265,7 +265,7 @@ func TestLayers(t *testing.T) {
 			files: []string{"testdata/dup-a.yaml"},
 			env: []string{"SLO_EXPORTER_PROMETHEUS_URL=http://env:9090", "SLO_EXPORTER_GLOBAL_EVALUATION_INTERVAL=15s",
 				"SLO_EXPORTER_GLOBAL_QUERY_RETRIES=4", "SLO_EXPORTER_GLOBAL_BACKFILL=false",
-				"SLO_EXPORTER_PROMETHEUS_BASIC_AUTH_USERNAME=alice", "SLO_EXPORTER_WEB_LISTEN_ADDRESS=:9099", "PATH=/bin"},
+				"SLO_EXPORTER_PROMETHEUS_BASIC_AUTH_USERNAME=alice", "SLO_EXPORTER_PROMETHEUS_BASIC_AUTH_PASSWORD=0123", "SLO_EXPORTER_WEB_LISTEN_ADDRESS=:9099", "PATH=/bin"},
 			flags: map[string]any{"global.evaluation_interval": 10 * time.Second, "global.max_concurrent_queries": 3, "prometheus.url": "http://flag:9090"},
 			check: func(c *Config) string {
 				g := c.Global
@@ -273,7 +273,8 @@ func TestLayers(t *testing.T) {
 					return "global"
 				}
 				if c.Prometheus.URL != "http://flag:9090" || c.Prometheus.HTTPClientConfig.BasicAuth == nil ||
-					c.Prometheus.HTTPClientConfig.BasicAuth.Username != "alice" {
+					c.Prometheus.HTTPClientConfig.BasicAuth.Username != "alice" ||
+					c.Prometheus.HTTPClientConfig.BasicAuth.Password != "0123" { // a string field keeps the text as typed
 					return "prometheus"
 				}
 				return ""
