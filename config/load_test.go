@@ -301,8 +301,8 @@ flags: global.query_retries "twice": must be an integer
 flags: global.max_points_per_query "1": must be at least 2`,
 		},
 		{
-			name:  "duplicate SLO names across files",
-			files: []string{"testdata/dup-a.yaml", "testdata/dup-b.yaml"},
+			name:    "duplicate SLO names across files",
+			files:   []string{"testdata/dup-a.yaml", "testdata/dup-b.yaml"},
 			wantErr: `testdata/dup-b.yaml: slos[1] "api": name "api": already defined in testdata/dup-a.yaml slos[0]; SLO names must be unique across all files`,
 		},
 		{
