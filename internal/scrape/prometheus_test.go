@@ -31,7 +31,6 @@ const (
 
 var (
 	selGood  = map[string]string{"code": "200"}
-	selBad   = map[string]string{"code": "500"}
 	selValid = map[string]string{}
 )
 

@@ -1,0 +1,145 @@
+package scrape
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+)
+
+// BenchmarkTickMerge measures the per-tick merge path for one SLO grouped
+// by model with 10,000 groups: two sources (good, valid) of 10,000 series
+// each, increments summed per group and recorded into the engine. The
+// queries themselves are not part of it.
+func BenchmarkTickMerge(b *testing.B) {
+	for _, groups := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("groups=%d", groups), func(b *testing.B) {
+			eng, err := evaluator.New(interval, []evaluator.Spec{{Name: "bench", Objective: 0.99, Period: 24 * time.Hour,
+				Windows: shortWindows, MaxGroups: groups}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := NewPuller(nil, eng, []Target{{SLO: 0, GroupBy: []string{"model"},
+				Good: Selector{Expr: `good`}, Valid: Selector{Expr: `valid`}}}, PullerConfig{Interval: interval})
+			if err != nil {
+				b.Fatal(err)
+			}
+			vec := func(name string) model.Vector {
+				v := make(model.Vector, groups)
+				for i := range v {
+					v[i] = &model.Sample{Metric: model.Metric{"__name__": model.LabelValue(name), "model": model.LabelValue(fmt.Sprintf("m%05d", i))}}
+				}
+				return v
+			}
+			good, valid := vec("good"), vec("valid")
+			inputs := [][]point{vectorPoints(good), vectorPoints(valid)}
+			ok := []bool{true, true}
+			t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+			step := func(k int) {
+				for i := range inputs[0] {
+					inputs[0][i].v = float64(k * 99)
+					inputs[1][i].v = float64(k * 100)
+				}
+				p.step(t0+int64(k)*interval.Milliseconds(), inputs, ok)
+			}
+			step(0)
+			step(1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for k := 2; k < b.N+2; k++ {
+				step(k)
+			}
+			b.StopTimer()
+			if n := eng.Groups(0); n != groups {
+				b.Fatalf("%d groups, want %d", n, groups)
+			}
+			snap := eng.Evaluate(time.UnixMilli(t0 + int64(b.N+1)*interval.Milliseconds()))
+			if w := snap.SLOs[0].Groups[0].Windows[0]; w.Valid == 0 || w.Good/w.Valid != 0.99 {
+				b.Fatalf("window %+v, want SLI 0.99", w)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(groups), "ns/group")
+		})
+	}
+}
+
+// BenchmarkVectorPoints measures turning a decoded 10,000-series vector
+// into points (label fingerprints), the other per-tick cost.
+func BenchmarkVectorPoints(b *testing.B) {
+	v := make(model.Vector, 10000)
+	for i := range v {
+		v[i] = &model.Sample{Metric: model.Metric{"__name__": "x", "job": "j", "model": model.LabelValue(fmt.Sprintf("m%05d", i))}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		vectorPoints(v)
+	}
+}
+
+// BenchmarkBackfill backfills a 30d period for 100 SLOs from a real
+// Prometheus serving 31 days of synthetic history: 200 distinct
+// expressions (each SLO's good and valid selectors differ by a matcher
+// that every series passes), so nothing is deduplicated. Run it with
+// scripts/bench-backfill.sh; it reports wall time, queries and points.
+func BenchmarkBackfill(b *testing.B) {
+	h := newHistory(b, 31, 42)
+	const slos = 100
+	specs := make([]evaluator.Spec, slos)
+	targets := make([]Target, slos)
+	for i := range specs {
+		specs[i] = proofSpec(fmt.Sprintf("slo-%03d", i), 0.999)
+		targets[i] = Target{SLO: i,
+			Good:  Selector{Expr: fmt.Sprintf(`synth_requests_total{job="synth",code="200",bench!="%d"}`, i)},
+			Valid: Selector{Expr: fmt.Sprintf(`synth_requests_total{job="synth",bench!="%d"}`, i)}}
+	}
+	for b.Loop() {
+		eng, err := evaluator.New(interval, specs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		client, err := NewClient(ClientConfig{URL: h.srv.URL, Timeout: time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := NewPuller(client, eng, targets, PullerConfig{Interval: interval})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var last BackfillProgress
+		began := time.Now()
+		if err := p.Backfill(b.Context(), h.end.Add(-30*24*time.Hour), h.end, func(bp BackfillProgress) { last = bp }); err != nil {
+			b.Fatal(err)
+		}
+		wall := time.Since(began)
+		snap := eng.Evaluate(h.end)
+		for _, s := range snap.SLOs[1:] {
+			if s.Groups[0].Windows[0] != snap.SLOs[0].Groups[0].Windows[0] {
+				b.Fatalf("%s differs from %s", s.Spec.Name, snap.SLOs[0].Spec.Name)
+			}
+		}
+		cs := client.Stats()
+		fmt.Printf("backfill 30d x %d SLOs: wall %s, %d steps, %d range queries (%d retries), %d points, %.1f MiB read, query p50 bucket <= %s\n",
+			slos, wall.Round(time.Millisecond), last.StepsDone, last.Queries, cs.Retries, last.Points,
+			float64(last.Bytes)/(1<<20), medianBucket(cs.Duration))
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(float64(last.Queries), "queries")
+		b.ReportMetric(float64(last.Points), "points")
+	}
+}
+
+// medianBucket returns the upper bound of the bucket holding the median.
+func medianBucket(h Histogram) string {
+	var n uint64
+	for i, c := range h.Counts {
+		n += c
+		if 2*n >= h.Count {
+			if i < len(h.Buckets) {
+				return fmt.Sprintf("%gs", h.Buckets[i])
+			}
+			return "+Inf"
+		}
+	}
+	return "n/a"
+}
