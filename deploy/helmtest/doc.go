@@ -10,11 +10,12 @@
 // their own: probes, security contexts, that the config checksum follows the
 // configuration, that credentials only ever reach the pod as Secret files,
 // and that selectors and ports line up. The `helm test` Pod's script is run
-// with busybox and curl (the tools of its image) against a local server.
+// with curl and busybox (the tools of its image; the host's sh and grep when
+// busybox is missing) against a local server.
 //
 // No container engine is available where these tests run, so the Dockerfile
 // is checked by parsing it for the properties the image must keep.
 //
-// Without helm (or busybox and curl) the tests skip, unless CI=true, where a missing
+// Without helm (or curl) the tests skip, unless CI=true, where a missing
 // binary fails them.
 package helmtest
