@@ -443,6 +443,7 @@ func TestRejectedValues(t *testing.T) {
 		{"client cert without key", []string{"--set", "prometheus.tls.existingSecret=a", "--set", "prometheus.tls.certKey=tls.crt"}, "prometheus.tls.certKey is set without prometheus.tls.keyKey"},
 		{"web TLS without secret", []string{"--set", "web.tls.enabled=true"}, "web.tls.existingSecret is empty"},
 		{"plain password as web user", []string{"--set", "web.basicAuth.users.admin=secret"}, "web.basicAuth.users.admin is not a bcrypt hash"},
+		{"PDB that blocks drains", []string{"--set", "podDisruptionBudget.enabled=true"}, "podDisruptionBudget.minAvailable 1 with replicaCount 1 would block every node drain"},
 		{"schema: replicas as text", []string{"--set-string", "replicaCount=two"}, "/replicaCount"},
 		{"schema: unknown top-level key", []string{"--set", "replicas=2"}, "replicas"},
 		{"schema: bad digest", []string{"--set", "image.digest=latest"}, "/image/digest"},
