@@ -17,8 +17,8 @@ func rulesCommand(app *kingpin.Application) (string, func() error) {
 
 Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale evaluation and absent series. Load the output with rule_files, or apply it as a PrometheusRule with --format prometheusrule.`)
 	cf := addConfigFlags(cmd)
-	format := cmd.Flag("format", "Output format: rules (a Prometheus rule file) or prometheusrule (monitoring.coreos.com/v1).").
-		Default(rules.FormatRules).Enum(rules.FormatRules, rules.FormatPrometheusRule)
+	format := cmd.Flag("format", "Output format: rules (a Prometheus rule file), prometheusrule (monitoring.coreos.com/v1) or helm-values (enables the Helm chart's PrometheusRule).").
+		Default(rules.FormatRules).Enum(rules.FormatRules, rules.FormatPrometheusRule, rules.FormatHelmValues)
 	mode := cmd.Flag("mode", "daemon: tiers fire on slo_burn_alert; promql: compare slo_burn_rate with the threshold in PromQL.").
 		Default(rules.ModeDaemon).Enum(rules.ModeDaemon, rules.ModePromQL)
 	name := cmd.Flag("name", "PrometheusRule metadata.name.").Default("slo-exporter").String()

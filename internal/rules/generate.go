@@ -16,6 +16,9 @@ const (
 	FormatRules = "rules"
 	// FormatPrometheusRule is a prometheus-operator PrometheusRule object.
 	FormatPrometheusRule = "prometheusrule"
+	// FormatHelmValues is a values file for the Helm chart that turns on
+	// its PrometheusRule with these groups.
+	FormatHelmValues = "helm-values"
 )
 
 // Modes of the burn-rate tier alerts.
@@ -81,9 +84,9 @@ func (o Options) withDefaults() (Options, error) {
 	switch o.Format {
 	case "":
 		o.Format = FormatRules
-	case FormatRules, FormatPrometheusRule:
+	case FormatRules, FormatPrometheusRule, FormatHelmValues:
 	default:
-		return o, fmt.Errorf("format %q: must be %q or %q", o.Format, FormatRules, FormatPrometheusRule)
+		return o, fmt.Errorf("format %q: must be %q, %q or %q", o.Format, FormatRules, FormatPrometheusRule, FormatHelmValues)
 	}
 	switch o.Mode {
 	case "":
@@ -138,15 +141,29 @@ func Generate(slos []SLO, opt Options) ([]byte, error) {
 		groups = append(groups, group(s, opt))
 	}
 	var doc any = ruleFile{Groups: groups}
-	if opt.Format == FormatPrometheusRule {
+	switch opt.Format {
+	case FormatPrometheusRule:
 		doc = prometheusRule{
 			APIVersion: "monitoring.coreos.com/v1",
 			Kind:       "PrometheusRule",
 			Metadata:   metadata{Name: opt.Name, Namespace: opt.Namespace, Labels: opt.ResourceLabels},
 			Spec:       ruleFile{Groups: groups},
 		}
+	case FormatHelmValues:
+		doc = helmValues{PrometheusRule: helmPrometheusRule{Enabled: true, Labels: opt.ResourceLabels, Groups: groups}}
 	}
 	return encode(doc)
+}
+
+// helmValues is the chart's values file that enables its PrometheusRule.
+type helmValues struct {
+	PrometheusRule helmPrometheusRule `yaml:"prometheusRule"`
+}
+
+type helmPrometheusRule struct {
+	Enabled bool              `yaml:"enabled"`
+	Labels  map[string]string `yaml:"labels,omitempty"`
+	Groups  []ruleGroup       `yaml:"groups"`
 }
 
 // validated checks every SLO and that names are unique, and returns them
