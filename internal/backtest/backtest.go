@@ -128,43 +128,90 @@ type groupTrace struct {
 	firing   [][]bool // per step, per tier
 }
 
+// Recorder evaluates an engine after each step a driver records and keeps
+// what the report needs. Use it when the driver owns the loop (the puller's
+// AfterStep hook during a range-query replay); Run wraps it for a Feed.
+type Recorder struct {
+	eng    *evaluator.Engine
+	step   time.Duration
+	opt    Options
+	traces map[string]*groupTrace
+	order  []string
+	first  time.Time
+	last   time.Time
+}
+
+// NewRecorder returns a Recorder for eng. Each SLO must evaluate the step
+// (the interval) as one of its windows.
+func NewRecorder(eng *evaluator.Engine, step time.Duration, opt Options) (*Recorder, error) {
+	opt.defaults()
+	for i := range eng.Len() {
+		spec := eng.Spec(i)
+		found := false
+		for _, w := range spec.Windows {
+			found = found || w == step
+		}
+		if !found {
+			return nil, fmt.Errorf("slo %q: backtest needs the step %s as a window", spec.Name, step)
+		}
+	}
+	return &Recorder{eng: eng, step: step, opt: opt, traces: map[string]*groupTrace{}}, nil
+}
+
+// Observe evaluates the engine at t, the end of the step just recorded.
+func (r *Recorder) Observe(t time.Time) {
+	if r.first.IsZero() {
+		r.first = t.Add(-r.step)
+	}
+	r.last = t
+	snap := r.eng.Evaluate(t)
+	for si, res := range snap.SLOs {
+		wStep := res.Window(r.step)
+		for _, g := range res.Groups {
+			key := fmt.Sprint(si, g.Labels)
+			tr, ok := r.traces[key]
+			if !ok {
+				tr = &groupTrace{slo: si, labels: g.Labels}
+				r.traces[key] = tr
+				r.order = append(r.order, key)
+			}
+			tr.times = append(tr.times, t)
+			tr.stepBurn = append(tr.stepBurn, g.Windows[wStep].BurnRate)
+			tr.firing = append(tr.firing, append([]bool(nil), g.Alerts...))
+		}
+	}
+}
+
+// Report analyses what was observed.
+func (r *Recorder) Report() *Report {
+	rep := &Report{From: r.first, To: r.last, Step: r.step}
+	if r.last.IsZero() {
+		return rep
+	}
+	final := r.eng.Evaluate(r.last)
+	for _, key := range r.order {
+		tr := r.traces[key]
+		rep.Groups = append(rep.Groups, analyse(tr, final.SLOs[tr.slo], r.step, r.opt))
+	}
+	return rep
+}
+
 // Run evaluates the engine after feeding every step in (from, to] and
 // reports per SLO group. Each SLO must evaluate the step (the interval) as
 // one of its windows.
 func Run(eng *evaluator.Engine, from, to time.Time, step time.Duration, feed Feed, opt Options) (*Report, error) {
-	opt.defaults()
-	traces := map[string]*groupTrace{}
-	var order []string
+	rec, err := NewRecorder(eng, step, opt)
+	if err != nil {
+		return nil, err
+	}
 	for t := from.Add(step); !t.After(to); t = t.Add(step) {
 		if err := feed(t); err != nil {
 			return nil, fmt.Errorf("feeding step %s: %w", t.UTC().Format(time.RFC3339), err)
 		}
-		snap := eng.Evaluate(t)
-		for si, r := range snap.SLOs {
-			wStep := r.Window(step)
-			if wStep < 0 {
-				return nil, fmt.Errorf("slo %q: backtest needs the step %s as a window", r.Spec.Name, step)
-			}
-			for _, g := range r.Groups {
-				key := fmt.Sprint(si, g.Labels)
-				tr, ok := traces[key]
-				if !ok {
-					tr = &groupTrace{slo: si, labels: g.Labels}
-					traces[key] = tr
-					order = append(order, key)
-				}
-				tr.times = append(tr.times, t)
-				tr.stepBurn = append(tr.stepBurn, g.Windows[wStep].BurnRate)
-				tr.firing = append(tr.firing, append([]bool(nil), g.Alerts...))
-			}
-		}
+		rec.Observe(t)
 	}
-	rep := &Report{From: from, To: to, Step: step}
-	last := eng.Evaluate(to)
-	for _, key := range order {
-		tr := traces[key]
-		rep.Groups = append(rep.Groups, analyse(tr, last.SLOs[tr.slo], step, opt))
-	}
+	rep := rec.Report()
+	rep.From, rep.To = from, to
 	return rep, nil
 }
 

@@ -3,7 +3,6 @@ package scrape
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -65,28 +64,10 @@ func newHistory(t testing.TB, days int, seed uint64) *history {
 // It returns the bytes of OpenMetrics written.
 func createBlocksByDay(t testing.TB, promtool string, series []synth.Series, dir string) int {
 	t.Helper()
-	var lo, hi int64 = math.MaxInt64, math.MinInt64
-	for _, s := range series {
-		if n := len(s.Samples); n > 0 {
-			lo, hi = min(lo, s.Samples[0].T), max(hi, s.Samples[n-1].T)
-		}
-	}
-	day := (24 * time.Hour).Milliseconds()
 	size := 0
-	for from := floorTo(lo, day); from <= hi; from += day {
-		var slice []synth.Series
-		for _, s := range series {
-			i := sort.Search(len(s.Samples), func(i int) bool { return s.Samples[i].T >= from })
-			j := sort.Search(len(s.Samples), func(i int) bool { return s.Samples[i].T >= from+day })
-			if j > i {
-				slice = append(slice, synth.Series{Labels: s.Labels, Samples: s.Samples[i:j]})
-			}
-		}
-		if len(slice) == 0 {
-			continue
-		}
+	for _, day := range synth.Days(series) {
 		var om bytes.Buffer
-		if err := synth.WriteOpenMetrics(&om, slice); err != nil {
+		if err := synth.WriteOpenMetrics(&om, day); err != nil {
 			t.Fatal(err)
 		}
 		size += om.Len()

@@ -60,6 +60,10 @@ type PullerConfig struct {
 	Fanout int
 	// Logger; nil means none.
 	Logger *zap.Logger
+	// AfterStep, when set, is called after every pull (tick or backfill
+	// step) has been recorded, with its time. Backtests evaluate the engine
+	// there, so history replays step by step through the same code.
+	AfterStep func(t time.Time)
 }
 
 // Puller pulls the targets' counters at pinned times and records the
@@ -482,16 +486,18 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 		}
 		s.tracker.End()
 	}
-	if !touched {
-		return
+	if touched {
+		p.stepsSince++
+		if int64(p.stepsSince)*p.iv >= p.forget {
+			p.stepsSince = 0
+			p.pruneSeries(t)
+		}
+		for _, ts := range p.targets {
+			p.flush(ts)
+		}
 	}
-	p.stepsSince++
-	if int64(p.stepsSince)*p.iv >= p.forget {
-		p.stepsSince = 0
-		p.pruneSeries(t)
-	}
-	for _, ts := range p.targets {
-		p.flush(ts)
+	if p.cfg.AfterStep != nil {
+		p.cfg.AfterStep(time.UnixMilli(t))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
@@ -146,4 +147,33 @@ func formatMillis(ms int64) string {
 		sign, ms = "-", -ms
 	}
 	return fmt.Sprintf("%s%d.%03d", sign, ms/1000, ms%1000)
+}
+
+// Days splits series into one slice per UTC day of samples, in time order.
+// promtool 2.42 re-reads its whole input for every 2h block it cuts, so
+// feeding it a file per day (12 passes over one day) instead of one file of
+// a month (372 passes over the month) turns minutes into seconds.
+func Days(series []Series) [][]Series {
+	var lo, hi int64 = math.MaxInt64, math.MinInt64
+	for _, s := range series {
+		if n := len(s.Samples); n > 0 {
+			lo, hi = min(lo, s.Samples[0].T), max(hi, s.Samples[n-1].T)
+		}
+	}
+	const day = int64(24 * time.Hour / time.Millisecond)
+	var out [][]Series
+	for from := lo - ((lo%day)+day)%day; from <= hi; from += day {
+		var slice []Series
+		for _, s := range series {
+			i := sort.Search(len(s.Samples), func(i int) bool { return s.Samples[i].T >= from })
+			j := sort.Search(len(s.Samples), func(i int) bool { return s.Samples[i].T >= from+day })
+			if j > i {
+				slice = append(slice, Series{Labels: s.Labels, Samples: s.Samples[i:j]})
+			}
+		}
+		if len(slice) > 0 {
+			out = append(out, slice)
+		}
+	}
+	return out
 }
