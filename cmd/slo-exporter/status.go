@@ -41,4 +41,3 @@ func statusCommand(app *kingpin.Application) (string, func() error) {
 		return status.Write(os.Stdout, rows)
 	}
 }
-
