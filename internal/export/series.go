@@ -1,0 +1,379 @@
+package export
+
+import (
+	"maps"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/version"
+)
+
+// metricType is the type of a family.
+type metricType uint8
+
+const (
+	gaugeType metricType = iota
+	counterType
+	histogramType
+)
+
+// family is one metric family: its name, HELP text and type.
+type family struct {
+	name, help string
+	typ        metricType
+}
+
+// The slo_* families, in exposition order. docs/metrics.md describes each.
+var (
+	famInfo        = &family{"slo_info", "Metadata of the SLO; always 1.", gaugeType}
+	famObjective   = &family{"slo_objective_ratio", "Target ratio of good to valid events.", gaugeType}
+	famPeriod      = &family{"slo_period_seconds", "Length of the error budget period (rolling, or the current calendar period).", gaugeType}
+	famSLI         = &family{"slo_sli_ratio", "Good over valid events in the window; absent when the window has no valid events.", gaugeType}
+	famGood        = &family{"slo_good_events", "Good events (or good slices) in the window.", gaugeType}
+	famValid       = &family{"slo_valid_events", "Valid events (or slices) in the window.", gaugeType}
+	famBurn        = &family{"slo_burn_rate", "Error ratio over the window divided by the allowed error ratio; absent with the SLI.", gaugeType}
+	famRemRatio    = &family{"slo_error_budget_remaining_ratio", "1 - spent/allowed error budget over the period; negative once exhausted.", gaugeType}
+	famRemEvents   = &family{"slo_error_budget_remaining_events", "Bad events the period may still have; negative once exhausted.", gaugeType}
+	famExhaustion  = &family{"slo_error_budget_exhaustion_seconds", "Time until the budget is gone at the current burn rate; absent when not burning.", gaugeType}
+	famThreshold   = &family{"slo_burn_rate_threshold", "Burn rate above which the alert tier fires: budget fraction x period / long window.", gaugeType}
+	famAlert       = &family{"slo_burn_alert", "1 when both windows of the alert tier burn above its threshold, else 0.", gaugeType}
+	famZone        = &family{"slo_budget_zone", "Error budget policy zone: 1 for the current zone, 0 for the others.", gaugeType}
+	famCoverage    = &family{"slo_window_coverage_ratio", "Share of the window for which data was seen.", gaugeType}
+	famDataUp      = &family{"slo_data_up", "1 when the last pull of the SLO's data succeeded, else 0.", gaugeType}
+	famEvaluatedAt = &family{"slo_last_evaluation_timestamp_seconds", "Unix time of the evaluation the slo_* values come from.", gaugeType}
+)
+
+// The slo_exporter_* families.
+var (
+	famBuildInfo      = &family{"slo_exporter_build_info", "Build of the running slo-exporter; always 1.", gaugeType}
+	famGroups         = &family{"slo_exporter_groups", "Groups tracked per SLO.", gaugeType}
+	famQueryDuration  = &family{"slo_exporter_query_duration_seconds", "Wall time of queries to Prometheus, retries included.", histogramType}
+	famQueryErrors    = &family{"slo_exporter_query_errors_total", "Failed queries to Prometheus by reason.", counterType}
+	famQueries        = &family{"slo_exporter_queries_total", "Queries issued to Prometheus.", counterType}
+	famPoints         = &family{"slo_exporter_query_points_total", "Samples returned by queries to Prometheus.", counterType}
+	famEvalDuration   = &family{"slo_exporter_evaluation_duration_seconds", "Wall time of the last evaluation.", gaugeType}
+	famBackfill       = &family{"slo_exporter_backfill_progress_ratio", "Progress of the start-up backfill, 0 to 1.", gaugeType}
+	famSeries         = &family{"slo_exporter_tracked_series", "Source series whose counters are followed.", gaugeType}
+	famReloadOK       = &family{"slo_exporter_config_last_reload_successful", "1 when the last configuration load succeeded, else 0.", gaugeType}
+	famReloadTime     = &family{"slo_exporter_config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.", gaugeType}
+	famClamped        = &family{"slo_exporter_engine_clamped_records_total", "Records whose good events exceeded valid ones and were clamped to valid.", counterType}
+	famOutOfOrder     = &family{"slo_exporter_engine_out_of_order_records_total", "Records refused because they ended at or before the group's last one.", counterType}
+	famInvalid        = &family{"slo_exporter_engine_invalid_records_total", "Records refused for NaN, infinite or negative values.", counterType}
+	famGroupsRefused  = &family{"slo_exporter_engine_groups_refused_total", "Groups refused because the SLO reached its group cap.", counterType}
+	famGroupsExpired  = &family{"slo_exporter_engine_groups_expired_total", "Groups dropped after a period without data.", counterType}
+	famResets         = &family{"slo_exporter_counter_resets_total", "Source counter resets (value drops) seen.", counterType}
+	famInvalidSamples = &family{"slo_exporter_counter_invalid_samples_total", "Source samples skipped for NaN, infinite or negative values.", counterType}
+	famRefusedPulls   = &family{"slo_exporter_counter_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
+)
+
+// labelSet is a list of label pairs with its text form (`a="b",c="d"`)
+// rendered once.
+type labelSet struct {
+	names, values []string
+	text          string
+}
+
+// labels builds a labelSet from name, value pairs. Invalid names and
+// repeated names are left out (the first wins), so the output stays valid
+// whatever the configuration holds.
+func labels(pairs ...string) *labelSet {
+	ls := &labelSet{names: make([]string, 0, len(pairs)/2), values: make([]string, 0, len(pairs)/2)}
+	return ls.add(pairs...)
+}
+
+// add appends pairs and re-renders the text.
+func (ls *labelSet) add(pairs ...string) *labelSet {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		n := pairs[i]
+		if !model.LabelName(n).IsValidLegacy() || slices.Contains(ls.names, n) {
+			continue
+		}
+		ls.names = append(ls.names, n)
+		ls.values = append(ls.values, pairs[i+1])
+	}
+	var b strings.Builder
+	for i, n := range ls.names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(n)
+		b.WriteString(`="`)
+		writeEscaped(&b, ls.values[i])
+		b.WriteByte('"')
+	}
+	ls.text = b.String()
+	return ls
+}
+
+// writeEscaped writes a label value escaped for the text format.
+func writeEscaped(b *strings.Builder, v string) {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
+
+// emitter receives the series family by family: family starts one, and
+// sample and histogram add series to it. base holds the labels shared by
+// many series, extra (nil or not) the series' own.
+type emitter interface {
+	family(f *family)
+	sample(base, extra *labelSet, v float64)
+	histogram(base *labelSet, h *Histogram)
+}
+
+// WindowLabel is the window label of a duration: a Prometheus duration
+// such as 5m, 1h, 1d or 30d.
+func WindowLabel(d time.Duration) string { return model.Duration(d).String() }
+
+// sloSeries is one SLO's result with every label set its series need.
+type sloSeries struct {
+	r       *evaluator.SLOResult
+	base    *labelSet   // slo, service
+	info    *labelSet   // slo, service, sli_kind, metadata
+	windows []*labelSet // window, index for index with r.Windows
+	period  *labelSet   // window=<calendar unit> for calendar SLOs, else nil
+	tiers   []*labelSet // alert_tier, severity, long_window, short_window
+	zones   []*labelSet // zone
+	zoneIdx int         // number of zones
+	groups  []*labelSet // base plus the group's labels
+}
+
+// prepare builds the label sets of every SLO of snap.
+func prepare(snap *evaluator.Snapshot, info map[string]SLOInfo) []sloSeries {
+	out := make([]sloSeries, len(snap.SLOs))
+	for i := range snap.SLOs {
+		r := &snap.SLOs[i]
+		s := &out[i]
+		s.r = r
+		s.base = labels("slo", r.Spec.Name, "service", r.Spec.Service)
+		meta := info[r.Spec.Name]
+		pairs := []string{"slo", r.Spec.Name, "service", r.Spec.Service, "sli_kind", meta.Kind}
+		for _, k := range slices.Sorted(maps.Keys(meta.Labels)) {
+			pairs = append(pairs, k, meta.Labels[k])
+		}
+		s.info = labels(pairs...)
+		s.windows = make([]*labelSet, len(r.Windows))
+		for j, w := range r.Windows {
+			s.windows[j] = labels("window", WindowLabel(w))
+		}
+		if r.Spec.Calendar != "" {
+			s.period = labels("window", string(r.Spec.Calendar))
+		}
+		s.tiers = make([]*labelSet, len(r.Tiers))
+		for j, t := range r.Tiers {
+			s.tiers[j] = labels("alert_tier", t.Name, "severity", t.Severity,
+				"long_window", WindowLabel(t.LongWindow), "short_window", WindowLabel(t.ShortWindow))
+		}
+		zones := r.Spec.Zones
+		if zones == nil {
+			zones = evaluator.DefaultZones()
+		}
+		s.zones = make([]*labelSet, len(zones))
+		for j, z := range zones {
+			s.zones[j] = labels("zone", z.Name)
+		}
+		s.groups = make([]*labelSet, len(r.Groups))
+		for j := range r.Groups {
+			g := &r.Groups[j]
+			if len(g.Labels) == 0 {
+				s.groups[j] = s.base
+				continue
+			}
+			pairs := make([]string, 0, 4+2*len(g.Labels))
+			pairs = append(pairs, "slo", r.Spec.Name, "service", r.Spec.Service)
+			for _, l := range g.Labels {
+				pairs = append(pairs, l.Name, l.Value)
+			}
+			s.groups[j] = labels(pairs...)
+		}
+	}
+	return out
+}
+
+// prepareBase is prepare without the per-group and per-window label sets,
+// for the self-metrics that need only each SLO's base labels.
+func prepareBase(snap *evaluator.Snapshot) []sloSeries {
+	out := make([]sloSeries, len(snap.SLOs))
+	for i := range snap.SLOs {
+		r := &snap.SLOs[i]
+		out[i] = sloSeries{r: r, base: labels("slo", r.Spec.Name, "service", r.Spec.Service)}
+	}
+	return out
+}
+
+// eachWindow calls f for every window of group j: the evaluated windows,
+// then the calendar period for calendar SLOs.
+func (s *sloSeries) eachWindow(j int, f func(ls *labelSet, w *evaluator.WindowResult)) {
+	g := &s.r.Groups[j]
+	for k := range g.Windows {
+		f(s.windows[k], &g.Windows[k])
+	}
+	if s.period != nil {
+		f(s.period, &g.Period)
+	}
+}
+
+// finite reports whether v can be exported.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// writeSLOs emits the slo_* series of a snapshot, family by family.
+func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
+	perSLO := func(f *family, v func(s *sloSeries) float64) {
+		e.family(f)
+		for i := range slos {
+			e.sample(slos[i].base, nil, v(&slos[i]))
+		}
+	}
+	perWindow := func(f *family, v func(w *evaluator.WindowResult) (float64, bool)) {
+		e.family(f)
+		for i := range slos {
+			s := &slos[i]
+			for j := range s.r.Groups {
+				base := s.groups[j]
+				s.eachWindow(j, func(ls *labelSet, w *evaluator.WindowResult) {
+					if x, ok := v(w); ok && finite(x) {
+						e.sample(base, ls, x)
+					}
+				})
+			}
+		}
+	}
+	perGroup := func(f *family, v func(g *evaluator.GroupResult) (float64, bool)) {
+		e.family(f)
+		for i := range slos {
+			s := &slos[i]
+			for j := range s.r.Groups {
+				if x, ok := v(&s.r.Groups[j]); ok && finite(x) {
+					e.sample(s.groups[j], nil, x)
+				}
+			}
+		}
+	}
+
+	e.family(famInfo)
+	for i := range slos {
+		e.sample(slos[i].info, nil, 1)
+	}
+	perSLO(famObjective, func(s *sloSeries) float64 { return s.r.Spec.Objective })
+	perSLO(famPeriod, func(s *sloSeries) float64 { return s.r.Period.Seconds() })
+	perWindow(famSLI, func(w *evaluator.WindowResult) (float64, bool) { return w.SLI, w.HasSLI })
+	perWindow(famGood, func(w *evaluator.WindowResult) (float64, bool) { return w.Good, true })
+	perWindow(famValid, func(w *evaluator.WindowResult) (float64, bool) { return w.Valid, true })
+	perWindow(famBurn, func(w *evaluator.WindowResult) (float64, bool) { return w.BurnRate, w.HasSLI })
+	perGroup(famRemRatio, func(g *evaluator.GroupResult) (float64, bool) { return g.Budget.RemainingRatio, g.Budget.OK })
+	perGroup(famRemEvents, func(g *evaluator.GroupResult) (float64, bool) { return g.Budget.RemainingEvents, g.Budget.OK })
+	perGroup(famExhaustion, func(g *evaluator.GroupResult) (float64, bool) {
+		return g.Budget.ExhaustionSeconds, g.Budget.OK && g.Budget.HasExhaustion
+	})
+
+	e.family(famThreshold)
+	for i := range slos {
+		s := &slos[i]
+		for k, t := range s.r.Tiers {
+			if finite(t.Threshold) {
+				e.sample(s.base, s.tiers[k], t.Threshold)
+			}
+		}
+	}
+	e.family(famAlert)
+	for i := range slos {
+		s := &slos[i]
+		for j := range s.r.Groups {
+			for k, firing := range s.r.Groups[j].Alerts {
+				if k < len(s.tiers) {
+					e.sample(s.groups[j], s.tiers[k], b2f(firing))
+				}
+			}
+		}
+	}
+	e.family(famZone)
+	for i := range slos {
+		s := &slos[i]
+		for j := range s.r.Groups {
+			zone := s.r.Groups[j].Zone
+			if zone < 0 || zone >= len(s.zones) {
+				continue
+			}
+			for k, ls := range s.zones {
+				e.sample(s.groups[j], ls, b2f(k == zone))
+			}
+		}
+	}
+	perWindow(famCoverage, func(w *evaluator.WindowResult) (float64, bool) { return w.Coverage, true })
+	perSLO(famDataUp, func(s *sloSeries) float64 { return b2f(s.r.DataUp) })
+	t := float64(snap.Time.UnixMilli()) / 1e3
+	perSLO(famEvaluatedAt, func(*sloSeries) float64 { return t })
+}
+
+// buildLabels are the labels of slo_exporter_build_info.
+var buildLabels = labels("version", version.Version, "revision", version.Revision,
+	"build_date", version.BuildDate, "goversion", runtime.Version())
+
+// writeSelf emits the slo_exporter_* series. snap may be nil (no groups
+// yet) and so may st (no statistics yet: only build_info and groups).
+func writeSelf(e emitter, slos []sloSeries, st *Self) {
+	e.family(famBuildInfo)
+	e.sample(buildLabels, nil, 1)
+	if len(slos) > 0 {
+		e.family(famGroups)
+		for i := range slos {
+			e.sample(slos[i].base, nil, float64(len(slos[i].r.Groups)))
+		}
+	}
+	if st == nil {
+		return
+	}
+	e.family(famQueryDuration)
+	e.histogram(nil, &st.QueryDuration)
+	e.family(famQueryErrors)
+	for _, reason := range slices.Sorted(maps.Keys(st.QueryErrors)) {
+		e.sample(labels("reason", reason), nil, float64(st.QueryErrors[reason]))
+	}
+	one := func(f *family, v float64) {
+		e.family(f)
+		e.sample(nil, nil, v)
+	}
+	one(famQueries, float64(st.Queries))
+	one(famPoints, float64(st.Points))
+	one(famEvalDuration, st.EvalDuration.Seconds())
+	one(famBackfill, st.BackfillRatio)
+	one(famSeries, float64(st.TrackedSeries))
+	one(famReloadOK, b2f(st.ReloadOK))
+	if !st.ReloadTime.IsZero() {
+		one(famReloadTime, float64(st.ReloadTime.UnixMilli())/1e3)
+	}
+	one(famClamped, float64(st.Clamped))
+	one(famOutOfOrder, float64(st.OutOfOrder))
+	one(famInvalid, float64(st.Invalid))
+	one(famGroupsRefused, float64(st.GroupsRefused))
+	one(famGroupsExpired, float64(st.GroupsExpired))
+	one(famResets, float64(st.CounterResets))
+	one(famInvalidSamples, float64(st.InvalidSamples))
+	one(famRefusedPulls, float64(st.RefusedPulls))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// formatFloat is the text form of a sample value.
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

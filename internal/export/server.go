@@ -1,0 +1,268 @@
+package export
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// Exposition selects the implementation behind /metrics.
+type Exposition string
+
+const (
+	// ExpositionText writes the text format directly with
+	// VictoriaMetrics/metrics' writers, and renders the slo_* series once
+	// per snapshot. It is the default.
+	ExpositionText Exposition = "text"
+	// ExpositionClientGolang collects const metrics through client_golang
+	// at every scrape; it negotiates protobuf and compression as promhttp
+	// does, at a much higher cost per scrape.
+	ExpositionClientGolang Exposition = "client_golang"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Exposition is the /metrics implementation; empty means
+	// ExpositionText.
+	Exposition Exposition
+	// Reload is called by POST /-/reload; its error is returned as a 500
+	// with the error's message. Nil answers 501.
+	Reload func(context.Context) error
+	// Logger logs serving errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server serves the exporter's HTTP endpoints:
+//
+//	/metrics          slo_*, slo_exporter_*, go_* and process_* series
+//	/api/v1/slos      every SLO as JSON; /api/v1/slos/{name} one of them
+//	/                 the status page
+//	/-/healthy        200 while the process serves
+//	/-/ready          200 once SetReady(true, ...), else 503 with the reason
+//	/-/reload         POST: reload the configuration
+type Server struct {
+	store   *Store
+	opt     Options
+	reg     *prometheus.Registry
+	metrics http.Handler
+	ready   atomic.Pointer[readiness]
+	mux     *http.ServeMux
+}
+
+type readiness struct {
+	ok     bool
+	reason string
+}
+
+// NewServer returns a server of store's data. It is not ready until
+// SetReady(true, ...).
+func NewServer(store *Store, opt Options) (*Server, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{store: store, opt: opt, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	switch opt.Exposition {
+	case "", ExpositionText:
+		s.metrics = http.HandlerFunc(s.serveText)
+	case ExpositionClientGolang:
+		if err := s.reg.Register(NewCollector(store)); err != nil {
+			return nil, fmt.Errorf("export: registering the collector: %w", err)
+		}
+		s.metrics = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogErrorLog{opt.Logger}})
+	default:
+		return nil, fmt.Errorf("export: exposition %q: must be %q or %q", opt.Exposition, ExpositionText, ExpositionClientGolang)
+	}
+	s.ready.Store(&readiness{reason: "starting"})
+	s.mux.Handle("GET /metrics", s.metrics)
+	s.mux.HandleFunc("GET /api/v1/slos", s.serveSLOs)
+	s.mux.HandleFunc("GET /api/v1/slos/{name}", s.serveSLO)
+	s.mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "Healthy.\n")
+	})
+	s.mux.HandleFunc("GET /-/ready", s.serveReady)
+	s.mux.HandleFunc("/-/reload", s.serveReload)
+	s.mux.HandleFunc("GET /{$}", s.serveStatus)
+	return s, nil
+}
+
+// Handler returns the server's routes, for tests and for callers that
+// serve them themselves.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// SetReady sets readiness; reason says what the exporter waits for while
+// it is not ready (e.g. "backfill 42%") and is shown by /-/ready.
+func (s *Server) SetReady(ready bool, reason string) {
+	s.ready.Store(&readiness{ok: ready, reason: reason})
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	r := s.ready.Load()
+	if r.ok {
+		_, _ = io.WriteString(w, "Ready.\n")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	reason := r.reason
+	if reason == "" {
+		reason = "not ready"
+	}
+	_, _ = fmt.Fprintf(w, "Not ready: %s\n", reason)
+}
+
+func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "Only POST requests allowed.", http.StatusMethodNotAllowed)
+		return
+	}
+	if s.opt.Reload == nil {
+		http.Error(w, "Reload is not available.", http.StatusNotImplemented)
+		return
+	}
+	if err := s.opt.Reload(r.Context()); err != nil {
+		http.Error(w, fmt.Sprintf("Failed to reload config: %s", err), http.StatusInternalServerError)
+		return
+	}
+	_, _ = io.WriteString(w, "Reloaded.\n")
+}
+
+// contentTypeText is the text exposition format's content type.
+const contentTypeText = "text/plain; version=0.0.4; charset=utf-8"
+
+// serveText writes go_* and process_* (client_golang collectors, a fixed
+// small cost), the self-metrics, then the snapshot's slo_* text rendered
+// once per snapshot. It answers in the text format whatever the Accept
+// header asks: every Prometheus-compatible scraper accepts it. The body
+// is gzipped when the client accepts gzip.
+func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", contentTypeText)
+	var out io.Writer = w
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		out = gz
+	}
+	if err := s.WriteText(out); err != nil {
+		s.opt.Logger.Error("writing /metrics", "err", err)
+	}
+}
+
+// WriteText writes the full /metrics exposition of the text
+// implementation to w; Push and tests use it.
+func (s *Server) WriteText(w io.Writer) error {
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		s.opt.Logger.Warn("gathering go and process metrics", "err", err)
+	}
+	bw := &bufWriter{w: w}
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(bw, mf); err != nil {
+			return err
+		}
+	}
+	p := s.store.cur.Load()
+	writeSelfText(bw, p, s.store.Self())
+	if p != nil {
+		_, _ = bw.Write(p.sloText())
+	}
+	return bw.err
+}
+
+// bufWriter remembers the first write error, so that writers that ignore
+// errors (metrics.Write*) cannot hide one.
+type bufWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (b *bufWriter) Write(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.w.Write(p)
+	b.err = err
+	return n, err
+}
+
+// acceptsGzip reports whether an Accept-Encoding header accepts gzip with
+// a non-zero quality.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// Serve serves the endpoints on l until ctx is cancelled, with TLS and
+// basic authentication from the exporter-toolkit web configuration file
+// (empty: plain HTTP, no authentication).
+func (s *Server) Serve(ctx context.Context, l net.Listener, webConfigFile string) error {
+	srv := s.httpServer()
+	flags := &web.FlagConfig{WebConfigFile: &webConfigFile}
+	return s.run(ctx, srv, func() error { return web.Serve(l, srv, flags, s.opt.Logger) })
+}
+
+// ListenAndServe listens on flags' addresses (--web.listen-address) and
+// serves until ctx is cancelled, as other Prometheus exporters do.
+func (s *Server) ListenAndServe(ctx context.Context, flags *web.FlagConfig) error {
+	srv := s.httpServer()
+	return s.run(ctx, srv, func() error { return web.ListenAndServe(srv, flags, s.opt.Logger) })
+}
+
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.opt.Logger.Handler(), slog.LevelWarn)}
+}
+
+// run calls serve and shuts srv down when ctx is cancelled.
+func (s *Server) run(ctx context.Context, srv *http.Server, serve func() error) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		case <-done:
+		}
+	}()
+	err := serve()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// slogErrorLog adapts slog to promhttp's error logger.
+type slogErrorLog struct{ l *slog.Logger }
+
+func (l slogErrorLog) Println(v ...any) { l.l.Error(fmt.Sprint(v...)) }
