@@ -33,7 +33,7 @@ type Row struct {
 // Parse reads a text exposition and returns one row per SLO group, sorted.
 // shortWindow names the window shown as "now" (e.g. "5m").
 func Parse(r io.Reader, shortWindow string) ([]Row, error) {
-	var p expfmt.TextParser
+	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the exposition: %w", err)
@@ -94,13 +94,16 @@ func Parse(r io.Reader, shortWindow string) ([]Row, error) {
 			r.Firing = append(r.Firing, l["alert_tier"])
 		}
 	})
+	// slo_data_up is per SLO: it applies to every group of the SLO, and
+	// makes a row only for an SLO that has no group yet (no data).
 	each("slo_data_up", func(l map[string]string, v float64) {
+		found := false
 		for _, r := range rows {
 			if r.SLO == l["slo"] {
-				r.DataUp = v == 1
+				r.DataUp, found = v == 1, true
 			}
 		}
-		if len(groupOf(l)) == 0 {
+		if !found {
 			row(l).DataUp = v == 1
 		}
 	})

@@ -1,0 +1,347 @@
+// Package daemon runs slo-exporter's main loop: load the configuration,
+// backfill the engine from Prometheus, then pull, evaluate and publish at
+// every aligned tick; reload on request without losing the running state
+// until the new one is ready.
+//
+// Lifecycle:
+//
+//   - start: the configuration is loaded and validated (an invalid one is a
+//     start-up error). The whole longest period is backfilled with range
+//     queries; while Prometheus is unreachable the backfill is retried every
+//     interval, snapshots are still published (slo_data_up 0) and the
+//     daemon is not ready. After the backfill and the first evaluation it
+//     reports ready.
+//   - ticks: at every multiple of the evaluation interval, the evaluation
+//     time is pinned to that multiple minus the query offset; every query of
+//     the tick uses it. A failed pull leaves the last values in place with
+//     slo_data_up 0; when the source returns, the puller backfills the gap
+//     first, so no event is lost or counted twice.
+//   - reload (SIGHUP or POST /-/reload): the new configuration is loaded and
+//     validated; a bad one is rejected, logged and reported in
+//     slo_exporter_config_last_reload_successful, and the running one goes
+//     on. A good one gets its own engine, backfilled in the background while
+//     the old one keeps ticking; it replaces the old one once ready, so SLOs
+//     removed from the configuration disappear from /metrics then.
+//   - stop: cancelling the context ends the loop after the current step.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/plan"
+	"github.com/slo-exporter/slo-exporter/internal/scrape"
+)
+
+// State is what the daemon publishes after every evaluation.
+type State struct {
+	// Snapshot is the latest evaluation; nil before the first.
+	Snapshot *evaluator.Snapshot
+	// Meta describes the snapshot's SLOs, index for index.
+	Meta []plan.Meta
+	// Puller and Client are the query statistics of the running engine.
+	Puller scrape.Stats
+	Client scrape.ClientStats
+	// EvalDuration is the wall time of the last evaluation.
+	EvalDuration time.Duration
+	// Tick is the last tick's report.
+	Tick scrape.TickResult
+	// Backfill is the start-up backfill's progress; BackfillDone is set
+	// once it completed.
+	Backfill     scrape.BackfillProgress
+	BackfillDone bool
+	// ReloadOK and ReloadTime describe the last configuration load.
+	ReloadOK   bool
+	ReloadTime time.Time
+	// Ready is set after the backfill and the first evaluation.
+	Ready bool
+	// NotReadyReason says what the daemon waits for.
+	NotReadyReason string
+}
+
+// Sink receives the daemon's states; export implements it.
+type Sink interface {
+	Publish(*State)
+}
+
+// Loader loads the configuration; config.Load with the daemon's files,
+// environment and flags.
+type Loader func() (*config.Config, error)
+
+// Options configures a Daemon.
+type Options struct {
+	Load   Loader
+	Sink   Sink
+	Logger *zap.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewQuerier builds the query client; nil means scrape.NewClient.
+	NewQuerier func(scrape.ClientConfig) (scrape.Querier, error)
+}
+
+// Daemon is the main loop. Create it with New and run it with Run.
+type Daemon struct {
+	opt     Options
+	log     *zap.Logger
+	reloads chan chan error
+	cur     *runtime
+	state   State
+}
+
+// runtime is one configuration's engine and puller.
+type runtime struct {
+	cfg    *config.Config
+	plan   *plan.Plan
+	engine *evaluator.Engine
+	client scrape.Querier
+	puller *scrape.Puller
+	offset time.Duration
+	ready  bool
+}
+
+// New loads the configuration and builds the first runtime. A bad
+// configuration is an error.
+func New(opt Options) (*Daemon, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = zap.NewNop()
+	}
+	if opt.NewQuerier == nil {
+		opt.NewQuerier = func(c scrape.ClientConfig) (scrape.Querier, error) { return scrape.NewClient(c) }
+	}
+	d := &Daemon{opt: opt, log: opt.Logger, reloads: make(chan chan error)}
+	cfg, err := opt.Load()
+	if err != nil {
+		return nil, err
+	}
+	rt, err := d.build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.cur = rt
+	d.state.ReloadOK, d.state.ReloadTime = true, opt.Now()
+	return d, nil
+}
+
+func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
+	p, err := plan.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := evaluator.New(p.Interval, p.Specs)
+	if err != nil {
+		return nil, err
+	}
+	g := cfg.Global
+	client, err := d.opt.NewQuerier(scrape.ClientConfig{
+		URL: cfg.Prometheus.URL, HTTP: cfg.Prometheus.HTTPClientConfig,
+		Timeout: time.Duration(g.QueryTimeout), Retries: retries(g.QueryRetries),
+		MaxConcurrency: g.MaxConcurrentQueries, Logger: d.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	puller, err := scrape.NewPuller(client, eng, p.Targets, scrape.PullerConfig{
+		Interval: p.Interval, MaxPoints: g.MaxPointsPerQuery, Fanout: g.MaxConcurrentQueries, Logger: d.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &runtime{cfg: cfg, plan: p, engine: eng, client: client, puller: puller,
+		offset: time.Duration(g.QueryOffset)}, nil
+}
+
+// retries maps the configuration's count (0 = none) to the client's
+// convention (0 = default, negative = none).
+func retries(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// Reload loads the configuration again. It returns once the new
+// configuration is validated (or rejected); the new engine replaces the
+// running one after its backfill.
+func (d *Daemon) Reload(ctx context.Context) error {
+	res := make(chan error, 1)
+	select {
+	case d.reloads <- res:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run backfills, then ticks until ctx is cancelled.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.startup(ctx, d.cur, true)
+	if ctx.Err() != nil {
+		return nil
+	}
+	d.evaluate(d.cur, d.evalTime(d.cur))
+	d.cur.ready = true
+	d.publish()
+
+	pending := make(chan *runtime, 1)
+	var building context.CancelFunc
+	for {
+		interval := d.cur.plan.Interval
+		wait := time.Until(d.opt.Now().Truncate(interval).Add(interval))
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			if building != nil {
+				building()
+			}
+			return nil
+		case res := <-d.reloads:
+			timer.Stop()
+			rt, err := d.reload()
+			res <- err
+			if err != nil || rt == nil {
+				continue
+			}
+			if building != nil {
+				building()
+			}
+			bctx, cancel := context.WithCancel(ctx)
+			building = cancel
+			go func() {
+				d.startup(bctx, rt, false)
+				if bctx.Err() == nil {
+					pending <- rt
+				}
+			}()
+		case rt := <-pending:
+			timer.Stop()
+			building = nil
+			d.log.Info("new configuration is ready; replacing the running one", zap.Int("slos", len(rt.plan.Specs)))
+			d.cur = rt
+			d.evaluate(rt, d.evalTime(rt))
+			rt.ready = true
+			d.publish()
+		case <-timer.C:
+			rt := d.cur
+			t := d.evalTime(rt)
+			d.state.Tick = rt.puller.Tick(ctx, t)
+			for _, err := range d.state.Tick.Errors {
+				d.log.Warn("pull failed", zap.Time("eval_time", t), zap.Error(err))
+			}
+			d.evaluate(rt, t)
+			d.publish()
+		}
+	}
+}
+
+// evalTime is the pinned time of the current tick: the last multiple of the
+// interval, minus the query offset.
+func (d *Daemon) evalTime(rt *runtime) time.Time {
+	return d.opt.Now().Truncate(rt.plan.Interval).Add(-rt.offset)
+}
+
+// reload loads and validates the configuration and builds its runtime.
+// Every successful reload is rebuilt and backfilled, even when the file did
+// not change: secrets read from files (password_file, credentials_file) may
+// have.
+func (d *Daemon) reload() (*runtime, error) {
+	cfg, err := d.opt.Load()
+	var rt *runtime
+	if err == nil {
+		rt, err = d.build(cfg)
+	}
+	d.state.ReloadOK = err == nil
+	if err != nil {
+		d.log.Error("configuration rejected; the running one stays", zap.Error(err))
+		d.publish()
+		return nil, err
+	}
+	d.state.ReloadTime = d.opt.Now()
+	d.log.Info("configuration loaded; backfilling before it replaces the running one", zap.Int("slos", len(rt.plan.Specs)))
+	d.publish()
+	return rt, nil
+}
+
+// startup backfills rt's longest period up to the current tick, retrying
+// every interval while the source fails. While it is the published runtime
+// (first start), snapshots with data_up 0 are published between attempts.
+func (d *Daemon) startup(ctx context.Context, rt *runtime, published bool) {
+	for attempt := 1; ; attempt++ {
+		to := d.evalTime(rt)
+		from := to.Add(-rt.plan.LongestPeriod())
+		if !rt.cfg.Global.Backfill {
+			from = to
+		}
+		start := time.Now()
+		var last scrape.BackfillProgress
+		err := rt.puller.Backfill(ctx, from, to, func(p scrape.BackfillProgress) {
+			last = p
+			if published {
+				d.state.Backfill = p
+				d.state.NotReadyReason = fmt.Sprintf("backfill %.0f%%", 100*float64(p.StepsDone)/float64(max(1, p.StepsTotal)))
+				d.publish()
+			}
+		})
+		if err == nil {
+			d.log.Info("backfill done", zap.Time("from", from), zap.Time("to", to), zap.Duration("took", time.Since(start)),
+				zap.Int("queries", last.Queries), zap.Uint64("points", last.Points))
+			if published {
+				d.state.BackfillDone = true
+			}
+			return
+		}
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			return
+		}
+		d.log.Warn("backfill failed; retrying", zap.Int("attempt", attempt), zap.Error(err))
+		if published {
+			d.state.NotReadyReason = "backfill failed, retrying: " + err.Error()
+			for i := range rt.plan.Specs {
+				rt.engine.SetDataUp(i, false)
+			}
+			d.evaluate(rt, to)
+			d.publish()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(rt.plan.Interval):
+		}
+	}
+}
+
+func (d *Daemon) evaluate(rt *runtime, t time.Time) {
+	start := time.Now()
+	snap := rt.engine.Evaluate(t)
+	d.state.EvalDuration = time.Since(start)
+	d.state.Snapshot = snap
+	d.state.Meta = rt.plan.Meta
+	d.state.Puller = rt.puller.Stats()
+	if c, ok := rt.client.(*scrape.Client); ok {
+		d.state.Client = c.Stats()
+	}
+}
+
+// publish hands a copy of the state to the sink.
+func (d *Daemon) publish() {
+	st := d.state
+	st.Ready = d.cur.ready
+	if st.Ready {
+		st.NotReadyReason = ""
+	}
+	d.opt.Sink.Publish(&st)
+}
