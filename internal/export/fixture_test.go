@@ -71,6 +71,7 @@ func fixture() (*evaluator.Snapshot, map[string]SLOInfo) {
 				Alerts: []bool{false}, Zone: 2, // orange: 23% left
 			}}},
 	}}
+	fillPeriods(snap)
 	info := map[string]SLOInfo{
 		"model-api-availability": {Kind: "ratio", Labels: map[string]string{"team": "inference", "owner": "ml-platform",
 			"description": `HTTP 2xx / all "requests"`}},
@@ -120,5 +121,21 @@ func bigSnapshot(slos, groups, windows, tiers int) (*evaluator.Snapshot, map[str
 		}
 		snap.SLOs = append(snap.SLOs, r)
 	}
+	fillPeriods(snap)
 	return snap, info
+}
+
+// fillPeriods sets each rolling SLO's GroupResult.Period to its period's
+// window, as the engine does.
+func fillPeriods(snap *evaluator.Snapshot) {
+	for i := range snap.SLOs {
+		r := &snap.SLOs[i]
+		if r.Spec.Calendar != "" {
+			continue
+		}
+		k := r.Window(r.Spec.Period)
+		for j := range r.Groups {
+			r.Groups[j].Period = r.Groups[j].Windows[k]
+		}
+	}
 }

@@ -68,9 +68,9 @@ var (
 	famInvalid        = &family{"slo_exporter_engine_invalid_records_total", "Records refused for NaN, infinite or negative values.", counterType}
 	famGroupsRefused  = &family{"slo_exporter_engine_groups_refused_total", "Groups refused because the SLO reached its group cap.", counterType}
 	famGroupsExpired  = &family{"slo_exporter_engine_groups_expired_total", "Groups dropped after a period without data.", counterType}
-	famResets         = &family{"slo_exporter_counter_resets_total", "Source counter resets (value drops) seen.", counterType}
-	famInvalidSamples = &family{"slo_exporter_counter_invalid_samples_total", "Source samples skipped for NaN, infinite or negative values.", counterType}
-	famRefusedPulls   = &family{"slo_exporter_counter_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
+	famResets         = &family{"slo_exporter_source_resets_total", "Source counter resets (value drops) seen.", counterType}
+	famInvalidSamples = &family{"slo_exporter_source_invalid_samples_total", "Source samples skipped for NaN, infinite or negative values.", counterType}
+	famRefusedPulls   = &family{"slo_exporter_source_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
 )
 
 // labelSet is a list of label pairs with its text form (`a="b",c="d"`)
@@ -92,7 +92,7 @@ func labels(pairs ...string) *labelSet {
 func (ls *labelSet) add(pairs ...string) *labelSet {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		n := pairs[i]
-		if !model.LabelName(n).IsValidLegacy() || slices.Contains(ls.names, n) {
+		if !model.LegacyValidation.IsValidLabelName(n) || slices.Contains(ls.names, n) {
 			continue
 		}
 		ls.names = append(ls.names, n)
@@ -150,7 +150,6 @@ type sloSeries struct {
 	period  *labelSet   // window=<calendar unit> for calendar SLOs, else nil
 	tiers   []*labelSet // alert_tier, severity, long_window, short_window
 	zones   []*labelSet // zone
-	zoneIdx int         // number of zones
 	groups  []*labelSet // base plus the group's labels
 }
 

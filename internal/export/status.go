@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/version"
 )
 
@@ -55,7 +56,7 @@ func statusRows(slos []SLO) []statusRow {
 	for _, s := range slos {
 		obj := s.Objective
 		for _, g := range s.Groups {
-			r := statusRow{Name: s.Name, Service: s.Service, Objective: percent(&obj, 3),
+			r := statusRow{Name: s.Name, Service: s.Service, Objective: evaluator.FormatFloat(100*obj) + "%",
 				SLI: percent(g.PeriodSLI, 3), Remaining: "-", BarWidth: "0", Zone: g.Zone,
 				ZoneName: g.Zone, ZoneClass: g.Zone, Firing: strings.Join(g.Firing, ", "), DataUp: s.DataUp}
 			if r.ZoneClass == "" {
