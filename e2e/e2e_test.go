@@ -217,7 +217,7 @@ scrape_configs:
 	// 6. Restart A: after its backfill it must agree with B, which lived
 	// through the outage, and both with the schedule.
 	expA.stop()
-	expA, urlA = startExporter("exporter-a-restarted", portA)
+	_, urlA = startExporter("exporter-a-restarted", portA)
 	var a, b float64
 	var atEval float64
 	waitFor(t, "A and B at the same evaluation", 30*time.Second, func() error {

@@ -121,4 +121,3 @@ func newLoggers(level, format string) (*zap.Logger, *slog.Logger, error) {
 	}
 	return l, slog.New(sh), nil
 }
-
