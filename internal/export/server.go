@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -147,60 +148,65 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 const contentTypeText = "text/plain; version=0.0.4; charset=utf-8"
 
 // serveText writes go_* and process_* (client_golang collectors, a fixed
-// small cost), the self-metrics, then the snapshot's slo_* text rendered
+// small cost), the self-metrics, then the snapshot's slo_* text, rendered
 // once per snapshot. It answers in the text format whatever the Accept
-// header asks: every Prometheus-compatible scraper accepts it. The body
-// is gzipped when the client accepts gzip.
+// header asks: every Prometheus-compatible scraper accepts it.
+//
+// With Accept-Encoding gzip, the body is two gzip members: the small head
+// compressed per scrape, then the slo_* text compressed once per snapshot.
+// Concatenated members are one valid gzip stream (RFC 1952), which Go's
+// gzip reader (and so Prometheus), zlib and the gzip tool all read.
 func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentTypeText)
-	var out io.Writer = w
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		w.Header().Add("Vary", "Accept-Encoding")
-		gz := gzip.NewWriter(w)
-		defer gz.Close()
-		out = gz
+	p := s.store.cur.Load()
+	head := s.head(p)
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		_, _ = w.Write(head)
+		if p != nil {
+			_, _ = w.Write(p.sloText())
+		}
+		return
 	}
-	if err := s.WriteText(out); err != nil {
-		s.opt.Logger.Error("writing /metrics", "err", err)
+	w.Header().Set("Content-Encoding", "gzip")
+	w.Header().Add("Vary", "Accept-Encoding")
+	gz := gzip.NewWriter(w)
+	_, _ = gz.Write(head)
+	if err := gz.Close(); err != nil {
+		return
 	}
+	if p != nil {
+		_, _ = w.Write(p.sloGzip())
+	}
+}
+
+// head renders everything but the slo_* series: the Go and process
+// collectors and the self-metrics.
+func (s *Server) head(p *published) []byte {
+	var b bytes.Buffer
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		s.opt.Logger.Warn("gathering go and process metrics", "err", err)
+	}
+	for _, mf := range mfs {
+		_, _ = expfmt.MetricFamilyToText(&b, mf)
+	}
+	writeSelfText(&b, p, s.store.Self())
+	return b.Bytes()
 }
 
 // WriteText writes the full /metrics exposition of the text
 // implementation to w; Push and tests use it.
 func (s *Server) WriteText(w io.Writer) error {
-	mfs, err := s.reg.Gather()
-	if err != nil {
-		s.opt.Logger.Warn("gathering go and process metrics", "err", err)
+	p := s.store.cur.Load()
+	if _, err := w.Write(s.head(p)); err != nil {
+		return err
 	}
-	bw := &bufWriter{w: w}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(bw, mf); err != nil {
+	if p != nil {
+		if _, err := w.Write(p.sloText()); err != nil {
 			return err
 		}
 	}
-	p := s.store.cur.Load()
-	writeSelfText(bw, p, s.store.Self())
-	if p != nil {
-		_, _ = bw.Write(p.sloText())
-	}
-	return bw.err
-}
-
-// bufWriter remembers the first write error, so that writers that ignore
-// errors (metrics.Write*) cannot hide one.
-type bufWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (b *bufWriter) Write(p []byte) (int, error) {
-	if b.err != nil {
-		return 0, b.err
-	}
-	n, err := b.w.Write(p)
-	b.err = err
-	return n, err
+	return nil
 }
 
 // acceptsGzip reports whether an Accept-Encoding header accepts gzip with

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,6 +151,9 @@ func TestMetricsEndpoint(t *testing.T) {
 			if !bytes.Contains(plain, []byte(`slo_burn_alert{slo="model-api-availability"`)) &&
 				!bytes.Contains(plain, []byte(`slo_burn_alert{alert_tier="fast"`)) {
 				t.Errorf("gzipped body lacks slo_burn_alert")
+			}
+			if exp == ExpositionText {
+				gunzipTool(t, []byte(gz), plain)
 			}
 			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") && !strings.HasPrefix(ct, "application/openmetrics-text") {
 				t.Errorf("Content-Type %q for Prometheus' Accept header", ct)
@@ -370,5 +374,24 @@ func TestServePlainHTTP(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Errorf("/-/healthy over plain HTTP: %d", res.StatusCode)
+	}
+}
+
+// gunzipTool decompresses body with the gzip program (which reads
+// concatenated members as RFC 1952 says) and compares with want.
+func gunzipTool(t *testing.T, body, want []byte) {
+	t.Helper()
+	bin, err := exec.LookPath("gzip")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("gzip not found")
+		}
+		t.Skip("gzip not found")
+	}
+	cmd := exec.Command(bin, "-dc")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.Output()
+	if err != nil || !bytes.Equal(out, want) {
+		t.Errorf("gzip -dc: %v; %d bytes, Go's reader %d", err, len(out), len(want))
 	}
 }

@@ -84,6 +84,13 @@ type published struct {
 	info map[string]SLOInfo
 	once sync.Once
 	body []byte
+	// sizeHint is the previous snapshot's text size, to allocate the
+	// buffer once.
+	sizeHint int
+	// gzOnce and gz: body as one gzip member, made on the first gzipped
+	// scrape.
+	gzOnce sync.Once
+	gz     []byte
 }
 
 // NewStore returns an empty store: /metrics shows only self-metrics until
@@ -95,7 +102,11 @@ func NewStore() *Store { return &Store{} }
 // may be modified afterwards. SLOs absent from snap disappear from every
 // output at once.
 func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
-	s.cur.Store(&published{snap: snap, info: info})
+	p := &published{snap: snap, info: info}
+	if old := s.cur.Load(); old != nil {
+		p.sizeHint = old.sizeHint
+	}
+	s.cur.Store(p)
 }
 
 // SetSelf publishes the daemon's statistics; st must not be modified
