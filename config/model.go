@@ -160,6 +160,11 @@ type SLO struct {
 	MaxGroups int `yaml:"max_groups"`
 	// Windows are reported in addition to the tier windows and the period.
 	Windows []model.Duration `yaml:"windows,omitempty"`
+	// BudgetingMethod is occurrences (the default: every event counts) or
+	// timeslices (every TimeSlice.Length of time is one event).
+	BudgetingMethod string `yaml:"budgeting_method,omitempty"`
+	// TimeSlice configures budgeting_method: timeslices.
+	TimeSlice *TimeSlice `yaml:"time_slice,omitempty"`
 	// SLI says how good and valid events are counted.
 	SLI SLI `yaml:"sli"`
 	// Alerting holds links for alerts and the SLO's tiers.

@@ -347,6 +347,7 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	}
 
 	validateSLI(s.SLI, c)
+	validateBudgeting(s, interval, c)
 
 	if tierTypeErr {
 		return

@@ -50,6 +50,9 @@ func Build(cfg *config.Config) (*Plan, error) {
 		if s.Calendar != "" {
 			spec.Calendar, spec.Location = calendar.Unit(s.Calendar), s.Location()
 		}
+		if s.Method() == config.Timeslices && s.TimeSlice != nil {
+			spec.TimeSlice = &evaluator.TimeSlice{Length: time.Duration(s.TimeSlice.Length), Target: s.TimeSlice.Target}
+		}
 		for _, t := range s.EnabledTiers() {
 			spec.Tiers = append(spec.Tiers, evaluator.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
 				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow)})

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,5 +96,112 @@ func TestRulesConversion(t *testing.T) {
 		if r.Name != s.Name || r.Objective != s.Objective() || len(r.Tiers) != len(s.Alerting.Tiers) {
 			t.Errorf("%s: converted %+v", s.Name, r)
 		}
+	}
+}
+
+// build parses a configuration document and builds its plan and engine.
+func build(t *testing.T, doc string) (*Plan, *evaluator.Engine) {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := evaluator.New(p.Interval, p.Specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, eng
+}
+
+const sliceDoc = `
+prometheus: {url: "http://localhost:9090"}
+slos:
+  - name: sliced
+    service: api
+    objective: 0.9
+    period: 1h
+    budgeting_method: timeslices
+    time_slice: {length: 1m, target: 0.95}
+    sli: {ratio: {good: 'g', valid: 'v'}}
+    alerting: {tiers: [{name: medium, enabled: false}, {name: slow, enabled: false}, {name: long, enabled: false}]}
+  - name: events
+    service: api
+    objective: 0.9
+    period: 1h
+    sli: {ratio: {good: 'g', valid: 'v'}}
+    alerting: {tiers: [{name: medium, enabled: false}, {name: slow, enabled: false}, {name: long, enabled: false}]}
+`
+
+// TestTimeSlicesThroughEngine feeds the same 30s ticks to a timeslices SLO
+// and to an occurrences SLO built from one configuration. Hand-computed
+// over 20 minutes of 100 events per tick, 99 good:
+//
+//   - minute 5: ticks 99 and 80 good -> 179/200 = 89.5% < 95%: a bad slice;
+//   - minute 10: ticks 90 and 100 -> exactly 95%: a good slice;
+//   - minute 15: no events: no slice at all;
+//   - minute 17: ticks 0 and 100 -> 50%: a bad slice.
+//
+// Slices over 1h: 19 valid, 17 good; over 5m (minutes 16-20): 5 valid, 4
+// good, burn (1 - 0.8) / 0.1 = 2. Budget: 2 bad of 0.1 x 19 = 1.9 allowed,
+// remaining 1 - 2/1.9. The occurrences SLO counts the 3800 events instead.
+func TestTimeSlicesThroughEngine(t *testing.T) {
+	p, eng := build(t, sliceDoc)
+	if ts := p.Specs[0].TimeSlice; ts == nil || ts.Length != time.Minute || ts.Target != 0.95 {
+		t.Fatalf("timeslices spec %+v", p.Specs[0].TimeSlice)
+	}
+	if p.Specs[1].TimeSlice != nil {
+		t.Fatalf("occurrences SLO got a time slice %+v", p.Specs[1].TimeSlice)
+	}
+	special := map[int][2]float64{5: {99, 80}, 10: {90, 100}, 15: {0, 0}, 17: {0, 100}}
+	var groups []*evaluator.Group
+	for i := range 2 {
+		g, err := eng.Group(i, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups = append(groups, g)
+	}
+	const tick = int64(30000)
+	for m := 1; m <= 20; m++ {
+		for half := range 2 {
+			good, valid := 99.0, 100.0
+			if s, ok := special[m]; ok {
+				good = s[half]
+				if m == 15 {
+					valid = 0
+				}
+			}
+			to := int64(m-1)*60000 + int64(half+1)*tick
+			for _, g := range groups {
+				if err := g.Record(to-tick, to, good, valid); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	snap := eng.Evaluate(time.UnixMilli(20 * 60000))
+	sl, ev := snap.SLOs[0], snap.SLOs[1]
+	hour, five := sl.Groups[0].Windows[sl.Window(time.Hour)], sl.Groups[0].Windows[sl.Window(5*time.Minute)]
+	if hour.Good != 17 || hour.Valid != 19 {
+		t.Errorf("1h: %v good of %v slices, want 17 of 19", hour.Good, hour.Valid)
+	}
+	if five.Good != 4 || five.Valid != 5 {
+		t.Errorf("5m: %v good of %v slices, want 4 of 5", five.Good, five.Valid)
+	}
+	if math.Abs(five.BurnRate-2) > 1e-9 {
+		t.Errorf("5m burn %v, want 2", five.BurnRate)
+	}
+	if want := 1 - 2/1.9; math.Abs(sl.Groups[0].Budget.RemainingRatio-want) > 1e-9 {
+		t.Errorf("remaining %v, want %v", sl.Groups[0].Budget.RemainingRatio, want)
+	}
+	// The occurrences SLO: 38 ticks of 100 events (minute 15 had none);
+	// good = 32 ordinary ticks x 99 + (99 + 80) + (90 + 100) + (0 + 100).
+	evHour := ev.Groups[0].Windows[ev.Window(time.Hour)]
+	if wantGood := 32*99.0 + 99 + 80 + 90 + 100 + 0 + 100; evHour.Good != wantGood || evHour.Valid != 3800 {
+		t.Errorf("occurrences 1h: %v/%v, want %v/3800", evHour.Good, evHour.Valid, wantGood)
 	}
 }
