@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
@@ -203,5 +204,50 @@ func TestTimeSlicesThroughEngine(t *testing.T) {
 	evHour := ev.Groups[0].Windows[ev.Window(time.Hour)]
 	if wantGood := 32*99.0 + 99 + 80 + 90 + 100 + 0 + 100; evHour.Good != wantGood || evHour.Valid != 3800 {
 		t.Errorf("occurrences 1h: %v/%v, want %v/3800", evHour.Good, evHour.Valid, wantGood)
+	}
+}
+
+// TestCalendarPlan checks that calendar and time_zone reach the engine:
+// a monthly SLO in Europe/Berlin starts its March budget at 23:00 UTC on
+// 28 February, so an event at 23:30 UTC counts in March and one at 22:30
+// UTC does not. Berlin's March is an hour short (summer time starts).
+func TestCalendarPlan(t *testing.T) {
+	p, eng := build(t, `
+prometheus: {url: "http://localhost:9090"}
+slos:
+  - name: monthly
+    service: api
+    objective: 0.99
+    calendar: month
+    time_zone: Europe/Berlin
+    sli: {ratio: {good: 'g', valid: 'v'}}
+`)
+	s := p.Specs[0]
+	if s.Calendar != calendar.Month || s.Location == nil || s.Location.String() != "Europe/Berlin" || s.Period != 0 {
+		t.Fatalf("spec calendar %q location %v period %s", s.Calendar, s.Location, s.Period)
+	}
+	if got, want := p.LongestPeriod(), 31*24*time.Hour+time.Hour; got != want {
+		t.Errorf("longest period %s, want %s (a month's longest length)", got, want)
+	}
+	g, err := eng.Group(0, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(h, m int) int64 { return time.Date(2026, 2, 28, h, m, 0, 0, time.UTC).UnixMilli() }
+	if err := g.Record(at(22, 29), at(22, 30), 0, 10); err != nil { // February in Berlin: 23:30
+		t.Fatal(err)
+	}
+	if err := g.Record(at(23, 29), at(23, 30), 9, 10); err != nil { // March in Berlin: 00:30
+		t.Fatal(err)
+	}
+	r := eng.Evaluate(time.UnixMilli(at(23, 45))).SLOs[0]
+	if want := time.Date(2026, 2, 28, 23, 0, 0, 0, time.UTC); !r.PeriodStart.Equal(want) {
+		t.Errorf("period start %s, want %s", r.PeriodStart.UTC(), want)
+	}
+	if r.Period != 31*24*time.Hour-time.Hour {
+		t.Errorf("period %s, want March's 31d less the hour summer time skips in Berlin", r.Period)
+	}
+	if per := r.Groups[0].Period; per.Good != 9 || per.Valid != 10 {
+		t.Errorf("March budget window %v/%v, want 9/10", per.Good, per.Valid)
 	}
 }
