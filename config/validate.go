@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // calendar time zones must load in minimal containers too
@@ -281,7 +283,7 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	case !labelValueOK(s.Service):
 		c.report("service", s.Service, fmt.Sprintf("must not contain any of %q (alert rules quote it)", unsafeChars))
 	}
-	for k := range s.Labels {
+	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
 		if p := labelNameProblem(k); p != "" {
 			c.report("labels."+k, "", p)
 		}
