@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-go test ./internal/export/ -run '^$' -bench 'Exposition|ScrapeHandler|Prepare' \
+go test ./internal/export/ -run '^$' -bench 'Exposition|ScrapeHandler|Prepare|GzipSnapshot' \
 	-benchtime "${BENCHTIME:-5x}" -count 1 | tee "$out"
 echo
 echo "relative to BenchmarkExposition/text (time, bytes allocated, allocations):"

@@ -161,3 +161,18 @@ func TestVMWritersAgree(t *testing.T) {
 		t.Errorf("VictoriaMetrics writers differ from the text writer:\n%s\n---\n%s", a.String(), b.String())
 	}
 }
+
+// BenchmarkGzipSnapshot measures the once-per-snapshot compression of the
+// slo_* text for gzipped scrapes.
+func BenchmarkGzipSnapshot(b *testing.B) {
+	snap, info := bigSnapshot(benchSLOs, benchGroups, benchWindows, benchTiers)
+	text := (&published{snap: snap, info: info}).sloText()
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		p := &published{snap: snap, info: info, body: text}
+		p.once.Do(func() {})
+		n = len(p.sloGzip())
+	}
+	b.ReportMetric(float64(n), "bytes/scrape")
+}
