@@ -24,12 +24,20 @@ type Selector struct {
 	// value (0.2, 0.20 and 2e-01 all match 0.2): Expr is then a histogram's
 	// _bucket selector and the selector counts events at or below LE.
 	LE *float64
+	// Gauge, when set, makes Expr a gauge selector: each series at each
+	// pull is one event, counted when its sample satisfies the condition
+	// (see Condition). Selectors of one Expr with different conditions
+	// share its query.
+	Gauge *Condition
 }
 
 // IsZero reports whether the selector is unset.
 func (s Selector) IsZero() bool { return s.Expr == "" }
 
 func (s Selector) String() string {
+	if s.Gauge != nil {
+		return fmt.Sprintf("%s (gauge %s)", s.Expr, s.Gauge)
+	}
 	if s.LE == nil {
 		return s.Expr
 	}
@@ -76,6 +84,9 @@ func (t *Target) validate(name string) error {
 	if n != 2 {
 		return fmt.Errorf("slo %s: %d of the good, valid and bad selectors are set (good=%q valid=%q bad=%q): exactly two must be",
 			name, n, t.Good.Expr, t.Valid.Expr, t.Bad.Expr)
+	}
+	if err := t.validateGauges(name); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, l := range t.GroupBy {
