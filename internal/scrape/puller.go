@@ -100,7 +100,7 @@ type source struct {
 	q         int
 	sel       Selector
 	le        *leMatcher
-	tracker   *counters.Tracker
+	tracker   incrementer // counters.Tracker, or gaugeEvents for a gauge
 	series    map[uint64]*seriesInfo
 	consumers []consumer
 	maxPeriod int64 // longest period of its targets, ms
@@ -261,12 +261,15 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 			if sel.LE != nil {
 				key += "\xffle=" + fmt.Sprint(*sel.LE)
 			}
+			if sel.Gauge != nil {
+				key += "\xffgauge " + sel.Gauge.String()
+			}
 			si, ok := sourceIdx[key]
 			if !ok {
 				si = len(p.sources)
 				sourceIdx[key] = si
-				s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE},
-					tracker: counters.NewTracker(cfg.ForgetAfter), series: map[uint64]*seriesInfo{}}
+				s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE, Gauge: sel.Gauge},
+					tracker: newIncrementer(sel, cfg.ForgetAfter), series: map[uint64]*seriesInfo{}}
 				if sel.LE != nil {
 					s.le = &leMatcher{want: *sel.LE}
 				}
