@@ -381,3 +381,13 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+func TestFormatWindow(t *testing.T) {
+	for d, want := range map[time.Duration]string{5 * time.Minute: "5m", time.Hour: "1h", 24 * time.Hour: "1d",
+		7 * 24 * time.Hour: "7d", 30 * 24 * time.Hour: "30d", 90*time.Minute + 30*time.Second: "1h30m30s",
+		31*24*time.Hour + time.Hour: "31d1h", 0: "0s"} {
+		if got := FormatWindow(d); got != want {
+			t.Errorf("FormatWindow(%s) = %s, want %s", d, got, want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ package evaluator
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"math"
@@ -177,4 +178,30 @@ func FormatFloat(v float64) string {
 // objective: (1 - objective) x period, e.g. 43m12s for 99.9% over 30d.
 func BudgetDuration(objective float64, period time.Duration) time.Duration {
 	return time.Duration(math.Round((1 - objective) * float64(period)))
+}
+
+// FormatWindow prints a window or period the way the window label of the
+// exported series writes it: Prometheus duration syntax with days as the
+// largest unit (5m, 1h, 1d, 7d, 28d, 30d, 1h30m). Prometheus' own formatter
+// would print 7d as 1w and 30d as 4w2d, which users do not recognise.
+func FormatWindow(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if d < 0 {
+		b.WriteByte('-')
+		d = -d
+	}
+	for _, u := range []struct {
+		unit string
+		size time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
+		if n := d / u.size; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10))
+			b.WriteString(u.unit)
+			d -= n * u.size
+		}
+	}
+	return b.String()
 }

@@ -139,7 +139,7 @@ type emitter interface {
 
 // WindowLabel is the window label of a duration: a Prometheus duration
 // such as 5m, 1h, 1d or 30d.
-func WindowLabel(d time.Duration) string { return model.Duration(d).String() }
+func WindowLabel(d time.Duration) string { return evaluator.FormatWindow(d) }
 
 // sloSeries is one SLO's result with every label set its series need.
 type sloSeries struct {

@@ -240,23 +240,4 @@ func formatPercent(r float64) string { return formatFloat(r*100) + "%" }
 // largest unit, the way the window label writes it: 5m, 1h, 1d, 3d, 7d,
 // 28d, 30d, 1h30m. (Prometheus' own formatter would print 7d as 1w and
 // 28d as 4w.)
-func promDuration(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	if d < 0 {
-		b.WriteByte('-')
-		d = -d
-	}
-	for _, u := range []struct {
-		unit string
-		size time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
-		if n := d / u.size; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.unit)
-			d -= n * u.size
-		}
-	}
-	return b.String()
-}
+func promDuration(d time.Duration) string { return evaluator.FormatWindow(d) }

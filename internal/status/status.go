@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -66,7 +67,7 @@ func Parse(r io.Reader, shortWindow string) ([]Row, error) {
 		}
 	}
 	each("slo_period_seconds", func(l map[string]string, v float64) {
-		periods[l["slo"]] = model.Duration(v * 1e9).String()
+		periods[l["slo"]] = evaluator.FormatWindow(time.Duration(v * 1e9))
 	})
 	each("slo_sli_ratio", func(l map[string]string, v float64) {
 		r := row(l)
