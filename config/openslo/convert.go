@@ -1,0 +1,595 @@
+// Package openslo converts OpenSLO v1 documents into slo-exporter's
+// configuration: SLO objects with their SLI (inline or by indicatorRef),
+// Prometheus DataSources, and burn-rate AlertPolicies and AlertConditions.
+//
+// Documents are decoded and validated by the OpenSLO Go SDK, so anything
+// the specification rejects is reported with the SDK's message. On top of
+// that the converter rejects what slo-exporter cannot evaluate (time-slice
+// budgeting, threshold metrics, queries that are not counters, ...) with a
+// message that says why. docs/inputs.md lists the mapping and its limits.
+package openslo
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/OpenSLO/go-sdk/pkg/openslo"
+	v1 "github.com/OpenSLO/go-sdk/pkg/openslo/v1"
+	"github.com/OpenSLO/go-sdk/pkg/openslosdk"
+	"github.com/nobl9/govy/pkg/govy"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slo-exporter/slo-exporter/internal/calendar"
+)
+
+// APIVersion is the only OpenSLO version converted.
+const APIVersion = "openslo/v1"
+
+// Options tune a conversion.
+type Options struct {
+	// DefaultTiers names the global alert tiers that an SLO with alert
+	// policies switches off: its burn-rate conditions replace them.
+	DefaultTiers []string
+}
+
+// object is one decoded OpenSLO object and where it was.
+type object struct {
+	doc  int
+	kind string
+	name string
+	obj  openslo.Object
+}
+
+// converter holds the state of one Convert.
+type converter struct {
+	file   string
+	opts   Options
+	errs   Errors
+	byKind map[string]map[string]*object
+	urls   map[string]string // Prometheus URL -> DataSource that gave it first
+	broken map[string]bool   // kind/name of objects that failed to decode or validate
+}
+
+// ref finds the object a reference names, or reports why there is none.
+func (c *converter) ref(o *object, field, kind, name string) *object {
+	if r := c.byKind[kind][name]; r != nil {
+		return r
+	}
+	if c.broken[kind+"/"+name] {
+		c.add(o, field, name, fmt.Sprintf("the %s of this name is invalid (see its problems)", kind))
+	} else {
+		c.add(o, field, name, fmt.Sprintf("no %s of this name in the file", kind))
+	}
+	return nil
+}
+
+// Convert converts the OpenSLO v1 objects of one file (several YAML
+// documents, or lists of objects) into a configuration Document. The
+// document holds every SLO that converted; the error, when not nil, is an
+// Errors value listing every problem (each an *Error naming the file).
+// References (indicatorRef, metricSourceRef, alertPolicyRef,
+// conditionRef) resolve within the file.
+func Convert(file string, data []byte, opts Options) (*Document, error) {
+	c := &converter{file: file, opts: opts, byKind: map[string]map[string]*object{}, urls: map[string]string{}, broken: map[string]bool{}}
+	objs := c.decode(data)
+	for _, o := range objs {
+		if m := c.byKind[o.kind]; m[o.name] != nil {
+			c.add(o, "metadata.name", o.name, fmt.Sprintf("another %s of this name is document %d; names must be unique per kind", o.kind, m[o.name].doc))
+			continue
+		}
+		if c.byKind[o.kind] == nil {
+			c.byKind[o.kind] = map[string]*object{}
+		}
+		c.byKind[o.kind][o.name] = o
+	}
+	doc := &Document{}
+	for _, o := range objs {
+		s, ok := o.obj.(v1.SLO)
+		if !ok || c.byKind[o.kind][o.name] != o {
+			continue
+		}
+		if out, ok := c.slo(o, s); ok {
+			doc.SLOs = append(doc.SLOs, out)
+		}
+	}
+	switch len(c.urls) {
+	case 0:
+	case 1:
+		for u := range c.urls {
+			doc.Prometheus = &Prometheus{URL: u}
+		}
+	default:
+		var list []string
+		for _, u := range slices.Sorted(maps.Keys(c.urls)) {
+			list = append(list, fmt.Sprintf("%s (DataSource %q)", u, c.urls[u]))
+		}
+		c.errs = append(c.errs, &Error{File: file, Msg: "the SLOs' DataSources name different Prometheus URLs: " +
+			strings.Join(list, ", ") + "; slo-exporter queries one server (prometheus.url), so convert them in separate configurations"})
+	}
+	if len(c.errs) > 0 {
+		return doc, c.errs
+	}
+	return doc, nil
+}
+
+// add records a problem of an object.
+func (c *converter) add(o *object, field, value, msg string) {
+	e := &Error{File: c.file, Field: field, Value: value, Msg: msg}
+	if o != nil {
+		e.Doc, e.Kind, e.Name = o.doc, o.kind, o.name
+	}
+	c.errs = append(c.errs, e)
+}
+
+// kinds are the OpenSLO v1 kinds; Service and AlertNotificationTarget are
+// accepted and ignored (slo-exporter has nothing to map them onto).
+var kinds = []string{"SLO", "SLI", "DataSource", "Service", "AlertPolicy", "AlertCondition", "AlertNotificationTarget"}
+
+// decode splits the file into objects and decodes and validates each with
+// the OpenSLO SDK.
+func (c *converter) decode(data []byte) []*object {
+	var out []*object
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	n := 0
+	for {
+		var root yaml.Node
+		err := dec.Decode(&root)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			c.errs = append(c.errs, &Error{File: c.file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
+			break
+		}
+		if len(root.Content) == 0 {
+			continue
+		}
+		items := []*yaml.Node{root.Content[0]}
+		if root.Content[0].Kind == yaml.SequenceNode {
+			items = root.Content[0].Content
+		}
+		for _, item := range items {
+			n++
+			if o := c.object(n, item); o != nil {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// object decodes and validates one object.
+func (c *converter) object(n int, item *yaml.Node) *object {
+	o := &object{doc: n}
+	if item.Kind != yaml.MappingNode {
+		c.add(o, "", "", "an OpenSLO object must be a mapping with apiVersion, kind, metadata and spec")
+		return nil
+	}
+	version := scalar(item, "apiVersion")
+	o.kind = scalar(item, "kind")
+	if md := child(item, "metadata"); md != nil {
+		o.name = scalar(md, "name")
+	}
+	switch {
+	case version != APIVersion:
+		c.add(o, "apiVersion", version, "only "+APIVersion+" is supported")
+		return nil
+	case !slices.Contains(kinds, o.kind):
+		c.add(o, "kind", o.kind, "not an OpenSLO v1 kind; the kinds are "+strings.Join(kinds, ", "))
+		return nil
+	}
+	b, err := yaml.Marshal(item)
+	if err != nil {
+		c.add(o, "", "", err.Error())
+		return nil
+	}
+	objs, err := openslosdk.Decode(bytes.NewReader(b), openslosdk.FormatYAML)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": json: "); i >= 0 {
+			msg = msg[i+len(": json: "):]
+		}
+		c.add(o, "", "", "cannot decode: "+msg)
+		return nil
+	}
+	if len(objs) != 1 {
+		c.add(o, "", "", "cannot decode the object")
+		return nil
+	}
+	o.obj = objs[0]
+	if err := o.obj.Validate(); err != nil {
+		c.broken[o.kind+"/"+o.name] = true
+		var ve *govy.ValidatorError
+		if !errors.As(err, &ve) {
+			c.add(o, "", "", err.Error())
+			return nil
+		}
+		for _, pe := range ve.Errors {
+			for _, re := range pe.Errors {
+				c.add(o, pe.PropertyName, pe.PropertyValue, re.Message)
+			}
+		}
+		return nil
+	}
+	return o
+}
+
+// child returns the value of key in a mapping node, or nil.
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// scalar returns the scalar value of key in a mapping node, or "".
+func scalar(n *yaml.Node, key string) string {
+	if v := child(n, key); v != nil && v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	return ""
+}
+
+// slo converts one SLO.
+func (c *converter) slo(o *object, s v1.SLO) (SLO, bool) {
+	before := len(c.errs)
+	spec := s.Spec
+	out := SLO{
+		Origin:      fmt.Sprintf("OpenSLO SLO %q (document %d)", o.name, o.doc),
+		Name:        s.Metadata.Name,
+		Service:     spec.Service,
+		Description: spec.Description,
+		Labels:      labels(s.Metadata),
+	}
+	if out.Description == "" {
+		out.Description = s.Metadata.DisplayName
+	}
+	if spec.BudgetingMethod != v1.SLOBudgetingMethodOccurrences {
+		c.add(o, "spec.budgetingMethod", string(spec.BudgetingMethod),
+			"not supported yet: slo-exporter budgets by Occurrences (good / valid events); the engine can evaluate time slices, but the configuration has no field for them yet")
+	}
+	c.objective(o, spec, &out)
+	c.timeWindow(o, spec, &out)
+	if spec.Indicator != nil {
+		c.indicator(o, "spec.indicator.spec", spec.Indicator.Spec, &out)
+	} else if spec.IndicatorRef != nil {
+		if ref := c.ref(o, "spec.indicatorRef", "SLI", *spec.IndicatorRef); ref != nil {
+			c.indicator(o, "spec.indicatorRef", ref.obj.(v1.SLI).Spec, &out)
+		}
+	} else {
+		c.add(o, "spec.indicator", "", "missing; give an inline indicator or an indicatorRef to an SLI")
+	}
+	c.alerting(o, spec, &out)
+	return out, len(c.errs) == before
+}
+
+// objective maps the single objective's target or targetPercent.
+func (c *converter) objective(o *object, spec v1.SLOSpec, out *SLO) {
+	if len(spec.Objectives) != 1 {
+		c.add(o, "spec.objectives", "", fmt.Sprintf("has %d objectives; an slo-exporter SLO has exactly one: write one SLO per objective", len(spec.Objectives)))
+		return
+	}
+	obj := spec.Objectives[0]
+	switch {
+	case obj.Indicator != nil || obj.IndicatorRef != nil:
+		c.add(o, "spec.objectives[0]", "", "composite objectives (an indicator per objective) are not supported; write one SLO per indicator")
+	case obj.Target != nil:
+		out.Objective = *obj.Target
+	case obj.TargetPercent != nil:
+		out.Objective = strconv.FormatFloat(*obj.TargetPercent, 'g', -1, 64) + "%"
+	default:
+		c.add(o, "spec.objectives[0].target", "", "missing; give target (a ratio such as 0.999) or targetPercent (99.9)")
+	}
+}
+
+// calendarUnits maps calendar-aligned durations onto calendar units.
+var calendarUnits = map[string]string{"1M": "month", "1w": "week", "1Q": "quarter"}
+
+// timeWindow maps the time window onto period or calendar.
+func (c *converter) timeWindow(o *object, spec v1.SLOSpec, out *SLO) {
+	if len(spec.TimeWindow) == 0 {
+		c.add(o, "spec.timeWindow", "", "missing; give one rolling duration (30d) or a calendar duration (1M, 1w, 1Q)")
+		return
+	}
+	tw := spec.TimeWindow[0]
+	d := tw.Duration.String()
+	if tw.IsRolling {
+		switch tw.Duration.GetUnit() {
+		case v1.DurationShorthandUnitMonth, v1.DurationShorthandUnitQuarter, v1.DurationShorthandUnitYear:
+			c.add(o, "spec.timeWindow[0].duration", d, "a rolling window in months, quarters or years has no fixed length; write days, e.g. 30d")
+			return
+		}
+		out.Period = fmtDuration(tw.Duration.Duration())
+		return
+	}
+	unit, ok := calendarUnits[d]
+	if !ok {
+		c.add(o, "spec.timeWindow[0].duration", d, "a calendar window must be 1M (month), 1w (week) or 1Q (quarter)")
+		return
+	}
+	out.Calendar = unit
+	if tw.Calendar != nil && tw.Calendar.TimeZone != "" && tw.Calendar.TimeZone != "UTC" {
+		out.TimeZone = tw.Calendar.TimeZone
+	}
+}
+
+// indicator maps an SLI's ratio metric onto sli.ratio.
+func (c *converter) indicator(o *object, field string, sli v1.SLISpec, out *SLO) {
+	if sli.ThresholdMetric != nil {
+		c.add(o, field+".thresholdMetric", "", "threshold metrics are not supported: slo-exporter counts good and valid events from counters; use ratioMetric")
+		return
+	}
+	rm := sli.RatioMetric
+	if rm == nil {
+		c.add(o, field+".ratioMetric", "", "missing; slo-exporter needs a ratioMetric with good or bad, and total")
+		return
+	}
+	if rm.Raw != nil {
+		c.add(o, field+".ratioMetric.raw", "", "a raw (precomputed) ratio cannot be converted: slo-exporter counts good and valid events from counters; give good or bad, and total")
+		return
+	}
+	var groups [][]string
+	sel := func(name string, m *v1.SLIMetricSpec) string {
+		if m == nil {
+			return ""
+		}
+		f := field + ".ratioMetric." + name + ".metricSource"
+		r, ok := c.metricSource(o, f, m.MetricSource, rm.Counter)
+		if !ok {
+			return ""
+		}
+		groups = append(groups, r.GroupBy)
+		return r.Selector
+	}
+	out.SLI.Ratio = Ratio{Good: sel("good", rm.Good), Bad: sel("bad", rm.Bad), Valid: sel("total", rm.Total)}
+	if rm.Total == nil {
+		c.add(o, field+".ratioMetric.total", "", "missing; slo-exporter needs total (valid events) and good or bad")
+	}
+	for _, g := range groups[min(1, len(groups)):] {
+		if !slices.Equal(g, groups[0]) {
+			c.add(o, field+".ratioMetric", "", fmt.Sprintf("the queries sum by different labels (%v and %v); they must group alike to map onto group_by", groups[0], g))
+			return
+		}
+	}
+	if len(groups) > 0 {
+		out.GroupBy = groups[0]
+	}
+}
+
+// metricSource resolves a metric source and reduces its query.
+func (c *converter) metricSource(o *object, field string, ms v1.SLIMetricSource, counter bool) (Reduced, bool) {
+	typ := ms.Type
+	if ms.MetricSourceRef != "" {
+		ds := c.ref(o, field+".metricSourceRef", "DataSource", ms.MetricSourceRef)
+		if ds == nil {
+			return Reduced{}, false
+		}
+		spec := ds.obj.(v1.DataSource).Spec
+		if typ == "" {
+			typ = spec.Type
+		}
+		if !strings.EqualFold(spec.Type, "Prometheus") {
+			c.add(o, field+".metricSourceRef", ms.MetricSourceRef, fmt.Sprintf("DataSource type %q: slo-exporter reads Prometheus (or a compatible API) only", spec.Type))
+			return Reduced{}, false
+		}
+		if u := connectionURL(spec.ConnectionDetails); u != "" {
+			if _, seen := c.urls[u]; !seen {
+				c.urls[u] = ds.name
+			}
+		}
+	}
+	if !strings.EqualFold(typ, "Prometheus") {
+		c.add(o, field+".type", typ, "slo-exporter reads Prometheus (or a compatible API) only")
+		return Reduced{}, false
+	}
+	q, ok := ms.Spec["query"].(string)
+	if !ok || strings.TrimSpace(q) == "" {
+		c.add(o, field+".spec.query", "", "missing; give a PromQL query of a counter")
+		return Reduced{}, false
+	}
+	r, err := Reduce(q)
+	if err != nil {
+		c.add(o, field+".spec.query", q, err.Error())
+		return Reduced{}, false
+	}
+	if !r.Rate && !counter {
+		c.add(o, field+".spec.query", q, "a selector without rate() or increase() is read as a counter, but ratioMetric.counter is false; slo-exporter counts events from counters only (set counter: true if it is one)")
+		return Reduced{}, false
+	}
+	return r, true
+}
+
+// connectionURL finds the url key of a DataSource's connectionDetails,
+// written as a mapping or as a list of one-key mappings.
+func connectionURL(raw []byte) string {
+	var n yaml.Node
+	if len(raw) == 0 || yaml.Unmarshal(raw, &n) != nil || len(n.Content) == 0 {
+		return ""
+	}
+	root := n.Content[0]
+	items := []*yaml.Node{root}
+	if root.Kind == yaml.SequenceNode {
+		items = root.Content
+	}
+	for _, it := range items {
+		if u := scalar(it, "url"); u != "" {
+			return u
+		}
+	}
+	return ""
+}
+
+// alerting maps the SLO's alert policies onto alert tiers.
+func (c *converter) alerting(o *object, spec v1.SLOSpec, out *SLO) {
+	if len(spec.AlertPolicies) == 0 {
+		return
+	}
+	period := time.Duration(0)
+	if d, err := model.ParseDuration(out.Period); err == nil && out.Period != "" {
+		period = time.Duration(d)
+	} else if out.Calendar != "" {
+		period = calendar.Unit(out.Calendar).MaxLength()
+	}
+	var tiers []Tier
+	named := map[string]bool{}
+	for i, ap := range spec.AlertPolicies {
+		f := fmt.Sprintf("spec.alertPolicies[%d]", i)
+		var ps v1.AlertPolicySpec
+		switch {
+		case ap.SLOAlertPolicyInline != nil:
+			ps = ap.SLOAlertPolicyInline.Spec
+		case ap.SLOAlertPolicyRef != nil:
+			ref := c.ref(o, f+".alertPolicyRef", "AlertPolicy", ap.AlertPolicyRef)
+			if ref == nil {
+				continue
+			}
+			ps = ref.obj.(v1.AlertPolicy).Spec
+		default:
+			continue
+		}
+		for j, cond := range ps.Conditions {
+			cf := fmt.Sprintf("%s.conditions[%d]", f, j)
+			var name string
+			var cs v1.AlertConditionSpec
+			switch {
+			case cond.AlertPolicyConditionInline != nil:
+				name, cs = cond.AlertPolicyConditionInline.Metadata.Name, cond.AlertPolicyConditionInline.Spec
+			case cond.AlertPolicyConditionRef != nil:
+				ref := c.ref(o, cf+".conditionRef", "AlertCondition", cond.ConditionRef)
+				if ref == nil {
+					continue
+				}
+				name, cs = ref.name, ref.obj.(v1.AlertCondition).Spec
+			default:
+				continue
+			}
+			if t, ok := c.tier(o, cf, name, cs, period); ok {
+				tiers = append(tiers, t)
+				named[name] = true
+			}
+		}
+	}
+	off := false
+	for _, d := range c.opts.DefaultTiers {
+		if !named[d] {
+			tiers = append(tiers, Tier{Name: d, Enabled: &off})
+		}
+	}
+	out.Alerting = &Alerting{Tiers: tiers}
+}
+
+// tier maps one burn-rate condition onto an alert tier:
+// long_window = lookbackWindow, short_window = long_window / 12,
+// budget_fraction = threshold x long_window / period, for = alertAfter.
+func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec, period time.Duration) (Tier, bool) {
+	cond := cs.Condition
+	if cond.Kind != v1.AlertConditionKindBurnRate {
+		c.add(o, field+".condition.kind", string(cond.Kind), "only burnrate conditions map onto alert tiers")
+		return Tier{}, false
+	}
+	if cond.Operator != v1.OperatorGT && cond.Operator != v1.OperatorGTE {
+		c.add(o, field+".condition.op", string(cond.Operator), "a burn-rate tier fires when the burn rate is above its threshold; only gt and gte map onto it")
+		return Tier{}, false
+	}
+	if cond.Threshold == nil || !(*cond.Threshold > 0) {
+		c.add(o, field+".condition.threshold", "", "must be a positive burn rate")
+		return Tier{}, false
+	}
+	lw := cond.LookbackWindow
+	switch lw.GetUnit() {
+	case v1.DurationShorthandUnitMonth, v1.DurationShorthandUnitQuarter, v1.DurationShorthandUnitYear:
+		c.add(o, field+".condition.lookbackWindow", lw.String(), "must be in minutes, hours, days or weeks")
+		return Tier{}, false
+	}
+	long := lw.Duration()
+	if period <= 0 || long <= 0 {
+		return Tier{}, false // the time window or lookback was reported already
+	}
+	short := max(long/12/time.Minute*time.Minute, time.Minute)
+	frac := round12(*cond.Threshold * float64(long) / float64(period))
+	if frac > 1 {
+		c.add(o, field+".condition.threshold", strconv.FormatFloat(*cond.Threshold, 'g', -1, 64), fmt.Sprintf(
+			"burning at this rate for %s spends %s times the whole budget of the %s period (budget_fraction = threshold x lookbackWindow / period must be at most 1)",
+			lw.String(), strconv.FormatFloat(frac, 'g', -1, 64), fmtDuration(period)))
+		return Tier{}, false
+	}
+	on := true
+	t := Tier{Name: name, BudgetFraction: frac, LongWindow: fmtDuration(long), ShortWindow: fmtDuration(short),
+		Severity: cs.Severity, Enabled: &on}
+	if cond.AlertAfter != nil {
+		t.For = fmtDuration(cond.AlertAfter.Duration())
+	}
+	return t, true
+}
+
+// fmtDuration prints a duration with days as the largest unit, as the
+// configuration documentation writes them: 28d, 1h, 2m30s.
+func fmtDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit string
+		size time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
+		if n := d / u.size; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.unit)
+			d -= n * u.size
+		}
+	}
+	return b.String()
+}
+
+// round12 rounds to 12 significant digits, removing float noise.
+func round12(v float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil || math.IsInf(r, 0) {
+		return v
+	}
+	return r
+}
+
+var notLabelChar = regexp.MustCompile(`[^a-zA-Z0-9_]`)
+
+// labelName turns an OpenSLO label or annotation key into a Prometheus
+// label name: characters outside [a-zA-Z0-9_] become _ and a leading digit
+// gets a _ prefix (openslo.com/team -> openslo_com_team).
+func labelName(k string) string {
+	k = notLabelChar.ReplaceAllString(k, "_")
+	if k != "" && k[0] >= '0' && k[0] <= '9' {
+		k = "_" + k
+	}
+	return k
+}
+
+// labels maps metadata labels (values joined with ",") and annotations
+// onto SLO labels; a label wins over an annotation of the same name.
+func labels(md v1.Metadata) map[string]string {
+	out := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(md.Annotations)) {
+		out[labelName(k)] = md.Annotations[k]
+	}
+	for _, k := range slices.Sorted(maps.Keys(md.Labels)) {
+		out[labelName(k)] = strings.Join(md.Labels[k], ",")
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

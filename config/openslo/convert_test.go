@@ -1,0 +1,222 @@
+package openslo_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/config/openslo"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var defaultTiers = []string{"fast", "medium", "slow", "long"}
+
+// TestGolden converts each testdata/*.yaml, compares the result with its
+// .golden file and checks that the result loads and validates.
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	if len(files) < 3 {
+		t.Fatalf("found %d inputs", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := openslo.Convert(f, data, openslo.Options{DefaultTiers: defaultTiers})
+			if err != nil {
+				t.Fatalf("convert: %v", err)
+			}
+			got, err := doc.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("output differs from %s (run with -update):\n%s", golden, got)
+			}
+			cfg, err := config.Parse(f, got)
+			if err != nil {
+				t.Fatalf("converted output does not load:\n%v", err)
+			}
+			if len(cfg.SLOs) != len(doc.SLOs) {
+				t.Errorf("loaded %d SLOs, converted %d", len(cfg.SLOs), len(doc.SLOs))
+			}
+		})
+	}
+}
+
+// TestMapping checks the numbers behind the golden files: the objective,
+// period and tier arithmetic survive loading.
+func TestMapping(t *testing.T) {
+	load := func(f string) *config.Config {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := openslo.Convert(f, data, openslo.Options{DefaultTiers: defaultTiers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := doc.Marshal()
+		cfg, err := config.Parse(f, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	cfg := load("testdata/multi.yaml")
+	s := cfg.SLO("feature-store-availability")
+	if s == nil {
+		t.Fatal("SLO missing")
+	}
+	if got := s.Objective(); got != 0.9999 {
+		t.Errorf("objective %v", got)
+	}
+	if cfg.Prometheus.URL != "http://prometheus.monitoring:9090" {
+		t.Errorf("url %q", cfg.Prometheus.URL)
+	}
+	var names []string
+	for _, tr := range s.EnabledTiers() {
+		names = append(names, tr.Name)
+		// The condition's threshold comes back from the tier formula.
+		want := map[string]float64{"fast-burn": 14.4, "slow-burn": 3}[tr.Name]
+		if got := tr.Threshold(s.BudgetPeriod()); got < want-1e-9 || got > want+1e-9 {
+			t.Errorf("tier %s threshold %v, want %v", tr.Name, got, want)
+		}
+	}
+	if strings.Join(names, ",") != "fast-burn,slow-burn" {
+		t.Errorf("enabled tiers %v, want only the two conditions", names)
+	}
+	lat := load("testdata/latency-calendar.yaml").SLO("model-api-latency")
+	if lat.Calendar != "month" || lat.Location().String() != "Europe/Berlin" || lat.Objective() != 0.95 {
+		t.Errorf("calendar %q zone %v objective %v", lat.Calendar, lat.Location(), lat.Objective())
+	}
+}
+
+const head = "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: s\nspec:\n  service: svc\n"
+
+// slo builds an SLO document from parts that tests replace.
+func slo(method, window, objective, indicator string) string {
+	return head + "  budgetingMethod: " + method + "\n" + window + objective + indicator
+}
+
+const (
+	rolling   = "  timeWindow:\n    - duration: 30d\n      isRolling: true\n"
+	objective = "  objectives:\n    - target: 0.99\n"
+)
+
+func ratio(good, total string) string {
+	return "  indicator:\n    metadata:\n      name: i\n    spec:\n      ratioMetric:\n        counter: true\n" +
+		"        good:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: '" + good + "'\n" +
+		"        total:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: '" + total + "'\n"
+}
+
+var okRatio = ratio(`sum(rate(a_total{code="ok"}[5m]))`, `sum(rate(a_total[5m]))`)
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"unsupported query shape",
+			slo("Occurrences", rolling, objective, ratio(`sum(rate(a_total{code="ok"}[5m])) / sum(rate(a_total[5m]))`, `sum(rate(a_total[5m]))`)),
+			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "sum(rate(a_total{code=\"ok\"}[5m])) / sum(rate(a_total[5m]))": the operator "/" cannot be reduced: a query must be a counter selector, optionally in rate() or increase() and sum(); operators, ratios and other functions compute values the daemon cannot count events from`},
+		{"non-counter function",
+			slo("Occurrences", rolling, objective, ratio(`histogram_quantile(0.9, rate(a_bucket[5m]))`, `sum(rate(a_total[5m]))`)),
+			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "histogram_quantile(0.9, rate(a_bucket[5m]))": function histogram_quantile() cannot be reduced: only rate() or increase() of a counter selector (optionally inside sum) can, because the daemon reads the raw counters and computes increments itself`},
+		{"unknown kind",
+			"apiVersion: openslo/v1\nkind: Budget\nmetadata:\n  name: b\n",
+			`f.yaml: document 1 (Budget "b"): kind "Budget": not an OpenSLO v1 kind; the kinds are SLO, SLI, DataSource, Service, AlertPolicy, AlertCondition, AlertNotificationTarget`},
+		{"other version",
+			"apiVersion: openslo/v1alpha\nkind: SLO\nmetadata:\n  name: b\n",
+			`f.yaml: document 1 (SLO "b"): apiVersion "openslo/v1alpha": only openslo/v1 is supported`},
+		{"missing indicator",
+			slo("Occurrences", rolling, objective, "  indicatorRef: nowhere\n"),
+			`f.yaml: document 1 (SLO "s"): spec.indicatorRef "nowhere": no SLI of this name in the file`},
+		{"timeslices",
+			slo("Timeslices", rolling, "  objectives:\n    - target: 0.99\n      timeSliceTarget: 0.95\n      timeSliceWindow: 1m\n", okRatio),
+			`f.yaml: document 1 (SLO "s"): spec.budgetingMethod "Timeslices": not supported yet: slo-exporter budgets by Occurrences (good / valid events); the engine can evaluate time slices, but the configuration has no field for them yet`},
+		{"missing selector",
+			slo("Occurrences", rolling, objective, "  indicator:\n    metadata:\n      name: i\n    spec:\n      ratioMetric:\n        counter: true\n        good:\n          metricSource:\n            type: Prometheus\n            spec:\n              expr: x\n        total:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: a_total\n"),
+			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query: missing; give a PromQL query of a counter`},
+		{"objective out of range",
+			slo("Occurrences", rolling, "  objectives:\n    - target: 1.5\n", okRatio),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[0].target "1.5": should be less than '1'`},
+		{"rolling month",
+			slo("Occurrences", "  timeWindow:\n    - duration: 1M\n      isRolling: true\n", objective, okRatio),
+			`f.yaml: document 1 (SLO "s"): spec.timeWindow[0].duration "1M": a rolling window in months, quarters or years has no fixed length; write days, e.g. 30d`},
+		{"calendar day",
+			slo("Occurrences", "  timeWindow:\n    - duration: 1d\n      isRolling: false\n      calendar:\n        startTime: 2024-01-01 00:00:00\n        timeZone: UTC\n", objective, okRatio),
+			`f.yaml: document 1 (SLO "s"): spec.timeWindow[0].duration "1d": a calendar window must be 1M (month), 1w (week) or 1Q (quarter)`},
+		{"gauge selector",
+			slo("Occurrences", rolling, objective, strings.ReplaceAll(ratio(`up{job="a"}`, `sum(rate(a_total[5m]))`), "counter: true", "counter: false")),
+			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "up{job=\"a\"}": a selector without rate() or increase() is read as a counter, but ratioMetric.counter is false; slo-exporter counts events from counters only (set counter: true if it is one)`},
+		{"unknown field",
+			head + "  budgetingMetod: Occurrences\n",
+			`f.yaml: document 1 (SLO "s"): cannot decode: unknown field "budgetingMetod"`},
+		{"duplicate names in a file",
+			slo("Occurrences", rolling, objective, okRatio) + "---\n" + slo("Occurrences", rolling, objective, okRatio),
+			`f.yaml: document 2 (SLO "s"): metadata.name "s": another SLO of this name is document 1; names must be unique per kind`},
+		{"lt burn rate",
+			slo("Occurrences", rolling, objective, okRatio) + "  alertPolicies:\n    - kind: AlertPolicy\n      metadata:\n        name: p\n      spec:\n        notificationTargets:\n          - targetRef: t\n        conditions:\n          - kind: AlertCondition\n            metadata:\n              name: c\n            spec:\n              severity: page\n              condition:\n                kind: burnrate\n                op: lt\n                threshold: 2\n                lookbackWindow: 1h\n",
+			`f.yaml: document 1 (SLO "s"): spec.alertPolicies[0].conditions[0].condition.op "lt": a burn-rate tier fires when the burn rate is above its threshold; only gt and gte map onto it`},
+		{"threshold over the budget",
+			slo("Occurrences", rolling, objective, okRatio) + "  alertPolicies:\n    - kind: AlertPolicy\n      metadata:\n        name: p\n      spec:\n        notificationTargets:\n          - targetRef: t\n        conditions:\n          - kind: AlertCondition\n            metadata:\n              name: c\n            spec:\n              severity: page\n              condition:\n                kind: burnrate\n                op: gt\n                threshold: 40\n                lookbackWindow: 1d\n",
+			`f.yaml: document 1 (SLO "s"): spec.alertPolicies[0].conditions[0].condition.threshold "40": burning at this rate for 1d spends 1.33333333333 times the whole budget of the 30d period (budget_fraction = threshold x lookbackWindow / period must be at most 1)`},
+		{"two data sources",
+			"apiVersion: openslo/v1\nkind: DataSource\nmetadata:\n  name: a\nspec:\n  type: Prometheus\n  connectionDetails: {url: http://a:9090}\n---\n" +
+				"apiVersion: openslo/v1\nkind: DataSource\nmetadata:\n  name: b\nspec:\n  type: Prometheus\n  connectionDetails: {url: http://b:9090}\n---\n" +
+				slo("Occurrences", rolling, objective, strings.Replace(strings.Replace(okRatio, "type: Prometheus", "metricSourceRef: a", 1), "type: Prometheus", "metricSourceRef: b", 1)),
+			`f.yaml: the SLOs' DataSources name different Prometheus URLs: http://a:9090 (DataSource "a"), http://b:9090 (DataSource "b"); slo-exporter queries one server (prometheus.url), so convert them in separate configurations`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := openslo.Convert("f.yaml", []byte(tc.doc), openslo.Options{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReduce(t *testing.T) {
+	tests := []struct{ q, sel, by string }{
+		{`a_total{x="1"}`, `a_total{x="1"}`, ""},
+		{`rate(a_total[5m])`, `a_total`, ""},
+		{`sum(increase(a_total{code=~"5.."}[1h]))`, `a_total{code=~"5.."}`, ""},
+		{`sum by (model, job) (rate(a_total[5m]))`, `a_total`, "job,model"},
+		{`sum(rate(a_total[5m])) by (model)`, `a_total`, "model"},
+	}
+	for _, tc := range tests {
+		r, err := openslo.Reduce(tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+			continue
+		}
+		if r.Selector != tc.sel || strings.Join(r.GroupBy, ",") != tc.by {
+			t.Errorf("%s: got %q by %v", tc.q, r.Selector, r.GroupBy)
+		}
+	}
+	for _, q := range []string{`sum without (x) (rate(a[5m]))`, `avg(rate(a[5m]))`, `rate(a[5m] offset 1h)`, `a{x="1" or y="2"}`, `1`, `a[5m]`} {
+		if _, err := openslo.Reduce(q); err == nil {
+			t.Errorf("%s: no error", q)
+		}
+	}
+}

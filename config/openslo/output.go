@@ -1,0 +1,105 @@
+package openslo
+
+import (
+	"bytes"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The types below are the part of slo-exporter's configuration YAML that
+// the converters of this package and of config/sloth emit (see
+// docs/configuration.md for what each field means). They are plain
+// output types: the config package loads and validates the result.
+
+// Document is one converted configuration file.
+type Document struct {
+	// Prometheus is set when the input named the server to query.
+	Prometheus *Prometheus `yaml:"prometheus,omitempty"`
+	// SLOs are the converted SLOs, in input order.
+	SLOs []SLO `yaml:"slos"`
+}
+
+// Prometheus is the prometheus section.
+type Prometheus struct {
+	// URL is prometheus.url.
+	URL string `yaml:"url"`
+}
+
+// SLO is one entry of slos.
+type SLO struct {
+	// Origin is written as a comment above the SLO: where it came from.
+	Origin      string            `yaml:"-"`
+	Name        string            `yaml:"name"`
+	Service     string            `yaml:"service"`
+	Description string            `yaml:"description,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	// Objective is a ratio (float64) or a percent string ("99.9%"); nil
+	// leaves it out, which the loader reports as missing.
+	Objective any       `yaml:"objective,omitempty"`
+	Period    string    `yaml:"period,omitempty"`
+	Calendar  string    `yaml:"calendar,omitempty"`
+	TimeZone  string    `yaml:"time_zone,omitempty"`
+	GroupBy   []string  `yaml:"group_by,omitempty"`
+	SLI       SLI       `yaml:"sli"`
+	Alerting  *Alerting `yaml:"alerting,omitempty"`
+}
+
+// SLI holds the ratio kind, the one both inputs map onto.
+type SLI struct {
+	Ratio Ratio `yaml:"ratio"`
+}
+
+// Ratio is sli.ratio: two of good, bad and valid.
+type Ratio struct {
+	Good  string `yaml:"good,omitempty"`
+	Bad   string `yaml:"bad,omitempty"`
+	Valid string `yaml:"valid,omitempty"`
+}
+
+// Alerting is an SLO's alerting section.
+type Alerting struct {
+	RunbookURL string `yaml:"runbook_url,omitempty"`
+	Tiers      []Tier `yaml:"tiers,omitempty"`
+}
+
+// Tier is one entry of alerting.tiers; fields left empty keep the value
+// of the global tier of the same name.
+type Tier struct {
+	Name           string  `yaml:"name"`
+	BudgetFraction float64 `yaml:"budget_fraction,omitempty"`
+	LongWindow     string  `yaml:"long_window,omitempty"`
+	ShortWindow    string  `yaml:"short_window,omitempty"`
+	Severity       string  `yaml:"severity,omitempty"`
+	For            string  `yaml:"for,omitempty"`
+	Enabled        *bool   `yaml:"enabled,omitempty"`
+}
+
+// Marshal writes the document as YAML with two-space indentation and each
+// SLO's Origin as a comment above it. The output is deterministic: fields
+// in a fixed order, map keys sorted.
+func (d *Document) Marshal() ([]byte, error) {
+	var n yaml.Node
+	if err := n.Encode(d); err != nil {
+		return nil, err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "slos" {
+			continue
+		}
+		for j, item := range n.Content[i+1].Content {
+			if j < len(d.SLOs) && d.SLOs[j].Origin != "" {
+				item.HeadComment = d.SLOs[j].Origin
+			}
+		}
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

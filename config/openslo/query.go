@@ -1,0 +1,102 @@
+package openslo
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/VictoriaMetrics/metricsql"
+)
+
+// Reduced is a query reduced to the counter it counts.
+type Reduced struct {
+	// Selector is the plain series selector of the counter, in canonical
+	// form, e.g. http_requests_total{job="api",code=~"5.."}.
+	Selector string
+	// GroupBy are the labels of a sum by (...), sorted; nil without one.
+	GroupBy []string
+	// Rate is true when the selector was wrapped in rate() or increase(),
+	// which says that it is a counter.
+	Rate bool
+}
+
+// counterFuncs are the functions whose argument is a counter and whose
+// result the daemon computes itself from the counter's raw samples.
+var counterFuncs = map[string]bool{"rate": true, "increase": true}
+
+// Reduce reduces a PromQL query to the counter it counts. It accepts a
+// plain series selector, rate(S[w]) or increase(S[w]), each optionally
+// inside sum(...) or sum by (...) (...). Everything else is rejected with
+// a message that says why: the daemon pulls the raw counter samples and
+// computes exact increments itself, so it needs the selector, not a
+// computed value.
+func Reduce(query string) (Reduced, error) {
+	e, err := metricsql.Parse(query)
+	if err != nil {
+		return Reduced{}, fmt.Errorf("not valid PromQL: %v", err)
+	}
+	return ReduceExpr(e)
+}
+
+// ReduceExpr is Reduce for a parsed expression.
+func ReduceExpr(e metricsql.Expr) (Reduced, error) {
+	var r Reduced
+	if a, ok := e.(*metricsql.AggrFuncExpr); ok {
+		if !strings.EqualFold(a.Name, "sum") {
+			return r, fmt.Errorf("aggregation %s() cannot be reduced: only sum() of counters adds events up; the daemon reads the raw counters", a.Name)
+		}
+		if len(a.Args) != 1 {
+			return r, fmt.Errorf("sum() must have one argument")
+		}
+		switch strings.ToLower(a.Modifier.Op) {
+		case "":
+		case "by":
+			r.GroupBy = slices.Sorted(slices.Values(a.Modifier.Args))
+		default:
+			return r, fmt.Errorf("sum %s (...) cannot be reduced: only sum by (labels) maps onto the SLO's group_by", a.Modifier.Op)
+		}
+		e = a.Args[0]
+	}
+	if f, ok := e.(*metricsql.FuncExpr); ok {
+		if !counterFuncs[strings.ToLower(f.Name)] {
+			return r, fmt.Errorf("function %s() cannot be reduced: only rate() or increase() of a counter selector (optionally inside sum) can, because the daemon reads the raw counters and computes increments itself", f.Name)
+		}
+		if len(f.Args) != 1 {
+			return r, fmt.Errorf("%s() must have one argument", f.Name)
+		}
+		r.Rate = true
+		e = f.Args[0]
+		if re, ok := e.(*metricsql.RollupExpr); ok {
+			if re.Offset != nil || re.At != nil || re.Step != nil {
+				return r, fmt.Errorf("offset, @ and subqueries cannot be reduced: the daemon pins every query to its own evaluation time")
+			}
+			e = re.Expr
+		}
+	}
+	me, ok := e.(*metricsql.MetricExpr)
+	if !ok {
+		return r, fmt.Errorf("%s cannot be reduced: a query must be a counter selector, optionally in rate() or increase() and sum(); operators, ratios and other functions compute values the daemon cannot count events from", describe(e))
+	}
+	if len(me.LabelFilterss) != 1 {
+		return r, fmt.Errorf("\"or\" inside braces cannot be reduced to one series selector")
+	}
+	r.Selector = string(me.AppendString(nil))
+	return r, nil
+}
+
+// describe names an expression's kind for messages.
+func describe(e metricsql.Expr) string {
+	switch x := e.(type) {
+	case *metricsql.BinaryOpExpr:
+		return fmt.Sprintf("the operator %q", x.Op)
+	case *metricsql.RollupExpr:
+		return "a range selector outside rate() or increase()"
+	case *metricsql.AggrFuncExpr:
+		return fmt.Sprintf("a nested %s()", x.Name)
+	case *metricsql.FuncExpr:
+		return fmt.Sprintf("a nested %s()", x.Name)
+	case *metricsql.NumberExpr, *metricsql.StringExpr:
+		return "a constant"
+	}
+	return "the expression"
+}
