@@ -270,6 +270,12 @@ type SLI struct {
 	Ratio *RatioSLI `yaml:"ratio,omitempty"`
 	// Latency counts requests under a threshold from a classic histogram.
 	Latency *LatencySLI `yaml:"latency,omitempty"`
+	// Threshold counts gauge samples within a bound, one event per series
+	// and evaluation interval.
+	Threshold *ThresholdSLI `yaml:"threshold,omitempty"`
+	// Composite combines other SLOs by weight; not supported yet (it is
+	// validated, then refused).
+	Composite *CompositeSLI `yaml:"composite,omitempty"`
 }
 
 // sliKind is implemented by every SLI kind.
@@ -290,13 +296,20 @@ func (s SLI) kinds() []sliKind {
 	if s.Latency != nil {
 		out = append(out, s.Latency)
 	}
+	if s.Threshold != nil {
+		out = append(out, s.Threshold)
+	}
+	if s.Composite != nil {
+		out = append(out, s.Composite)
+	}
 	return out
 }
 
-// SLIKinds lists the SLI kinds this version understands.
-var SLIKinds = []string{"ratio", "latency"}
+// SLIKinds lists the SLI kinds this version evaluates. The composite key
+// is recognised too, but validation refuses it as not supported yet.
+var SLIKinds = []string{"ratio", "latency", "threshold"}
 
-// Kind returns the name of the SLI kind ("ratio", "latency"), or "" when
+// Kind returns the name of the SLI kind ("ratio", "latency", "threshold"), or "" when
 // none or several are set (which a loaded Config never has).
 func (s SLI) Kind() string {
 	k := s.kinds()
@@ -330,6 +343,9 @@ type LatencySLI struct {
 	// Threshold in seconds; it must be one of the histogram's bucket
 	// boundaries (checked by the daemon against the server).
 	Threshold float64 `yaml:"threshold"`
+	// Native selects a native histogram instead of a classic one; not
+	// supported yet (validation refuses it).
+	Native bool `yaml:"native,omitempty"`
 }
 
 func (*LatencySLI) kindName() string { return "latency" }

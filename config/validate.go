@@ -466,6 +466,10 @@ func (l *LatencySLI) validate(report func(field, value, msg string)) {
 			}
 		}
 	}
+	if l.Native {
+		report("native", "true", "native histograms are not supported yet: the engine reads a classic histogram's _bucket{le} and _count counters; "+
+			"expose a classic histogram (or both, as Prometheus can scrape) and drop native")
+	}
 	switch {
 	case l.Threshold == 0:
 		report("threshold", "", "missing; give a positive number of seconds, one of the histogram's bucket boundaries (le values)")

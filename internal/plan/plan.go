@@ -19,7 +19,7 @@ import (
 
 // Meta is an SLO's descriptive metadata, exported on slo_info only.
 type Meta struct {
-	// Kind is the SLI kind (ratio, latency).
+	// Kind is the SLI kind (ratio, latency, threshold).
 	Kind string
 	// Labels are the SLO's metadata labels plus description.
 	Labels map[string]string
@@ -103,6 +103,14 @@ func targetOf(i int, s *config.SLO) (scrape.Target, error) {
 		count, _ := withSuffix(l.Histogram, l.HistogramName(), "_count")
 		le := l.Threshold
 		t.Good, t.Valid = scrape.Selector{Expr: bucket, LE: &le}, scrape.Selector{Expr: count}
+	case s.SLI.Threshold != nil:
+		th := s.SLI.Threshold
+		if th.Value == nil {
+			return t, fmt.Errorf("slo %q: sli.threshold.value: missing", s.Name)
+		}
+		expr := strings.TrimSpace(th.Gauge)
+		t.Good = scrape.Selector{Expr: expr, Gauge: &scrape.Condition{Op: th.Op, Value: *th.Value}}
+		t.Valid = scrape.Selector{Expr: expr, Gauge: &scrape.Condition{}}
 	default:
 		return t, fmt.Errorf("slo %q: sli kind %q is not supported by the daemon", s.Name, s.SLI.Kind())
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
 
 func TestBuildExamples(t *testing.T) {
@@ -249,5 +250,39 @@ slos:
 	}
 	if per := r.Groups[0].Period; per.Good != 9 || per.Valid != 10 {
 		t.Errorf("March budget window %v/%v, want 9/10", per.Good, per.Valid)
+	}
+}
+
+// TestThresholdTarget checks that a threshold SLI becomes a gauge target
+// (good: the bound, valid: every sample, one shared query) that the
+// puller accepts.
+func TestThresholdTarget(t *testing.T) {
+	p, eng := build(t, `
+prometheus: {url: "http://localhost:9090"}
+slos:
+  - name: freshness
+    service: feature-store
+    objective: 0.99
+    group_by: [feature_group]
+    sli:
+      threshold: {gauge: ' feature_freshness_seconds{job="feature-store"}', op: "<=", value: 300}
+`)
+	tg := p.Targets[0]
+	const expr = `feature_freshness_seconds{job="feature-store"}`
+	if tg.Good.Expr != expr || tg.Good.Gauge == nil || *tg.Good.Gauge != (scrape.Condition{Op: "<=", Value: 300}) {
+		t.Errorf("good selector %v", tg.Good)
+	}
+	if tg.Valid.Expr != expr || tg.Valid.Gauge == nil || *tg.Valid.Gauge != (scrape.Condition{}) || !tg.Bad.IsZero() {
+		t.Errorf("valid %v, bad %v", tg.Valid, tg.Bad)
+	}
+	if p.Meta[0].Kind != "threshold" {
+		t.Errorf("kind %q", p.Meta[0].Kind)
+	}
+	pl, err := scrape.NewPuller(nil, eng, p.Targets, scrape.PullerConfig{Interval: p.Interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := pl.Queries(); len(q) != 1 || q[0] != expr {
+		t.Errorf("queries %q, want the gauge once", q)
 	}
 }
