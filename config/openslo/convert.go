@@ -131,6 +131,9 @@ func (c *converter) add(o *object, field, value, msg string) {
 	c.errs = append(c.errs, e)
 }
 
+// timeslicesMsg says why time-slice budgeting is rejected.
+const timeslicesMsg = "not supported yet: slo-exporter budgets by Occurrences (good / valid events); the engine can evaluate time slices, but the configuration has no field for them yet"
+
 // kinds are the OpenSLO v1 kinds; Service and AlertNotificationTarget are
 // accepted and ignored (slo-exporter has nothing to map them onto).
 var kinds = []string{"SLO", "SLI", "DataSource", "Service", "AlertPolicy", "AlertCondition", "AlertNotificationTarget"}
@@ -151,8 +154,8 @@ func (c *converter) decode(data []byte) []*object {
 			c.errs = append(c.errs, &Error{File: c.file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
 			break
 		}
-		if len(root.Content) == 0 {
-			continue
+		if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
+			continue // empty, or comments only
 		}
 		items := []*yaml.Node{root.Content[0]}
 		if root.Content[0].Kind == yaml.SequenceNode {
@@ -187,6 +190,15 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 	case !slices.Contains(kinds, o.kind):
 		c.add(o, "kind", o.kind, "not an OpenSLO v1 kind; the kinds are "+strings.Join(kinds, ", "))
 		return nil
+	}
+	if o.kind == "SLO" {
+		// Reported before the SDK's checks, which would first ask for the
+		// time-slice fields of a method that cannot be converted anyway.
+		if m := scalar(child(item, "spec"), "budgetingMethod"); m == string(v1.SLOBudgetingMethodTimeslices) || m == string(v1.SLOBudgetingMethodRatioTimeslices) {
+			c.add(o, "spec.budgetingMethod", m, timeslicesMsg)
+			c.broken[o.kind+"/"+o.name] = true
+			return nil
+		}
 	}
 	b, err := yaml.Marshal(item)
 	if err != nil {
@@ -260,8 +272,7 @@ func (c *converter) slo(o *object, s v1.SLO) (SLO, bool) {
 		out.Description = s.Metadata.DisplayName
 	}
 	if spec.BudgetingMethod != v1.SLOBudgetingMethodOccurrences {
-		c.add(o, "spec.budgetingMethod", string(spec.BudgetingMethod),
-			"not supported yet: slo-exporter budgets by Occurrences (good / valid events); the engine can evaluate time slices, but the configuration has no field for them yet")
+		c.add(o, "spec.budgetingMethod", string(spec.BudgetingMethod), timeslicesMsg)
 	}
 	c.objective(o, spec, &out)
 	c.timeWindow(o, spec, &out)

@@ -182,8 +182,8 @@ func Convert(file string, data []byte) (*openslo.Document, error) {
 			c.add(-1, "", "", "", "not valid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
 			break
 		}
-		if len(root.Content) == 0 {
-			continue
+		if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
+			continue // empty, or comments only
 		}
 		c.spec(root.Content[0], doc)
 	}
