@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -77,11 +78,11 @@ func Convert(name string, data []byte) ([]byte, Format, error) {
 	case FormatNative:
 		return data, f, nil
 	case FormatOpenSLO:
-		var names []string
+		var tiers []openslo.DefaultTier
 		for _, t := range DefaultTiers() {
-			names = append(names, t.Name)
+			tiers = append(tiers, openslo.DefaultTier{Name: t.Name, LongWindow: time.Duration(t.LongWindow)})
 		}
-		doc, err = openslo.Convert(name, data, openslo.Options{DefaultTiers: names})
+		doc, err = openslo.Convert(name, data, openslo.Options{DefaultTiers: tiers})
 	case FormatSloth:
 		doc, err = sloth.Convert(name, data)
 	}

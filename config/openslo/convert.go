@@ -37,9 +37,18 @@ const APIVersion = "openslo/v1"
 
 // Options tune a conversion.
 type Options struct {
-	// DefaultTiers names the global alert tiers that an SLO with alert
-	// policies switches off: its burn-rate conditions replace them.
-	DefaultTiers []string
+	// DefaultTiers are the global alert tiers. An SLO with alert policies
+	// switches them off (its burn-rate conditions replace them); an SLO
+	// without switches off those whose long window exceeds its period.
+	DefaultTiers []DefaultTier
+}
+
+// DefaultTier is a global alert tier the converted SLOs inherit.
+type DefaultTier struct {
+	// Name is the tier's name.
+	Name string
+	// LongWindow is the tier's long window.
+	LongWindow time.Duration
 }
 
 // object is one decoded OpenSLO object and where it was.
@@ -447,14 +456,24 @@ func connectionURL(raw []byte) string {
 
 // alerting maps the SLO's alert policies onto alert tiers.
 func (c *converter) alerting(o *object, spec v1.SLOSpec, out *SLO) {
-	if len(spec.AlertPolicies) == 0 {
-		return
-	}
 	period := time.Duration(0)
 	if d, err := model.ParseDuration(out.Period); err == nil && out.Period != "" {
 		period = time.Duration(d)
 	} else if out.Calendar != "" {
 		period = calendar.Unit(out.Calendar).MaxLength()
+	}
+	off := false
+	if len(spec.AlertPolicies) == 0 {
+		var tiers []Tier
+		for _, d := range c.opts.DefaultTiers {
+			if period > 0 && d.LongWindow > period {
+				tiers = append(tiers, Tier{Name: d.Name, Enabled: &off})
+			}
+		}
+		if len(tiers) > 0 {
+			out.Alerting = &Alerting{Tiers: tiers}
+		}
+		return
 	}
 	var tiers []Tier
 	named := map[string]bool{}
@@ -495,10 +514,9 @@ func (c *converter) alerting(o *object, spec v1.SLOSpec, out *SLO) {
 			}
 		}
 	}
-	off := false
 	for _, d := range c.opts.DefaultTiers {
-		if !named[d] {
-			tiers = append(tiers, Tier{Name: d, Enabled: &off})
+		if !named[d.Name] {
+			tiers = append(tiers, Tier{Name: d.Name, Enabled: &off})
 		}
 	}
 	out.Alerting = &Alerting{Tiers: tiers}

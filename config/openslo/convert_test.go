@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/config/openslo"
@@ -13,7 +14,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var defaultTiers = []string{"fast", "medium", "slow", "long"}
+var defaultTiers = []openslo.DefaultTier{
+	{Name: "fast", LongWindow: time.Hour}, {Name: "medium", LongWindow: 6 * time.Hour},
+	{Name: "slow", LongWindow: 24 * time.Hour}, {Name: "long", LongWindow: 72 * time.Hour},
+}
 
 // TestGolden converts each testdata/*.yaml, compares the result with its
 // .golden file and checks that the result loads and validates.
