@@ -37,6 +37,11 @@ func checkCommand(app *kingpin.Application) (string, func() error) {
 			}
 			return err
 		}
+		for _, s := range cfg.SLOs {
+			for _, w := range s.Warnings() {
+				fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+			}
+		}
 		fmt.Printf("%d SLO(s) in %d file(s): OK\n", len(cfg.SLOs), len(*cf.files))
 		return nil
 	}

@@ -33,5 +33,5 @@ func (f configFlags) load() (*config.Config, error) {
 	if *f.interval != "" {
 		overrides["global.evaluation_interval"] = *f.interval
 	}
-	return config.Load(*f.files, os.Environ(), overrides)
+	return config.LoadAny(*f.files, os.Environ(), overrides)
 }

@@ -132,6 +132,11 @@ func New(opt Options) (*Daemon, error) {
 }
 
 func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
+	for _, s := range cfg.SLOs {
+		for _, w := range s.Warnings() {
+			d.log.Warn(w, zap.String("slo", s.Name))
+		}
+	}
 	p, err := plan.Build(cfg)
 	if err != nil {
 		return nil, err
