@@ -120,7 +120,18 @@ scrape_configs:
 	if err := os.WriteFile(cfgFile, []byte(exporterConfig(prom.URL)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second) // a few scrapes of the simulator
+	// Let Prometheus hold the series for over two evaluation intervals, so
+	// the exporters' start-up backfill (steps at multiples of the interval,
+	// up to now minus the offset) sees them: the first step that does is
+	// their baseline, which baseline() finds from outside.
+	waitFor(t, "the first scrapes of the simulator", 30*time.Second, func() error {
+		v, err := prom.Query(context.Background(), `http_requests_total{job="model-api",model="resnet50",code="200"}`, time.Now())
+		if err != nil || len(v) == 0 {
+			return fmt.Errorf("no sample yet: %v", err)
+		}
+		return nil
+	})
+	time.Sleep(2*interval + offset + time.Second)
 
 	// Two exporters: A will be restarted, B runs throughout.
 	startExporter := func(name string, port int) (*proc, string) {
@@ -164,7 +175,8 @@ scrape_configs:
 	evalTS := queryOne(t, prom, fmt.Sprintf(`slo_last_evaluation_timestamp_seconds{slo=%q,instance=%q}`, sloName, instA), now)
 	remaining := queryOne(t, prom, fmt.Sprintf(`slo_error_budget_remaining_ratio{slo=%q,model="resnet50",instance=%q}`, sloName, instA), now)
 	te := time.UnixMilli(int64(evalTS * 1000))
-	good, valid := windowCounts(t, prom, expect, "resnet50", te.Add(-5*time.Minute), te)
+	base := baseline(t, prom, simStart)
+	good, valid := windowCounts(t, prom, expect, "resnet50", base, te.Add(-5*time.Minute), te)
 	wantBurn := (1 - good/valid) / 0.001
 	t.Logf("5m window at %s: %v good of %v valid -> burn %.2f (exporter %.2f)", te.Format(time.TimeOnly), good, valid, wantBurn, burn)
 	// Tolerance: the simulator computes a scraped value a few ms after the
@@ -176,8 +188,7 @@ scrape_configs:
 	if wantBurn < 100 || wantBurn > 500 {
 		t.Errorf("the incident should dominate the 5m window: burn %v", wantBurn)
 	}
-	base := baseline(t, prom, simStart)
-	pGood, pValid := windowCounts(t, prom, expect, "resnet50", base, te)
+	pGood, pValid := windowCounts(t, prom, expect, "resnet50", base, base, te)
 	wantRemaining := 1 - (pValid-pGood)/(0.001*pValid)
 	t.Logf("budget since %s: %v good of %v -> remaining %.4f (exporter %.4f)", base.Format(time.TimeOnly), pGood, pValid, wantRemaining, remaining)
 	if math.Abs(remaining-wantRemaining) > 4/(0.001*pValid) {
@@ -232,7 +243,7 @@ scrape_configs:
 		return nil
 	})
 	te = time.UnixMilli(int64(atEval * 1000))
-	pGood, pValid = windowCounts(t, prom, expect, "resnet50", base, te)
+	pGood, pValid = windowCounts(t, prom, expect, "resnet50", base, base, te)
 	wantRemaining = 1 - (pValid-pGood)/(0.001*pValid)
 	t.Logf("after outage and restart: A %.5f, B %.5f, schedule %.5f", a, b, wantRemaining)
 	if math.Abs(a-b) > 2/(0.001*pValid) {
@@ -264,12 +275,16 @@ func queryOne(t *testing.T, prom *promtest.Server, expr string, at time.Time) fl
 	return float64(v[0].Value)
 }
 
-// windowCounts returns the simulator's good and valid resnet50 requests
+// windowCounts returns the simulator's good and valid requests of model m
 // between the samples an exporter saw at from and at to: the last sample
-// at or before each instant, whose timestamps Prometheus tells.
-func windowCounts(t *testing.T, prom *promtest.Server, sim *simulator.Sim, m string, from, to time.Time) (good, valid float64) {
+// at or before each instant, whose timestamps Prometheus tells. A window
+// reaching back before the exporter's baseline sample starts there.
+func windowCounts(t *testing.T, prom *promtest.Server, sim *simulator.Sim, m string, base, from, to time.Time) (good, valid float64) {
 	t.Helper()
 	ts := func(at time.Time) time.Time {
+		if !at.After(base) {
+			return base
+		}
 		v := queryOne(t, prom, fmt.Sprintf(`timestamp(http_requests_total{job="model-api",model=%q,code="200"})`, m), at)
 		return time.UnixMilli(int64(math.Round(v * 1000)))
 	}

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/slo-exporter/slo-exporter/internal/promtest"
+)
+
+// TestReload: a bad configuration is rejected (HTTP 500 naming the
+// problem, slo_exporter_config_last_reload_successful 0) while the running
+// SLOs keep being served; a good one that drops an SLO replaces the running
+// one after its backfill and the SLO disappears from /metrics; SIGHUP
+// reloads too.
+func TestReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
+	exporterBin, simBin := binaries(t)
+	simPort, port := freePort(t), freePort(t)
+	start(t, "sim", simBin, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", simPort))
+	prom := promtest.Start(t, promtest.Options{ConfigYAML: fmt.Sprintf(`global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: model-api
+    metrics_path: /metrics/model-api
+    static_configs: [{targets: ["127.0.0.1:%d"]}]
+`, simPort)})
+	slo := func(name, good string) string {
+		return fmt.Sprintf(`  - name: %s
+    service: model-api
+    objective: 0.99
+    period: 1d
+    sli: {ratio: {good: '%s', valid: 'http_requests_total{job="model-api"}'}}
+`, name, good)
+	}
+	head := fmt.Sprintf("global: {evaluation_interval: 5s, alert_tiers: [{name: long, enabled: false}]}\nprometheus: {url: %q}\nslos:\n", prom.URL)
+	cfgFile := filepath.Join(t.TempDir(), "slo.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(cfgFile, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(head + slo("keep", `http_requests_total{job="model-api",code="200"}`) + slo("drop", `http_requests_total{job="model-api",code=~"2.."}`))
+	p := start(t, "exporter", exporterBin, "serve", "--config.file="+cfgFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, "ready", 60*time.Second, ready(url))
+	has := func(name string) bool {
+		_, ok := find(scrape(t, url, "slo_objective_ratio"), map[string]string{"slo": name})
+		return ok
+	}
+	reloadOK := func() float64 {
+		v, ok := find(scrape(t, url, "slo_exporter_config_last_reload_successful"), nil)
+		if !ok {
+			t.Fatal("slo_exporter_config_last_reload_successful is missing")
+		}
+		return v
+	}
+	if !has("keep") || !has("drop") || reloadOK() != 1 {
+		t.Fatalf("at start: keep %v drop %v reload_successful %v", has("keep"), has("drop"), reloadOK())
+	}
+
+	// A bad configuration: rejected, the running SLOs stay.
+	write(head + slo("keep", `http_requests_total{job="model-api",code="200"`))
+	resp, err := http.Post(url+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 4096)
+	n, _ := resp.Body.Read(body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body[:n]), "slo.yaml") {
+		t.Errorf("bad reload: %d %q, want 500 naming the file", resp.StatusCode, body[:n])
+	}
+	if reloadOK() != 0 || !has("keep") || !has("drop") {
+		t.Errorf("after a bad reload: reload_successful %v, keep %v, drop %v", reloadOK(), has("keep"), has("drop"))
+	}
+	if code, _, _ := httpGet(url + "/-/ready"); code != http.StatusOK {
+		t.Errorf("not ready after a rejected reload: %d", code)
+	}
+
+	// A good configuration without "drop", by SIGHUP.
+	write(head + slo("keep", `http_requests_total{job="model-api",code="200"}`))
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reloaded configuration", 60*time.Second, func() error {
+		if has("drop") || !has("keep") || reloadOK() != 1 {
+			return fmt.Errorf("keep %v drop %v reload_successful %v", has("keep"), has("drop"), reloadOK())
+		}
+		return nil
+	})
+	if done, code := p.exited(); done {
+		t.Fatalf("exporter exited (code %d)", code)
+	}
+}
