@@ -3,6 +3,7 @@ package plan
 import (
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/promtest"
+	"github.com/slo-exporter/slo-exporter/internal/rules"
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
 
@@ -284,5 +287,35 @@ slos:
 	}
 	if q := pl.Queries(); len(q) != 1 || q[0] != expr {
 		t.Errorf("queries %q, want the gauge once", q)
+	}
+}
+
+// TestExampleRulesPassPromtool generates the alert rules of every example
+// configuration, in both modes, and checks them with the real promtool.
+func TestExampleRulesPassPromtool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs promtool")
+	}
+	promtool := promtest.Binary(t, "promtool", "PROMTOOL")
+	files, _ := filepath.Glob("../../config/examples/*.yaml")
+	for _, f := range files {
+		cfg, err := config.LoadAny([]string{f}, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, mode := range []string{rules.ModeDaemon, rules.ModePromQL} {
+			out, err := rules.Generate(Rules(cfg), rules.Options{Mode: mode})
+			if err != nil {
+				t.Fatalf("%s (%s): %v", f, mode, err)
+			}
+			path := filepath.Join(t.TempDir(), "rules.yaml")
+			if err := os.WriteFile(path, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := exec.Command(promtool, "check", "rules", path).CombinedOutput()
+			if err != nil {
+				t.Errorf("%s (%s): promtool check rules: %v\n%s", f, mode, err, res)
+			}
+		}
 	}
 }
