@@ -99,3 +99,50 @@ scrape_configs:
 		t.Fatalf("exporter exited (code %d)", code)
 	}
 }
+
+// TestSourceDownAtStart: with Prometheus down, the exporter serves
+// /metrics with slo_data_up 0 and is not ready; once Prometheus is up, it
+// backfills and becomes ready.
+func TestSourceDownAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: real processes")
+	}
+	exporterBin, _ := binaries(t)
+	prom := promtest.Start(t, promtest.Options{})
+	prom.Stop()
+	port := freePort(t)
+	cfgFile := filepath.Join(t.TempDir(), "slo.yaml")
+	cfg := fmt.Sprintf(`global: {evaluation_interval: 5s, query_retries: 0, alert_tiers: [{name: long, enabled: false}]}
+prometheus: {url: %q}
+slos:
+  - name: a
+    service: s
+    objective: 0.99
+    period: 1d
+    sli: {ratio: {good: 'up{job="x"}', valid: 'up'}}
+`, prom.URL)
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "exporter", exporterBin, "serve", "--config.file="+cfgFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, "slo_data_up 0 while Prometheus is down", 30*time.Second, func() error {
+		code, _, err := httpGet(url + "/metrics")
+		if err != nil || code != http.StatusOK {
+			return fmt.Errorf("%d %v", code, err)
+		}
+		if v, ok := find(scrape(t, url, "slo_data_up"), map[string]string{"slo": "a"}); !ok || v != 0 {
+			return fmt.Errorf("slo_data_up %v present %v", v, ok)
+		}
+		return nil
+	})
+	code, body, _ := httpGet(url + "/-/ready")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "backfill") {
+		t.Errorf("ready while the source is down: %d %q", code, body)
+	}
+	prom.Restart(t)
+	waitFor(t, "ready once Prometheus is up", 60*time.Second, ready(url))
+	if done, code := p.exited(); done {
+		t.Fatalf("exporter exited (code %d)", code)
+	}
+}
