@@ -1,0 +1,227 @@
+// Command gen is the data and configuration generator of
+// scripts/bench-daemon.sh. It produces, for N values of a `model` label, the
+// counters bench_requests_total{model,code="ok"|"error"} that grow at fixed
+// per-model rates from a fixed origin time, so that history written as
+// OpenMetrics (for promtool) and the live /metrics it serves are one
+// continuous series.
+//
+//	gen serve   -addr 127.0.0.1:9101 -models 1000 -origin 1700000000
+//	gen history -models 1000 -origin T -from T -to T -step 30s -out DIR
+//	gen config  -models 1000 -target ADDR -exporter ADDR -prometheus URL -interval 10s -out DIR
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: gen serve|history|config [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "history":
+		err = history(os.Args[2:])
+	case "config":
+		err = config(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown subcommand %q (want serve, history or config)", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+// okRate and errRate are model i's events per second: 5 to 11 good
+// requests per second and an error ratio of 0.05% to 0.2%, so the groups
+// differ but every one stays inside a 99.9% objective's budget.
+func okRate(i int) float64  { return float64(5 + i%7) }
+func errRate(i int) float64 { return okRate(i) * 0.0005 * float64(1+i%4) }
+
+// counters returns model i's ok and error counter values at unix second t
+// for counters that started at zero at origin.
+func counters(i int, origin, t float64) (ok, bad float64) {
+	d := math.Max(0, t-origin)
+	return math.Floor(okRate(i) * d), math.Floor(errRate(i) * d)
+}
+
+// model is the label value of model i.
+func model(i int) string { return fmt.Sprintf("m%05d", i) }
+
+// serve exposes the counters at the time of each request.
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:9101", "listen address")
+	models := fs.Int("models", 1000, "number of model label values")
+	origin := fs.Float64("origin", 0, "unix time at which every counter was zero")
+	_ = fs.Parse(args)
+	http.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		bw := bufio.NewWriterSize(w, 1<<16)
+		writeText(bw, *models, *origin, float64(time.Now().UnixNano())/1e9)
+		_ = bw.Flush()
+	})
+	return http.ListenAndServe(*addr, nil)
+}
+
+// writeText writes the exposition of all counters at time t.
+func writeText(w io.Writer, models int, origin, t float64) {
+	fmt.Fprintln(w, "# HELP bench_requests_total Synthetic requests by model and outcome.")
+	fmt.Fprintln(w, "# TYPE bench_requests_total counter")
+	for i := 0; i < models; i++ {
+		ok, bad := counters(i, origin, t)
+		fmt.Fprintf(w, "bench_requests_total{model=%q,code=\"ok\"} %.0f\n", model(i), ok)
+		fmt.Fprintf(w, "bench_requests_total{model=%q,code=\"error\"} %.0f\n", model(i), bad)
+	}
+}
+
+// history writes the counters from `from` to `to` (inclusive) every step as
+// OpenMetrics, one file per UTC-aligned 2h block: promtool 2.42 reads its
+// whole input once per 2h block it cuts, so small files keep it linear.
+// The series carry job and instance labels equal to what the live scrape
+// job attaches, so history and live data are the same series.
+func history(args []string) error {
+	fs := flag.NewFlagSet("history", flag.ExitOnError)
+	models := fs.Int("models", 1000, "number of model label values")
+	origin := fs.Int64("origin", 0, "unix time at which every counter was zero")
+	from := fs.Int64("from", 0, "first sample, unix seconds")
+	to := fs.Int64("to", 0, "last sample, unix seconds")
+	step := fs.Duration("step", 30*time.Second, "sample interval")
+	out := fs.String("out", "", "directory for the .om files")
+	_ = fs.Parse(args)
+	if *out == "" || *to <= *from || *step < time.Second {
+		return fmt.Errorf("history: need -out, -from < -to and -step >= 1s (got out=%q from=%d to=%d step=%s)", *out, *from, *to, *step)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	st := int64(step.Seconds())
+	const block = 7200
+	var samples int64
+	for b := *from - *from%block; b <= *to; b += block {
+		first := max(b, *from)
+		first += (st - (first-*from)%st) % st // stay on the -from grid
+		last := min(b+block-1, *to)
+		if first > last {
+			continue
+		}
+		name := filepath.Join(*out, fmt.Sprintf("hist-%d.om", b))
+		f, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		fmt.Fprintln(w, "# HELP bench_requests Synthetic requests by model and outcome.")
+		fmt.Fprintln(w, "# TYPE bench_requests counter")
+		for i := 0; i < *models; i++ {
+			lbl := fmt.Sprintf(`instance="bench",job="bench",model=%q`, model(i))
+			for t := first; t <= last; t += st {
+				ok, bad := counters(i, float64(*origin), float64(t))
+				ts := strconv.FormatInt(t, 10)
+				fmt.Fprintf(w, "bench_requests_total{%s,code=\"ok\"} %.0f %s\n", lbl, ok, ts)
+				fmt.Fprintf(w, "bench_requests_total{%s,code=\"error\"} %.0f %s\n", lbl, bad, ts)
+				samples += 2
+			}
+		}
+		fmt.Fprintln(w, "# EOF")
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+	}
+	fmt.Println(samples)
+	return nil
+}
+
+// windows are the eight windows of the default tiers (5m/1h, 30m/6h,
+// 2h/1d, 6h/3d) plus the 30d period: the ones a rule generator records.
+var windows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"}
+
+// config writes the Prometheus configurations of the phases, the
+// equivalent recording rules and the slo-exporter configuration.
+func config(args []string) error {
+	fs := flag.NewFlagSet("config", flag.ExitOnError)
+	models := fs.Int("models", 1000, "number of model label values (the SLO's max_groups)")
+	target := fs.String("target", "127.0.0.1:9101", "address of `gen serve`")
+	exporter := fs.String("exporter", "127.0.0.1:9199", "address of slo-exporter")
+	promURL := fs.String("prometheus", "http://127.0.0.1:9190", "Prometheus URL for slo-exporter")
+	interval := fs.String("interval", "10s", "slo-exporter evaluation_interval")
+	scrape := fs.String("scrape-interval", "30s", "Prometheus scrape interval")
+	ruleInterval := fs.String("rule-interval", "30s", "recording rule evaluation interval")
+	out := fs.String("out", "", "output directory")
+	_ = fs.Parse(args)
+	if *out == "" {
+		return fmt.Errorf("config: -out is required")
+	}
+	genJob := fmt.Sprintf(`  - job_name: bench
+    scrape_interval: %s
+    static_configs: [{targets: [%q]}]
+    relabel_configs: [{target_label: instance, replacement: bench}]
+`, *scrape, *target)
+	head := fmt.Sprintf("global:\n  scrape_interval: %s\n  evaluation_interval: %s\n", *scrape, *ruleInterval)
+	files := map[string]string{
+		"prometheus-base.yml": head + "scrape_configs:\n" + genJob,
+		"prometheus-scraped.yml": head + "scrape_configs:\n" + genJob + fmt.Sprintf(`  - job_name: slo-exporter
+    scrape_interval: 30s
+    scrape_timeout: 25s
+    static_configs: [{targets: [%q]}]
+`, *exporter),
+		"prometheus-rules.yml": head + "rule_files: [rules.yml]\nscrape_configs:\n" + genJob,
+		"rules.yml":            rules(*ruleInterval),
+		"slo.yaml": fmt.Sprintf(`# One grouped ratio SLO with %d groups (generated by bench/gen).
+global:
+  evaluation_interval: %s
+  backfill: true
+prometheus:
+  url: %s
+slos:
+  - name: bench-availability
+    service: bench
+    objective: 99.9%%
+    period: 30d
+    group_by: [model]
+    max_groups: %d
+    sli:
+      ratio:
+        good: 'bench_requests_total{job="bench",code="ok"}'
+        valid: 'bench_requests_total{job="bench"}'
+`, *models, *interval, *promURL, *models),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(*out, name), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rules is the rule group a rule generator writes for the SLO: per window
+// the SLI (good/valid) and the error ratio (bad/valid), by model.
+func rules(interval string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "groups:\n  - name: bench-availability\n    interval: %s\n    rules:\n", interval)
+	for _, w := range windows {
+		fmt.Fprintf(&b, `      - record: slo:sli_ratio:rate%[1]s
+        expr: sum by (model) (rate(bench_requests_total{job="bench",code="ok"}[%[1]s])) / sum by (model) (rate(bench_requests_total{job="bench"}[%[1]s]))
+      - record: slo:error_ratio:rate%[1]s
+        expr: sum by (model) (rate(bench_requests_total{job="bench",code="error"}[%[1]s])) / sum by (model) (rate(bench_requests_total{job="bench"}[%[1]s]))
+`, w)
+	}
+	return b.String()
+}
