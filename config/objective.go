@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // Objective is an SLO target as written in the configuration: a ratio
@@ -82,12 +84,5 @@ func (o Objective) MarshalYAML() (any, error) {
 	return o.text, nil
 }
 
-// round12 rounds to 12 significant digits, which removes float noise while
-// keeping every digit a configuration can mean.
-func round12(v float64) float64 {
-	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
-	if err != nil {
-		return v
-	}
-	return r
-}
+// round12 rounds float noise away (see evaluator.RoundNoise).
+func round12(v float64) float64 { return evaluator.RoundNoise(v) }

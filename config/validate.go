@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // Limits of the rolling period.
@@ -48,28 +49,9 @@ var reservedLabels = map[string]bool{
 // unsafeChars cannot appear in a service name, which alert rules quote.
 const unsafeChars = "`\"\\{}\n\r"
 
-// fmtDuration prints a duration the way the window label does, with days as
-// the largest unit: 5m, 1h, 7d, 30d, 1h30m.
-func fmtDuration(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	if d < 0 {
-		b.WriteByte('-')
-		d = -d
-	}
-	for _, u := range []struct {
-		unit string
-		size time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
-		if n := d / u.size; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.unit)
-			d -= n * u.size
-		}
-	}
-	return b.String()
-}
+// fmtDuration prints a duration as the window label does (days as the
+// largest unit).
+func fmtDuration(d time.Duration) string { return evaluator.FormatWindow(d) }
 
 func md(d model.Duration) string { return fmtDuration(time.Duration(d)) }
 

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,6 +29,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // APIVersion is the only OpenSLO version converted.
@@ -566,33 +566,12 @@ func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec
 	return t, true
 }
 
-// fmtDuration prints a duration with days as the largest unit, as the
-// configuration documentation writes them: 28d, 1h, 2m30s.
-func fmtDuration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		unit string
-		size time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
-		if n := d / u.size; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.unit)
-			d -= n * u.size
-		}
-	}
-	return b.String()
-}
+// fmtDuration prints a duration as the configuration documentation
+// writes it: 28d, 1h, 2m30s.
+func fmtDuration(d time.Duration) string { return evaluator.FormatWindow(max(d, 0)) }
 
-// round12 rounds to 12 significant digits, removing float noise.
-func round12(v float64) float64 {
-	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
-	if err != nil || math.IsInf(r, 0) {
-		return v
-	}
-	return r
-}
+// round12 rounds float noise away (see evaluator.RoundNoise).
+func round12(v float64) float64 { return evaluator.RoundNoise(v) }
 
 var notLabelChar = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 

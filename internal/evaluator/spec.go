@@ -167,11 +167,22 @@ func (s *Spec) validate() error {
 // FormatFloat prints a computed value without float noise: 0.999, not
 // 0.9990000000000001, and 14.4, not 14.399999999999999.
 func FormatFloat(v float64) string {
+	return strconv.FormatFloat(RoundNoise(v), 'f', -1, 64)
+}
+
+// RoundNoise rounds v to 12 significant digits: 14.399999999999999 becomes
+// 14.4 while every digit a configuration can mean is kept. Comparisons of
+// computed thresholds (can a tier ever fire?) use it so that float noise
+// does not decide them.
+func RoundNoise(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
 	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
 	if err != nil {
-		r = v
+		return v
 	}
-	return strconv.FormatFloat(r, 'f', -1, 64)
+	return r
 }
 
 // BudgetDuration returns the error budget of a time-based reading of the

@@ -2,10 +2,8 @@ package rules
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -217,18 +215,8 @@ func (s SLO) validate() error {
 	return nil
 }
 
-// round12 rounds to 12 significant digits, which removes float noise such
-// as 14.399999999999999 while keeping every digit a configuration can mean.
-func round12(v float64) float64 {
-	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return v
-	}
-	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
-	if err != nil {
-		return v
-	}
-	return r
-}
+// round12 rounds float noise away (see evaluator.RoundNoise).
+func round12(v float64) float64 { return evaluator.RoundNoise(v) }
 
 // formatFloat prints v without float noise: 0.999, 14.4, 0.933333333333.
 func formatFloat(v float64) string { return evaluator.FormatFloat(v) }
