@@ -30,6 +30,9 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 	systemd := cmd.Flag("web.systemd-socket", "Use systemd socket activation listeners instead of port listeners (Linux only).").Bool()
 	level := cmd.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
 	format := cmd.Flag("log.format", "Log format: logfmt (console), json.").Default("logfmt").Enum("logfmt", "console", "json")
+	pushURL := cmd.Flag("push.url", "Also push the /metrics text to this URL (VictoriaMetrics /api/v1/import/prometheus, vmagent, Pushgateway job URL), for where nothing can scrape the exporter.").String()
+	pushInterval := cmd.Flag("push.interval", "How often to push.").Default("30s").Duration()
+	pushHeaders := cmd.Flag("push.header", "Extra header for pushes, as 'Name: value' (repeatable).").Strings()
 	exposition := cmd.Flag("web.exposition", "The /metrics implementation: text (fast, default) or client_golang (negotiates protobuf).").
 		Default(string(export.ExpositionText)).Enum(string(export.ExpositionText), string(export.ExpositionClientGolang))
 	return cmd.FullCommand(), func() error {
@@ -73,6 +76,13 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		go func() {
 			serveErr <- srv.ListenAndServe(ctx, &web.FlagConfig{WebListenAddresses: listen, WebSystemdSocket: systemd, WebConfigFile: webConfig})
 		}()
+		if *pushURL != "" {
+			go func() {
+				if err := srv.Push(ctx, *pushURL, *pushInterval, *pushHeaders); err != nil {
+					log.Error("push stopped", zap.Error(err))
+				}
+			}()
+		}
 		runErr := make(chan error, 1)
 		go func() { runErr <- d.Run(ctx) }()
 		select {
