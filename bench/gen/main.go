@@ -36,7 +36,7 @@ func main() {
 	case "history":
 		err = history(os.Args[2:])
 	case "config":
-		err = config(os.Args[2:])
+		err = configs(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q (want serve, history or config)", os.Args[1])
 	}
@@ -153,9 +153,9 @@ func history(args []string) error {
 // 2h/1d, 6h/3d) plus the 30d period: the ones a rule generator records.
 var windows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"}
 
-// config writes the Prometheus configurations of the phases, the
+// configs writes the Prometheus configurations of the phases, the
 // equivalent recording rules and the slo-exporter configuration.
-func config(args []string) error {
+func configs(args []string) error {
 	fs := flag.NewFlagSet("config", flag.ExitOnError)
 	models := fs.Int("models", 1000, "number of model label values (the SLO's max_groups)")
 	target := fs.String("target", "127.0.0.1:9101", "address of `gen serve`")

@@ -1,0 +1,390 @@
+#!/usr/bin/env bash
+# bench-daemon.sh: what the daemon costs per tick, and what the same SLO costs
+# Prometheus as multi-window recording rules, for N = 1,000 and 10,000 groups.
+#
+# For each N, against a local Prometheus that scrapes synthetic counters
+# (bench/gen: bench_requests_total{model,code} for N models) with history
+# backfilled by promtool:
+#   1. baseline: Prometheus CPU with nothing but the scrape;
+#   2. rules: the 16 recording rules of a rule generator (SLI and error
+#      ratio over 5m..30d, by model) evaluated every 30s: Prometheus CPU per
+#      cycle and the group's and each rule's evaluationTime;
+#   3. exporter: slo-exporter with one grouped ratio SLO (N groups, 30d, default
+#      tiers): start-up backfill, then CPU per tick of the exporter and of
+#      Prometheus (minus baseline), query and evaluation wall time, RSS;
+#   4. exposition: /metrics size and the wall and CPU time of several scrapes;
+#   5. scraped: Prometheus also scrapes the exporter every 30s: its extra CPU
+#      per scrape (ingesting the slo_* series).
+# CPU is read from /proc/<pid>/stat (the source of process_cpu_seconds_total)
+# so that measuring never costs a scrape inside a measured interval.
+#
+# Environment: SIZES ("1000 10000"), HISTORY_<N> (history span, default 48h
+# for 1000, 6h for 10000), INTERVAL (exporter evaluation interval, 15s),
+# TICKS (ticks measured, 4), CYCLES (rule cycles measured, 2), BASELINE
+# (seconds, 30), SCRAPED (1: run phase 5), WRITE_DOCS (1: update the figures
+# block of docs/benchmarks.md), KEEP (1: keep the work directory),
+# SLO_EXPORTER, PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19100).
+# Everything listens on 127.0.0.1. Needs curl, jq and awk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+SIZES=${SIZES:-"1000 10000"}
+INTERVAL=${INTERVAL:-15s}
+TICKS=${TICKS:-4}
+CYCLES=${CYCLES:-2}
+BASELINE=${BASELINE:-30}
+SCRAPED=${SCRAPED:-1}
+WRITE_DOCS=${WRITE_DOCS:-1}
+PORT_BASE=${PORT_BASE:-19100}
+SCRAPE_INTERVAL=30s
+RULE_INTERVAL=30s
+GEN_ADDR=127.0.0.1:$((PORT_BASE + 1))
+PROM_ADDR=127.0.0.1:$((PORT_BASE + 90))
+EXP_ADDR=127.0.0.1:$((PORT_BASE + 99))
+PROM=http://$PROM_ADDR
+EXP=http://$EXP_ADDR
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# find NAME ENVVAR: the binary from $ENVVAR, else PATH, else ~/go/bin.
+find_bin() {
+	local v=${!2:-}
+	if [ -n "$v" ]; then [ -x "$v" ] || die "$2=$v is not executable"; echo "$v"; return; fi
+	if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return; fi
+	[ -x "$HOME/go/bin/$1" ] && { echo "$HOME/go/bin/$1"; return; }
+	die "$1 not found (set $2)"
+}
+PROMETHEUS_BIN=$(find_bin prometheus PROMETHEUS)
+PROMTOOL_BIN=$(find_bin promtool PROMTOOL)
+for t in curl jq awk; do command -v $t >/dev/null || die "$t is needed"; done
+
+WORK=$(mktemp -d /tmp/bench-daemon.XXXXXX)
+PIDS=""
+cleanup() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	if [ "${KEEP:-0}" = 1 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD...: run CMD in the background, logging to $WORK/NAME.log.
+start() {
+	local name=$1; shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+}
+# stop PID: end one process this script started and wait for it.
+stop() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+if [ -n "${SLO_EXPORTER:-}" ]; then
+	EXPORTER_BIN=$SLO_EXPORTER
+else
+	EXPORTER_BIN=$ROOT/bin/slo-exporter
+	[ -x "$EXPORTER_BIN" ] || make build >&2
+fi
+[ -x "$EXPORTER_BIN" ] || die "no slo-exporter binary at $EXPORTER_BIN"
+go build -o "$WORK/gen" ./bench/gen
+
+CLK=$(getconf CLK_TCK)
+now() { date +%s.%N; }
+# cpu PID: user+system CPU seconds of the process.
+cpu() {
+	[ -r "/proc/$1/stat" ] || die "process $1 ended early; see the logs in $WORK (KEEP=1 keeps them); a pkill of prometheus elsewhere on the machine ends ours too"
+	awk -v c="$CLK" '{print ($14 + $15) / c}' "/proc/$1/stat"
+}
+# rss PID: resident memory in bytes.
+rss() { awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$1/status"; }
+# calc EXPR: floating-point arithmetic.
+calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
+# mval FILE NAME: sum of the samples of metric NAME (any labels) in a text exposition.
+mval() {
+	awk -v n="$2" 'index($0, n "{") == 1 || index($0, n " ") == 1 { s += $NF; f = 1 } END { if (f) printf "%.10g", s; else print "nan" }' "$1"
+}
+# wait_for SECONDS CMD...: retry CMD every second until it succeeds.
+wait_for() {
+	local n=$1; shift
+	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 1; done
+	return 1
+}
+# promq EXPR: the first value of an instant query.
+promq() { curl -sf --data-urlencode "query=$1" "$PROM/api/v1/query" | jq -r '.data.result[0].value[1] // "nan"'; }
+# sleep_to_phase PERIOD OFFSET: sleep until OFFSET seconds after a multiple of PERIOD.
+sleep_to_phase() {
+	awk -v p="$1" -v o="$2" -v t="$(now)" 'BEGIN { d = (o - (t % p)); while (d <= 0.2) d += p; printf "%.3f", d }' | xargs sleep
+}
+secs() { # duration text (30s, 6h, 3d) -> seconds
+	awk -v d="$1" 'BEGIN { n = d + 0; u = substr(d, length(d)); m = (u == "s") ? 1 : (u == "m") ? 60 : (u == "h") ? 3600 : (u == "d") ? 86400 : 0; if (!m) exit 1; print n * m }'
+}
+IV=$(secs "$INTERVAL")
+declare -A R
+
+bench_size() {
+	local N=$1 dir=$WORK/n$1
+	local span_txt
+	span_txt=$(eval "echo \${HISTORY_$N:-}")
+	[ -n "$span_txt" ] || { if [ "$N" -le 1000 ]; then span_txt=48h; else span_txt=6h; fi; }
+	local span; span=$(secs "$span_txt")
+	mkdir -p "$dir/om" "$dir/data"
+
+	# History: N models x {ok,error} every 30s, one OpenMetrics file per 2h block.
+	local t_end origin t0
+	t_end=$(($(date +%s) - 30))
+	origin=$((t_end - span - 86400))
+	t0=$(now)
+	R[samples_$N]=$("$WORK/gen" history -models "$N" -origin "$origin" -from "$((t_end - span))" -to "$t_end" -step "$SCRAPE_INTERVAL" -out "$dir/om")
+	ls "$dir"/om/*.om | xargs -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$dir/data" >/dev/null
+	rm -rf "$dir/om"
+	R[span_$N]=$span_txt
+	R[histsecs_$N]=$(calc "$(now) - $t0")
+	log "N=$N: ${R[samples_$N]} samples over $span_txt into TSDB blocks in ${R[histsecs_$N]}s"
+
+	"$WORK/gen" config -models "$N" -target "$GEN_ADDR" -exporter "$EXP_ADDR" -prometheus "$PROM" \
+		-interval "$INTERVAL" -scrape-interval "$SCRAPE_INTERVAL" -rule-interval "$RULE_INTERVAL" -out "$dir"
+	cp "$dir/prometheus-base.yml" "$dir/prometheus.yml"
+
+	start "gen-$N" "$WORK/gen" serve -addr "$GEN_ADDR" -models "$N" -origin "$origin"
+	local gen_pid=$LAST_PID
+	# max-block-duration=2h: the promtool blocks are not compacted while we measure.
+	start "prometheus-$N" "$PROMETHEUS_BIN" --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+		--storage.tsdb.retention.time=90d --storage.tsdb.max-block-duration=2h --web.enable-lifecycle \
+		--web.listen-address="$PROM_ADDR" --query.max-samples=1000000000 --log.level=warn
+	local prom_pid=$LAST_PID
+	wait_for 60 curl -sf "$PROM/-/ready" || die "Prometheus not ready (see $WORK/prometheus-$N.log)"
+	wait_for 60 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"bench\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
+		|| die "Prometheus does not scrape bench/gen"
+
+	# 1. Baseline.
+	local c0 c1 w0 w1
+	c0=$(cpu $prom_pid); w0=$(now); sleep "$BASELINE"; c1=$(cpu $prom_pid); w1=$(now)
+	local base; base=$(calc "($c1 - $c0) / ($w1 - $w0)")
+	R[base_$N]=$base
+	log "N=$N: baseline Prometheus CPU $(calc "$base * 1000") ms/s"
+
+	# 2. Recording rules.
+	cp "$dir/prometheus-rules.yml" "$dir/prometheus.yml"
+	curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with rules failed"
+	wait_for 90 sh -c "curl -sf $PROM/api/v1/rules | jq -e '.data.groups[0].rules[0].health == \"ok\"'" \
+		|| die "rules were not evaluated: $(curl -s "$PROM/api/v1/rules" | head -c 500)"
+	local it0 it1
+	curl -sf "$PROM/metrics" >"$dir/prom0.txt"
+	it0=$(mval "$dir/prom0.txt" prometheus_rule_group_iterations_total)
+	c0=$(cpu $prom_pid); w0=$(now)
+	local k
+	for k in $(seq "$CYCLES"); do
+		sleep "$(secs "$RULE_INTERVAL")"
+		curl -sf "$PROM/api/v1/rules" >"$dir/rules-$k.json"
+	done
+	c1=$(cpu $prom_pid); w1=$(now)
+	curl -sf "$PROM/metrics" >"$dir/prom1.txt"
+	it1=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_total)
+	local cycles; cycles=$(calc "$it1 - $it0")
+	R[cycles_$N]=$cycles
+	[ "$cycles" != 0 ] || die "no rule cycle completed in $(calc "$w1 - $w0")s (evaluationTime above the interval?)"
+	R[missed_$N]=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_missed_total)
+	R[rules_cpu_$N]=$(calc "(($c1 - $c0) - $base * ($w1 - $w0)) / $cycles * 1000")
+	R[rules_eval_$N]=$(cat "$dir"/rules-*.json | jq -s '[.[].data.groups[0].evaluationTime] | add / length * 1000')
+	# Per window: mean evaluationTime of its two rules, summed.
+	cat "$dir"/rules-*.json | jq -r '.data.groups[0].rules[] | "\(.name) \(.evaluationTime)"' |
+		awk '{ w = $1; sub(/.*:rate/, "", w); s[w] += $2; c[$1]++; n[w] = c[$1] } END { for (w in s) printf "%s %.6f\n", w, s[w] / n[w] }' >"$dir/per-window.txt"
+	log "N=$N: rules: ${R[rules_cpu_$N]} ms CPU per cycle over $cycles cycles, evaluationTime ${R[rules_eval_$N]} ms"
+	cp "$dir/prometheus-base.yml" "$dir/prometheus.yml"
+	curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload without rules failed"
+
+	# 3. The exporter.
+	w0=$(now)
+	start "exporter-$N" "$EXPORTER_BIN" serve --config.file="$dir/slo.yaml" --web.listen-address="$EXP_ADDR" --log.level=warn
+	local exp_pid=$LAST_PID
+	wait_for 400 curl -sf "$EXP/-/ready" || die "slo-exporter not ready (see $WORK/exporter-$N.log)"
+	R[ready_$N]=$(calc "$(now) - $w0")
+	R[backfill_cpu_$N]=$(cpu $exp_pid)
+	log "N=$N: slo-exporter ready after ${R[ready_$N]}s (backfill, ${R[backfill_cpu_$N]} CPU s)"
+	# Skip the first ticks after ready (they may still close the gap left by the backfill).
+	sleep_to_phase "$IV" 3
+	local m0 m1
+	m0=$(now); curl -sf "$EXP/metrics" >"$dir/exp0.txt"
+	sleep_to_phase "$IV" 3
+	local e0 e1 p0 p1
+	e0=$(cpu $exp_pid); p0=$(cpu $prom_pid); w0=$(now)
+	sleep $((IV * TICKS))
+	e1=$(cpu $exp_pid); p1=$(cpu $prom_pid); w1=$(now)
+	R[rss_$N]=$(rss $exp_pid)
+	m1=$(now); curl -sf "$EXP/metrics" >"$dir/exp1.txt"
+	local q0 q1 ticks
+	q0=$(mval "$dir/exp0.txt" slo_exporter_queries_total); q1=$(mval "$dir/exp1.txt" slo_exporter_queries_total)
+	ticks=$(printf %.0f "$(calc "($w1 - $w0) / $IV")")
+	R[ticks_$N]=$ticks
+	# Ticks between the two reads of /metrics: those of the measured window and the ones before it.
+	R[qpt_$N]=$(calc "($q1 - $q0) / $(printf %.0f "$(calc "($m1 - $m0) / $IV")")")
+	R[ppt_$N]=$(calc "($(mval "$dir/exp1.txt" slo_exporter_query_points_total) - $(mval "$dir/exp0.txt" slo_exporter_query_points_total)) / ($q1 - $q0) * ${R[qpt_$N]}")
+	R[query_ms_$N]=$(calc "($(mval "$dir/exp1.txt" slo_exporter_query_duration_seconds_sum) - $(mval "$dir/exp0.txt" slo_exporter_query_duration_seconds_sum)) / ($(mval "$dir/exp1.txt" slo_exporter_query_duration_seconds_count) - $(mval "$dir/exp0.txt" slo_exporter_query_duration_seconds_count)) * 1000")
+	R[exp_cpu_$N]=$(calc "($e1 - $e0) / $ticks * 1000")
+	R[prom_q_cpu_$N]=$(calc "(($p1 - $p0) - $base * ($w1 - $w0)) / $ticks * 1000")
+	R[groups_$N]=$(mval "$dir/exp1.txt" slo_exporter_groups)
+	R[tracked_$N]=$(mval "$dir/exp1.txt" slo_exporter_tracked_series)
+	log "N=$N: exporter ${R[exp_cpu_$N]} ms CPU/tick, Prometheus ${R[prom_q_cpu_$N]} ms CPU/tick, ${R[groups_$N]} groups"
+
+	# 4. Exposition: five scrapes, plus one gzipped.
+	local evals="" sizes="" times="" i
+	e0=$(cpu $exp_pid)
+	for i in 1 2 3 4 5; do
+		set -- $(curl -sf -o "$dir/scrape.txt" -w '%{time_total} %{size_download}' "$EXP/metrics")
+		times="$times $1"; sizes="$sizes $2"
+		evals="$evals $(mval "$dir/scrape.txt" slo_exporter_evaluation_duration_seconds)"
+		[ "$i" = 1 ] && q0=$(mval "$dir/scrape.txt" slo_exporter_queries_total)
+	done
+	e1=$(cpu $exp_pid)
+	q1=$(mval "$dir/scrape.txt" slo_exporter_queries_total)
+	local during; during=$(calc "($q1 - $q0) / ${R[qpt_$N]}")
+	R[scrape_cpu_$N]=$(calc "(($e1 - $e0) * 1000 - $during * ${R[exp_cpu_$N]}) / 5")
+	R[scrape_ms_$N]=$(echo "$times" | awk '{ for (i = 1; i <= NF; i++) s += $i; printf "%.1f", s / NF * 1000 }')
+	R[scrape_max_ms_$N]=$(echo "$times" | awk '{ m = 0; for (i = 1; i <= NF; i++) if ($i > m) m = $i; printf "%.1f", m * 1000 }')
+	R[bytes_$N]=$(echo "$sizes" | awk '{ print $NF }')
+	R[series_$N]=$(grep -vc '^#' "$dir/scrape.txt")
+	R[slo_series_$N]=$(grep -c '^slo_[a-z_]*{slo=' "$dir/scrape.txt" || true)
+	R[gzip_$N]=$(curl -sf -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$EXP/metrics")
+	R[eval_ms_$N]=$(echo "$(mval "$dir/exp0.txt" slo_exporter_evaluation_duration_seconds) $(mval "$dir/exp1.txt" slo_exporter_evaluation_duration_seconds)$evals" |
+		awk '{ for (i = 1; i <= NF; i++) { s += $i; if ($i > m) m = $i }; printf "%.1f (max %.1f)", s / NF * 1000, m * 1000 }')
+	log "N=$N: /metrics ${R[bytes_$N]} bytes, ${R[series_$N]} samples, ${R[scrape_ms_$N]} ms per scrape"
+
+	# 5. Prometheus scrapes the exporter.
+	R[ingest_cpu_$N]=skipped; R[ingest_scrape_$N]=skipped; R[prom_rss_$N]=$(rss $prom_pid)
+	if [ "$SCRAPED" = 1 ]; then
+		cp "$dir/prometheus-scraped.yml" "$dir/prometheus.yml"
+		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with the exporter job failed"
+		wait_for 90 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"slo-exporter\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
+			|| die "Prometheus does not scrape slo-exporter"
+		# The first scrape creates the series; measure the next one alone:
+		# a 40s window from 5s after the first scrape holds exactly one.
+		local first; first=$(curl -sf --data-urlencode 'query=up{job="slo-exporter"}' "$PROM/api/v1/query" | jq -r '.data.result[0].value[0]')
+		sleep_to_phase 30 "$(calc "($first % 30) + 5")"
+		p0=$(cpu $prom_pid); w0=$(now)
+		sleep 40
+		p1=$(cpu $prom_pid); w1=$(now)
+		local scrapes=1 tk; tk=$(calc "($w1 - $w0) / $IV")
+		R[ingest_scrapes_$N]=$scrapes
+		R[ingest_cpu_$N]=$(calc "((($p1 - $p0) - $base * ($w1 - $w0)) * 1000 - $tk * ${R[prom_q_cpu_$N]}) / $scrapes")
+		R[ingest_scrape_$N]=$(calc "$(promq 'scrape_duration_seconds{job="slo-exporter"}') * 1000")
+		R[ingest_samples_$N]=$(promq 'scrape_samples_scraped{job="slo-exporter"}')
+		R[prom_rss_$N]=$(rss $prom_pid)
+		log "N=$N: Prometheus ingests the exporter: ${R[ingest_cpu_$N]} ms CPU per scrape over $scrapes scrapes"
+	fi
+	R[promsamples_$N]=$(promq 'prometheus_tsdb_head_series')
+	stop "$exp_pid"; stop "$prom_pid"; stop "$gen_pid"
+	rm -rf "$dir/data"
+}
+
+t_all=$(now)
+for N in $SIZES; do bench_size "$N"; done
+TOTAL=$(calc "$(now) - $t_all")
+
+# Report.
+row() { # label key [format]
+	local line="| $1 |" N v
+	for N in $SIZES; do v=${R[$2_$N]:-n/a}; line="$line $v |"; done
+	echo "$line"
+}
+fmt() { # round a number to 1 decimal, pass text through
+	awk -v v="$1" 'BEGIN { if (v ~ /^-?[0-9.eE+-]+$/) printf "%.1f", v; else print v }'
+}
+for N in $SIZES; do
+	for k in base rules_cpu exp_cpu prom_q_cpu scrape_cpu ingest_cpu query_ms ready backfill_cpu histsecs; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
+	R[base_$N]=$(calc "${R[base_$N]} * 1000")
+	R[rss_mb_$N]=$(calc "${R[rss_$N]} / 1048576"); R[rss_mb_$N]=$(fmt "${R[rss_mb_$N]}")
+	R[prom_rss_mb_$N]=$(fmt "$(calc "${R[prom_rss_$N]} / 1048576")")
+	R[mb_$N]=$(fmt "$(calc "${R[bytes_$N]} / 1048576")")
+	R[gzmb_$N]=$(fmt "$(calc "${R[gzip_$N]} / 1048576")")
+	R[ingest_scrape_$N]=$(fmt "${R[ingest_scrape_$N]}")
+	R[ratio_q_$N]=$(fmt "$(calc "${R[rules_cpu_$N]} / ${R[prom_q_cpu_$N]}")")
+	if [ "${R[ingest_cpu_$N]}" != skipped ]; then
+		R[ratio_all_$N]=$(fmt "$(calc "${R[rules_cpu_$N]} / (${R[prom_q_cpu_$N]} + ${R[ingest_cpu_$N]})")")
+		R[ratio_sys_$N]=$(fmt "$(calc "${R[rules_cpu_$N]} / (${R[prom_q_cpu_$N]} + ${R[ingest_cpu_$N]} + ${R[exp_cpu_$N]} + ${R[scrape_cpu_$N]})")")
+	fi
+	# Window costs, and the rules' cost per sample scanned on the longest window that holds all data.
+	while read -r w t; do R[win_${w}_$N]=$(fmt "$(calc "$t * 1000")"); done <"$WORK/n$N/per-window.txt"
+	# Linear extrapolation of the rules' CPU to 30 days of history: by the
+	# samples the eight windows scan, sum of min(window, data) over windows.
+	R[extra_$N]=$(awk -v d="$(secs "${R[span_$N]}")" -v c="${R[rules_cpu_$N]}" 'BEGIN {
+		split("300 1800 3600 7200 21600 86400 259200 2592000", w, " ")
+		for (i in w) { full += w[i]; have += (w[i] < d) ? w[i] : d }
+		printf "%.0f", c * full / have }')
+	R[extra_ratio_$N]=$(fmt "$(calc "${R[extra_$N]} / 30000")")
+done
+
+header="| | $(for N in $SIZES; do printf 'N = %s | ' "$N"; done)"
+sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
+{
+	echo "Machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, shared with other work"
+	echo "Versions: $("$PROMETHEUS_BIN" --version 2>&1 | head -1); $("$EXPORTER_BIN" --version 2>&1 | head -1); $(go version | cut -d' ' -f3)"
+	echo "Settings: scrape ${SCRAPE_INTERVAL}, rule group ${RULE_INTERVAL}, exporter evaluation_interval ${INTERVAL}, ${TICKS} ticks, ${CYCLES} rule cycles, ${BASELINE}s baseline; run took $(fmt "$TOTAL")s"
+	echo
+	echo "Data and set-up"
+	echo
+	echo "$header"; echo "$sep"
+	row "history in the TSDB (then live)" span
+	row "samples backfilled (promtool)" samples
+	row "groups tracked by the exporter" groups
+	row "source series tracked" tracked
+	row "exporter start-up backfill to ready (s)" ready
+	row "exporter CPU for that backfill (s)" backfill_cpu
+	row "Prometheus baseline CPU, scraping only (ms/s)" base
+	echo
+	echo "slo-exporter per tick"
+	echo
+	echo "$header"; echo "$sep"
+	row "queries per tick" qpt
+	row "samples returned per tick" ppt
+	row "query wall time, mean per query (ms)" query_ms
+	row "evaluation wall time (ms)" eval_ms
+	row "exporter CPU per tick: queries + merge + evaluation (ms)" exp_cpu
+	row "exporter RSS (MiB)" rss_mb
+	row "/metrics samples" series
+	row "/metrics size (MiB)" mb
+	row "/metrics gzip (MiB)" gzmb
+	row "/metrics scrape wall time, mean of 5 (ms)" scrape_ms
+	row "/metrics scrape wall time, max of 5 (ms)" scrape_max_ms
+	row "exporter CPU per /metrics scrape (ms)" scrape_cpu
+	row "Prometheus CPU per tick for the exporter's queries (ms)" prom_q_cpu
+	row "Prometheus CPU per scrape of the exporter, ingestion (ms)" ingest_cpu
+	row "Prometheus scrape_duration_seconds of the exporter (ms)" ingest_scrape
+	row "Prometheus RSS at the end (MiB)" prom_rss_mb
+	echo
+	echo "Recording rules (16 rules: SLI and error ratio x 8 windows), every ${RULE_INTERVAL}"
+	echo
+	echo "$header"; echo "$sep"
+	row "cycles measured" cycles
+	row "iterations missed (total)" missed
+	row "Prometheus CPU per cycle (ms)" rules_cpu
+	row "group evaluationTime, mean (ms)" rules_eval
+	for w in 5m 30m 1h 2h 6h 1d 3d 30d; do row "evaluationTime of the $w rules (ms)" "win_$w"; done
+	row "CPU per cycle extrapolated to 30d of data (ms, linear in samples scanned)" extra
+	row "that extrapolation as a share of one core per 30s" extra_ratio
+	echo
+	echo "Ratios (Prometheus CPU, rules per 30s cycle over the exporter approach per 30s)"
+	echo
+	echo "$header"; echo "$sep"
+	row "rules / exporter's queries" ratio_q
+	row "rules / (queries + ingesting the exporter)" ratio_all
+	row "rules / (queries + ingesting + the exporter's own CPU)" ratio_sys
+} >"$WORK/report.md"
+cat "$WORK/report.md"
+
+if [ "$WRITE_DOCS" = 1 ]; then
+	doc=$ROOT/docs/benchmarks.md
+	[ -f "$doc" ] || die "$doc missing"
+	grep -q '<!-- bench-daemon:begin -->' "$doc" || die "$doc has no bench-daemon block"
+	awk -v rep="$WORK/report.md" -v d="$(date -u +%Y-%m-%d)" '
+		/<!-- bench-daemon:begin -->/ { print; print ""; print "Measured " d " by `scripts/bench-daemon.sh`."; print ""; while ((getline l < rep) > 0) print l; print ""; skip = 1; next }
+		/<!-- bench-daemon:end -->/ { skip = 0 }
+		!skip' "$doc" >"$WORK/doc.md"
+	cp "$WORK/doc.md" "$doc"
+	log "figures written to docs/benchmarks.md"
+fi
