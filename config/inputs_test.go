@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDetectFormat(t *testing.T) {
@@ -103,15 +104,15 @@ func TestLoadAnyErrors(t *testing.T) {
 			[]string{"a.yaml", sl("100")},
 			[]string{`a.yaml: slos[0] "svc-s": objective "100%": impossible: 100% or more leaves no error budget; write a percent below 100 such as "99.9%"`}},
 		{"conversion and load problems in file order",
-			[]string{"a.yaml", oslo("x", "Timeslices"), "b.yaml", sl("100"), "c.yaml", oneSLO + "    period: 7h30m\n"},
+			[]string{"a.yaml", oslo("x", "RatioTimeslices"), "b.yaml", sl("100"), "c.yaml", oneSLO + "    period: 7h30m\n"},
 			[]string{
-				`a.yaml: document 1 (SLO "x"): spec.budgetingMethod "Timeslices": not supported yet: slo-exporter budgets by Occurrences (good / valid events); the engine can evaluate time slices, but the configuration has no field for them yet`,
+				`a.yaml: document 1 (SLO "x"): spec.budgetingMethod "RatioTimeslices": not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent`,
 				`b.yaml: slos[0] "svc-s": objective "100%": impossible: 100% or more leaves no error budget; write a percent below 100 such as "99.9%"`,
 				`c.yaml: slos[0] "api": period "7h30m": must be a whole number of hours`,
 			}},
 		{"a file whose only SLO fails conversion is not also empty",
 			[]string{"a.yaml", oslo("x", "RatioTimeslices")},
-			[]string{`a.yaml: document 1 (SLO "x"): spec.budgetingMethod "RatioTimeslices": not supported yet: slo-exporter budgets by Occurrences (good / valid events); the engine can evaluate time slices, but the configuration has no field for them yet`}},
+			[]string{`a.yaml: document 1 (SLO "x"): spec.budgetingMethod "RatioTimeslices": not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			paths := write(t, tc.files...)
@@ -142,5 +143,27 @@ func TestConvertFiles(t *testing.T) {
 	if err := ConvertFiles([]string{"examples/minimal.yaml"}, &b); err == nil ||
 		err.Error() != "examples/minimal.yaml: is already slo-exporter configuration (neither OpenSLO apiVersion nor Sloth version found)" {
 		t.Errorf("native file: %v", err)
+	}
+}
+
+// TestOpenSLOTimeslices: OpenSLO's Timeslices method maps onto
+// budgeting_method timeslices with the objective's slice window and target.
+func TestOpenSLOTimeslices(t *testing.T) {
+	doc := "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: ts\nspec:\n  service: svc\n  budgetingMethod: Timeslices\n" +
+		"  timeWindow:\n    - duration: 7d\n      isRolling: true\n  objectives:\n    - target: 0.99\n      timeSliceTarget: 0.95\n      timeSliceWindow: 1m\n" +
+		"  indicator:\n    metadata:\n      name: i\n    spec:\n      ratioMetric:\n        counter: true\n" +
+		"        good:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: a_total{code=\"ok\"}\n" +
+		"        total:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: a_total\n"
+	path := filepath.Join(t.TempDir(), "ts.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadAny([]string{path}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.SLOs[0]
+	if s.Method() != Timeslices || s.TimeSlice == nil || time.Duration(s.TimeSlice.Length) != time.Minute || s.TimeSlice.Target != 0.95 {
+		t.Errorf("converted SLO: method %q, time slice %+v", s.Method(), s.TimeSlice)
 	}
 }

@@ -141,7 +141,7 @@ func (c *converter) add(o *object, field, value, msg string) {
 }
 
 // timeslicesMsg says why time-slice budgeting is rejected.
-const timeslicesMsg = "not supported yet: slo-exporter budgets by Occurrences (good / valid events); the engine can evaluate time slices, but the configuration has no field for them yet"
+const timeslicesMsg = "not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent"
 
 // kinds are the OpenSLO v1 kinds; Service and AlertNotificationTarget are
 // accepted and ignored (slo-exporter has nothing to map them onto).
@@ -203,7 +203,7 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 	if o.kind == "SLO" {
 		// Reported before the SDK's checks, which would first ask for the
 		// time-slice fields of a method that cannot be converted anyway.
-		if m := scalar(child(item, "spec"), "budgetingMethod"); m == string(v1.SLOBudgetingMethodTimeslices) || m == string(v1.SLOBudgetingMethodRatioTimeslices) {
+		if m := scalar(child(item, "spec"), "budgetingMethod"); m == string(v1.SLOBudgetingMethodRatioTimeslices) {
 			c.add(o, "spec.budgetingMethod", m, timeslicesMsg)
 			c.broken[o.kind+"/"+o.name] = true
 			return nil
@@ -280,7 +280,16 @@ func (c *converter) slo(o *object, s v1.SLO) (SLO, bool) {
 	if out.Description == "" {
 		out.Description = s.Metadata.DisplayName
 	}
-	if spec.BudgetingMethod != v1.SLOBudgetingMethodOccurrences {
+	switch spec.BudgetingMethod {
+	case v1.SLOBudgetingMethodOccurrences:
+	case v1.SLOBudgetingMethodTimeslices:
+		// The SDK has checked that timeSliceTarget and timeSliceWindow are set.
+		if len(spec.Objectives) == 1 && spec.Objectives[0].TimeSliceTarget != nil && spec.Objectives[0].TimeSliceWindow != nil {
+			obj := spec.Objectives[0]
+			out.BudgetingMethod = "timeslices"
+			out.TimeSlice = &TimeSlice{Length: fmtDuration(obj.TimeSliceWindow.Duration()), Target: *obj.TimeSliceTarget}
+		}
+	default:
 		c.add(o, "spec.budgetingMethod", string(spec.BudgetingMethod), timeslicesMsg)
 	}
 	c.objective(o, spec, &out)

@@ -35,13 +35,23 @@ type SLO struct {
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	// Objective is a ratio (float64) or a percent string ("99.9%"); nil
 	// leaves it out, which the loader reports as missing.
-	Objective any       `yaml:"objective,omitempty"`
-	Period    string    `yaml:"period,omitempty"`
-	Calendar  string    `yaml:"calendar,omitempty"`
-	TimeZone  string    `yaml:"time_zone,omitempty"`
-	GroupBy   []string  `yaml:"group_by,omitempty"`
-	SLI       SLI       `yaml:"sli"`
-	Alerting  *Alerting `yaml:"alerting,omitempty"`
+	Objective any      `yaml:"objective,omitempty"`
+	Period    string   `yaml:"period,omitempty"`
+	Calendar  string   `yaml:"calendar,omitempty"`
+	TimeZone  string   `yaml:"time_zone,omitempty"`
+	GroupBy   []string `yaml:"group_by,omitempty"`
+	// BudgetingMethod and TimeSlice carry OpenSLO's Timeslices method.
+	BudgetingMethod string     `yaml:"budgeting_method,omitempty"`
+	TimeSlice       *TimeSlice `yaml:"time_slice,omitempty"`
+	SLI             SLI        `yaml:"sli"`
+	Alerting        *Alerting  `yaml:"alerting,omitempty"`
+}
+
+// TimeSlice is time_slice: a slice's length and the ratio it needs to be
+// good.
+type TimeSlice struct {
+	Length string  `yaml:"length"`
+	Target float64 `yaml:"target"`
 }
 
 // SLI holds the ratio kind, the one both inputs map onto.
