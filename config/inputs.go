@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -109,27 +108,15 @@ func Convert(name string, data []byte) ([]byte, Format, error) {
 // problem names the original file; problems found after conversion
 // locate SLOs by their index among the file's converted SLOs.
 func LoadAny(files []string, env []string, flags map[string]any) (*Config, error) {
-	var errs Errors
-	var srcs []source
-	if len(files) == 0 {
-		errs = append(errs, &FieldError{Source: "configuration", Index: -1, Msg: "no configuration file given"})
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			errs = append(errs, &FieldError{Source: f, Index: -1, Msg: "cannot read: " + err.Error()})
-			continue
-		}
-		out, _, err := Convert(f, data)
+	read, errs := readFiles(files)
+	srcs := make([]source, 0, len(read))
+	for _, src := range read {
+		out, _, err := Convert(src.name, src.data)
 		var ce Errors
 		if errors.As(err, &ce) {
 			errs = append(errs, ce...)
 		}
-		srcs = append(srcs, source{name: f, data: out})
+		srcs = append(srcs, source{name: src.name, data: out})
 	}
 	cfg, err := load(srcs, env, flags, errs)
 	if err != nil {

@@ -27,6 +27,13 @@ const EnvPrefix = "SLO_EXPORTER_"
 // fills in defaults and validates the result. On failure the error is an
 // Errors value listing every problem found.
 func Load(files []string, env []string, flags map[string]any) (*Config, error) {
+	srcs, errs := readFiles(files)
+	return load(srcs, env, flags, errs)
+}
+
+// readFiles reads the configuration files; a file that cannot be read is
+// a problem, not a stop, so that every problem is reported at once.
+func readFiles(files []string) ([]source, Errors) {
 	var errs Errors
 	var srcs []source
 	if len(files) == 0 {
@@ -44,7 +51,7 @@ func Load(files []string, env []string, flags map[string]any) (*Config, error) {
 		}
 		srcs = append(srcs, source{name: f, data: data})
 	}
-	return load(srcs, env, flags, errs)
+	return srcs, errs
 }
 
 // Parse loads a configuration from one document named name (which error
