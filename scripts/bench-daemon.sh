@@ -21,7 +21,7 @@
 # Environment: SIZES ("1000 10000"), HISTORY_<N> (history span, default 48h
 # for 1000, 6h for 10000), INTERVAL (exporter evaluation interval, 15s),
 # TICKS (ticks measured, 4), CYCLES (rule cycles measured, 2), BASELINE
-# (seconds, 30), SCRAPED (1: run phase 5), WRITE_DOCS (1: update the figures
+# (seconds of each of the two baselines, 20), SCRAPED (1: run phase 5), WRITE_DOCS (1: update the figures
 # block of docs/benchmarks.md), KEEP (1: keep the work directory),
 # SLO_EXPORTER, PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19100).
 # Everything listens on 127.0.0.1. Needs curl, jq and awk.
@@ -33,7 +33,7 @@ SIZES=${SIZES:-"1000 10000"}
 INTERVAL=${INTERVAL:-15s}
 TICKS=${TICKS:-4}
 CYCLES=${CYCLES:-2}
-BASELINE=${BASELINE:-30}
+BASELINE=${BASELINE:-20}
 SCRAPED=${SCRAPED:-1}
 WRITE_DOCS=${WRITE_DOCS:-1}
 PORT_BASE=${PORT_BASE:-19100}
@@ -93,6 +93,9 @@ else
 fi
 [ -x "$EXPORTER_BIN" ] || die "no slo-exporter binary at $EXPORTER_BIN"
 go build -o "$WORK/gen" ./bench/gen
+# Run Prometheus under its own name: a `pkill prometheus` (or -f) elsewhere on
+# a shared machine must not end the benchmark's server halfway.
+ln -s "$PROMETHEUS_BIN" "$WORK/bench-prom"
 
 CLK=$(getconf CLK_TCK)
 now() { date +%s.%N; }
@@ -125,6 +128,14 @@ secs() { # duration text (30s, 6h, 3d) -> seconds
 	awk -v d="$1" 'BEGIN { n = d + 0; u = substr(d, length(d)); m = (u == "s") ? 1 : (u == "m") ? 60 : (u == "h") ? 3600 : (u == "d") ? 86400 : 0; if (!m) exit 1; print n * m }'
 }
 IV=$(secs "$INTERVAL")
+# baseline PID: CPU seconds per second of the process over $BASELINE seconds.
+baseline() {
+	local c0 c1 w0 w1
+	c0=$(cpu "$1"); w0=$(now); sleep "$BASELINE"; c1=$(cpu "$1"); w1=$(now)
+	calc "($c1 - $c0) / ($w1 - $w0)"
+}
+# qwall FILE: seconds Prometheus spent in /api/v1/query handlers, from its /metrics.
+qwall() { awk 'index($0, "prometheus_http_request_duration_seconds_sum{handler=\"/api/v1/query\"}") == 1 { print $NF }' "$1"; }
 declare -A R
 
 bench_size() {
@@ -149,12 +160,12 @@ bench_size() {
 
 	"$WORK/gen" config -models "$N" -target "$GEN_ADDR" -exporter "$EXP_ADDR" -prometheus "$PROM" \
 		-interval "$INTERVAL" -scrape-interval "$SCRAPE_INTERVAL" -rule-interval "$RULE_INTERVAL" -out "$dir"
-	cp "$dir/prometheus-base.yml" "$dir/prometheus.yml"
+	cp "$dir/prometheus-base.yml" "$dir/prom.yml"
 
 	start "gen-$N" "$WORK/gen" serve -addr "$GEN_ADDR" -models "$N" -origin "$origin"
 	local gen_pid=$LAST_PID
 	# max-block-duration=2h: the promtool blocks are not compacted while we measure.
-	start "prometheus-$N" "$PROMETHEUS_BIN" --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+	start "prometheus-$N" "$WORK/bench-prom" --config.file="$dir/prom.yml" --storage.tsdb.path="$dir/data" \
 		--storage.tsdb.retention.time=90d --storage.tsdb.max-block-duration=2h --web.enable-lifecycle \
 		--web.listen-address="$PROM_ADDR" --query.max-samples=1000000000 --log.level=warn
 	local prom_pid=$LAST_PID
@@ -164,13 +175,12 @@ bench_size() {
 
 	# 1. Baseline.
 	local c0 c1 w0 w1
-	c0=$(cpu $prom_pid); w0=$(now); sleep "$BASELINE"; c1=$(cpu $prom_pid); w1=$(now)
-	local base; base=$(calc "($c1 - $c0) / ($w1 - $w0)")
-	R[base_$N]=$base
-	log "N=$N: baseline Prometheus CPU $(calc "$base * 1000") ms/s"
+	local base; base=$(baseline $prom_pid)
+	R[base_$N]=$(calc "$base * 1000")
+	log "N=$N: baseline Prometheus CPU ${R[base_$N]} ms/s"
 
 	# 2. Recording rules.
-	cp "$dir/prometheus-rules.yml" "$dir/prometheus.yml"
+	cp "$dir/prometheus-rules.yml" "$dir/prom.yml"
 	curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with rules failed"
 	wait_for 90 sh -c "curl -sf $PROM/api/v1/rules | jq -e '.data.groups[0].rules[0].health == \"ok\"'" \
 		|| die "rules were not evaluated: $(curl -s "$PROM/api/v1/rules" | head -c 500)"
@@ -196,10 +206,14 @@ bench_size() {
 	cat "$dir"/rules-*.json | jq -r '.data.groups[0].rules[] | "\(.name) \(.evaluationTime)"' |
 		awk '{ w = $1; sub(/.*:rate/, "", w); s[w] += $2; c[$1]++; n[w] = c[$1] } END { for (w in s) printf "%s %.6f\n", w, s[w] / n[w] }' >"$dir/per-window.txt"
 	log "N=$N: rules: ${R[rules_cpu_$N]} ms CPU per cycle over $cycles cycles, evaluationTime ${R[rules_eval_$N]} ms"
-	cp "$dir/prometheus-base.yml" "$dir/prometheus.yml"
+	cp "$dir/prometheus-base.yml" "$dir/prom.yml"
 	curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload without rules failed"
 
-	# 3. The exporter.
+	# 3. The exporter, against a fresh baseline: the rules' work leaves
+	# Prometheus with a larger heap to collect and return.
+	base=$(baseline $prom_pid)
+	R[base2_$N]=$(calc "$base * 1000")
+	log "N=$N: baseline after the rules ${R[base2_$N]} ms/s"
 	w0=$(now)
 	start "exporter-$N" "$EXPORTER_BIN" serve --config.file="$dir/slo.yaml" --web.listen-address="$EXP_ADDR" --log.level=warn
 	local exp_pid=$LAST_PID
@@ -213,9 +227,11 @@ bench_size() {
 	m0=$(now); curl -sf "$EXP/metrics" >"$dir/exp0.txt"
 	sleep_to_phase "$IV" 3
 	local e0 e1 p0 p1
+	curl -sf "$PROM/metrics" >"$dir/promq0.txt"
 	e0=$(cpu $exp_pid); p0=$(cpu $prom_pid); w0=$(now)
 	sleep $((IV * TICKS))
 	e1=$(cpu $exp_pid); p1=$(cpu $prom_pid); w1=$(now)
+	curl -sf "$PROM/metrics" >"$dir/promq1.txt"
 	R[rss_$N]=$(rss $exp_pid)
 	m1=$(now); curl -sf "$EXP/metrics" >"$dir/exp1.txt"
 	local q0 q1 ticks
@@ -228,6 +244,8 @@ bench_size() {
 	R[query_ms_$N]=$(calc "($(mval "$dir/exp1.txt" slo_exporter_query_duration_seconds_sum) - $(mval "$dir/exp0.txt" slo_exporter_query_duration_seconds_sum)) / ($(mval "$dir/exp1.txt" slo_exporter_query_duration_seconds_count) - $(mval "$dir/exp0.txt" slo_exporter_query_duration_seconds_count)) * 1000")
 	R[exp_cpu_$N]=$(calc "($e1 - $e0) / $ticks * 1000")
 	R[prom_q_cpu_$N]=$(calc "(($p1 - $p0) - $base * ($w1 - $w0)) / $ticks * 1000")
+	R[prom_q_wall_$N]=$(calc "($(qwall "$dir/promq1.txt") - $(qwall "$dir/promq0.txt")) / $ticks * 1000")
+	R[heap_$N]=$(mval "$dir/exp1.txt" go_memstats_heap_inuse_bytes)
 	R[groups_$N]=$(mval "$dir/exp1.txt" slo_exporter_groups)
 	R[tracked_$N]=$(mval "$dir/exp1.txt" slo_exporter_tracked_series)
 	log "N=$N: exporter ${R[exp_cpu_$N]} ms CPU/tick, Prometheus ${R[prom_q_cpu_$N]} ms CPU/tick, ${R[groups_$N]} groups"
@@ -258,18 +276,18 @@ bench_size() {
 	# 5. Prometheus scrapes the exporter.
 	R[ingest_cpu_$N]=skipped; R[ingest_scrape_$N]=skipped; R[prom_rss_$N]=$(rss $prom_pid)
 	if [ "$SCRAPED" = 1 ]; then
-		cp "$dir/prometheus-scraped.yml" "$dir/prometheus.yml"
+		cp "$dir/prometheus-scraped.yml" "$dir/prom.yml"
 		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with the exporter job failed"
 		wait_for 90 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"slo-exporter\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
 			|| die "Prometheus does not scrape slo-exporter"
-		# The first scrape creates the series; measure the next one alone:
-		# a 40s window from 5s after the first scrape holds exactly one.
+		# The first scrape creates the series; measure the next two: a 70s
+		# window from 5s after the first scrape holds exactly two.
 		local first; first=$(curl -sf --data-urlencode 'query=up{job="slo-exporter"}' "$PROM/api/v1/query" | jq -r '.data.result[0].value[0]')
 		sleep_to_phase 30 "$(calc "($first % 30) + 5")"
 		p0=$(cpu $prom_pid); w0=$(now)
-		sleep 40
+		sleep 70
 		p1=$(cpu $prom_pid); w1=$(now)
-		local scrapes=1 tk; tk=$(calc "($w1 - $w0) / $IV")
+		local scrapes=2 tk; tk=$(calc "($w1 - $w0) / $IV")
 		R[ingest_scrapes_$N]=$scrapes
 		R[ingest_cpu_$N]=$(calc "((($p1 - $p0) - $base * ($w1 - $w0)) * 1000 - $tk * ${R[prom_q_cpu_$N]}) / $scrapes")
 		R[ingest_scrape_$N]=$(calc "$(promq 'scrape_duration_seconds{job="slo-exporter"}') * 1000")
@@ -296,8 +314,8 @@ fmt() { # round a number to 1 decimal, pass text through
 	awk -v v="$1" 'BEGIN { if (v ~ /^-?[0-9.eE+-]+$/) printf "%.1f", v; else print v }'
 }
 for N in $SIZES; do
-	for k in base rules_cpu exp_cpu prom_q_cpu scrape_cpu ingest_cpu query_ms ready backfill_cpu histsecs; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
-	R[base_$N]=$(calc "${R[base_$N]} * 1000")
+	R[heap_mb_$N]=$(calc "${R[heap_$N]} / 1048576")
+	for k in base base2 rules_cpu rules_eval exp_cpu prom_q_cpu prom_q_wall scrape_cpu ingest_cpu query_ms ready backfill_cpu histsecs heap_mb; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
 	R[rss_mb_$N]=$(calc "${R[rss_$N]} / 1048576"); R[rss_mb_$N]=$(fmt "${R[rss_mb_$N]}")
 	R[prom_rss_mb_$N]=$(fmt "$(calc "${R[prom_rss_$N]} / 1048576")")
 	R[mb_$N]=$(fmt "$(calc "${R[bytes_$N]} / 1048576")")
@@ -310,12 +328,13 @@ for N in $SIZES; do
 	fi
 	# Window costs, and the rules' cost per sample scanned on the longest window that holds all data.
 	while read -r w t; do R[win_${w}_$N]=$(fmt "$(calc "$t * 1000")"); done <"$WORK/n$N/per-window.txt"
-	# Linear extrapolation of the rules' CPU to 30 days of history: by the
-	# samples the eight windows scan, sum of min(window, data) over windows.
-	R[extra_$N]=$(awk -v d="$(secs "${R[span_$N]}")" -v c="${R[rules_cpu_$N]}" 'BEGIN {
-		split("300 1800 3600 7200 21600 86400 259200 2592000", w, " ")
-		for (i in w) { full += w[i]; have += (w[i] < d) ? w[i] : d }
-		printf "%.0f", c * full / have }')
+	# Extrapolation of the rules' CPU to 30 days of history: each window
+	# shorter than the data keeps its measured share; each longer one is
+	# scaled by window / data span (linear in samples scanned).
+	R[extra_$N]=$(awk -v d="$(secs "${R[span_$N]}")" -v c="${R[rules_cpu_$N]}" '
+		BEGIN { split("5m 300 30m 1800 1h 3600 2h 7200 6h 21600 1d 86400 3d 259200 30d 2592000", a, " "); for (i = 1; i < 16; i += 2) w[a[i]] = a[i + 1] }
+		{ t = $2; all += t; ext += (w[$1] > d) ? t * w[$1] / d : t }
+		END { printf "%.0f", c * ext / all }' "$WORK/n$N/per-window.txt")
 	R[extra_ratio_$N]=$(fmt "$(calc "${R[extra_$N]} / 30000")")
 done
 
@@ -336,6 +355,7 @@ sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
 	row "exporter start-up backfill to ready (s)" ready
 	row "exporter CPU for that backfill (s)" backfill_cpu
 	row "Prometheus baseline CPU, scraping only (ms/s)" base
+	row "the same after the rules phase, used for the exporter (ms/s)" base2
 	echo
 	echo "slo-exporter per tick"
 	echo
@@ -346,6 +366,7 @@ sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
 	row "evaluation wall time (ms)" eval_ms
 	row "exporter CPU per tick: queries + merge + evaluation (ms)" exp_cpu
 	row "exporter RSS (MiB)" rss_mb
+	row "exporter Go heap in use (MiB)" heap_mb
 	row "/metrics samples" series
 	row "/metrics size (MiB)" mb
 	row "/metrics gzip (MiB)" gzmb
@@ -353,6 +374,7 @@ sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
 	row "/metrics scrape wall time, max of 5 (ms)" scrape_max_ms
 	row "exporter CPU per /metrics scrape (ms)" scrape_cpu
 	row "Prometheus CPU per tick for the exporter's queries (ms)" prom_q_cpu
+	row "Prometheus /api/v1/query handler wall time per tick (ms)" prom_q_wall
 	row "Prometheus CPU per scrape of the exporter, ingestion (ms)" ingest_cpu
 	row "Prometheus scrape_duration_seconds of the exporter (ms)" ingest_scrape
 	row "Prometheus RSS at the end (MiB)" prom_rss_mb
@@ -365,7 +387,7 @@ sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
 	row "Prometheus CPU per cycle (ms)" rules_cpu
 	row "group evaluationTime, mean (ms)" rules_eval
 	for w in 5m 30m 1h 2h 6h 1d 3d 30d; do row "evaluationTime of the $w rules (ms)" "win_$w"; done
-	row "CPU per cycle extrapolated to 30d of data (ms, linear in samples scanned)" extra
+	row "CPU per cycle extrapolated to 30d of data (ms; windows beyond the data scaled linearly)" extra
 	row "that extrapolation as a share of one core per 30s" extra_ratio
 	echo
 	echo "Ratios (Prometheus CPU, rules per 30s cycle over the exporter approach per 30s)"
