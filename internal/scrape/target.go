@@ -29,6 +29,13 @@ type Selector struct {
 	// (see Condition). Selectors of one Expr with different conditions
 	// share its query.
 	Gauge *Condition
+	// NativeLE, when set, makes Expr a native histogram selector: each
+	// series' value is its number of observations at or below NativeLE
+	// (+Inf: all of them, the histogram's count), read from the sample's
+	// buckets. NativeLE must be a boundary of the histogram's buckets: a
+	// populated bucket that straddles it is a source error naming the
+	// boundaries around it.
+	NativeLE *float64
 }
 
 // IsZero reports whether the selector is unset.
