@@ -33,6 +33,10 @@ var ErrGroupExpired = errors.New("group expired")
 // ErrTooManyGroups is returned by Engine.Group when the SLO's cap is reached.
 var ErrTooManyGroups = errors.New("too many groups")
 
+// ErrComposite is returned by Engine.Group for a composite SLO, which
+// records no events of its own.
+var ErrComposite = errors.New("a composite SLO records no events; record its components")
+
 // Engine holds the counts of every SLO and group and evaluates them. It is
 // not safe for concurrent use: one driver goroutine records and evaluates,
 // and readers use the immutable snapshots it returns.
@@ -53,6 +57,14 @@ type sloState struct {
 	groups     map[string]*Group
 	order      []*Group // sorted by key
 	dataUp     bool
+	comps      []compState // a composite's components
+}
+
+// compState is one component of a composite as the engine evaluates it.
+type compState struct {
+	slo    int
+	weight float64
+	win    []int // the component's window index of each of the composite's windows
 }
 
 // Group is the counts of one label-value group of an SLO (the SLO itself
@@ -91,7 +103,80 @@ func New(interval time.Duration, specs []Spec) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	for i, s := range e.slos {
+		if s.spec.Composite != nil {
+			if err := e.link(i); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return e, nil
+}
+
+// link resolves composite i's components and checks that each has the
+// composite's budget period and every one of its windows.
+func (e *Engine) link(i int) error {
+	s := e.slos[i]
+	errf := func(format string, a ...any) error {
+		return fmt.Errorf("slo %q: "+format, append([]any{s.spec.Name}, a...)...)
+	}
+	seen := map[int]bool{}
+	for _, c := range s.spec.Composite.Components {
+		if c.SLO < 0 || c.SLO >= len(e.slos) {
+			return errf("composite component %d: the engine has %d SLOs", c.SLO, len(e.slos))
+		}
+		cs := e.slos[c.SLO]
+		name := cs.spec.Name
+		switch {
+		case c.SLO == i:
+			return errf("a composite cannot be its own component")
+		case seen[c.SLO]:
+			return errf("composite component %q listed twice", name)
+		case cs.spec.Composite != nil:
+			return errf("composite component %q is a composite itself; composites do not nest", name)
+		case cs.spec.Calendar != s.spec.Calendar || cs.spec.Period != s.spec.Period ||
+			(s.spec.Calendar != "" && locName(cs.spec.Location) != locName(s.spec.Location)):
+			return errf("composite component %q budgets over %s, the composite over %s: they must be the same",
+				name, cs.spec.periodName(), s.spec.periodName())
+		}
+		seen[c.SLO] = true
+		cp := compState{slo: c.SLO, weight: c.Weight}
+		if cp.weight == 0 {
+			cp.weight = 1
+		}
+		var missing []string
+		for _, w := range s.windows {
+			j := slices.Index(cs.windows, w)
+			if j < 0 {
+				missing = append(missing, FormatWindow(w))
+			}
+			cp.win = append(cp.win, j)
+		}
+		if len(missing) > 0 {
+			return errf("composite component %q does not keep the window(s) %s: a composite's windows must be windows of every component",
+				name, strings.Join(missing, ", "))
+		}
+		s.comps = append(s.comps, cp)
+	}
+	return nil
+}
+
+func locName(l *time.Location) string {
+	if l == nil {
+		return "UTC"
+	}
+	return l.String()
+}
+
+// periodName describes the budget period in errors: "30d" or "month in UTC".
+func (s *Spec) periodName() string {
+	if s.Calendar != "" {
+		return fmt.Sprintf("calendar %s in %s", s.Calendar, locName(s.Location))
+	}
+	return "a rolling " + FormatWindow(s.Period)
 }
 
 func newSLOState(interval time.Duration, spec Spec) (*sloState, error) {
@@ -166,6 +251,9 @@ func (e *Engine) Groups(i int) int { return len(e.slos[i].groups) }
 // returns ErrTooManyGroups and counts it.
 func (e *Engine) Group(i int, labels []Label, now int64) (*Group, error) {
 	s := e.slos[i]
+	if s.spec.Composite != nil {
+		return nil, ErrComposite
+	}
 	key := groupKey(labels)
 	if g, ok := s.groups[key]; ok {
 		return g, nil
@@ -287,8 +375,16 @@ func (e *Engine) Evaluate(t time.Time) *Snapshot {
 	now := t.UnixMilli()
 	snap := &Snapshot{Time: t, SLOs: make([]SLOResult, len(e.slos))}
 	for i, s := range e.slos {
-		e.expire(s, now)
-		snap.SLOs[i] = s.evaluate(now)
+		if s.spec.Composite == nil {
+			e.expire(s, now)
+			snap.SLOs[i] = s.evaluate(now)
+		}
+	}
+	// Composites after their components, from the components' results.
+	for i, s := range e.slos {
+		if s.spec.Composite != nil {
+			snap.SLOs[i] = s.evaluateComposite(now, snap.SLOs)
+		}
 	}
 	snap.Stats = e.stats
 	return snap
@@ -314,11 +410,12 @@ func (e *Engine) expire(s *sloState, now int64) {
 	s.order = kept
 }
 
-func (s *sloState) evaluate(now int64) SLOResult {
-	nw, nt := len(s.windows), len(s.tiers)
+// header returns the SLO's result without groups, and where its budget
+// period starts (unix ms).
+func (s *sloState) header(now int64) (SLOResult, int64) {
 	res := SLOResult{
 		Spec: s.spec, Windows: s.windows, Tiers: s.tiers, DataUp: s.dataUp,
-		Period: s.spec.Period, Groups: make([]GroupResult, len(s.order)),
+		Period: s.spec.Period,
 	}
 	var periodStart int64
 	if s.spec.Calendar != "" {
@@ -333,6 +430,13 @@ func (s *sloState) evaluate(now int64) SLOResult {
 	} else {
 		res.PeriodStart = time.UnixMilli(now - s.spec.Period.Milliseconds())
 	}
+	return res, periodStart
+}
+
+func (s *sloState) evaluate(now int64) SLOResult {
+	nw, nt := len(s.windows), len(s.tiers)
+	res, periodStart := s.header(now)
+	res.Groups = make([]GroupResult, len(s.order))
 	ws := make([]WindowResult, len(s.order)*nw)
 	alerts := make([]bool, len(s.order)*nt)
 	errBudget := 1 - s.spec.Objective
@@ -345,19 +449,110 @@ func (s *sloState) evaluate(now int64) SLOResult {
 			sum := g.counts.Sum(li, now)
 			gr.Windows[wi] = windowResult(sum, float64(s.windows[wi].Milliseconds()), errBudget)
 		}
-		for ti, idx := range s.tierIdx {
-			long, short := gr.Windows[idx[0]], gr.Windows[idx[1]]
-			th := res.Tiers[ti].Threshold
-			gr.Alerts[ti] = long.HasSLI && short.HasSLI && long.BurnRate > th && short.BurnRate > th
-		}
-		if s.periodIdx >= 0 {
-			gr.Period = gr.Windows[s.periodIdx]
-		} else {
+		if s.periodIdx < 0 {
 			gr.Period = windowResult(g.counts.SumSince(periodStart, now), float64(now-periodStart), errBudget)
 		}
-		gr.Budget, gr.Zone = s.budget(gr.Period, gr.Windows[s.exhaustIdx], res.Period)
+		s.finish(gr, &res)
 	}
 	return res
+}
+
+// finish computes a group's alerts, rolling period, budget and zone from
+// its windows (and, for a calendar SLO, its Period already set).
+func (s *sloState) finish(gr *GroupResult, res *SLOResult) {
+	for ti, idx := range s.tierIdx {
+		long, short := gr.Windows[idx[0]], gr.Windows[idx[1]]
+		th := res.Tiers[ti].Threshold
+		gr.Alerts[ti] = long.HasSLI && short.HasSLI && long.BurnRate > th && short.BurnRate > th
+	}
+	if s.periodIdx >= 0 {
+		gr.Period = gr.Windows[s.periodIdx]
+	}
+	gr.Budget, gr.Zone = s.budget(gr.Period, gr.Windows[s.exhaustIdx], res.Period)
+}
+
+// evaluateComposite combines the components' results (all, indexed like
+// the engine's SLOs, already evaluated) into the composite's one group.
+// The composite has no group until a component has one; it is up when
+// every component is.
+func (s *sloState) evaluateComposite(now int64, all []SLOResult) SLOResult {
+	res, _ := s.header(now)
+	res.Composite, res.DataUp = true, true
+	parts := make([]*GroupResult, len(s.comps))
+	found := false
+	for k, c := range s.comps {
+		cr := &all[c.slo]
+		res.DataUp = res.DataUp && cr.DataUp
+		for gi := range cr.Groups {
+			if len(cr.Groups[gi].Labels) == 0 {
+				parts[k], found = &cr.Groups[gi], true
+				break
+			}
+		}
+	}
+	if !found {
+		res.Groups = []GroupResult{}
+		return res
+	}
+	gr := GroupResult{Windows: make([]WindowResult, len(s.windows)), Alerts: make([]bool, len(s.tiers))}
+	for wi := range s.windows {
+		gr.Windows[wi] = s.combine(func(k int) *WindowResult {
+			if parts[k] == nil {
+				return nil
+			}
+			return &parts[k].Windows[s.comps[k].win[wi]]
+		})
+	}
+	if s.periodIdx < 0 {
+		gr.Period = s.combine(func(k int) *WindowResult {
+			if parts[k] == nil {
+				return nil
+			}
+			return &parts[k].Period
+		})
+	}
+	s.finish(&gr, &res)
+	res.Groups = []GroupResult{gr}
+	return res
+}
+
+// combine computes one window of a composite from its components' results
+// in that window (at(k) is component k's, nil when it has no group). Good
+// and Valid become the combination's numerator and denominator (weights,
+// not events): sum w_i SLI_i and sum w_i, or the product of the SLIs and 1.
+// Coverage is the weighted mean of the components' coverages.
+func (s *sloState) combine(at func(k int) *WindowResult) WindowResult {
+	product := s.spec.Composite.Combine == CombineProduct
+	num, den, cov, wsum := 0.0, 0.0, 0.0, 0.0
+	if product {
+		num = 1
+	}
+	for k, c := range s.comps {
+		wt := c.weight
+		if product {
+			wt = 1
+		}
+		wsum += wt
+		r := at(k)
+		if r == nil {
+			continue
+		}
+		cov += wt * r.Coverage
+		if !r.HasSLI {
+			continue
+		}
+		if product {
+			num, den = num*r.SLI, 1
+		} else {
+			num, den = num+wt*r.SLI, den+wt
+		}
+	}
+	if den == 0 {
+		num = 0
+	}
+	w := WindowResult{Good: num, Valid: den, Coverage: cov / wsum}
+	setSLI(&w, 1-s.spec.Objective)
+	return w
 }
 
 func windowResult(sum windows.Sum, lengthMs, errBudget float64) WindowResult {
@@ -365,12 +560,17 @@ func windowResult(sum windows.Sum, lengthMs, errBudget float64) WindowResult {
 	if lengthMs > 0 {
 		w.Coverage = min(1, max(0, sum.Seen/lengthMs))
 	}
-	if sum.Valid > 0 {
+	setSLI(&w, errBudget)
+	return w
+}
+
+// setSLI sets the SLI and burn rate from Good and Valid.
+func setSLI(w *WindowResult, errBudget float64) {
+	if w.Valid > 0 {
 		w.HasSLI = true
-		w.SLI = sum.Good / sum.Valid
+		w.SLI = w.Good / w.Valid
 		w.BurnRate = (1 - w.SLI) / errBudget
 	}
-	return w
 }
 
 func (s *sloState) budget(p, ex WindowResult, period time.Duration) (Budget, int) {

@@ -33,6 +33,11 @@ type SLOResult struct {
 	PeriodStart time.Time
 	// Groups are sorted by their labels.
 	Groups []GroupResult
+	// Composite is true for a composite SLO (Spec.Composite): its one group
+	// combines the components' SLIs, and its windows' Good and Valid (and
+	// the budget's Allowed, Bad and RemainingEvents) are the combination's
+	// weights, not event counts, so exporters leave them out.
+	Composite bool
 }
 
 // TierResult is a tier with its threshold for the SLO's period.

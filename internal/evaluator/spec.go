@@ -111,6 +111,43 @@ type Spec struct {
 	// (events) to time slices: each slice of TimeSlice.Length is one valid
 	// event, good when its own good/valid ratio meets TimeSlice.Target.
 	TimeSlice *TimeSlice
+	// Composite, when set, makes the SLO a composite of other SLOs of the
+	// same engine: it records no events of its own, and each window's SLI
+	// is combined from its components' SLIs in the same window (see
+	// Composite). Its windows, and its calendar or rolling period, must be
+	// windows of every component.
+	Composite *Composite
+}
+
+// Combine is how a composite combines its components' SLIs.
+type Combine string
+
+const (
+	// CombineWeighted is the weighted mean of the components' SLIs:
+	// SLI(W) = sum_i w_i SLI_i(W) / sum_i w_i over the components that have
+	// an SLI in W (OpenSLO's compositeWeight).
+	CombineWeighted Combine = "weighted"
+	// CombineProduct is the product of the components' SLIs over those with
+	// an SLI in W: the share of journeys that succeed when a journey needs
+	// every step and steps fail independently.
+	CombineProduct Combine = "product"
+)
+
+// Composite lists the SLOs a composite combines.
+type Composite struct {
+	// Combine is CombineWeighted (the default when empty) or CombineProduct.
+	Combine Combine
+	// Components are at least two distinct SLOs of the engine, none of them
+	// a composite.
+	Components []Component
+}
+
+// Component is one SLO of a composite.
+type Component struct {
+	// SLO is the component's index among the engine's specs.
+	SLO int
+	// Weight is its positive weight; zero means 1. A product ignores it.
+	Weight float64
 }
 
 // TimeSlice configures the Timeslices budgeting method.
@@ -140,6 +177,21 @@ func (s *Spec) validate() error {
 	}
 	if s.Period <= 0 {
 		return errf("period %s: must be positive", s.Period)
+	}
+	if c := s.Composite; c != nil {
+		switch {
+		case c.Combine != "" && c.Combine != CombineWeighted && c.Combine != CombineProduct:
+			return errf("composite combine %q: must be %q or %q", c.Combine, CombineWeighted, CombineProduct)
+		case len(c.Components) < 2:
+			return errf("a composite needs at least two components, got %d", len(c.Components))
+		case s.TimeSlice != nil:
+			return errf("a composite combines its components' SLIs and cannot budget time slices itself")
+		}
+		for _, comp := range c.Components {
+			if comp.Weight < 0 || math.IsNaN(comp.Weight) || math.IsInf(comp.Weight, 0) {
+				return errf("composite component %d: weight %v must be a positive number", comp.SLO, comp.Weight)
+			}
+		}
 	}
 	if ts := s.TimeSlice; ts != nil && (ts.Length <= 0 || !(ts.Target > 0 && ts.Target <= 1)) {
 		return errf("time slice length %s, target %v: need a positive length and a target in (0, 1]", ts.Length, ts.Target)
