@@ -32,8 +32,8 @@ func indent(s, prefix string) string {
 }
 
 // TestDocsKindExamples keeps the snippets of the budgeting and composite
-// sections true: the timeslices SLO loads as documented, the composite is
-// refused as not supported yet.
+// sections true: the timeslices SLO loads as documented, and the
+// composite loads next to the components it names.
 func TestDocsKindExamples(t *testing.T) {
 	cfg, err := Parse("budgeting.md", []byte("slos:\n"+indent(docBlock(t, "### Budgeting methods"), "  ")))
 	if err != nil {
@@ -43,9 +43,15 @@ func TestDocsKindExamples(t *testing.T) {
 	if s.Method() != Timeslices || s.TimeSlice == nil || s.TimeSlice.Length.String() != "1m" || s.TimeSlice.Target != 0.95 {
 		t.Errorf("timeslices example loaded as method %q, slice %+v", s.Method(), s.TimeSlice)
 	}
-	comp := "slos:\n  - name: c\n    service: s\n    objective: 0.99\n" + indent(docBlock(t, "### Composite and journey SLOs"), "    ")
-	_, err = Parse("composite.md", []byte(comp))
-	if err == nil || !strings.Contains(err.Error(), "sli.composite: weighted composite SLOs are not supported yet") || strings.Count(err.Error(), "\n") != 0 {
-		t.Errorf("composite example: %v, want exactly the not-supported-yet error", err)
+	comp := "slos:\n" + indent(docBlock(t, "### Composite and journey SLOs"), "  ") +
+		"  - {name: feature-store-availability, service: feature-store, objective: 99.99%, sli: {ratio: {good: 'a_total', valid: 'b_total'}}}\n" +
+		"  - {name: model-api-availability, service: model-api, objective: 99.9%, sli: {ratio: {bad: 'c_total', valid: 'd_total'}}}\n"
+	cfg, err = Parse("composite.md", []byte(comp))
+	if err != nil {
+		t.Fatalf("composite example: %v", err)
+	}
+	c := cfg.SLOs[0].SLI.Composite
+	if c == nil || c.CombineOrDefault() != CombineWeighted || len(c.Components) != 2 || *c.Components[0].Weight != 2 || c.Components[1].Weight != nil {
+		t.Errorf("composite example loaded as %+v", c)
 	}
 }

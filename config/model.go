@@ -273,8 +273,7 @@ type SLI struct {
 	// Threshold counts gauge samples within a bound, one event per series
 	// and evaluation interval.
 	Threshold *ThresholdSLI `yaml:"threshold,omitempty"`
-	// Composite combines other SLOs by weight; not supported yet (it is
-	// validated, then refused).
+	// Composite combines other SLOs' SLIs, by weighted mean or product.
 	Composite *CompositeSLI `yaml:"composite,omitempty"`
 }
 
@@ -305,11 +304,11 @@ func (s SLI) kinds() []sliKind {
 	return out
 }
 
-// SLIKinds lists the SLI kinds this version evaluates. The composite key
-// is recognised too, but validation refuses it as not supported yet.
-var SLIKinds = []string{"ratio", "latency", "threshold"}
+// SLIKinds lists the SLI kinds this version evaluates.
+var SLIKinds = []string{"ratio", "latency", "threshold", "composite"}
 
-// Kind returns the name of the SLI kind ("ratio", "latency", "threshold"), or "" when
+// Kind returns the name of the SLI kind ("ratio", "latency", "threshold",
+// "composite"), or "" when
 // none or several are set (which a loaded Config never has).
 func (s SLI) Kind() string {
 	k := s.kinds()

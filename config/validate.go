@@ -152,6 +152,7 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 		}
 		validateSLO(s, interval, c, l.tierTypeErr[i])
 	}
+	validateComposites(cfg, names, l.sloChecks)
 }
 
 // reportedUnder reports whether a field under prefix has a problem.

@@ -52,21 +52,23 @@ type Group struct {
 	Zone   string   `json:"zone,omitempty"`
 }
 
-// Window is one window of a group.
+// Window is one window of a group. Good and Valid are left out for a
+// composite SLO, which has no events of its own.
 type Window struct {
 	Window   string   `json:"window"`
-	Good     float64  `json:"good"`
-	Valid    float64  `json:"valid"`
+	Good     *float64 `json:"good,omitempty"`
+	Valid    *float64 `json:"valid,omitempty"`
 	Coverage float64  `json:"coverage"`
 	SLI      *float64 `json:"sli,omitempty"`
 	BurnRate *float64 `json:"burn_rate,omitempty"`
 }
 
-// Budget is a group's error budget over the period.
+// Budget is a group's error budget over the period. The event counts are
+// left out for a composite SLO, whose budget is a ratio only.
 type Budget struct {
-	Allowed           float64  `json:"allowed_events"`
-	Bad               float64  `json:"bad_events"`
-	RemainingEvents   float64  `json:"remaining_events"`
+	Allowed           *float64 `json:"allowed_events,omitempty"`
+	Bad               *float64 `json:"bad_events,omitempty"`
+	RemainingEvents   *float64 `json:"remaining_events,omitempty"`
 	RemainingRatio    float64  `json:"remaining_ratio"`
 	ExhaustionSeconds *float64 `json:"exhaustion_seconds,omitempty"`
 }
@@ -118,6 +120,14 @@ func toSLO(snap *evaluator.Snapshot, r *evaluator.SLOResult, meta SLOInfo) SLO {
 	if zones == nil {
 		zones = evaluator.DefaultZones()
 	}
+	// events is an event count, or nil for a composite.
+	events := func(v float64) *float64 {
+		if r.Composite {
+			return nil
+		}
+		v = fin(v)
+		return &v
+	}
 	for j := range r.Groups {
 		g := &r.Groups[j]
 		out := Group{Windows: make([]Window, 0, len(g.Windows)+1), Firing: []string{},
@@ -129,7 +139,7 @@ func toSLO(snap *evaluator.Snapshot, r *evaluator.SLOResult, meta SLOInfo) SLO {
 			}
 		}
 		add := func(name string, w *evaluator.WindowResult) {
-			out.Windows = append(out.Windows, Window{Window: name, Good: fin(w.Good), Valid: fin(w.Valid),
+			out.Windows = append(out.Windows, Window{Window: name, Good: events(w.Good), Valid: events(w.Valid),
 				Coverage: fin(w.Coverage), SLI: opt(w.SLI, w.HasSLI), BurnRate: opt(w.BurnRate, w.HasSLI)})
 		}
 		for k, w := range r.Windows {
@@ -139,7 +149,7 @@ func toSLO(snap *evaluator.Snapshot, r *evaluator.SLOResult, meta SLOInfo) SLO {
 			add(string(r.Spec.Calendar), &g.Period)
 		}
 		if b := g.Budget; b.OK {
-			out.Budget = &Budget{Allowed: fin(b.Allowed), Bad: fin(b.Bad), RemainingEvents: fin(b.RemainingEvents),
+			out.Budget = &Budget{Allowed: events(b.Allowed), Bad: events(b.Bad), RemainingEvents: events(b.RemainingEvents),
 				RemainingRatio: fin(b.RemainingRatio), ExhaustionSeconds: opt(b.ExhaustionSeconds, b.HasExhaustion)}
 		}
 		for k, firing := range g.Alerts {

@@ -239,10 +239,15 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
 			e.sample(slos[i].base, nil, v(&slos[i]))
 		}
 	}
-	perWindow := func(f *family, v func(w *evaluator.WindowResult) (float64, bool)) {
+	// events marks families of event counts, which composites (whose Good
+	// and Valid are weights) leave out.
+	perWindow := func(f *family, events bool, v func(w *evaluator.WindowResult) (float64, bool)) {
 		e.family(f)
 		for i := range slos {
 			s := &slos[i]
+			if events && s.r.Composite {
+				continue
+			}
 			for j := range s.r.Groups {
 				base := s.groups[j]
 				s.eachWindow(j, func(ls *labelSet, w *evaluator.WindowResult) {
@@ -253,10 +258,13 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
 			}
 		}
 	}
-	perGroup := func(f *family, v func(g *evaluator.GroupResult) (float64, bool)) {
+	perGroup := func(f *family, events bool, v func(g *evaluator.GroupResult) (float64, bool)) {
 		e.family(f)
 		for i := range slos {
 			s := &slos[i]
+			if events && s.r.Composite {
+				continue
+			}
 			for j := range s.r.Groups {
 				if x, ok := v(&s.r.Groups[j]); ok && finite(x) {
 					e.sample(s.groups[j], nil, x)
@@ -271,13 +279,13 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
 	}
 	perSLO(famObjective, func(s *sloSeries) float64 { return s.r.Spec.Objective })
 	perSLO(famPeriod, func(s *sloSeries) float64 { return s.r.Period.Seconds() })
-	perWindow(famSLI, func(w *evaluator.WindowResult) (float64, bool) { return w.SLI, w.HasSLI })
-	perWindow(famGood, func(w *evaluator.WindowResult) (float64, bool) { return w.Good, true })
-	perWindow(famValid, func(w *evaluator.WindowResult) (float64, bool) { return w.Valid, true })
-	perWindow(famBurn, func(w *evaluator.WindowResult) (float64, bool) { return w.BurnRate, w.HasSLI })
-	perGroup(famRemRatio, func(g *evaluator.GroupResult) (float64, bool) { return g.Budget.RemainingRatio, g.Budget.OK })
-	perGroup(famRemEvents, func(g *evaluator.GroupResult) (float64, bool) { return g.Budget.RemainingEvents, g.Budget.OK })
-	perGroup(famExhaustion, func(g *evaluator.GroupResult) (float64, bool) {
+	perWindow(famSLI, false, func(w *evaluator.WindowResult) (float64, bool) { return w.SLI, w.HasSLI })
+	perWindow(famGood, true, func(w *evaluator.WindowResult) (float64, bool) { return w.Good, true })
+	perWindow(famValid, true, func(w *evaluator.WindowResult) (float64, bool) { return w.Valid, true })
+	perWindow(famBurn, false, func(w *evaluator.WindowResult) (float64, bool) { return w.BurnRate, w.HasSLI })
+	perGroup(famRemRatio, false, func(g *evaluator.GroupResult) (float64, bool) { return g.Budget.RemainingRatio, g.Budget.OK })
+	perGroup(famRemEvents, true, func(g *evaluator.GroupResult) (float64, bool) { return g.Budget.RemainingEvents, g.Budget.OK })
+	perGroup(famExhaustion, false, func(g *evaluator.GroupResult) (float64, bool) {
 		return g.Budget.ExhaustionSeconds, g.Budget.OK && g.Budget.HasExhaustion
 	})
 
@@ -314,7 +322,7 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
 			}
 		}
 	}
-	perWindow(famCoverage, func(w *evaluator.WindowResult) (float64, bool) { return w.Coverage, true })
+	perWindow(famCoverage, false, func(w *evaluator.WindowResult) (float64, bool) { return w.Coverage, true })
 	perSLO(famDataUp, func(s *sloSeries) float64 { return b2f(s.r.DataUp) })
 	t := float64(snap.Time.UnixMilli()) / 1e3
 	perSLO(famEvaluatedAt, func(*sloSeries) float64 { return t })

@@ -7,6 +7,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,13 +26,18 @@ type Meta struct {
 	Labels map[string]string
 }
 
-// Plan is the configuration as the drivers need it. Index i of Specs,
-// Targets and Meta is the same SLO.
+// Plan is the configuration as the drivers need it. Index i of Specs and
+// Meta is the same SLO; Targets hold one target per SLO with events of its
+// own (every SLO but composites), each naming its SLO's index.
 type Plan struct {
+	// Interval is the evaluation interval.
 	Interval time.Duration
-	Specs    []evaluator.Spec
-	Targets  []scrape.Target
-	Meta     []Meta
+	// Specs are the evaluator's specs, in configuration order.
+	Specs []evaluator.Spec
+	// Targets are the puller's targets.
+	Targets []scrape.Target
+	// Meta is each SLO's slo_info metadata.
+	Meta []Meta
 }
 
 // Build converts a loaded configuration.
@@ -57,9 +63,14 @@ func Build(cfg *config.Config) (*Plan, error) {
 			spec.Tiers = append(spec.Tiers, evaluator.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
 				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow)})
 		}
-		target, err := targetOf(i, s)
-		if err != nil {
-			return nil, err
+		if c := s.SLI.Composite; c != nil {
+			spec.Composite = compositeOf(cfg, c)
+		} else {
+			target, err := targetOf(i, s)
+			if err != nil {
+				return nil, err
+			}
+			p.Targets = append(p.Targets, target)
 		}
 		meta := Meta{Kind: s.SLI.Kind(), Labels: map[string]string{}}
 		for k, v := range s.Labels {
@@ -69,10 +80,37 @@ func Build(cfg *config.Config) (*Plan, error) {
 			meta.Labels["description"] = s.Description
 		}
 		p.Specs = append(p.Specs, spec)
-		p.Targets = append(p.Targets, target)
 		p.Meta = append(p.Meta, meta)
 	}
+	// A composite reads its components' windows, so each component keeps
+	// the composite's windows too.
+	for _, spec := range p.Specs {
+		if spec.Composite == nil {
+			continue
+		}
+		for _, c := range spec.Composite.Components {
+			cs := &p.Specs[c.SLO]
+			cs.Windows = append(cs.Windows, spec.Windows...)
+			slices.Sort(cs.Windows)
+			cs.Windows = slices.Compact(cs.Windows)
+		}
+	}
 	return p, nil
+}
+
+// compositeOf resolves a composite's components to SLO indices.
+// Validation has checked that they exist.
+func compositeOf(cfg *config.Config, c *config.CompositeSLI) *evaluator.Composite {
+	out := &evaluator.Composite{Combine: evaluator.Combine(c.CombineOrDefault())}
+	for _, comp := range c.Components {
+		idx := slices.IndexFunc(cfg.SLOs, func(s *config.SLO) bool { return s.Name == comp.SLO })
+		w := 0.0
+		if comp.Weight != nil {
+			w = *comp.Weight
+		}
+		out.Components = append(out.Components, evaluator.Component{SLO: idx, Weight: w})
+	}
+	return out
 }
 
 // LongestPeriod is how far back a backfill must reach.

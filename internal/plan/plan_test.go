@@ -30,11 +30,21 @@ func TestBuildExamples(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if _, err := evaluator.New(p.Interval, p.Specs); err != nil {
-			t.Errorf("%s: evaluator rejects the plan: %v", f, err)
+		eng, err := evaluator.New(p.Interval, p.Specs)
+		if err != nil {
+			t.Fatalf("%s: evaluator rejects the plan: %v", f, err)
 		}
-		if len(p.Specs) != len(cfg.SLOs) || len(p.Targets) != len(cfg.SLOs) || len(p.Meta) != len(cfg.SLOs) {
-			t.Errorf("%s: %d specs, %d targets, %d meta for %d SLOs", f, len(p.Specs), len(p.Targets), len(p.Meta), len(cfg.SLOs))
+		withEvents := 0
+		for _, s := range cfg.SLOs {
+			if s.SLI.Composite == nil {
+				withEvents++
+			}
+		}
+		if len(p.Specs) != len(cfg.SLOs) || len(p.Targets) != withEvents || len(p.Meta) != len(cfg.SLOs) {
+			t.Errorf("%s: %d specs, %d targets, %d meta for %d SLOs (%d with events)", f, len(p.Specs), len(p.Targets), len(p.Meta), len(cfg.SLOs), withEvents)
+		}
+		if _, err := scrape.NewPuller(nil, eng, p.Targets, scrape.PullerConfig{Interval: p.Interval}); err != nil {
+			t.Errorf("%s: the puller rejects the plan: %v", f, err)
 		}
 	}
 }
