@@ -153,8 +153,9 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 			}
 			series += len(r.m)
 			for _, ss := range r.m {
-				p.c.points += uint64(len(ss.Values))
-				prog.Points += uint64(len(ss.Values))
+				n := uint64(len(ss.Values) + len(ss.Histograms))
+				p.c.points += n
+				prog.Points += n
 			}
 		}
 
@@ -163,7 +164,7 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 		for i, r := range rqs {
 			cursors[i] = make([]streamCursor, len(r.m))
 			for j, ss := range r.m {
-				cursors[i][j] = streamCursor{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values}
+				cursors[i][j] = streamCursor{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values, hists: ss.Histograms}
 			}
 		}
 		bufs := make([][]point, len(rqs))
@@ -178,6 +179,14 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 					}
 					if len(c.vals) > 0 && int64(c.vals[0].Timestamp) == s {
 						bufs[i] = append(bufs[i], point{fp: c.fp, metric: c.metric, v: float64(c.vals[0].Value)})
+					}
+					// A series may change kind over time (floats, then
+					// native histograms); each source keeps its kind.
+					for len(c.hists) > 0 && int64(c.hists[0].Timestamp) < s {
+						c.hists = c.hists[1:]
+					}
+					if len(c.hists) > 0 && int64(c.hists[0].Timestamp) == s {
+						bufs[i] = append(bufs[i], point{fp: c.fp, metric: c.metric, h: c.hists[0].Histogram})
 					}
 				}
 				for _, si := range r.srcs {
@@ -218,9 +227,11 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 	return steps, nil
 }
 
-// streamCursor walks one series of a range result step by step.
+// streamCursor walks one series of a range result step by step, through
+// its float samples and its native histogram samples.
 type streamCursor struct {
 	fp     uint64
 	metric model.Metric
 	vals   []model.SamplePair
+	hists  []model.SampleHistogramPair
 }

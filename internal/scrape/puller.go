@@ -95,16 +95,20 @@ type query struct {
 	sources []int
 }
 
-// source is one (expression, le filter) pair: the unit of counter tracking.
+// source is one (expression, le filter, gauge condition or native
+// threshold) tuple: the unit of counter tracking.
 type source struct {
 	q         int
 	sel       Selector
 	le        *leMatcher
-	tracker   incrementer // counters.Tracker, or gaugeEvents for a gauge
+	tracker   incrementer    // counters.Tracker, gaugeEvents for a gauge, nativeCounter
+	native    *nativeCounter // the tracker of a native histogram source, else nil
+	nvals     []float64      // this step's derived values of a native source
+	kept      []point        // this step's points of the source's kind, when some were not
 	series    map[uint64]*seriesInfo
 	consumers []consumer
 	maxPeriod int64 // longest period of its targets, ms
-	err       error // this step's source-level error (le mismatch)
+	err       error // this step's source-level error (le mismatch, straddled native threshold)
 }
 
 type consumer struct {
@@ -145,16 +149,19 @@ type entry struct {
 	sums [][3]float64
 }
 
-// point is one sample of one source at one step.
+// point is one sample of one source at one step: a float v, or a native
+// histogram h when h is not nil.
 type point struct {
 	fp     uint64
 	metric model.Metric
 	v      float64
+	h      *model.SampleHistogram
 }
 
 type internalStats struct {
 	ticks, steps, gapBackfills, gapErrors, queries, queryErrors, points uint64
 	groupsRefused, negativeGood, recordErrors, leErrors, merged         uint64
+	nativeErrors, skipped                                               uint64
 	droppedValid                                                        float64
 }
 
@@ -174,6 +181,14 @@ type Stats struct {
 	// LEErrors counts pulls of a bucket selector whose series had no le
 	// label equal to the wanted boundary.
 	LEErrors uint64
+	// NativeErrors counts pulls of a native histogram selector that failed
+	// because a populated bucket lay across its threshold.
+	NativeErrors uint64
+	// SkippedSamples counts samples whose kind does not fit the selector
+	// that received them: floats seen by a native histogram selector, and
+	// native histograms seen by any other selector. A sample is counted
+	// once per selector (expression and filter) that skipped it.
+	SkippedSamples uint64
 	// SeriesTracked is the number of series whose counters are followed.
 	SeriesTracked int
 	// Groups is the number of groups known across targets.
@@ -195,7 +210,7 @@ type Stats struct {
 
 // NewPuller validates the targets against the engine and builds the
 // query plan: one query per unique expression, one counter tracker per
-// unique (expression, le) pair.
+// unique (expression, le, gauge condition or native threshold) tuple.
 func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerConfig) (*Puller, error) {
 	if cfg.Interval < time.Second {
 		return nil, fmt.Errorf("puller: interval %s: must be at least 1s", cfg.Interval)
@@ -264,12 +279,21 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 			if sel.Gauge != nil {
 				key += "\xffgauge " + sel.Gauge.String()
 			}
+			if sel.NativeLE != nil {
+				key += "\xffnative=" + fmt.Sprint(*sel.NativeLE)
+			}
 			si, ok := sourceIdx[key]
 			if !ok {
 				si = len(p.sources)
 				sourceIdx[key] = si
-				s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE, Gauge: sel.Gauge},
-					tracker: newIncrementer(sel, cfg.ForgetAfter), series: map[uint64]*seriesInfo{}}
+				s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE, Gauge: sel.Gauge, NativeLE: sel.NativeLE},
+					series: map[uint64]*seriesInfo{}}
+				if sel.NativeLE != nil {
+					s.native = newNativeCounter(cfg.ForgetAfter)
+					s.tracker = s.native
+				} else {
+					s.tracker = newIncrementer(sel, cfg.ForgetAfter)
+				}
 				if sel.LE != nil {
 					s.le = &leMatcher{want: *sel.LE}
 				}
@@ -417,15 +441,12 @@ func (p *Puller) fanout(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// vectorPoints converts an instant vector into points, skipping native
-// histogram samples (the puller reads counters).
+// vectorPoints converts an instant vector into points: floats, and native
+// histograms for native sources (each source keeps the kind it reads).
 func vectorPoints(v model.Vector) []point {
 	pts := make([]point, 0, len(v))
 	for _, s := range v {
-		if s.Histogram != nil {
-			continue
-		}
-		pts = append(pts, point{fp: uint64(s.Metric.Fingerprint()), metric: s.Metric, v: float64(s.Value)})
+		pts = append(pts, point{fp: uint64(s.Metric.Fingerprint()), metric: s.Metric, v: float64(s.Value), h: s.Histogram})
 	}
 	return pts
 }
@@ -447,8 +468,11 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 		if started && last >= t {
 			continue
 		}
-		pts := inputs[si]
+		pts := p.ofKind(s, inputs[si])
 		if s.le != nil && !p.checkLE(s, t, pts) {
+			continue
+		}
+		if s.native != nil && !p.deriveNative(s, pts) {
 			continue
 		}
 		touched = true
@@ -479,7 +503,13 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 				continue
 			}
 			info.seen = t
-			inc, counted := s.tracker.Observe(pt.fp, pt.v)
+			var inc float64
+			var counted bool
+			if s.native != nil {
+				inc, counted = s.native.observe(pt.fp, s.nvals[i], float64(pt.h.Count))
+			} else {
+				inc, counted = s.tracker.Observe(pt.fp, pt.v)
+			}
 			for ci, c := range s.consumers {
 				sums := ents[ci].at(info.groups[ci]) // a slot even without an increment
 				if counted {
@@ -793,6 +823,7 @@ func (p *Puller) publish() {
 		Queries: p.c.queries, QueryErrors: p.c.queryErrors, PointsFetched: p.c.points, LEErrors: p.c.leErrors,
 		GroupsRefused: p.c.groupsRefused, DroppedValidEvents: p.c.droppedValid, NegativeGood: p.c.negativeGood,
 		RecordErrors: p.c.recordErrors, MergedPending: p.c.merged,
+		NativeErrors: p.c.nativeErrors, SkippedSamples: p.c.skipped,
 	}
 	for _, src := range p.sources {
 		s.SeriesTracked += src.tracker.Len()

@@ -45,6 +45,9 @@ func (s Selector) String() string {
 	if s.Gauge != nil {
 		return fmt.Sprintf("%s (gauge %s)", s.Expr, s.Gauge)
 	}
+	if s.NativeLE != nil {
+		return fmt.Sprintf("%s (native le=%s)", s.Expr, strconv.FormatFloat(*s.NativeLE, 'g', -1, 64))
+	}
 	if s.LE == nil {
 		return s.Expr
 	}
@@ -87,6 +90,9 @@ func (t *Target) validate(name string) error {
 		if s.IsZero() && s.LE != nil {
 			return fmt.Errorf("slo %s: le %v given without a selector", name, *s.LE)
 		}
+		if err := s.validateNative(); err != nil {
+			return fmt.Errorf("slo %s: %w", name, err)
+		}
 	}
 	if n != 2 {
 		return fmt.Errorf("slo %s: %d of the good, valid and bad selectors are set (good=%q valid=%q bad=%q): exactly two must be",
@@ -104,6 +110,27 @@ func (t *Target) validate(name string) error {
 			return fmt.Errorf("slo %s: group_by label %q: repeated", name, l)
 		}
 		seen[l] = true
+	}
+	return nil
+}
+
+// validateNative checks a native histogram threshold: a number, on a
+// selector that has neither an le filter nor a gauge condition.
+func (s Selector) validateNative() error {
+	if s.NativeLE == nil {
+		return nil
+	}
+	v := *s.NativeLE
+	switch {
+	case s.IsZero():
+		return fmt.Errorf("native le %v given without a selector", v)
+	case math.IsNaN(v):
+		return fmt.Errorf("selector %q: native le is NaN", s.Expr)
+	case s.LE != nil:
+		return fmt.Errorf("selector %q: native le %v and le %v exclude each other: le filters classic _bucket series, native le reads native histograms",
+			s.Expr, v, *s.LE)
+	case s.Gauge != nil:
+		return fmt.Errorf("selector %q: native le %v and gauge condition %s exclude each other", s.Expr, v, s.Gauge)
 	}
 	return nil
 }
