@@ -332,9 +332,10 @@ type RatioSLI struct {
 
 func (*RatioSLI) kindName() string { return "ratio" }
 
-// LatencySLI counts requests faster than Threshold from a classic
-// histogram: good events are the bucket le=Threshold, valid events the
-// _count series.
+// LatencySLI counts requests faster than Threshold from a histogram. For
+// a classic one, good events are the bucket le=Threshold and valid events
+// the _count series; for a native one (Native), the observations in
+// buckets at or below Threshold and the histogram's count.
 type LatencySLI struct {
 	// Histogram is a series selector of the histogram's base name, without
 	// the _bucket, _count or _sum suffix and without an le matcher.
@@ -342,8 +343,10 @@ type LatencySLI struct {
 	// Threshold in seconds; it must be one of the histogram's bucket
 	// boundaries (checked by the daemon against the server).
 	Threshold float64 `yaml:"threshold"`
-	// Native selects a native histogram instead of a classic one; not
-	// supported yet (validation refuses it).
+	// Native reads a native histogram: Histogram then selects the
+	// histogram series themselves, and Threshold must be one of their
+	// bucket boundaries (for the exponential schemas, a power of two such
+	// as 0.25, 0.5 or 1 is one at every resolution).
 	Native bool `yaml:"native,omitempty"`
 }
 

@@ -440,18 +440,16 @@ func (l *LatencySLI) validate(report func(field, value, msg string)) {
 	case name == "":
 		report("histogram", l.Histogram, "must name the histogram's metric, e.g. http_request_duration_seconds{job=\"api\"}")
 	default:
-		if suf, ok := isBucketSuffix(name); ok {
+		if suf, ok := isBucketSuffix(name); ok && !l.Native {
 			report("histogram", l.Histogram, fmt.Sprintf("must be the histogram's base name without %s; the engine reads _bucket and _count itself", suf))
+		} else if ok {
+			report("histogram", l.Histogram, fmt.Sprintf("must be the native histogram's name; %s is a classic histogram's series (drop native: true to read it)", suf))
 		}
 		for _, m := range matchers {
 			if m.Label == "le" {
 				report("histogram", l.Histogram, "must not match le; the threshold picks the bucket")
 			}
 		}
-	}
-	if l.Native {
-		report("native", "true", "native histograms are not supported yet: the engine reads a classic histogram's _bucket{le} and _count counters; "+
-			"expose a classic histogram (or both, as Prometheus can scrape) and drop native")
 	}
 	switch {
 	case l.Threshold == 0:

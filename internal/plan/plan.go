@@ -7,6 +7,7 @@ package plan
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -132,6 +133,11 @@ func targetOf(i int, s *config.SLO) (scrape.Target, error) {
 	case s.SLI.Ratio != nil:
 		r := s.SLI.Ratio
 		t.Good, t.Valid, t.Bad = scrape.Selector{Expr: r.Good}, scrape.Selector{Expr: r.Valid}, scrape.Selector{Expr: r.Bad}
+	case s.SLI.Latency != nil && s.SLI.Latency.Native:
+		l := s.SLI.Latency
+		le, all := l.Threshold, math.Inf(1)
+		expr := strings.TrimSpace(l.Histogram)
+		t.Good, t.Valid = scrape.Selector{Expr: expr, NativeLE: &le}, scrape.Selector{Expr: expr, NativeLE: &all}
 	case s.SLI.Latency != nil:
 		l := s.SLI.Latency
 		bucket, err := withSuffix(l.Histogram, l.HistogramName(), "_bucket")

@@ -329,3 +329,27 @@ func TestExampleRulesPassPromtool(t *testing.T) {
 		}
 	}
 }
+
+// TestNativeLatencyTarget checks that a native latency SLI reads the
+// histogram series themselves: good is the at-or-below count at the
+// threshold, valid the whole count (+Inf), both from one expression.
+func TestNativeLatencyTarget(t *testing.T) {
+	p, _ := build(t, `
+prometheus: {url: "http://localhost:9090"}
+slos:
+  - name: lat
+    service: api
+    objective: 0.95
+    period: 7d
+    sli:
+      latency: {histogram: ' http_request_duration_seconds{job="model-api"} ', threshold: 0.25, native: true}
+`)
+	tg := p.Targets[0]
+	const expr = `http_request_duration_seconds{job="model-api"}`
+	if tg.Good.Expr != expr || tg.Good.NativeLE == nil || *tg.Good.NativeLE != 0.25 || tg.Good.LE != nil {
+		t.Errorf("good selector %+v", tg.Good)
+	}
+	if tg.Valid.Expr != expr || tg.Valid.NativeLE == nil || !math.IsInf(*tg.Valid.NativeLE, 1) || tg.Valid.LE != nil {
+		t.Errorf("valid selector %+v", tg.Valid)
+	}
+}
