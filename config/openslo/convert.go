@@ -1,12 +1,15 @@
 // Package openslo converts OpenSLO v1 documents into slo-exporter's
 // configuration: SLO objects with their SLI (inline or by indicatorRef),
 // Prometheus DataSources, and burn-rate AlertPolicies and AlertConditions.
+// A composite SLO (an indicator per objective) becomes one component SLO
+// per objective and a composite SLO over them.
 //
 // Documents are decoded and validated by the OpenSLO Go SDK, so anything
 // the specification rejects is reported with the SDK's message. On top of
-// that the converter rejects what slo-exporter cannot evaluate (time-slice
-// budgeting, threshold metrics, queries that are not counters, ...) with a
-// message that says why. docs/inputs.md lists the mapping and its limits.
+// that the converter rejects what slo-exporter cannot evaluate
+// (RatioTimeslices budgeting, threshold metrics, queries that are not
+// counters, ...) with a message that says why. docs/inputs.md lists the
+// mapping and its limits.
 package openslo
 
 import (
@@ -67,6 +70,9 @@ type converter struct {
 	byKind map[string]map[string]*object
 	urls   map[string]string // Prometheus URL -> DataSource that gave it first
 	broken map[string]bool   // kind/name of objects that failed to decode or validate
+	// components are the names given to composites' component SLOs so
+	// far, each with where it came from.
+	components map[string]string
 }
 
 // ref finds the object a reference names, or reports why there is none.
@@ -89,7 +95,8 @@ func (c *converter) ref(o *object, field, kind, name string) *object {
 // References (indicatorRef, metricSourceRef, alertPolicyRef,
 // conditionRef) resolve within the file.
 func Convert(file string, data []byte, opts Options) (*Document, error) {
-	c := &converter{file: file, opts: opts, byKind: map[string]map[string]*object{}, urls: map[string]string{}, broken: map[string]bool{}}
+	c := &converter{file: file, opts: opts, byKind: map[string]map[string]*object{}, urls: map[string]string{},
+		broken: map[string]bool{}, components: map[string]string{}}
 	objs := c.decode(data)
 	for _, o := range objs {
 		if m := c.byKind[o.kind]; m[o.name] != nil {
@@ -108,7 +115,7 @@ func Convert(file string, data []byte, opts Options) (*Document, error) {
 			continue
 		}
 		if out, ok := c.slo(o, s); ok {
-			doc.SLOs = append(doc.SLOs, out)
+			doc.SLOs = append(doc.SLOs, out...)
 		}
 	}
 	switch len(c.urls) {
@@ -236,8 +243,14 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 			return nil
 		}
 		for _, pe := range ve.Errors {
+			v := pe.PropertyValue
+			if strings.HasPrefix(v, "{") {
+				// A whole object, JSON-encoded and cut at 100 characters:
+				// the field names it better.
+				v = ""
+			}
 			for _, re := range pe.Errors {
-				c.add(o, pe.PropertyName, pe.PropertyValue, re.Message)
+				c.add(o, pe.PropertyName, v, re.Message)
 			}
 		}
 		return nil
@@ -266,8 +279,10 @@ func scalar(n *yaml.Node, key string) string {
 	return ""
 }
 
-// slo converts one SLO.
-func (c *converter) slo(o *object, s v1.SLO) (SLO, bool) {
+// slo converts one SLO: into one slo-exporter SLO, or, for a composite
+// (objectives with their own indicators), into a component SLO per
+// objective followed by the composite.
+func (c *converter) slo(o *object, s v1.SLO) ([]SLO, bool) {
 	before := len(c.errs)
 	spec := s.Spec
 	out := SLO{
@@ -281,16 +296,16 @@ func (c *converter) slo(o *object, s v1.SLO) (SLO, bool) {
 		out.Description = s.Metadata.DisplayName
 	}
 	switch spec.BudgetingMethod {
-	case v1.SLOBudgetingMethodOccurrences:
-	case v1.SLOBudgetingMethodTimeslices:
-		// The SDK has checked that timeSliceTarget and timeSliceWindow are set.
-		if len(spec.Objectives) == 1 && spec.Objectives[0].TimeSliceTarget != nil && spec.Objectives[0].TimeSliceWindow != nil {
-			obj := spec.Objectives[0]
-			out.BudgetingMethod = "timeslices"
-			out.TimeSlice = &TimeSlice{Length: fmtDuration(obj.TimeSliceWindow.Duration()), Target: *obj.TimeSliceTarget}
-		}
+	case v1.SLOBudgetingMethodOccurrences, v1.SLOBudgetingMethodTimeslices:
 	default:
 		c.add(o, "spec.budgetingMethod", string(spec.BudgetingMethod), timeslicesMsg)
+	}
+	if spec.HasCompositeObjectives() {
+		slos := c.composite(o, spec, out)
+		return slos, len(c.errs) == before
+	}
+	if spec.BudgetingMethod == v1.SLOBudgetingMethodTimeslices && len(spec.Objectives) == 1 {
+		out.BudgetingMethod, out.TimeSlice = timeSlice(spec.Objectives[0])
 	}
 	c.objective(o, spec, &out)
 	c.timeWindow(o, spec, &out)
@@ -304,7 +319,18 @@ func (c *converter) slo(o *object, s v1.SLO) (SLO, bool) {
 		c.add(o, "spec.indicator", "", "missing; give an inline indicator or an indicatorRef to an SLI")
 	}
 	c.alerting(o, spec, &out)
-	return out, len(c.errs) == before
+	return []SLO{out}, len(c.errs) == before
+}
+
+// timeSlice maps an objective of the Timeslices method onto
+// budgeting_method and time_slice. The SDK has checked that
+// timeSliceTarget and timeSliceWindow are set; without them it returns
+// nothing.
+func timeSlice(obj v1.SLOObjective) (string, *TimeSlice) {
+	if obj.TimeSliceTarget == nil || obj.TimeSliceWindow == nil {
+		return "", nil
+	}
+	return "timeslices", &TimeSlice{Length: fmtDuration(obj.TimeSliceWindow.Duration()), Target: *obj.TimeSliceTarget}
 }
 
 // objective maps the single objective's target or targetPercent.
@@ -313,17 +339,151 @@ func (c *converter) objective(o *object, spec v1.SLOSpec, out *SLO) {
 		c.add(o, "spec.objectives", "", fmt.Sprintf("has %d objectives; an slo-exporter SLO has exactly one: write one SLO per objective", len(spec.Objectives)))
 		return
 	}
-	obj := spec.Objectives[0]
+	out.Objective, _, _ = c.target(o, "spec.objectives[0]", spec.Objectives[0])
+}
+
+// target maps an objective's target (a ratio, written as is) or
+// targetPercent (written as "99.9%"); it also returns the target as the
+// ratio the configuration reads (rounded to 12 significant digits, as the
+// loader rounds objectives). field is the objective's path.
+func (c *converter) target(o *object, field string, obj v1.SLOObjective) (any, float64, bool) {
 	switch {
-	case obj.Indicator != nil || obj.IndicatorRef != nil:
-		c.add(o, "spec.objectives[0]", "", "composite objectives (an indicator per objective) are not supported; write one SLO per indicator")
 	case obj.Target != nil:
-		out.Objective = *obj.Target
+		return *obj.Target, *obj.Target, true
 	case obj.TargetPercent != nil:
-		out.Objective = strconv.FormatFloat(*obj.TargetPercent, 'g', -1, 64) + "%"
+		return strconv.FormatFloat(*obj.TargetPercent, 'g', -1, 64) + "%", round12(*obj.TargetPercent / 100), true
 	default:
-		c.add(o, "spec.objectives[0].target", "", "missing; give target (a ratio such as 0.999) or targetPercent (99.9)")
+		c.add(o, field+".target", "", "missing; give target (a ratio such as 0.999) or targetPercent (99.9)")
+		return nil, 0, false
 	}
+}
+
+// compositeMsg is the rule of a composite's objective, written in the
+// composite's Origin comment.
+const compositeMsg = "objective = sum(weight x target) / sum(weight)"
+
+// composite converts an SLO whose objectives carry their own indicators.
+// Objective i becomes the component SLO <name>-<displayName slug> (or
+// <name>-objective-<i>) with the objective's target and indicator and the
+// SLO's service, time window and labels. Under Timeslices each component
+// budgets time slices (its objective's timeSliceWindow and
+// timeSliceTarget); the composite itself budgets occurrences, as the
+// configuration requires. The SLO itself becomes a weighted composite of
+// the components, weighted by compositeWeight (default 1), whose objective
+// is the weighted mean of the component targets,
+//
+//	objective = sum_i w_i t_i / sum_i w_i
+//
+// (rounded to 12 significant digits, as the loader rounds objectives), so
+// that the composite is on target when every component is exactly on
+// target. The SLO's alert policies apply to the composite; the components
+// get the default tiers of an SLO without policies. base carries the
+// SLO's name, service, description and labels.
+func (c *converter) composite(o *object, spec v1.SLOSpec, base SLO) []SLO {
+	c.timeWindow(o, spec, &base)
+	if n := len(spec.Objectives); n < 2 {
+		c.add(o, "spec.objectives", "", fmt.Sprintf("a composite SLO (objectives with their own indicators) needs at least two objectives, got %d; "+
+			"for one, give the indicator at spec level", n))
+	}
+	var out []SLO
+	comp := &Composite{Combine: "weighted"}
+	var sumW, sumWT float64
+	var terms []string
+	complete := true
+	local := map[string]int{} // component name -> objective index
+	for i, obj := range spec.Objectives {
+		f := fmt.Sprintf("spec.objectives[%d]", i)
+		s := base
+		s.Name = componentName(base.Name, i, obj.DisplayName)
+		s.Description = obj.DisplayName // the SLO's would describe the composite
+		where := f
+		if obj.DisplayName != "" {
+			where += fmt.Sprintf(" %q", obj.DisplayName)
+		}
+		s.Origin = fmt.Sprintf("%s, %s: a component of the composite %q", base.Origin, where, base.Name)
+		c.checkName(o, f, obj.DisplayName, s.Name, i, local)
+		var t float64
+		var ok bool
+		s.Objective, t, ok = c.target(o, f, obj)
+		complete = complete && ok
+		if spec.BudgetingMethod == v1.SLOBudgetingMethodTimeslices {
+			s.BudgetingMethod, s.TimeSlice = timeSlice(obj)
+		}
+		ifield := f + ".indicator.spec"
+		switch {
+		case obj.Indicator != nil:
+			c.indicator(o, ifield, obj.Indicator.Spec, &s)
+		case obj.IndicatorRef != nil:
+			ifield = f + ".indicatorRef"
+			if ref := c.ref(o, ifield, "SLI", *obj.IndicatorRef); ref != nil {
+				c.indicator(o, ifield, ref.obj.(v1.SLI).Spec, &s)
+			}
+		default:
+			c.add(o, f+".indicator", "", "missing; in a composite SLO every objective needs its own indicator or indicatorRef")
+		}
+		if len(s.GroupBy) > 0 {
+			c.add(o, ifield+".ratioMetric", strings.Join(s.GroupBy, ","),
+				"the queries sum by these labels, but a composite's component is ungrouped (the composite combines one SLI per component): "+
+					"drop the by clause, or write a standard SLO for a grouped indicator")
+		}
+		c.alerting(o, v1.SLOSpec{}, &s)
+		out = append(out, s)
+
+		w := 1.0
+		if obj.CompositeWeight != nil {
+			w = *obj.CompositeWeight
+		}
+		comp.Components = append(comp.Components, Component{SLO: s.Name, Weight: obj.CompositeWeight})
+		sumW += w
+		sumWT += w * t
+		terms = append(terms, fmtFloat(w)+" x "+fmtFloat(t))
+	}
+	base.SLI.Composite = comp
+	if complete && sumW > 0 {
+		mean := round12(sumWT / sumW)
+		base.Objective = mean
+		base.Origin += fmt.Sprintf(": the composite of its objectives, weighted by compositeWeight (default 1);\n%s = (%s) / %s = %s",
+			compositeMsg, strings.Join(terms, " + "), fmtFloat(sumW), fmtFloat(mean))
+	}
+	c.alerting(o, spec, &base)
+	return append(out, base)
+}
+
+// componentName names objective i's component SLO: the SLO's name and the
+// objective's displayName in lower case with every run of characters
+// outside [a-z0-9] made one "-", or objective-<i> without a displayName
+// (or with one that has no letter or digit).
+func componentName(slo string, i int, displayName string) string {
+	slug := strings.Trim(notSlugChars.ReplaceAllString(strings.ToLower(displayName), "-"), "-")
+	if slug == "" {
+		slug = "objective-" + strconv.Itoa(i)
+	}
+	return slo + "-" + slug
+}
+
+var notSlugChars = regexp.MustCompile(`[^a-z0-9]+`)
+
+// checkName reports a component name already taken: by another objective
+// of the same SLO (local maps names to objective indices), by an SLO of
+// the file, or by a component of an earlier composite.
+func (c *converter) checkName(o *object, field, displayName, name string, i int, local map[string]int) {
+	if displayName != "" {
+		field += ".displayName"
+	}
+	var by string
+	if j, dup := local[name]; dup {
+		by = fmt.Sprintf("is also that of spec.objectives[%d]; give the objectives distinct displayNames", j)
+	} else if other := c.byKind["SLO"][name]; other != nil {
+		by = fmt.Sprintf("is that of the SLO of document %d; rename one of them", other.doc)
+	} else if origin, dup := c.components[name]; dup {
+		by = fmt.Sprintf("is also that of %s; rename one of them", origin)
+	}
+	if by != "" {
+		c.add(o, field, displayName, fmt.Sprintf("the component SLO name %q %s (SLO names must be unique)", name, by))
+		return
+	}
+	local[name] = i
+	c.components[name] = fmt.Sprintf("the component of spec.objectives[%d] of SLO %q (document %d)", i, o.name, o.doc)
 }
 
 // calendarUnits maps calendar-aligned durations onto calendar units.
@@ -581,6 +741,9 @@ func fmtDuration(d time.Duration) string { return evaluator.FormatWindow(max(d, 
 
 // round12 rounds float noise away (see evaluator.RoundNoise).
 func round12(v float64) float64 { return evaluator.RoundNoise(v) }
+
+// fmtFloat prints a number in the shortest form that reads back the same.
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 var notLabelChar = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 

@@ -2,6 +2,7 @@ package openslo_test
 
 import (
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,5 +223,262 @@ func TestReduce(t *testing.T) {
 		if _, err := openslo.Reduce(q); err == nil {
 			t.Errorf("%s: no error", q)
 		}
+	}
+}
+
+// loadConverted converts an OpenSLO file and loads the result as the
+// daemon would.
+func loadConverted(t *testing.T, f string) *config.Config {
+	t.Helper()
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openslo.Convert(f, data, openslo.Options{DefaultTiers: defaultTiers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := doc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(f, out)
+	if err != nil {
+		t.Fatalf("converted output does not load:\n%v", err)
+	}
+	return cfg
+}
+
+// TestComposite checks what the composite goldens mean once loaded: one
+// ungrouped ratio component per objective, named after it, with its own
+// target and the SLO's period and budgeting; and a weighted composite
+// over them whose objective is the weighted mean of the targets.
+func TestComposite(t *testing.T) {
+	tests := []struct {
+		file, name string
+		components []string
+		weights    []float64
+		// targets are the objectives' targets as ratios, from the input.
+		targets []float64
+		// slices are the components' time slice lengths, nil for occurrences.
+		slices []time.Duration
+		// tiers are the composite's enabled tiers.
+		tiers string
+	}{
+		{
+			file: "testdata/composite.yaml", name: "inference-journey",
+			components: []string{"inference-journey-feature-lookups", "inference-journey-model-api-2xx-5xx", "inference-journey-objective-2"},
+			weights:    []float64{2, 1, 0.5},
+			targets:    []float64{0.999, 0.995, 0.99},
+			tiers:      "journey-fast-burn",
+		},
+		{
+			file: "testdata/composite-timeslices.yaml", name: "feature-store-minutes",
+			components: []string{"feature-store-minutes-online-lookups", "feature-store-minutes-batch-lookups"},
+			weights:    []float64{3, 1},
+			targets:    []float64{0.99, 0.95},
+			slices:     []time.Duration{time.Minute, 5 * time.Minute},
+			tiers:      "fast,medium,slow,long",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loadConverted(t, tc.file)
+			if len(cfg.SLOs) != len(tc.components)+1 {
+				t.Fatalf("loaded %d SLOs, want %d components and the composite", len(cfg.SLOs), len(tc.components))
+			}
+			s := cfg.SLO(tc.name)
+			if s == nil || s.SLI.Composite == nil {
+				t.Fatalf("no composite SLO %q", tc.name)
+			}
+			comp := s.SLI.Composite
+			if comp.CombineOrDefault() != config.CombineWeighted {
+				t.Errorf("combine %q, want weighted", comp.CombineOrDefault())
+			}
+			if len(comp.Components) != len(tc.components) {
+				t.Fatalf("composite has %d components, want %d", len(comp.Components), len(tc.components))
+			}
+			var num, den, fromTargets float64
+			for i, c := range comp.Components {
+				if c.SLO != tc.components[i] {
+					t.Errorf("component %d is %q, want %q", i, c.SLO, tc.components[i])
+				}
+				w := 1.0
+				if c.Weight != nil {
+					w = *c.Weight
+				}
+				if w != tc.weights[i] {
+					t.Errorf("component %q weight %v, want %v", c.SLO, w, tc.weights[i])
+				}
+				cs := cfg.SLO(c.SLO)
+				if cs == nil {
+					t.Fatalf("component %q is not defined", c.SLO)
+				}
+				if cs.SLI.Kind() != "ratio" || len(cs.GroupBy) > 0 {
+					t.Errorf("component %q: kind %q grouped by %v, want an ungrouped ratio", c.SLO, cs.SLI.Kind(), cs.GroupBy)
+				}
+				if cs.Objective() != tc.targets[i] {
+					t.Errorf("component %q objective %v, want %v", c.SLO, cs.Objective(), tc.targets[i])
+				}
+				if cs.BudgetPeriod() != s.BudgetPeriod() || cs.Calendar != s.Calendar || cs.Location().String() != s.Location().String() {
+					t.Errorf("component %q budgets over %v %q %v, the composite over %v %q %v", c.SLO,
+						cs.BudgetPeriod(), cs.Calendar, cs.Location(), s.BudgetPeriod(), s.Calendar, s.Location())
+				}
+				wantMethod, wantSlice := config.Occurrences, time.Duration(0)
+				if tc.slices != nil {
+					wantMethod, wantSlice = config.Timeslices, tc.slices[i]
+				}
+				gotSlice := time.Duration(0)
+				if cs.TimeSlice != nil {
+					gotSlice = time.Duration(cs.TimeSlice.Length)
+				}
+				if cs.Method() != wantMethod || gotSlice != wantSlice {
+					t.Errorf("component %q budgets %s slices of %v, want %s slices of %v", c.SLO, cs.Method(), gotSlice, wantMethod, wantSlice)
+				}
+				// Components have no alert policies: the default tiers.
+				if n := len(cs.EnabledTiers()); n != len(defaultTiers) {
+					t.Errorf("component %q has %d enabled tiers, want the %d default ones", c.SLO, n, len(defaultTiers))
+				}
+				num += w * cs.Objective()
+				den += w
+				fromTargets += tc.weights[i] * tc.targets[i]
+			}
+			var sumW float64
+			for _, w := range tc.weights {
+				sumW += w
+			}
+			want := fromTargets / sumW
+			if got := s.Objective(); math.Abs(got-want) > 1e-12 || math.Abs(got-num/den) > 1e-12 {
+				t.Errorf("composite objective %v, want the weighted mean of the targets %v (of the loaded components %v)", got, want, num/den)
+			}
+			if s.Method() != config.Occurrences {
+				t.Errorf("composite budgets %s, want occurrences", s.Method())
+			}
+			var tiers []string
+			for _, tr := range s.EnabledTiers() {
+				tiers = append(tiers, tr.Name)
+			}
+			if got := strings.Join(tiers, ","); got != tc.tiers {
+				t.Errorf("composite tiers %s, want %s", got, tc.tiers)
+			}
+		})
+	}
+}
+
+// compositeSLO builds a composite SLO document named name from objective
+// entries (see cobj).
+func compositeSLO(name, method string, objectives ...string) string {
+	return "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: " + name + "\nspec:\n  service: svc\n  budgetingMethod: " + method + "\n" +
+		rolling + "  objectives:\n" + strings.Join(objectives, "")
+}
+
+// cobj builds one objective entry of a composite: its fields (one per
+// line, e.g. "displayName: a") followed by an indicator (see ratio), or by
+// nothing when indicator is "".
+func cobj(fields []string, indicator string) string {
+	out := "    - " + strings.Join(fields, "\n      ") + "\n"
+	for _, line := range strings.SplitAfter(indicator, "\n") {
+		if line != "" {
+			out += "    " + line
+		}
+	}
+	return out
+}
+
+// TestComponentNames checks how objectives name their component SLOs.
+func TestComponentNames(t *testing.T) {
+	tests := []struct {
+		displayNames []string
+		want         string
+	}{
+		{[]string{"Feature lookups", "Model API (2xx/5xx)"}, "s-feature-lookups,s-model-api-2xx-5xx,s"},
+		{[]string{"", ""}, "s-objective-0,s-objective-1,s"},
+		{[]string{"  Trailing--punctuation!  ", "--"}, "s-trailing-punctuation,s-objective-1,s"},
+		{[]string{"Été 2024", "p99"}, "s-t-2024,s-p99,s"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.displayNames, "|"), func(t *testing.T) {
+			var objs []string
+			for _, d := range tc.displayNames {
+				fields := []string{"target: 0.99"}
+				if d != "" {
+					fields = append(fields, "displayName: '"+d+"'")
+				}
+				objs = append(objs, cobj(fields, okRatio))
+			}
+			doc, err := openslo.Convert("f.yaml", []byte(compositeSLO("s", "Occurrences", objs...)), openslo.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, s := range doc.SLOs {
+				names = append(names, s.Name)
+			}
+			if got := strings.Join(names, ","); got != tc.want {
+				t.Errorf("names %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestInvalidComposite(t *testing.T) {
+	ind := ratio(`sum(rate(a_total{code="ok"}[5m]))`, `sum(rate(a_total[5m]))`)
+	grouped := ratio(`sum by (model) (rate(a_total{code="ok"}[5m]))`, `sum by (model) (rate(a_total[5m]))`)
+	ref := func(name string) string { return "  indicatorRef: " + name + "\n" }
+	sli := "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: known\nspec:\n  ratioMetric:\n    counter: true\n" +
+		"    good:\n      metricSource:\n        type: Prometheus\n        spec:\n          query: a_total{code=\"ok\"}\n" +
+		"    total:\n      metricSource:\n        type: Prometheus\n        spec:\n          query: a_total\n---\n"
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"two displayNames with one slug",
+			compositeSLO("s", "Occurrences", cobj([]string{"displayName: Latency", "target: 0.99"}, ind), cobj([]string{"displayName: latency!", "target: 0.9"}, ind)),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[1].displayName "latency!": the component SLO name "s-latency" is also that of spec.objectives[0]; give the objectives distinct displayNames (SLO names must be unique)`},
+		{"a displayName takes the name of an objective without one",
+			compositeSLO("s", "Occurrences", cobj([]string{"displayName: Objective 1", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[1]: the component SLO name "s-objective-1" is also that of spec.objectives[0]; give the objectives distinct displayNames (SLO names must be unique)`},
+		{"a component takes the name of an SLO",
+			compositeSLO("s", "Occurrences", cobj([]string{"displayName: a", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)) +
+				"---\n" + strings.Replace(slo("Occurrences", rolling, objective, okRatio), "name: s\n", "name: s-a\n", 1),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[0].displayName "a": the component SLO name "s-a" is that of the SLO of document 2; rename one of them (SLO names must be unique)`},
+		{"components of two composites share a name",
+			compositeSLO("a", "Occurrences", cobj([]string{"displayName: b-c", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)) +
+				"---\n" + compositeSLO("a-b", "Occurrences", cobj([]string{"displayName: c", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)),
+			`f.yaml: document 2 (SLO "a-b"): spec.objectives[0].displayName "c": the component SLO name "a-b-c" is also that of the component of spec.objectives[0] of SLO "a" (document 1); rename one of them (SLO names must be unique)`},
+		{"objective without target",
+			compositeSLO("s", "Occurrences", cobj([]string{"displayName: a"}, ind), cobj([]string{"target: 0.9"}, ind)),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[0]: one of [target, targetPercent] properties must be set, none was provided`},
+		{"objective without indicator",
+			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind), cobj([]string{"target: 0.9"}, "")),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[1].indicator: missing; in a composite SLO every objective needs its own indicator or indicatorRef`},
+		{"one objective",
+			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind)),
+			`f.yaml: document 1 (SLO "s"): spec.objectives: a composite SLO (objectives with their own indicators) needs at least two objectives, got 1; for one, give the indicator at spec level`},
+		{"grouped component",
+			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind), cobj([]string{"target: 0.9"}, grouped)),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[1].indicator.spec.ratioMetric "model": the queries sum by these labels, but a composite's component is ungrouped (the composite combines one SLI per component): drop the by clause, or write a standard SLO for a grouped indicator`},
+		{"zero weight",
+			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99", "compositeWeight: 0"}, ind), cobj([]string{"target: 0.9"}, ind)),
+			`f.yaml: document 1 (SLO "s"): spec.objectives[0].compositeWeight "0": should be greater than '0'`},
+		{"unknown indicatorRef",
+			sli + compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ref("known")), cobj([]string{"target: 0.9"}, ref("unknown"))),
+			`f.yaml: document 2 (SLO "s"): spec.objectives[1].indicatorRef "unknown": no SLI of this name in the file`},
+		{"indicator at spec level too",
+			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)) + okRatio,
+			`f.yaml: document 1 (SLO "s"): spec: 'indicator' or 'indicatorRef' fields must either be defined on the 'spec' level (standard SLOs) or on the 'spec.objectives[*]' level (composite SLOs), but not both`},
+		{"ratio timeslices",
+			compositeSLO("s", "RatioTimeslices", cobj([]string{"target: 0.99", "timeSliceWindow: 1m"}, ind), cobj([]string{"target: 0.9", "timeSliceWindow: 1m"}, ind)),
+			`f.yaml: document 1 (SLO "s"): spec.budgetingMethod "RatioTimeslices": ` + "not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := openslo.Convert("f.yaml", []byte(tc.doc), openslo.Options{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
 	}
 }

@@ -54,9 +54,30 @@ type TimeSlice struct {
 	Target float64 `yaml:"target"`
 }
 
-// SLI holds the ratio kind, the one both inputs map onto.
+// SLI holds one SLI kind: Ratio, the one both inputs map their
+// indicators onto, or Composite, for an OpenSLO SLO whose objectives have
+// their own indicators.
 type SLI struct {
-	Ratio Ratio `yaml:"ratio"`
+	// Ratio is sli.ratio; left out when zero (a composite).
+	Ratio Ratio `yaml:"ratio,omitempty"`
+	// Composite is sli.composite; nil for a ratio.
+	Composite *Composite `yaml:"composite,omitempty"`
+}
+
+// Composite is sli.composite: the SLOs it combines, with their weights.
+type Composite struct {
+	// Combine is weighted (OpenSLO's compositeWeight) or product.
+	Combine string `yaml:"combine,omitempty"`
+	// Components are the combined SLOs, in objective order.
+	Components []Component `yaml:"components"`
+}
+
+// Component is one entry of sli.composite.components.
+type Component struct {
+	// SLO is the component SLO's name.
+	SLO string `yaml:"slo"`
+	// Weight is the component's weight; nil leaves it out (weight 1).
+	Weight *float64 `yaml:"weight,omitempty"`
 }
 
 // Ratio is sli.ratio: two of good, bad and valid.
