@@ -18,7 +18,7 @@ func convertCommand(app *kingpin.Application) (string, func() error) {
 
 The format of each file is detected: apiVersion: openslo/v1 documents (SLO, SLI, DataSource, AlertPolicy, AlertCondition; several per file) or a Sloth spec (version: prometheus/v1). The output is one configuration with the SLOs of all files in order, each under a comment naming where it came from; it is deterministic, so it can be checked in and diffed.
 
-Queries must reduce to counter selectors (a selector, or rate/increase of one, optionally inside sum or sum by): the daemon reads the raw counters. What cannot be converted (time-slice budgeting, raw ratios, non-counter queries, ...) is reported with the reason, one problem per line, and nothing is printed. The result is also validated as "check" would validate it. See docs/inputs.md.`)
+Queries must reduce to counter selectors (a selector, or rate/increase of one, optionally inside sum or sum by): the daemon reads the raw counters. What cannot be converted (RatioTimeslices budgeting, raw ratios, non-counter queries, ...) is reported with the reason, one problem per line, and nothing is printed. The result is also validated as "check" would validate it. See docs/inputs.md.`)
 	files := cmd.Arg("file", "OpenSLO or Sloth YAML file.").Required().ExistingFiles()
 	return cmd.FullCommand(), func() error {
 		var out bytes.Buffer
