@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"go.uber.org/zap"
 
 	"github.com/slo-exporter/slo-exporter/internal/counters"
 )
@@ -158,8 +159,9 @@ func (p *Puller) deriveNative(s *source, pts []point) bool {
 }
 
 // ofKind returns the points of pts that source s reads: histograms for a
-// native source, floats for the others. The others are counted as skipped.
-// It returns pts itself when nothing is skipped.
+// native source, floats for the others. The others are counted as skipped,
+// and a pull with only the other kind is logged once per source. It
+// returns pts itself when nothing is skipped.
 func (p *Puller) ofKind(s *source, pts []point) []point {
 	native := s.sel.NativeLE != nil
 	n := 0
@@ -172,6 +174,17 @@ func (p *Puller) ofKind(s *source, pts []point) []point {
 		return pts
 	}
 	p.c.skipped += uint64(len(pts) - n)
+	if n == 0 && !s.kindWarned {
+		// Every sample is of the other kind: most likely a native
+		// histogram read without a native threshold, or the reverse.
+		s.kindWarned = true
+		got, wants := "native histograms", "a native threshold reads them"
+		if native {
+			got, wants = "float samples", "a native threshold reads only native histograms"
+		}
+		p.log.Warn("selector returned only "+got+"; they are skipped: "+wants,
+			zap.String("selector", s.sel.String()), zap.Int("samples", len(pts)))
+	}
 	s.kept = s.kept[:0]
 	for i := range pts {
 		if (pts[i].h != nil) == native {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
@@ -406,6 +408,52 @@ func TestNativePullerStraddle(t *testing.T) {
 	err = p.Backfill(ctx, f.t0, f.t0.Add(10*interval), nil)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("backfill: %v, want %q", err, want)
+	}
+}
+
+func TestNativeKindWarning(t *testing.T) {
+	f := newNativeFixture()
+	// The stray histogram of req_total alone, and the float 2xx counter.
+	f.q.data["hist_only"] = f.q.data[exprReq][2:]
+	inf := math.Inf(1)
+	for _, tc := range []struct {
+		name   string
+		target Target
+		want   string
+		n      int // warnings: one per source with only the other kind
+	}{
+		{"counter selector on histograms", Target{SLO: 0, Good: Selector{Expr: "hist_only"}, Valid: Selector{Expr: exprReq}},
+			"selector returned only native histograms; they are skipped: a native threshold reads them", 1},
+		{"native selectors on floats", Target{SLO: 0, Good: Selector{Expr: exprReqOK, NativeLE: le(0.25)}, Valid: Selector{Expr: exprReqOK, NativeLE: &inf}},
+			"selector returned only float samples; they are skipped: a native threshold reads only native histograms", 2},
+		{"mixed samples are not warned about", Target{SLO: 0, Good: Selector{Expr: exprNative, NativeLE: le(0.25)}, Valid: Selector{Expr: exprNative, NativeLE: &inf}}, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, err := evaluator.New(interval, []evaluator.Spec{{Name: "s", Objective: 0.9, Period: time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			core, logs := observer.New(zap.WarnLevel)
+			p, err := NewPuller(f.q, eng, []Target{tc.target}, PullerConfig{Interval: interval, Logger: zap.New(core)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < 3; k++ {
+				p.Tick(context.Background(), f.t0.Add(time.Duration(k)*interval))
+			}
+			var msgs []string
+			for _, e := range logs.All() {
+				if e.Message == tc.want {
+					msgs = append(msgs, e.Message)
+				}
+			}
+			if len(logs.All()) != tc.n || len(msgs) != tc.n {
+				t.Errorf("warnings %v over 3 ticks, want %d times %q", logs.All(), tc.n, tc.want)
+			}
+			if p.Stats().SkippedSamples == 0 {
+				t.Error("nothing counted as skipped")
+			}
+		})
 	}
 }
 

@@ -98,17 +98,18 @@ type query struct {
 // source is one (expression, le filter, gauge condition or native
 // threshold) tuple: the unit of counter tracking.
 type source struct {
-	q         int
-	sel       Selector
-	le        *leMatcher
-	tracker   incrementer    // counters.Tracker, gaugeEvents for a gauge, nativeCounter
-	native    *nativeCounter // the tracker of a native histogram source, else nil
-	nvals     []float64      // this step's derived values of a native source
-	kept      []point        // this step's points of the source's kind, when some were not
-	series    map[uint64]*seriesInfo
-	consumers []consumer
-	maxPeriod int64 // longest period of its targets, ms
-	err       error // this step's source-level error (le mismatch, straddled native threshold)
+	q          int
+	sel        Selector
+	le         *leMatcher
+	tracker    incrementer    // counters.Tracker, gaugeEvents for a gauge, nativeCounter
+	native     *nativeCounter // the tracker of a native histogram source, else nil
+	nvals      []float64      // this step's derived values of a native source
+	kept       []point        // this step's points of the source's kind, when some were not
+	kindWarned bool           // a pull with only samples of the other kind was logged
+	series     map[uint64]*seriesInfo
+	consumers  []consumer
+	maxPeriod  int64 // longest period of its targets, ms
+	err        error // this step's source-level error (le mismatch, straddled native threshold)
 }
 
 type consumer struct {
