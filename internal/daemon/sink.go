@@ -39,6 +39,9 @@ func (s exportSink) Publish(st *State) {
 		CounterResets:  st.Puller.Counters.Resets,
 		InvalidSamples: st.Puller.Counters.InvalidSamples,
 		RefusedPulls:   st.Puller.Counters.RefusedPulls,
+		PullErrors: map[string]uint64{"le_boundary": st.Puller.LEErrors, "native_boundary": st.Puller.NativeErrors,
+			"missing_valid": st.Puller.MissingValid},
+		SkippedSamples: st.Puller.SkippedSamples,
 	}
 	for _, r := range scrape.Reasons() {
 		self.QueryErrors[string(r)] = st.Client.Errors[r]

@@ -89,6 +89,7 @@ func fixtureSelf() *Self {
 		ReloadOK: true, ReloadTime: fixtureTime.Add(-time.Hour),
 		Clamped: 1, OutOfOrder: 2, Invalid: 3, GroupsRefused: 4, GroupsExpired: 5,
 		CounterResets: 6, InvalidSamples: 7, RefusedPulls: 8,
+		PullErrors: map[string]uint64{"le_boundary": 9, "native_boundary": 10, "missing_valid": 0}, SkippedSamples: 11,
 	}
 }
 

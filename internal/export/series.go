@@ -71,6 +71,8 @@ var (
 	famResets         = &family{"slo_exporter_source_resets_total", "Source counter resets (value drops) seen.", counterType}
 	famInvalidSamples = &family{"slo_exporter_source_invalid_samples_total", "Source samples skipped for NaN, infinite or negative values.", counterType}
 	famRefusedPulls   = &family{"slo_exporter_source_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
+	famPullErrors     = &family{"slo_exporter_source_pull_errors_total", "Pulls of a selector refused because the data cannot give exact events, by reason: le_boundary (no classic bucket at the latency threshold), native_boundary (a native histogram bucket spans it), missing_valid (good or bad series without valid ones).", counterType}
+	famSkipped        = &family{"slo_exporter_source_skipped_samples_total", "Samples skipped because their kind (float or native histogram) does not fit the selector that received them.", counterType}
 )
 
 // labelSet is a list of label pairs with its text form (`a="b",c="d"`)
@@ -373,6 +375,11 @@ func writeSelf(e emitter, slos []sloSeries, st *Self) {
 	one(famResets, float64(st.CounterResets))
 	one(famInvalidSamples, float64(st.InvalidSamples))
 	one(famRefusedPulls, float64(st.RefusedPulls))
+	e.family(famPullErrors)
+	for _, reason := range slices.Sorted(maps.Keys(st.PullErrors)) {
+		e.sample(labels("reason", reason), nil, float64(st.PullErrors[reason]))
+	}
+	one(famSkipped, float64(st.SkippedSamples))
 }
 
 func b2f(b bool) float64 {

@@ -68,6 +68,13 @@ type Self struct {
 	// Counter resets seen, invalid samples skipped and pulls refused by the
 	// counter trackers.
 	CounterResets, InvalidSamples, RefusedPulls uint64
+	// PullErrors counts selector pulls refused because the data cannot
+	// give exact events, by reason (le_boundary, native_boundary,
+	// missing_valid); the daemon passes every reason, with 0 for those that
+	// never happened.
+	PullErrors map[string]uint64
+	// SkippedSamples counts samples whose kind did not fit their selector.
+	SkippedSamples uint64
 }
 
 // Store holds the latest snapshot and self-statistics. Writers replace

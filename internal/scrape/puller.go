@@ -110,6 +110,7 @@ type source struct {
 	consumers  []consumer
 	maxPeriod  int64 // longest period of its targets, ms
 	err        error // this step's source-level error (le mismatch, straddled native threshold)
+	matched    int   // series that passed the source's filters at its last step
 }
 
 type consumer struct {
@@ -162,7 +163,7 @@ type point struct {
 type internalStats struct {
 	ticks, steps, gapBackfills, gapErrors, queries, queryErrors, points uint64
 	groupsRefused, negativeGood, recordErrors, leErrors, merged         uint64
-	nativeErrors, skipped                                               uint64
+	nativeErrors, skipped, missingValid                                 uint64
 	droppedValid                                                        float64
 }
 
@@ -190,6 +191,10 @@ type Stats struct {
 	// native histograms seen by any other selector. A sample is counted
 	// once per selector (expression and filter) that skipped it.
 	SkippedSamples uint64
+	// MissingValid counts target pulls where the good or bad selector
+	// returned series but the valid selector none (a histogram without
+	// _count, a mistyped valid selector): the target is then down.
+	MissingValid uint64
 	// SeriesTracked is the number of series whose counters are followed.
 	SeriesTracked int
 	// Groups is the number of groups known across targets.
@@ -415,6 +420,12 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 		for _, si := range ts.sources {
 			up = up && ok[si]
 		}
+		if up {
+			if err := p.checkValid(ts); err != nil {
+				up = false
+				res.Errors = append(res.Errors, err)
+			}
+		}
 		p.eng.SetDataUp(ts.SLO, up)
 		if up {
 			res.Up++
@@ -494,6 +505,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 				ts.mergeInto(p, last, ents[ci])
 			}
 		}
+		s.matched = 0
 		for i := range pts {
 			pt := &pts[i]
 			info := s.series[pt.fp]
@@ -503,6 +515,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 			if !info.match {
 				continue
 			}
+			s.matched++
 			info.seen = t
 			var inc float64
 			var counted bool
@@ -533,6 +546,31 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 	if p.cfg.AfterStep != nil {
 		p.cfg.AfterStep(time.UnixMilli(t))
 	}
+}
+
+// checkValid returns an error when a target's good or bad selector had
+// series at the tick just pulled but its valid selector none: no valid
+// events can be counted, so the good ones would be clamped away. For a
+// latency SLI this is a histogram without _count.
+func (p *Puller) checkValid(ts *targetState) error {
+	var other, valid *source
+	for i, si := range ts.sources {
+		if ts.roles[i] == roleValid {
+			valid = p.sources[si]
+		} else {
+			other = p.sources[si]
+		}
+	}
+	if other == nil || valid == nil || other.matched == 0 || valid.matched > 0 {
+		return nil
+	}
+	p.c.missingValid++
+	hint := "check that the valid selector matches the same series as the good one"
+	if other.sel.LE != nil {
+		hint = "a classic histogram exposes _count next to _bucket; is the histogram's name right?"
+	}
+	return fmt.Errorf("slo %s: selector %s returned %d series but the valid selector %s none, so no valid events can be counted; %s",
+		ts.name, other.sel, other.matched, valid.sel.Expr, hint)
 }
 
 // checkLE reports whether a bucket source has series with the wanted
@@ -824,7 +862,7 @@ func (p *Puller) publish() {
 		Queries: p.c.queries, QueryErrors: p.c.queryErrors, PointsFetched: p.c.points, LEErrors: p.c.leErrors,
 		GroupsRefused: p.c.groupsRefused, DroppedValidEvents: p.c.droppedValid, NegativeGood: p.c.negativeGood,
 		RecordErrors: p.c.recordErrors, MergedPending: p.c.merged,
-		NativeErrors: p.c.nativeErrors, SkippedSamples: p.c.skipped,
+		NativeErrors: p.c.nativeErrors, SkippedSamples: p.c.skipped, MissingValid: p.c.missingValid,
 	}
 	for _, src := range p.sources {
 		s.SeriesTracked += src.tracker.Len()
