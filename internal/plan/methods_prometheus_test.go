@@ -335,7 +335,9 @@ func TestTimeSlicesThroughPrometheus(t *testing.T) {
 	srv := serveHistory(t, series)
 
 	// The engine's verdict on every slice, read from its one-slice window
-	// at the slice's end, and full snapshots at the checked instants.
+	// at the slice's end, and full snapshots at the checked instants. The
+	// engine is evaluated every minute, as the daemon evaluates at every
+	// tick, so windows also slide over spells without slices.
 	instants := []time.Time{at(15.5), at(25.5), sliceEnd}
 	type key struct {
 		slo   int
@@ -761,11 +763,14 @@ func TestCalendarThroughPrometheus(t *testing.T) {
 	}
 	instants = append(instants, segA.End, segB.End)
 	sort.Slice(instants, func(i, j int) bool { return instants[i].Before(instants[j]) })
+	// The engine is evaluated after every pull, as the daemon evaluates at
+	// every tick; the snapshots at the instants are kept.
 	snaps := map[int64]*evaluator.Snapshot{}
 	afterStep := func(eng *evaluator.Engine, now time.Time) {
+		snap := eng.Evaluate(now)
 		for _, in := range instants {
 			if in.Equal(now) {
-				snaps[now.UnixMilli()] = eng.Evaluate(now)
+				snaps[now.UnixMilli()] = snap
 			}
 		}
 	}
