@@ -195,10 +195,14 @@ func (c *Counts) advance(run *running, r *ring, lo, hi int64) {
 		return
 	}
 	for j := run.lo; j < lo; j++ {
-		k := r.slot(j)
-		run.good -= r.good[k]
-		run.valid -= r.valid[k]
-		run.seen -= float64(r.seen[k])
+		// Only live buckets were added (a bucket past the head holds the
+		// data of one a ring earlier), so only live ones leave.
+		if r.live(j) {
+			k := r.slot(j)
+			run.good -= r.good[k]
+			run.valid -= r.valid[k]
+			run.seen -= float64(r.seen[k])
+		}
 		run.ops++
 	}
 	for j := run.hi + 1; j <= hi; j++ {

@@ -373,3 +373,30 @@ func TestSumSinceMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// TestSilenceAfterRecords evaluates a window every minute after records
+// stop: the window empties to 0 and stays there. Buckets past the last
+// record still hold a ring earlier's data and must not leave the running
+// total, since they never entered it (the totals once went to -2, -4, ...).
+func TestSilenceAfterRecords(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, 5*time.Minute, time.Hour)
+	c := l.New()
+	base := int64(1_700_000_000_000) / (30 * sec) * (30 * sec)
+	for i := int64(1); i <= 240; i++ {
+		if err := c.Record(base+(i-1)*30*sec, base+i*30*sec, 1, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := base + 240*30*sec
+	for m := int64(0); m <= 30; m++ {
+		now := end + m*min_
+		want := float64(max(0, 10-2*m))
+		if s := c.Sum(0, now); s.Valid != want || s.Good != want {
+			t.Fatalf("%d min after the last record: 5m sum %+v, want %v", m, s, want)
+		}
+		wantHour := float64(max(0, 120-2*m))
+		if s := c.Sum(1, now); s.Valid != wantHour {
+			t.Fatalf("%d min after the last record: 1h sum %+v, want %v", m, s, wantHour)
+		}
+	}
+}
