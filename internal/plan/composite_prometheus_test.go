@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/promtest"
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
@@ -93,18 +92,7 @@ func TestCompositeThroughPrometheus(t *testing.T) {
 	promtest.CreateBlocks(t, promtool, om.Bytes(), dir)
 	srv := promtest.Start(t, promtest.Options{Binary: bin, DataDir: dir})
 
-	c, err := config.Parse("composite.yaml", []byte(compositeConfig(srv.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := evaluator.New(p.Interval, p.Specs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, eng := build(t, compositeConfig(srv.URL))
 	client, err := scrape.NewClient(scrape.ClientConfig{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
