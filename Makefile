@@ -6,14 +6,18 @@ BUILDDATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 PKG       := github.com/slo-exporter/slo-exporter/internal/version
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: build test lint unit demo bench clean
+.PHONY: build test test-deps lint unit demo bench ci-fresh clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 ## test: lint, then every test (unit and integration against real Prometheus, promtool, helm, Chromium).
-test: lint
+test: lint test-deps
 	$(GO) test -count=1 -timeout 15m ./...
+
+## test-deps: one line per external program the integration tests use, and how to install a missing one.
+test-deps:
+	@./scripts/test-deps.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -24,6 +28,10 @@ lint:
 ## unit: the fast tests only (no external processes).
 unit:
 	$(GO) test -short -count=1 ./...
+
+## ci-fresh: prove .ci/run's install steps with an empty GOPATH, GOBIN, module cache and PATH (FULL=1: then make test).
+ci-fresh:
+	./scripts/ci-fresh.sh
 
 ## demo: a local ML platform, Prometheus and slo-exporter; Ctrl-C stops it.
 demo:

@@ -2,7 +2,10 @@
 # The local demo: the ML-platform simulator, a real Prometheus scraping it,
 # slo-exporter evaluating the reference SLOs against that Prometheus, and
 # Prometheus scraping slo-exporter back (with the generated alert rules).
-# Ctrl-C stops everything.
+# Ctrl-C (or SIGTERM) stops everything this script started, by PID.
+#
+# Ports (all on 127.0.0.1): SIM_PORT (simulator, 8099), PROM_PORT (Prometheus,
+# 9090), EXPORTER_PORT (slo-exporter, 9099). A port in use is reported at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -12,12 +15,26 @@ PROM_PORT=${PROM_PORT:-9090}
 EXPORTER_PORT=${EXPORTER_PORT:-9099}
 export PATH="$PATH:/usr/local/go/bin"
 
+die() { echo "demo: $*" >&2; exit 1; }
+
+# port_busy succeeds when something already accepts connections on the port.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for var in SIM_PORT PROM_PORT EXPORTER_PORT; do
+  port=${!var}
+  case "$port" in ''|*[!0-9]*) die "$var=$port is not a port number" ;; esac
+  if port_busy "$port"; then
+    die "port $port is in use by another program; set $var to a free port, e.g. $var=$((port + 100)) make demo"
+  fi
+done
+
 if ! command -v prometheus >/dev/null 2>&1; then
+  # Installed with service starts denied (policy-rc.d), so the package does
+  # not start a system Prometheus of its own.
   echo "demo: installing Prometheus from Debian's packages"
-  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
-  $sudo pkill -x prometheus 2>/dev/null || true   # the package may start one on :9090
+  # shellcheck source=../.ci/install.sh
+  . .ci/install.sh
+  CI_DEBIAN_TOOLS=("prometheus|prometheus" "promtool|prometheus")
+  ci_install_debian
 fi
 
 echo "demo: building"
@@ -52,13 +69,36 @@ cat >> "$demo/prometheus.yml" <<YAML
 YAML
 
 pids=()
+# cleanup stops every process this script started, by PID, and ends the
+# script: a signal during start-up must not let it go on to start more.
 cleanup() {
+  local rc=$?
   trap - INT TERM EXIT
   echo; echo "demo: stopping"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  exit "$rc"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# wait_ready polls url until it answers, failing at once if the process
+# (pid) has exited, and after a timeout.
+wait_ready() {
+  local name=$1 pid=$2 url=$3 log=$4 timeout=${5:-120} waited=0
+  until curl -sf "$url" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "demo: $name exited during start-up; the end of $log:" >&2
+      tail -n 15 "$log" >&2
+      exit 1
+    fi
+    if [ "$waited" -ge "$timeout" ]; then
+      die "$name not ready at $url after ${timeout}s; see $log"
+    fi
+    sleep 1; waited=$((waited + 1))
+  done
+}
 
 bin/ml-platform-sim --web.listen-address="127.0.0.1:$SIM_PORT" \
   --incidents.file=internal/simulator/testdata/incidents.yaml >"$demo/sim.log" 2>&1 &
@@ -66,14 +106,14 @@ pids+=($!)
 prometheus --config.file="$demo/prometheus.yml" --storage.tsdb.path="$demo/prometheus" \
   --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle >"$demo/prometheus.log" 2>&1 &
 pids+=($!)
-until curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null; do sleep 1; done
+wait_ready Prometheus "${pids[-1]}" "http://127.0.0.1:$PROM_PORT/-/ready" "$demo/prometheus.log"
 sleep 6   # a first scrape of the simulator
 bin/slo-exporter serve --config.file="$demo/slo.yaml" --web.listen-address="127.0.0.1:$EXPORTER_PORT" \
   >"$demo/slo-exporter.log" 2>&1 &
 pids+=($!)
-until curl -sf "http://127.0.0.1:$EXPORTER_PORT/-/ready" >/dev/null; do sleep 1; done
+wait_ready slo-exporter "${pids[-1]}" "http://127.0.0.1:$EXPORTER_PORT/-/ready" "$demo/slo-exporter.log" 600
 
-cat <<TXT
+where=$(cat <<TXT
 demo: running. Logs and configuration in $demo/
   status page     http://127.0.0.1:$EXPORTER_PORT/
   slo_* metrics   http://127.0.0.1:$EXPORTER_PORT/metrics
@@ -83,9 +123,16 @@ demo: running. Logs and configuration in $demo/
                   inject one: curl -XPOST '127.0.0.1:$SIM_PORT/-/incident?service=model-api&error_ratio=0.5&duration=5m')
 Ctrl-C stops everything.
 TXT
+)
+echo "$where"
 sleep 2
+# The summary is redrawn every 5 s with the URLs and the incident command
+# under it, so they stay on screen.
 while true; do
+  for p in "${pids[@]}"; do
+    kill -0 "$p" 2>/dev/null || die "a demo process ($p) exited; logs in $demo/"
+  done
   summary=$(bin/slo-exporter status --url="http://127.0.0.1:$EXPORTER_PORT/metrics" 2>&1 || true)
-  printf '\033[H\033[2J%s  slo-exporter demo (Ctrl-C to stop)\n\n%s\n' "$(date +%T)" "$summary"
+  printf '\033[H\033[2J%s  slo-exporter demo (Ctrl-C to stop)\n\n%s\n\n%s\n' "$(date +%T)" "$summary" "$where"
   sleep 5
 done

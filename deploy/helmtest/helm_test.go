@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/slo-exporter/slo-exporter/internal/promtest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -42,31 +43,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// findBinary returns the path of a tool: $env, then PATH, then ~/go/bin. It
-// skips the test when the tool is missing, or fails it when CI=true.
+// findBinary returns the path of a tool through promtest.Binary: $env, then
+// PATH, then ~/go/bin; it skips under -short and when missing outside CI, and
+// fails when CI=true.
 func findBinary(t testing.TB, env, name string) string {
 	t.Helper()
-	if p := os.Getenv(env); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("$%s=%s: %v", env, p, err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, "go", "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("%s not found ($%s, PATH, ~/go/bin)", name, env)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "; CI=true requires it")
-	}
-	t.Skip(msg)
-	return ""
+	return promtest.Binary(t, name, env)
 }
 
 // runHelm runs helm with args and returns stdout, or stderr in the error.

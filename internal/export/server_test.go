@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/promtest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -381,13 +382,7 @@ func TestServePlainHTTP(t *testing.T) {
 // concatenated members as RFC 1952 says) and compares with want.
 func gunzipTool(t *testing.T, body, want []byte) {
 	t.Helper()
-	bin, err := exec.LookPath("gzip")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("gzip not found")
-		}
-		t.Skip("gzip not found")
-	}
+	bin := promtest.Binary(t, "gzip", "")
 	cmd := exec.Command(bin, "-dc")
 	cmd.Stdin = bytes.NewReader(body)
 	out, err := cmd.Output()

@@ -13,18 +13,25 @@ var installHints = map[string]string{
 	"promtool":         "apt-get install -y prometheus",
 	"helm":             "go install helm.sh/helm/v3/cmd/helm@v3.22.0",
 	"victoria-metrics": "go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0",
+	"chromium":         "apt-get install -y chromium",
+	"curl":             "apt-get install -y curl",
+	"gzip":             "apt-get install -y gzip",
 }
 
 // Binary returns the path of the program name for a test. It looks at the
 // environment variable envVar first (when envVar is not empty), then PATH,
 // then ~/go/bin.
 //
-// An envVar that names a file that is not there fails the test: the caller
-// asked for that binary explicitly. A program found nowhere skips the test,
+// Under go test -short it always skips: the short tier runs no external
+// process. An envVar that names a file that is not there fails the test: the
+// caller asked for that binary explicitly. A program found nowhere skips the test,
 // except when CI=true, where it fails it with a hint on how to install the
 // program, because a CI run must not pass by skipping.
 func Binary(t testing.TB, name, envVar string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: runs " + name)
+	}
 	path, msg := lookBinary(name, envVar)
 	if path != "" {
 		return path
