@@ -23,12 +23,13 @@ type Sum struct {
 // Counts holds the bucketed event counts of one SLO group. Create it with
 // Layout.New.
 type Counts struct {
-	layout  *Layout
-	tiers   []ring
-	run     []running
-	since   running // running totals of SumSince
-	last    int64   // end of the last recorded interval, ms
-	hasLast bool
+	layout   *Layout
+	tiers    []ring
+	run      []running
+	since    running // running totals of SumSince
+	last     int64   // end of the last recorded interval, ms
+	hasLast  bool
+	rebuilds uint64 // running totals rebuilt after going negative
 }
 
 type ring struct {
@@ -40,11 +41,44 @@ type ring struct {
 }
 
 type running struct {
-	lo, hi            int64 // inclusive range of whole buckets in the totals
-	ok                bool
-	ops               int64 // incremental updates since the last full recomputation
-	good, valid, seen float64
+	lo, hi      int64 // inclusive range of whole buckets in the totals
+	ok          bool
+	ops         int64 // incremental updates since the last full recomputation
+	good, valid kbn
+	seen        float64 // whole milliseconds: exact in a float64
 }
+
+// kbn is a compensated (Kahan-Babuska-Neumaier) running sum. A running total
+// adds the buckets that enter a window and subtracts those that leave; with
+// plain float64 sums, one huge bucket (a corrupt sample 1e300 above normal)
+// absorbs every small value added while it is in the total, and subtracting
+// it later leaves garbage, even a negative count. The compensation term
+// keeps what the rounding of each step lost, so the total is the sum of the
+// buckets it holds, to float precision of that sum rather than of the
+// largest value that ever passed through it.
+type kbn struct{ sum, c float64 }
+
+// add adds x to the compensated sum.
+func (k *kbn) add(x float64) {
+	t := k.sum + x
+	if math.Abs(k.sum) >= math.Abs(x) {
+		k.c += (k.sum - t) + x
+	} else {
+		k.c += (x - t) + k.sum
+	}
+	k.sum = t
+}
+
+// value returns the compensated total.
+func (k kbn) value() float64 { return k.sum + k.c }
+
+// maxCompensation bounds the compensation term: above it the term itself
+// rounds (it held a value of 2^50 or more that a far larger one swamped), so
+// the total is rebuilt from its buckets instead of trusted.
+const maxCompensation = 1 << 50
+
+// lossy reports whether the compensated sum may have lost precision.
+func (k kbn) lossy() bool { return math.Abs(k.c) > maxCompensation }
 
 // New returns empty counts for one group. Its memory is fixed by the layout.
 func (l *Layout) New() *Counts {
@@ -79,6 +113,17 @@ func (c *Counts) Record(from, to int64, good, valid float64) error {
 	}
 	if !(good >= 0 && valid >= 0) || math.IsInf(good, 0) || math.IsInf(valid, 0) || good > valid {
 		return fmt.Errorf("invalid increment good=%v valid=%v", good, valid)
+	}
+	for ti := range c.tiers {
+		// A sum that overflows would turn totals into Inf - Inf = NaN: refuse
+		// the increment before any tier is written.
+		r := &c.tiers[ti]
+		if k := ceilDiv(to, r.res) - 1; r.live(k) {
+			s := r.slot(k)
+			if math.IsInf(r.good[s]+good, 0) || math.IsInf(r.valid[s]+valid, 0) {
+				return fmt.Errorf("invalid increment good=%v valid=%v: overflows the bucket ending at %d", good, valid, (k+1)*r.res)
+			}
+		}
 	}
 	if c.hasLast && from < c.last {
 		from = c.last
@@ -125,7 +170,7 @@ func (c *Counts) Sum(i int, t int64) Sum {
 
 	run := &c.run[i]
 	c.advance(run, r, edge+1, cur-1)
-	s := Sum{Good: run.good, Valid: run.valid, Seen: run.seen}
+	s := Sum{Good: run.good.value(), Valid: run.valid.value(), Seen: run.seen}
 	c.addBucket(&s, r, cur, 1)
 	c.addBucket(&s, r, edge, frac)
 	return s
@@ -155,7 +200,7 @@ func (c *Counts) SumSince(from, t int64) Sum {
 		return Sum{Good: f * r.good[k], Valid: f * r.valid[k], Seen: f * float64(r.seen[k])}
 	}
 	c.advance(&c.since, r, edge+1, cur-1)
-	s := Sum{Good: c.since.good, Valid: c.since.valid, Seen: c.since.seen}
+	s := Sum{Good: c.since.good.value(), Valid: c.since.valid.value(), Seen: c.since.seen}
 	c.addBucket(&s, r, cur, 1)
 	c.addBucket(&s, r, edge, frac)
 	return s
@@ -178,20 +223,13 @@ func (c *Counts) Coverage(i int, s Sum) float64 {
 
 // advance moves the running totals to the whole buckets lo..hi, adding and
 // subtracting the buckets that entered and left, or recomputing them when
-// incremental updating is not possible or has been used for a full ring.
+// incremental updating is not possible, has been used for a full ring, or
+// left a total below zero (which no sum of non-negative buckets is) or with
+// a compensation term too large to be exact.
 func (c *Counts) advance(run *running, r *ring, lo, hi int64) {
 	if !run.ok || lo < run.lo || hi < run.hi || lo > run.hi+1 ||
 		run.lo <= r.head-r.n || run.ops >= r.n {
-		run.good, run.valid, run.seen = 0, 0, 0
-		for j := lo; j <= hi; j++ {
-			if r.live(j) {
-				k := r.slot(j)
-				run.good += r.good[k]
-				run.valid += r.valid[k]
-				run.seen += float64(r.seen[k])
-			}
-		}
-		run.lo, run.hi, run.ok, run.ops = lo, hi, true, 0
+		c.recompute(run, r, lo, hi)
 		return
 	}
 	for j := run.lo; j < lo; j++ {
@@ -199,8 +237,8 @@ func (c *Counts) advance(run *running, r *ring, lo, hi int64) {
 		// data of one a ring earlier), so only live ones leave.
 		if r.live(j) {
 			k := r.slot(j)
-			run.good -= r.good[k]
-			run.valid -= r.valid[k]
+			run.good.add(-r.good[k])
+			run.valid.add(-r.valid[k])
 			run.seen -= float64(r.seen[k])
 		}
 		run.ops++
@@ -208,14 +246,40 @@ func (c *Counts) advance(run *running, r *ring, lo, hi int64) {
 	for j := run.hi + 1; j <= hi; j++ {
 		if r.live(j) {
 			k := r.slot(j)
-			run.good += r.good[k]
-			run.valid += r.valid[k]
+			run.good.add(r.good[k])
+			run.valid.add(r.valid[k])
 			run.seen += float64(r.seen[k])
 		}
 		run.ops++
 	}
 	run.lo, run.hi = lo, hi
+	if run.good.value() < 0 || run.valid.value() < 0 || run.seen < 0 || run.good.lossy() || run.valid.lossy() {
+		c.recompute(run, r, lo, hi)
+		c.rebuilds++
+	}
 }
+
+// recompute sets the running totals to the plain sum of buckets lo..hi.
+func (c *Counts) recompute(run *running, r *ring, lo, hi int64) {
+	run.good, run.valid, run.seen = kbn{}, kbn{}, 0
+	for j := lo; j <= hi; j++ {
+		if r.live(j) {
+			k := r.slot(j)
+			run.good.add(r.good[k])
+			run.valid.add(r.valid[k])
+			run.seen += float64(r.seen[k])
+		}
+	}
+	// A total that is lossy even when summed afresh (it holds values far
+	// apart in magnitude) is not a base for incremental updates: the next
+	// Sum sums its buckets again, until those values have left.
+	run.lo, run.hi, run.ok, run.ops = lo, hi, !run.good.lossy() && !run.valid.lossy(), 0
+}
+
+// Rebuilds returns how many times a running total was found below zero or
+// with a loss of precision, and rebuilt from its buckets. It stays zero
+// unless the counts hold values of 2^50 or more next to far larger ones.
+func (c *Counts) Rebuilds() uint64 { return c.rebuilds }
 
 // open makes bucket k writable, clearing the slots of buckets that the ring
 // skipped over. Buckets older than the head stay as they are.
