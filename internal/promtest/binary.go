@@ -13,6 +13,7 @@ var installHints = map[string]string{
 	"promtool":         "apt-get install -y prometheus",
 	"helm":             "go install helm.sh/helm/v3/cmd/helm@v3.22.0",
 	"victoria-metrics": "go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0",
+	"sloth":            "go install github.com/slok/sloth/cmd/sloth@v0.16.0",
 }
 
 // Binary returns the path of the program name for a test. It looks at the

@@ -1,5 +1,5 @@
-// Package openslo converts OpenSLO v1 documents into slo-exporter's
-// configuration: SLO objects with their SLI (inline or by indicatorRef),
+// Package openslo reads OpenSLO v1 documents into slo-exporter's
+// configuration model (config.SLO values, no YAML in between): SLO objects with their SLI (inline or by indicatorRef),
 // Prometheus DataSources, and burn-rate AlertPolicies and AlertConditions.
 // A composite SLO (an indicator per objective) becomes one component SLO
 // per objective and a composite SLO over them.
@@ -31,28 +31,17 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/readers/promql"
 )
 
-// APIVersion is the only OpenSLO version converted.
+// APIVersion is the only OpenSLO version read.
 const APIVersion = "openslo/v1"
 
-// Options tune a conversion.
-type Options struct {
-	// DefaultTiers are the global alert tiers. An SLO with alert policies
-	// switches them off (its burn-rate conditions replace them); an SLO
-	// without switches off those whose long window exceeds its period.
-	DefaultTiers []DefaultTier
-}
-
-// DefaultTier is a global alert tier the converted SLOs inherit.
-type DefaultTier struct {
-	// Name is the tier's name.
-	Name string
-	// LongWindow is the tier's long window.
-	LongWindow time.Duration
-}
+// Format names the format in problems and origins.
+const Format = "OpenSLO v1"
 
 // object is one decoded OpenSLO object and where it was.
 type object struct {
@@ -64,9 +53,9 @@ type object struct {
 
 // converter holds the state of one Convert.
 type converter struct {
-	file   string
-	opts   Options
-	errs   Errors
+	file     string
+	errs     []error
+	warnings []error
 	byKind map[string]map[string]*object
 	urls   map[string]string // Prometheus URL -> DataSource that gave it first
 	broken map[string]bool   // kind/name of objects that failed to decode or validate
@@ -88,14 +77,17 @@ func (c *converter) ref(o *object, field, kind, name string) *object {
 	return nil
 }
 
-// Convert converts the OpenSLO v1 objects of one file (several YAML
-// documents, or lists of objects) into a configuration Document. The
-// document holds every SLO that converted; the error, when not nil, is an
-// Errors value listing every problem (each an *Error naming the file).
-// References (indicatorRef, metricSourceRef, alertPolicyRef,
-// conditionRef) resolve within the file.
-func Convert(file string, data []byte, opts Options) (*Document, error) {
-	c := &converter{file: file, opts: opts, byKind: map[string]map[string]*object{}, urls: map[string]string{},
+// Read reads the OpenSLO v1 objects of one file (several YAML documents,
+// or lists of objects) into SLOs of the configuration model. The source
+// holds every SLO that converted; the error, when not nil, joins every
+// problem (each a *config.FieldError naming the file, document and
+// object); warnings say what was read but has no effect. References
+// (indicatorRef, metricSourceRef, alertPolicyRef, conditionRef) resolve
+// within the file. An SLO without alert policies keeps the default tiers,
+// except those whose long window exceeds its period; one with policies
+// gets one tier per burn-rate condition and no default tier.
+func Read(file string, data []byte) (src config.Source, warnings []error, err error) {
+	c := &converter{file: file, byKind: map[string]map[string]*object{}, urls: map[string]string{},
 		broken: map[string]bool{}, components: map[string]string{}}
 	objs := c.decode(data)
 	for _, o := range objs {
@@ -108,43 +100,52 @@ func Convert(file string, data []byte, opts Options) (*Document, error) {
 		}
 		c.byKind[o.kind][o.name] = o
 	}
-	doc := &Document{}
+	src = config.Source{Name: file, Format: Format}
 	for _, o := range objs {
 		s, ok := o.obj.(v1.SLO)
 		if !ok || c.byKind[o.kind][o.name] != o {
 			continue
 		}
 		if out, ok := c.slo(o, s); ok {
-			doc.SLOs = append(doc.SLOs, out...)
+			for i := range out {
+				src.SLOs = append(src.SLOs, &out[i])
+			}
 		}
 	}
 	switch len(c.urls) {
 	case 0:
 	case 1:
 		for u := range c.urls {
-			doc.Prometheus = &Prometheus{URL: u}
+			src.PrometheusURL = u
 		}
 	default:
 		var list []string
 		for _, u := range slices.Sorted(maps.Keys(c.urls)) {
 			list = append(list, fmt.Sprintf("%s (DataSource %q)", u, c.urls[u]))
 		}
-		c.errs = append(c.errs, &Error{File: file, Msg: "the SLOs' DataSources name different Prometheus URLs: " +
+		c.errs = append(c.errs, &config.FieldError{Source: file, Format: Format, Index: -1, Msg: "the SLOs' DataSources name different Prometheus URLs: " +
 			strings.Join(list, ", ") + "; slo-exporter queries one server (prometheus.url), so convert them in separate configurations"})
 	}
-	if len(c.errs) > 0 {
-		return doc, c.errs
+	return src, c.warnings, errors.Join(c.errs...)
+}
+
+// problem builds a problem of an object.
+func (c *converter) problem(o *object, field, value, msg string) *config.FieldError {
+	e := &config.FieldError{Source: c.file, Format: Format, Index: -1, Field: field, Value: value, Msg: msg}
+	if o != nil {
+		e.Doc, e.Kind, e.Object = o.doc, o.kind, o.name
 	}
-	return doc, nil
+	return e
 }
 
 // add records a problem of an object.
 func (c *converter) add(o *object, field, value, msg string) {
-	e := &Error{File: c.file, Field: field, Value: value, Msg: msg}
-	if o != nil {
-		e.Doc, e.Kind, e.Name = o.doc, o.kind, o.name
-	}
-	c.errs = append(c.errs, e)
+	c.errs = append(c.errs, c.problem(o, field, value, msg))
+}
+
+// warn records something of an object that is read but has no effect.
+func (c *converter) warn(o *object, field, value, msg string) {
+	c.warnings = append(c.warnings, c.problem(o, field, value, msg))
 }
 
 // timeslicesMsg says why time-slice budgeting is rejected.
@@ -167,7 +168,7 @@ func (c *converter) decode(data []byte) []*object {
 			break
 		}
 		if err != nil {
-			c.errs = append(c.errs, &Error{File: c.file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
+			c.errs = append(c.errs, &config.FieldError{Source: c.file, Format: Format, Index: -1, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
 			break
 		}
 		if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
@@ -208,6 +209,7 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 		return nil
 	}
 	if o.kind == "SLO" {
+		c.ratioOps(o, child(item, "spec"))
 		// Reported before the SDK's checks, which would first ask for the
 		// time-slice fields of a method that cannot be converted anyway.
 		if m := scalar(child(item, "spec"), "budgetingMethod"); m == string(v1.SLOBudgetingMethodRatioTimeslices) {
@@ -282,10 +284,10 @@ func scalar(n *yaml.Node, key string) string {
 // slo converts one SLO: into one slo-exporter SLO, or, for a composite
 // (objectives with their own indicators), into a component SLO per
 // objective followed by the composite.
-func (c *converter) slo(o *object, s v1.SLO) ([]SLO, bool) {
+func (c *converter) slo(o *object, s v1.SLO) ([]config.SLO, bool) {
 	before := len(c.errs)
 	spec := s.Spec
-	out := SLO{
+	out := config.SLO{
 		Origin:      fmt.Sprintf("OpenSLO SLO %q (document %d)", o.name, o.doc),
 		Name:        s.Metadata.Name,
 		Service:     spec.Service,
@@ -310,51 +312,51 @@ func (c *converter) slo(o *object, s v1.SLO) ([]SLO, bool) {
 	c.objective(o, spec, &out)
 	c.timeWindow(o, spec, &out)
 	if spec.Indicator != nil {
-		c.indicator(o, "spec.indicator.spec", spec.Indicator.Spec, &out)
+		c.indicator(o, "spec.indicator.spec", spec.Indicator.Spec, objective0(spec), &out)
 	} else if spec.IndicatorRef != nil {
 		if ref := c.ref(o, "spec.indicatorRef", "SLI", *spec.IndicatorRef); ref != nil {
-			c.indicator(o, "spec.indicatorRef", ref.obj.(v1.SLI).Spec, &out)
+			c.indicator(o, "spec.indicatorRef", ref.obj.(v1.SLI).Spec, objective0(spec), &out)
 		}
 	} else {
 		c.add(o, "spec.indicator", "", "missing; give an inline indicator or an indicatorRef to an SLI")
 	}
 	c.alerting(o, spec, &out)
-	return []SLO{out}, len(c.errs) == before
+	return []config.SLO{out}, len(c.errs) == before
 }
 
 // timeSlice maps an objective of the Timeslices method onto
 // budgeting_method and time_slice. The SDK has checked that
 // timeSliceTarget and timeSliceWindow are set; without them it returns
 // nothing.
-func timeSlice(obj v1.SLOObjective) (string, *TimeSlice) {
+func timeSlice(obj v1.SLOObjective) (string, *config.TimeSlice) {
 	if obj.TimeSliceTarget == nil || obj.TimeSliceWindow == nil {
 		return "", nil
 	}
-	return "timeslices", &TimeSlice{Length: fmtDuration(obj.TimeSliceWindow.Duration()), Target: *obj.TimeSliceTarget}
+	return config.Timeslices, &config.TimeSlice{Length: model.Duration(obj.TimeSliceWindow.Duration()), Target: *obj.TimeSliceTarget}
 }
 
 // objective maps the single objective's target or targetPercent.
-func (c *converter) objective(o *object, spec v1.SLOSpec, out *SLO) {
+func (c *converter) objective(o *object, spec v1.SLOSpec, out *config.SLO) {
 	if len(spec.Objectives) != 1 {
 		c.add(o, "spec.objectives", "", fmt.Sprintf("has %d objectives; an slo-exporter SLO has exactly one: write one SLO per objective", len(spec.Objectives)))
 		return
 	}
-	out.Objective, _, _ = c.target(o, "spec.objectives[0]", spec.Objectives[0])
+	out.RawObjective, _, _ = c.target(o, "spec.objectives[0]", spec.Objectives[0])
 }
 
 // target maps an objective's target (a ratio, written as is) or
 // targetPercent (written as "99.9%"); it also returns the target as the
 // ratio the configuration reads (rounded to 12 significant digits, as the
 // loader rounds objectives). field is the objective's path.
-func (c *converter) target(o *object, field string, obj v1.SLOObjective) (any, float64, bool) {
+func (c *converter) target(o *object, field string, obj v1.SLOObjective) (config.Objective, float64, bool) {
 	switch {
 	case obj.Target != nil:
-		return *obj.Target, *obj.Target, true
+		return config.ParseObjective(fmtFloat(*obj.Target)), *obj.Target, true
 	case obj.TargetPercent != nil:
-		return strconv.FormatFloat(*obj.TargetPercent, 'g', -1, 64) + "%", round12(*obj.TargetPercent / 100), true
+		return config.ParseObjective(fmtFloat(*obj.TargetPercent) + "%"), round12(*obj.TargetPercent / 100), true
 	default:
 		c.add(o, field+".target", "", "missing; give target (a ratio such as 0.999) or targetPercent (99.9)")
-		return nil, 0, false
+		return config.Objective{}, 0, false
 	}
 }
 
@@ -379,14 +381,14 @@ const compositeMsg = "objective = sum(weight x target) / sum(weight)"
 // target. The SLO's alert policies apply to the composite; the components
 // get the default tiers of an SLO without policies. base carries the
 // SLO's name, service, description and labels.
-func (c *converter) composite(o *object, spec v1.SLOSpec, base SLO) []SLO {
+func (c *converter) composite(o *object, spec v1.SLOSpec, base config.SLO) []config.SLO {
 	c.timeWindow(o, spec, &base)
 	if n := len(spec.Objectives); n < 2 {
 		c.add(o, "spec.objectives", "", fmt.Sprintf("a composite SLO (objectives with their own indicators) needs at least two objectives, got %d; "+
 			"for one, give the indicator at spec level", n))
 	}
-	var out []SLO
-	comp := &Composite{Combine: "weighted"}
+	var out []config.SLO
+	comp := &config.CompositeSLI{Combine: config.CombineWeighted}
 	var sumW, sumWT float64
 	var terms []string
 	complete := true
@@ -404,7 +406,7 @@ func (c *converter) composite(o *object, spec v1.SLOSpec, base SLO) []SLO {
 		c.checkName(o, f, obj.DisplayName, s.Name, i, local)
 		var t float64
 		var ok bool
-		s.Objective, t, ok = c.target(o, f, obj)
+		s.RawObjective, t, ok = c.target(o, f, obj)
 		complete = complete && ok
 		if spec.BudgetingMethod == v1.SLOBudgetingMethodTimeslices {
 			s.BudgetingMethod, s.TimeSlice = timeSlice(obj)
@@ -412,11 +414,11 @@ func (c *converter) composite(o *object, spec v1.SLOSpec, base SLO) []SLO {
 		ifield := f + ".indicator.spec"
 		switch {
 		case obj.Indicator != nil:
-			c.indicator(o, ifield, obj.Indicator.Spec, &s)
+			c.indicator(o, ifield, obj.Indicator.Spec, obj, &s)
 		case obj.IndicatorRef != nil:
 			ifield = f + ".indicatorRef"
 			if ref := c.ref(o, ifield, "SLI", *obj.IndicatorRef); ref != nil {
-				c.indicator(o, ifield, ref.obj.(v1.SLI).Spec, &s)
+				c.indicator(o, ifield, ref.obj.(v1.SLI).Spec, obj, &s)
 			}
 		default:
 			c.add(o, f+".indicator", "", "missing; in a composite SLO every objective needs its own indicator or indicatorRef")
@@ -433,7 +435,7 @@ func (c *converter) composite(o *object, spec v1.SLOSpec, base SLO) []SLO {
 		if obj.CompositeWeight != nil {
 			w = *obj.CompositeWeight
 		}
-		comp.Components = append(comp.Components, Component{SLO: s.Name, Weight: obj.CompositeWeight})
+		comp.Components = append(comp.Components, config.CompositeComponent{SLO: s.Name, Weight: obj.CompositeWeight})
 		sumW += w
 		sumWT += w * t
 		terms = append(terms, fmtFloat(w)+" x "+fmtFloat(t))
@@ -441,7 +443,7 @@ func (c *converter) composite(o *object, spec v1.SLOSpec, base SLO) []SLO {
 	base.SLI.Composite = comp
 	if complete && sumW > 0 {
 		mean := round12(sumWT / sumW)
-		base.Objective = mean
+		base.RawObjective = config.ParseObjective(fmtFloat(mean))
 		base.Origin += fmt.Sprintf(": the composite of its objectives, weighted by compositeWeight (default 1);\n%s = (%s) / %s = %s",
 			compositeMsg, strings.Join(terms, " + "), fmtFloat(sumW), fmtFloat(mean))
 	}
@@ -490,7 +492,7 @@ func (c *converter) checkName(o *object, field, displayName, name string, i int,
 var calendarUnits = map[string]string{"1M": "month", "1w": "week", "1Q": "quarter"}
 
 // timeWindow maps the time window onto period or calendar.
-func (c *converter) timeWindow(o *object, spec v1.SLOSpec, out *SLO) {
+func (c *converter) timeWindow(o *object, spec v1.SLOSpec, out *config.SLO) {
 	if len(spec.TimeWindow) == 0 {
 		c.add(o, "spec.timeWindow", "", "missing; give one rolling duration (30d) or a calendar duration (1M, 1w, 1Q)")
 		return
@@ -503,7 +505,7 @@ func (c *converter) timeWindow(o *object, spec v1.SLOSpec, out *SLO) {
 			c.add(o, "spec.timeWindow[0].duration", d, "a rolling window in months, quarters or years has no fixed length; write days, e.g. 30d")
 			return
 		}
-		out.Period = fmtDuration(tw.Duration.Duration())
+		out.Period = model.Duration(tw.Duration.Duration())
 		return
 	}
 	unit, ok := calendarUnits[d]
@@ -517,11 +519,86 @@ func (c *converter) timeWindow(o *object, spec v1.SLOSpec, out *SLO) {
 	}
 }
 
-// indicator maps an SLI's ratio metric onto sli.ratio.
-func (c *converter) indicator(o *object, field string, sli v1.SLISpec, out *SLO) {
-	if sli.ThresholdMetric != nil {
-		c.add(o, field+".thresholdMetric", "", "threshold metrics are not supported: slo-exporter counts good and valid events from counters; use ratioMetric")
+// objective0 returns the first objective (the only one of a standard
+// SLO), or the zero objective.
+func objective0(spec v1.SLOSpec) v1.SLOObjective {
+	if len(spec.Objectives) == 0 {
+		return v1.SLOObjective{}
+	}
+	return spec.Objectives[0]
+}
+
+// ratioOps takes op and value off the objectives of an SLO whose inline
+// indicator is a ratioMetric, with a warning. The specification says they
+// are only needed for a thresholdMetric; the SDK forbids them with a
+// ratio, but they do no harm: good/total is compared with target.
+func (c *converter) ratioOps(o *object, spec *yaml.Node) {
+	isRatio := func(n *yaml.Node) bool { return child(child(child(n, "indicator"), "spec"), "ratioMetric") != nil }
+	objs := child(spec, "objectives")
+	if objs == nil || objs.Kind != yaml.SequenceNode {
 		return
+	}
+	for i, obj := range objs.Content {
+		if !isRatio(spec) && !isRatio(obj) {
+			continue
+		}
+		for _, key := range []string{"op", "value"} {
+			for j := 0; j+1 < len(obj.Content); j += 2 {
+				if obj.Content[j].Value != key {
+					continue
+				}
+				c.warn(o, fmt.Sprintf("spec.objectives[%d].%s", i, key), obj.Content[j+1].Value,
+					"ignored: op and value compare the values of a thresholdMetric; with a ratioMetric the SLI is good/total and target is its objective")
+				obj.Content = append(obj.Content[:j], obj.Content[j+2:]...)
+				break
+			}
+		}
+	}
+}
+
+// thresholdOps maps OpenSLO's operators onto the threshold kind's.
+var thresholdOps = map[v1.Operator]string{v1.OperatorLT: "<", v1.OperatorLTE: "<=", v1.OperatorGT: ">", v1.OperatorGTE: ">="}
+
+// threshold maps a thresholdMetric onto the threshold kind: every raw
+// sample of a gauge is one event, good when `sample op value` holds (the
+// objective's op and value). Only a plain gauge selector maps: a query
+// that computes its values (a rate, a quantile, an aggregation) has no raw
+// samples for slo-exporter to count.
+func (c *converter) threshold(o *object, field string, tm *v1.SLIMetricSpec, obj v1.SLOObjective, out *config.SLO) {
+	f := field + ".thresholdMetric.metricSource"
+	q, _ := tm.MetricSource.Spec["query"].(string)
+	if tm.MetricSource.MetricSourceRef == "" && !strings.EqualFold(tm.MetricSource.Type, "Prometheus") {
+		c.add(o, f+".type", tm.MetricSource.Type, "slo-exporter reads Prometheus (or a compatible API) only")
+		return
+	}
+	op, ok := thresholdOps[obj.Operator]
+	if !ok || obj.Value == nil {
+		c.add(o, field+".thresholdMetric", "", "a thresholdMetric needs the objective's op (lt, lte, gt, gte) and value: a sample is good when `sample op value` holds")
+		return
+	}
+	r, err := promql.Reduce(q)
+	switch {
+	case strings.TrimSpace(q) == "":
+		c.add(o, f+".spec.query", "", "missing; give the selector of a gauge")
+	case err != nil || r.Rate || r.GroupBy != nil || strings.HasPrefix(strings.TrimSpace(q), "sum"):
+		c.add(o, f+".spec.query", q, "cannot be reduced to counters or to a gauge's raw samples: slo-exporter counts events itself, "+
+			"so a threshold SLI needs the plain selector of a gauge (e.g. feature_freshness_seconds{job=\"x\"}); "+
+			"for a latency threshold on a histogram, write a ratioMetric instead: good = the bucket counter with le=\"<threshold>\", total = its _count")
+	default:
+		v := *obj.Value
+		out.SLI.Threshold = &config.ThresholdSLI{Gauge: r.Selector, Op: op, Value: &v}
+	}
+}
+
+// indicator maps an SLI's ratio metric onto sli.ratio, and a threshold
+// metric onto sli.threshold (see threshold).
+func (c *converter) indicator(o *object, field string, sli v1.SLISpec, obj v1.SLOObjective, out *config.SLO) {
+	if sli.ThresholdMetric != nil {
+		c.threshold(o, field, sli.ThresholdMetric, obj, out)
+		return
+	}
+	if obj.Operator != "" || obj.Value != nil {
+		c.warn(o, field, "", "the objective's op and value are ignored: they compare the values of a thresholdMetric; with a ratioMetric the SLI is good/total and target is its objective")
 	}
 	rm := sli.RatioMetric
 	if rm == nil {
@@ -545,7 +622,7 @@ func (c *converter) indicator(o *object, field string, sli v1.SLISpec, out *SLO)
 		groups = append(groups, r.GroupBy)
 		return r.Selector
 	}
-	out.SLI.Ratio = Ratio{Good: sel("good", rm.Good), Bad: sel("bad", rm.Bad), Valid: sel("total", rm.Total)}
+	out.SLI.Ratio = &config.RatioSLI{Good: sel("good", rm.Good), Bad: sel("bad", rm.Bad), Valid: sel("total", rm.Total)}
 	if rm.Total == nil {
 		c.add(o, field+".ratioMetric.total", "", "missing; slo-exporter needs total (valid events) and good or bad")
 	}
@@ -561,12 +638,12 @@ func (c *converter) indicator(o *object, field string, sli v1.SLISpec, out *SLO)
 }
 
 // metricSource resolves a metric source and reduces its query.
-func (c *converter) metricSource(o *object, field string, ms v1.SLIMetricSource, counter bool) (Reduced, bool) {
+func (c *converter) metricSource(o *object, field string, ms v1.SLIMetricSource, counter bool) (promql.Reduced, bool) {
 	typ := ms.Type
 	if ms.MetricSourceRef != "" {
 		ds := c.ref(o, field+".metricSourceRef", "DataSource", ms.MetricSourceRef)
 		if ds == nil {
-			return Reduced{}, false
+			return promql.Reduced{}, false
 		}
 		spec := ds.obj.(v1.DataSource).Spec
 		if typ == "" {
@@ -574,7 +651,7 @@ func (c *converter) metricSource(o *object, field string, ms v1.SLIMetricSource,
 		}
 		if !strings.EqualFold(spec.Type, "Prometheus") {
 			c.add(o, field+".metricSourceRef", ms.MetricSourceRef, fmt.Sprintf("DataSource type %q: slo-exporter reads Prometheus (or a compatible API) only", spec.Type))
-			return Reduced{}, false
+			return promql.Reduced{}, false
 		}
 		if u := connectionURL(spec.ConnectionDetails); u != "" {
 			if _, seen := c.urls[u]; !seen {
@@ -584,21 +661,21 @@ func (c *converter) metricSource(o *object, field string, ms v1.SLIMetricSource,
 	}
 	if !strings.EqualFold(typ, "Prometheus") {
 		c.add(o, field+".type", typ, "slo-exporter reads Prometheus (or a compatible API) only")
-		return Reduced{}, false
+		return promql.Reduced{}, false
 	}
 	q, ok := ms.Spec["query"].(string)
 	if !ok || strings.TrimSpace(q) == "" {
 		c.add(o, field+".spec.query", "", "missing; give a PromQL query of a counter")
-		return Reduced{}, false
+		return promql.Reduced{}, false
 	}
-	r, err := Reduce(q)
+	r, err := promql.Reduce(q)
 	if err != nil {
 		c.add(o, field+".spec.query", q, err.Error())
-		return Reduced{}, false
+		return promql.Reduced{}, false
 	}
 	if !r.Rate && !counter {
 		c.add(o, field+".spec.query", q, "a selector without rate() or increase() is read as a counter, but ratioMetric.counter is false; slo-exporter counts events from counters only (set counter: true if it is one)")
-		return Reduced{}, false
+		return promql.Reduced{}, false
 	}
 	return r, true
 }
@@ -624,27 +701,20 @@ func connectionURL(raw []byte) string {
 }
 
 // alerting maps the SLO's alert policies onto alert tiers.
-func (c *converter) alerting(o *object, spec v1.SLOSpec, out *SLO) {
-	period := time.Duration(0)
-	if d, err := model.ParseDuration(out.Period); err == nil && out.Period != "" {
-		period = time.Duration(d)
-	} else if out.Calendar != "" {
+func (c *converter) alerting(o *object, spec v1.SLOSpec, out *config.SLO) {
+	period := time.Duration(out.Period)
+	if out.Calendar != "" {
 		period = calendar.Unit(out.Calendar).MaxLength()
 	}
-	off := false
 	if len(spec.AlertPolicies) == 0 {
-		var tiers []Tier
-		for _, d := range c.opts.DefaultTiers {
-			if period > 0 && d.LongWindow > period {
-				tiers = append(tiers, Tier{Name: d.Name, Enabled: &off})
+		for _, d := range config.DefaultTiers() {
+			if period > 0 && time.Duration(d.LongWindow) > period {
+				out.Alerting.Tiers = append(out.Alerting.Tiers, config.AlertTier{Name: d.Name})
 			}
-		}
-		if len(tiers) > 0 {
-			out.Alerting = &Alerting{Tiers: tiers}
 		}
 		return
 	}
-	var tiers []Tier
+	var tiers []config.AlertTier
 	named := map[string]bool{}
 	for i, ap := range spec.AlertPolicies {
 		f := fmt.Sprintf("spec.alertPolicies[%d]", i)
@@ -683,40 +753,40 @@ func (c *converter) alerting(o *object, spec v1.SLOSpec, out *SLO) {
 			}
 		}
 	}
-	for _, d := range c.opts.DefaultTiers {
+	for _, d := range config.DefaultTiers() {
 		if !named[d.Name] {
-			tiers = append(tiers, Tier{Name: d.Name, Enabled: &off})
+			tiers = append(tiers, config.AlertTier{Name: d.Name})
 		}
 	}
-	out.Alerting = &Alerting{Tiers: tiers}
+	out.Alerting.Tiers = tiers
 }
 
 // tier maps one burn-rate condition onto an alert tier:
 // long_window = lookbackWindow, short_window = long_window / 12,
 // budget_fraction = threshold x long_window / period, for = alertAfter.
-func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec, period time.Duration) (Tier, bool) {
+func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec, period time.Duration) (config.AlertTier, bool) {
 	cond := cs.Condition
 	if cond.Kind != v1.AlertConditionKindBurnRate {
 		c.add(o, field+".condition.kind", string(cond.Kind), "only burnrate conditions map onto alert tiers")
-		return Tier{}, false
+		return config.AlertTier{}, false
 	}
 	if cond.Operator != v1.OperatorGT && cond.Operator != v1.OperatorGTE {
 		c.add(o, field+".condition.op", string(cond.Operator), "a burn-rate tier fires when the burn rate is above its threshold; only gt and gte map onto it")
-		return Tier{}, false
+		return config.AlertTier{}, false
 	}
 	if cond.Threshold == nil || !(*cond.Threshold > 0) {
 		c.add(o, field+".condition.threshold", "", "must be a positive burn rate")
-		return Tier{}, false
+		return config.AlertTier{}, false
 	}
 	lw := cond.LookbackWindow
 	switch lw.GetUnit() {
 	case v1.DurationShorthandUnitMonth, v1.DurationShorthandUnitQuarter, v1.DurationShorthandUnitYear:
 		c.add(o, field+".condition.lookbackWindow", lw.String(), "must be in minutes, hours, days or weeks")
-		return Tier{}, false
+		return config.AlertTier{}, false
 	}
 	long := lw.Duration()
 	if period <= 0 || long <= 0 {
-		return Tier{}, false // the time window or lookback was reported already
+		return config.AlertTier{}, false // the time window or lookback was reported already
 	}
 	short := max(long/12/time.Minute*time.Minute, time.Minute)
 	frac := round12(*cond.Threshold * float64(long) / float64(period))
@@ -724,13 +794,12 @@ func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec
 		c.add(o, field+".condition.threshold", strconv.FormatFloat(*cond.Threshold, 'g', -1, 64), fmt.Sprintf(
 			"burning at this rate for %s spends %s times the whole budget of the %s period (budget_fraction = threshold x lookbackWindow / period must be at most 1)",
 			lw.String(), strconv.FormatFloat(frac, 'g', -1, 64), fmtDuration(period)))
-		return Tier{}, false
+		return config.AlertTier{}, false
 	}
-	on := true
-	t := Tier{Name: name, BudgetFraction: frac, LongWindow: fmtDuration(long), ShortWindow: fmtDuration(short),
-		Severity: cs.Severity, Enabled: &on}
+	t := config.AlertTier{Name: name, BudgetFraction: frac, LongWindow: model.Duration(long), ShortWindow: model.Duration(short),
+		Severity: cs.Severity, Enabled: true}
 	if cond.AlertAfter != nil {
-		t.For = fmtDuration(cond.AlertAfter.Duration())
+		t.For = model.Duration(cond.AlertAfter.Duration())
 	}
 	return t, true
 }

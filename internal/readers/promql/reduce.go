@@ -1,4 +1,10 @@
-package openslo
+// Package promql reduces the PromQL queries of other SLO formats (Sloth's
+// error and total queries, OpenSLO metric sources, Pyrra's metrics) to the
+// counter selectors slo-exporter reads: the daemon pulls raw counter
+// samples and computes exact increments itself, so it needs the selector,
+// not a computed value. Queries are parsed with metricsql, which parses
+// PromQL (the project already depends on it for selectors).
+package promql
 
 import (
 	"fmt"
@@ -99,4 +105,66 @@ func describe(e metricsql.Expr) string {
 		return "a constant"
 	}
 	return "the expression"
+}
+
+// Ratio is a query reduced to a ratio of two counters, possibly as its
+// complement: Num / Den, or 1 - Num / Den when Complement.
+type Ratio struct {
+	// Num and Den are the counters of the numerator and the denominator.
+	Num, Den Reduced
+	// Complement is true for 1 - Num / Den.
+	Complement bool
+}
+
+// ReduceRatio reduces a ratio query: A / B or 1 - A / B (parentheses
+// allowed), where A and B each reduce (see ReduceExpr) to rate() or
+// increase() of a counter and sum by the same labels. It is the shape of
+// Sloth's raw errorRatioQuery written from counters.
+func ReduceRatio(query string) (Ratio, error) {
+	e, err := metricsql.Parse(query)
+	if err != nil {
+		return Ratio{}, fmt.Errorf("not valid PromQL: %v", err)
+	}
+	var r Ratio
+	if b, ok := e.(*metricsql.BinaryOpExpr); ok && b.Op == "-" {
+		if n, ok := b.Left.(*metricsql.NumberExpr); ok && n.N == 1 {
+			r.Complement = true
+			e = b.Right
+		}
+	}
+	b, ok := e.(*metricsql.BinaryOpExpr)
+	if !ok || b.Op != "/" {
+		return r, fmt.Errorf("is not a ratio of two counters: only A / B or 1 - A / B reduce, with A and B each sum(rate(counter[{{.window}}])) (optionally by labels)")
+	}
+	if len(b.GroupModifier.Args) > 0 || len(b.JoinModifier.Args) > 0 || b.GroupModifier.Op != "" || b.JoinModifier.Op != "" {
+		return r, fmt.Errorf("on/ignoring/group_left/group_right in the ratio cannot be reduced: the two sides must sum by the same labels")
+	}
+	if r.Num, err = ReduceExpr(b.Left); err != nil {
+		return r, fmt.Errorf("numerator: %v", err)
+	}
+	if r.Den, err = ReduceExpr(b.Right); err != nil {
+		return r, fmt.Errorf("denominator: %v", err)
+	}
+	if !r.Num.Rate || !r.Den.Rate {
+		return r, fmt.Errorf("both sides must count events over the window with rate() or increase() of a counter")
+	}
+	if !slices.Equal(r.Num.GroupBy, r.Den.GroupBy) {
+		return r, fmt.Errorf("the numerator sums by %v but the denominator by %v; they must group alike to map onto group_by", r.Num.GroupBy, r.Den.GroupBy)
+	}
+	return r, nil
+}
+
+// Difference returns the two sides of a query of the form A - B, the
+// shape of an error query written as total - good.
+func Difference(query string) (d struct{ Left, Right metricsql.Expr }, ok bool) {
+	e, err := metricsql.Parse(query)
+	if err != nil {
+		return d, false
+	}
+	b, isBin := e.(*metricsql.BinaryOpExpr)
+	if !isBin || b.Op != "-" {
+		return d, false
+	}
+	d.Left, d.Right = b.Left, b.Right
+	return d, true
 }
