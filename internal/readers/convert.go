@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/readers/pyrra"
 	"github.com/slo-exporter/slo-exporter/internal/readers/sloth"
 )
@@ -70,6 +71,7 @@ func Print(res Result, w io.Writer) error {
 			item.HeadComment = doc.SLOs[j].Origin
 		}
 	}
+	days(&n, "")
 	var b bytes.Buffer
 	b.WriteString("# Converted by slo-exporter convert; see docs/migrating.md.\n")
 	enc := yaml.NewEncoder(&b)
@@ -193,3 +195,25 @@ func fmtF(v float64) string {
 }
 
 func fmtD(d time.Duration) string { return model.Duration(d).String() }
+
+// durationKeys are the keys whose values are durations.
+var durationKeys = map[string]bool{"period": true, "length": true, "long_window": true, "short_window": true, "for": true, "windows": true}
+
+// days rewrites durations as the documentation writes them, with days as
+// the largest unit (28d, not 4w).
+func days(n *yaml.Node, key string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			days(n.Content[i+1], n.Content[i].Value)
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			days(c, key)
+		}
+	case yaml.ScalarNode:
+		if d, err := model.ParseDuration(n.Value); err == nil && durationKeys[key] {
+			n.Value = evaluator.FormatWindow(time.Duration(d))
+		}
+	}
+}

@@ -94,7 +94,7 @@ func detect(root *yaml.Node) (Format, error) {
 	switch {
 	case version == openslo.APIVersion:
 		return OpenSLO, nil
-	case group == "openslo":
+	case strings.HasPrefix(group, "openslo"):
 		return "", fmt.Errorf("OpenSLO apiVersion %q is not read: only %s is; %s", version, openslo.APIVersion, supported)
 	case version == sloth.APIVersion && kind == sloth.Kind:
 		return Sloth, nil

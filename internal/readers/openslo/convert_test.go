@@ -1,6 +1,7 @@
 package openslo_test
 
 import (
+	"bytes"
 	"flag"
 	"math"
 	"os"
@@ -10,14 +11,33 @@ import (
 	"time"
 
 	"github.com/slo-exporter/slo-exporter/config"
-	"github.com/slo-exporter/slo-exporter/config/openslo"
+	"github.com/slo-exporter/slo-exporter/internal/readers"
+	"github.com/slo-exporter/slo-exporter/internal/readers/openslo"
+	"github.com/slo-exporter/slo-exporter/internal/readers/promql"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var defaultTiers = []openslo.DefaultTier{
-	{Name: "fast", LongWindow: time.Hour}, {Name: "medium", LongWindow: 6 * time.Hour},
-	{Name: "slow", LongWindow: 24 * time.Hour}, {Name: "long", LongWindow: 72 * time.Hour},
+// convert reads an OpenSLO file, loads it and prints the configuration
+// convert prints; the printed configuration must load back into the same.
+func convert(t *testing.T, f string) ([]byte, *config.Config) {
+	t.Helper()
+	res, err := readers.Load([]string{f}, nil, nil, readers.OpenSLO)
+	if err != nil {
+		t.Fatalf("convert: %v", err)
+	}
+	var b bytes.Buffer
+	if err := readers.Print(res, &b); err != nil {
+		t.Fatal(err)
+	}
+	back, err := config.Parse(f, b.Bytes())
+	if err != nil {
+		t.Fatalf("printed configuration does not load:\n%v\n%s", err, b.Bytes())
+	}
+	if back.Redacted() != res.Config.Redacted() {
+		t.Errorf("printed configuration loads differently from the model:\n%s\nwant\n%s", back.Redacted(), res.Config.Redacted())
+	}
+	return b.Bytes(), res.Config
 }
 
 // TestGolden converts each testdata/*.yaml, compares the result with its
@@ -33,13 +53,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := openslo.Convert(f, data, openslo.Options{DefaultTiers: defaultTiers})
-			if err != nil {
-				t.Fatalf("convert: %v", err)
-			}
-			got, err := doc.Marshal()
-			if err != nil {
-				t.Fatal(err)
+			got, cfg := convert(t, f)
+			if !bytes.Contains(data, []byte("kind: SLO")) {
+				t.Fatal("no SLO in the input")
 			}
 			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
 			if *update {
@@ -54,12 +70,8 @@ func TestGolden(t *testing.T) {
 			if string(got) != string(want) {
 				t.Errorf("output differs from %s (run with -update):\n%s", golden, got)
 			}
-			cfg, err := config.Parse(f, got)
-			if err != nil {
-				t.Fatalf("converted output does not load:\n%v", err)
-			}
-			if len(cfg.SLOs) != len(doc.SLOs) {
-				t.Errorf("loaded %d SLOs, converted %d", len(cfg.SLOs), len(doc.SLOs))
+			if len(cfg.SLOs) == 0 {
+				t.Error("no SLO loaded")
 			}
 		})
 	}
@@ -69,19 +81,7 @@ func TestGolden(t *testing.T) {
 // period and tier arithmetic survive loading.
 func TestMapping(t *testing.T) {
 	load := func(f string) *config.Config {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := openslo.Convert(f, data, openslo.Options{DefaultTiers: defaultTiers})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, _ := doc.Marshal()
-		cfg, err := config.Parse(f, out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, cfg := convert(t, f)
 		return cfg
 	}
 	cfg := load("testdata/multi.yaml")
@@ -139,58 +139,58 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"unsupported query shape",
 			slo("Occurrences", rolling, objective, ratio(`sum(rate(a_total{code="ok"}[5m])) / sum(rate(a_total[5m]))`, `sum(rate(a_total[5m]))`)),
-			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "sum(rate(a_total{code=\"ok\"}[5m])) / sum(rate(a_total[5m]))": the operator "/" cannot be reduced: a query must be a counter selector, optionally in rate() or increase() and sum(); operators, ratios and other functions compute values the daemon cannot count events from`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "sum(rate(a_total{code=\"ok\"}[5m])) / sum(rate(a_total[5m]))": the operator "/" cannot be reduced: a query must be a counter selector, optionally in rate() or increase() and sum(); operators, ratios and other functions compute values the daemon cannot count events from`},
 		{"non-counter function",
 			slo("Occurrences", rolling, objective, ratio(`histogram_quantile(0.9, rate(a_bucket[5m]))`, `sum(rate(a_total[5m]))`)),
-			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "histogram_quantile(0.9, rate(a_bucket[5m]))": function histogram_quantile() cannot be reduced: only rate() or increase() of a counter selector (optionally inside sum) can, because the daemon reads the raw counters and computes increments itself`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "histogram_quantile(0.9, rate(a_bucket[5m]))": function histogram_quantile() cannot be reduced: only rate() or increase() of a counter selector (optionally inside sum) can, because the daemon reads the raw counters and computes increments itself`},
 		{"unknown kind",
 			"apiVersion: openslo/v1\nkind: Budget\nmetadata:\n  name: b\n",
-			`f.yaml: document 1 (Budget "b"): kind "Budget": not an OpenSLO v1 kind; the kinds are SLO, SLI, DataSource, Service, AlertPolicy, AlertCondition, AlertNotificationTarget`},
+			`f.yaml (OpenSLO v1): document 1 (Budget "b"): kind "Budget": not an OpenSLO v1 kind; the kinds are SLO, SLI, DataSource, Service, AlertPolicy, AlertCondition, AlertNotificationTarget`},
 		{"other version",
 			"apiVersion: openslo/v1alpha\nkind: SLO\nmetadata:\n  name: b\n",
-			`f.yaml: document 1 (SLO "b"): apiVersion "openslo/v1alpha": only openslo/v1 is supported`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "b"): apiVersion "openslo/v1alpha": only openslo/v1 is supported`},
 		{"missing indicator",
 			slo("Occurrences", rolling, objective, "  indicatorRef: nowhere\n"),
-			`f.yaml: document 1 (SLO "s"): spec.indicatorRef "nowhere": no SLI of this name in the file`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.indicatorRef "nowhere": no SLI of this name in the file`},
 		{"ratio timeslices",
 			slo("RatioTimeslices", rolling, "  objectives:\n    - target: 0.99\n      timeSliceTarget: 0.95\n      timeSliceWindow: 1m\n", okRatio),
-			`f.yaml: document 1 (SLO "s"): spec.budgetingMethod "RatioTimeslices": not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.budgetingMethod "RatioTimeslices": not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent`},
 		{"missing selector",
 			slo("Occurrences", rolling, objective, "  indicator:\n    metadata:\n      name: i\n    spec:\n      ratioMetric:\n        counter: true\n        good:\n          metricSource:\n            type: Prometheus\n            spec:\n              expr: x\n        total:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: a_total\n"),
-			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query: missing; give a PromQL query of a counter`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query: missing; give a PromQL query of a counter`},
 		{"objective out of range",
 			slo("Occurrences", rolling, "  objectives:\n    - target: 1.5\n", okRatio),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[0].target "1.5": should be less than '1'`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[0].target "1.5": should be less than '1'`},
 		{"rolling month",
 			slo("Occurrences", "  timeWindow:\n    - duration: 1M\n      isRolling: true\n", objective, okRatio),
-			`f.yaml: document 1 (SLO "s"): spec.timeWindow[0].duration "1M": a rolling window in months, quarters or years has no fixed length; write days, e.g. 30d`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.timeWindow[0].duration "1M": a rolling window in months, quarters or years has no fixed length; write days, e.g. 30d`},
 		{"calendar day",
 			slo("Occurrences", "  timeWindow:\n    - duration: 1d\n      isRolling: false\n      calendar:\n        startTime: 2024-01-01 00:00:00\n        timeZone: UTC\n", objective, okRatio),
-			`f.yaml: document 1 (SLO "s"): spec.timeWindow[0].duration "1d": a calendar window must be 1M (month), 1w (week) or 1Q (quarter)`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.timeWindow[0].duration "1d": a calendar window must be 1M (month), 1w (week) or 1Q (quarter)`},
 		{"gauge selector",
 			slo("Occurrences", rolling, objective, strings.ReplaceAll(ratio(`up{job="a"}`, `sum(rate(a_total[5m]))`), "counter: true", "counter: false")),
-			`f.yaml: document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "up{job=\"a\"}": a selector without rate() or increase() is read as a counter, but ratioMetric.counter is false; slo-exporter counts events from counters only (set counter: true if it is one)`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.indicator.spec.ratioMetric.good.metricSource.spec.query "up{job=\"a\"}": a selector without rate() or increase() is read as a counter, but ratioMetric.counter is false; slo-exporter counts events from counters only (set counter: true if it is one)`},
 		{"unknown field",
 			head + "  budgetingMetod: Occurrences\n",
-			`f.yaml: document 1 (SLO "s"): cannot decode: unknown field "budgetingMetod"`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): cannot decode: unknown field "budgetingMetod"`},
 		{"duplicate names in a file",
 			slo("Occurrences", rolling, objective, okRatio) + "---\n" + slo("Occurrences", rolling, objective, okRatio),
-			`f.yaml: document 2 (SLO "s"): metadata.name "s": another SLO of this name is document 1; names must be unique per kind`},
+			`f.yaml (OpenSLO v1): document 2 (SLO "s"): metadata.name "s": another SLO of this name is document 1; names must be unique per kind`},
 		{"lt burn rate",
 			slo("Occurrences", rolling, objective, okRatio) + "  alertPolicies:\n    - kind: AlertPolicy\n      metadata:\n        name: p\n      spec:\n        notificationTargets:\n          - targetRef: t\n        conditions:\n          - kind: AlertCondition\n            metadata:\n              name: c\n            spec:\n              severity: page\n              condition:\n                kind: burnrate\n                op: lt\n                threshold: 2\n                lookbackWindow: 1h\n",
-			`f.yaml: document 1 (SLO "s"): spec.alertPolicies[0].conditions[0].condition.op "lt": a burn-rate tier fires when the burn rate is above its threshold; only gt and gte map onto it`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.alertPolicies[0].conditions[0].condition.op "lt": a burn-rate tier fires when the burn rate is above its threshold; only gt and gte map onto it`},
 		{"threshold over the budget",
 			slo("Occurrences", rolling, objective, okRatio) + "  alertPolicies:\n    - kind: AlertPolicy\n      metadata:\n        name: p\n      spec:\n        notificationTargets:\n          - targetRef: t\n        conditions:\n          - kind: AlertCondition\n            metadata:\n              name: c\n            spec:\n              severity: page\n              condition:\n                kind: burnrate\n                op: gt\n                threshold: 40\n                lookbackWindow: 1d\n",
-			`f.yaml: document 1 (SLO "s"): spec.alertPolicies[0].conditions[0].condition.threshold "40": burning at this rate for 1d spends 1.33333333333 times the whole budget of the 30d period (budget_fraction = threshold x lookbackWindow / period must be at most 1)`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.alertPolicies[0].conditions[0].condition.threshold "40": burning at this rate for 1d spends 1.33333333333 times the whole budget of the 30d period (budget_fraction = threshold x lookbackWindow / period must be at most 1)`},
 		{"two data sources",
 			"apiVersion: openslo/v1\nkind: DataSource\nmetadata:\n  name: a\nspec:\n  type: Prometheus\n  connectionDetails: {url: http://a:9090}\n---\n" +
 				"apiVersion: openslo/v1\nkind: DataSource\nmetadata:\n  name: b\nspec:\n  type: Prometheus\n  connectionDetails: {url: http://b:9090}\n---\n" +
 				slo("Occurrences", rolling, objective, strings.Replace(strings.Replace(okRatio, "type: Prometheus", "metricSourceRef: a", 1), "type: Prometheus", "metricSourceRef: b", 1)),
-			`f.yaml: the SLOs' DataSources name different Prometheus URLs: http://a:9090 (DataSource "a"), http://b:9090 (DataSource "b"); slo-exporter queries one server (prometheus.url), so convert them in separate configurations`},
+			`f.yaml (OpenSLO v1): the SLOs' DataSources name different Prometheus URLs: http://a:9090 (DataSource "a"), http://b:9090 (DataSource "b"); slo-exporter queries one server (prometheus.url), so convert them in separate configurations`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := openslo.Convert("f.yaml", []byte(tc.doc), openslo.Options{})
+			_, _, err := openslo.Read("f.yaml", []byte(tc.doc))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -210,7 +210,7 @@ func TestReduce(t *testing.T) {
 		{`sum(rate(a_total[5m])) by (model)`, `a_total`, "model"},
 	}
 	for _, tc := range tests {
-		r, err := openslo.Reduce(tc.q)
+		r, err := promql.Reduce(tc.q)
 		if err != nil {
 			t.Errorf("%s: %v", tc.q, err)
 			continue
@@ -220,7 +220,7 @@ func TestReduce(t *testing.T) {
 		}
 	}
 	for _, q := range []string{`sum without (x) (rate(a[5m]))`, `avg(rate(a[5m]))`, `rate(a[5m] offset 1h)`, `a{x="1" or y="2"}`, `1`, `a[5m]`} {
-		if _, err := openslo.Reduce(q); err == nil {
+		if _, err := promql.Reduce(q); err == nil {
 			t.Errorf("%s: no error", q)
 		}
 	}
@@ -230,22 +230,7 @@ func TestReduce(t *testing.T) {
 // daemon would.
 func loadConverted(t *testing.T, f string) *config.Config {
 	t.Helper()
-	data, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := openslo.Convert(f, data, openslo.Options{DefaultTiers: defaultTiers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := doc.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(f, out)
-	if err != nil {
-		t.Fatalf("converted output does not load:\n%v", err)
-	}
+	_, cfg := convert(t, f)
 	return cfg
 }
 
@@ -336,8 +321,8 @@ func TestComposite(t *testing.T) {
 					t.Errorf("component %q budgets %s slices of %v, want %s slices of %v", c.SLO, cs.Method(), gotSlice, wantMethod, wantSlice)
 				}
 				// Components have no alert policies: the default tiers.
-				if n := len(cs.EnabledTiers()); n != len(defaultTiers) {
-					t.Errorf("component %q has %d enabled tiers, want the %d default ones", c.SLO, n, len(defaultTiers))
+				if n := len(cs.EnabledTiers()); n != len(config.DefaultTiers()) {
+					t.Errorf("component %q has %d enabled tiers, want the %d default ones", c.SLO, n, len(config.DefaultTiers()))
 				}
 				num += w * cs.Objective()
 				den += w
@@ -406,7 +391,7 @@ func TestComponentNames(t *testing.T) {
 				}
 				objs = append(objs, cobj(fields, okRatio))
 			}
-			doc, err := openslo.Convert("f.yaml", []byte(compositeSLO("s", "Occurrences", objs...)), openslo.Options{})
+			doc, _, err := openslo.Read("f.yaml", []byte(compositeSLO("s", "Occurrences", objs...)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -433,46 +418,46 @@ func TestInvalidComposite(t *testing.T) {
 	}{
 		{"two displayNames with one slug",
 			compositeSLO("s", "Occurrences", cobj([]string{"displayName: Latency", "target: 0.99"}, ind), cobj([]string{"displayName: latency!", "target: 0.9"}, ind)),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[1].displayName "latency!": the component SLO name "s-latency" is also that of spec.objectives[0]; give the objectives distinct displayNames (SLO names must be unique)`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[1].displayName "latency!": the component SLO name "s-latency" is also that of spec.objectives[0]; give the objectives distinct displayNames (SLO names must be unique)`},
 		{"a displayName takes the name of an objective without one",
 			compositeSLO("s", "Occurrences", cobj([]string{"displayName: Objective 1", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[1]: the component SLO name "s-objective-1" is also that of spec.objectives[0]; give the objectives distinct displayNames (SLO names must be unique)`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[1]: the component SLO name "s-objective-1" is also that of spec.objectives[0]; give the objectives distinct displayNames (SLO names must be unique)`},
 		{"a component takes the name of an SLO",
 			compositeSLO("s", "Occurrences", cobj([]string{"displayName: a", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)) +
 				"---\n" + strings.Replace(slo("Occurrences", rolling, objective, okRatio), "name: s\n", "name: s-a\n", 1),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[0].displayName "a": the component SLO name "s-a" is that of the SLO of document 2; rename one of them (SLO names must be unique)`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[0].displayName "a": the component SLO name "s-a" is that of the SLO of document 2; rename one of them (SLO names must be unique)`},
 		{"components of two composites share a name",
 			compositeSLO("a", "Occurrences", cobj([]string{"displayName: b-c", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)) +
 				"---\n" + compositeSLO("a-b", "Occurrences", cobj([]string{"displayName: c", "target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)),
-			`f.yaml: document 2 (SLO "a-b"): spec.objectives[0].displayName "c": the component SLO name "a-b-c" is also that of the component of spec.objectives[0] of SLO "a" (document 1); rename one of them (SLO names must be unique)`},
+			`f.yaml (OpenSLO v1): document 2 (SLO "a-b"): spec.objectives[0].displayName "c": the component SLO name "a-b-c" is also that of the component of spec.objectives[0] of SLO "a" (document 1); rename one of them (SLO names must be unique)`},
 		{"objective without target",
 			compositeSLO("s", "Occurrences", cobj([]string{"displayName: a"}, ind), cobj([]string{"target: 0.9"}, ind)),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[0]: one of [target, targetPercent] properties must be set, none was provided`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[0]: one of [target, targetPercent] properties must be set, none was provided`},
 		{"objective without indicator",
 			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind), cobj([]string{"target: 0.9"}, "")),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[1].indicator: missing; in a composite SLO every objective needs its own indicator or indicatorRef`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[1].indicator: missing; in a composite SLO every objective needs its own indicator or indicatorRef`},
 		{"one objective",
 			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind)),
-			`f.yaml: document 1 (SLO "s"): spec.objectives: a composite SLO (objectives with their own indicators) needs at least two objectives, got 1; for one, give the indicator at spec level`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives: a composite SLO (objectives with their own indicators) needs at least two objectives, got 1; for one, give the indicator at spec level`},
 		{"grouped component",
 			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind), cobj([]string{"target: 0.9"}, grouped)),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[1].indicator.spec.ratioMetric "model": the queries sum by these labels, but a composite's component is ungrouped (the composite combines one SLI per component): drop the by clause, or write a standard SLO for a grouped indicator`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[1].indicator.spec.ratioMetric "model": the queries sum by these labels, but a composite's component is ungrouped (the composite combines one SLI per component): drop the by clause, or write a standard SLO for a grouped indicator`},
 		{"zero weight",
 			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99", "compositeWeight: 0"}, ind), cobj([]string{"target: 0.9"}, ind)),
-			`f.yaml: document 1 (SLO "s"): spec.objectives[0].compositeWeight "0": should be greater than '0'`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.objectives[0].compositeWeight "0": should be greater than '0'`},
 		{"unknown indicatorRef",
 			sli + compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ref("known")), cobj([]string{"target: 0.9"}, ref("unknown"))),
-			`f.yaml: document 2 (SLO "s"): spec.objectives[1].indicatorRef "unknown": no SLI of this name in the file`},
+			`f.yaml (OpenSLO v1): document 2 (SLO "s"): spec.objectives[1].indicatorRef "unknown": no SLI of this name in the file`},
 		{"indicator at spec level too",
 			compositeSLO("s", "Occurrences", cobj([]string{"target: 0.99"}, ind), cobj([]string{"target: 0.9"}, ind)) + okRatio,
-			`f.yaml: document 1 (SLO "s"): spec: 'indicator' or 'indicatorRef' fields must either be defined on the 'spec' level (standard SLOs) or on the 'spec.objectives[*]' level (composite SLOs), but not both`},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec: 'indicator' or 'indicatorRef' fields must either be defined on the 'spec' level (standard SLOs) or on the 'spec.objectives[*]' level (composite SLOs), but not both`},
 		{"ratio timeslices",
 			compositeSLO("s", "RatioTimeslices", cobj([]string{"target: 0.99", "timeSliceWindow: 1m"}, ind), cobj([]string{"target: 0.9", "timeSliceWindow: 1m"}, ind)),
-			`f.yaml: document 1 (SLO "s"): spec.budgetingMethod "RatioTimeslices": ` + "not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent"},
+			`f.yaml (OpenSLO v1): document 1 (SLO "s"): spec.budgetingMethod "RatioTimeslices": ` + "not supported yet: slo-exporter budgets by Occurrences or Timeslices; RatioTimeslices (the ratio of good time over all slices' events) has no equivalent"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := openslo.Convert("f.yaml", []byte(tc.doc), openslo.Options{})
+			_, _, err := openslo.Read("f.yaml", []byte(tc.doc))
 			if err == nil {
 				t.Fatal("no error")
 			}

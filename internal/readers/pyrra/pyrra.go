@@ -254,7 +254,7 @@ func (r *reader) slo(o object) (*config.SLO, bool) {
 	if o.Spec.RuleOutput != nil {
 		r.warn("spec.ruleOutput", "", "ignored: labels of Pyrra's recording rules; slo-exporter writes no recording rules (put alert labels on alerting.tiers)")
 	}
-	if err == nil && period > 0 {
+	if len(r.errs) == before {
 		out.Alerting.Tiers = r.tiers(o, time.Duration(period))
 	}
 	return out, len(r.errs) == before

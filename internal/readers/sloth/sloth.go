@@ -183,7 +183,13 @@ func (r *reader) unknown(n *yaml.Node, ks keys, i int, name, path string) {
 			p = path + "." + k
 		}
 		if !ok {
-			r.add(i, name, p, "", "unknown field of a Sloth spec")
+			msg := "unknown field of a Sloth spec"
+			for snake, camel := range crdKeys {
+				if k == camel && !r.crd {
+					msg += fmt.Sprintf("; version %s spells it %s (%s is the Kubernetes form's spelling)", Version, snake, camel)
+				}
+			}
+			r.add(i, name, p, "", msg)
 			continue
 		}
 		if sub != nil {
@@ -350,6 +356,11 @@ func (r *reader) slo(i int, s spec, sl slo) (*config.SLO, bool) {
 	maps.Copy(labels, sl.Labels)
 	if len(labels) > 0 {
 		out.Labels = labels
+	}
+	for _, k := range []string{"runbook_url", "runbook"} {
+		if v := sl.Alerting.Annotations[k]; v != "" && out.Alerting.RunbookURL == "" {
+			out.Alerting.RunbookURL = v
+		}
 	}
 	if sl.Objective != nil {
 		out.RawObjective = config.ParseObjective(strconv.FormatFloat(*sl.Objective, 'g', -1, 64) + "%")
