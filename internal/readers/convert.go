@@ -86,7 +86,6 @@ func Print(res Result, w io.Writer) error {
 	return err
 }
 
-
 // Expected is one burn-rate alert the source tool would generate for an
 // SLO, and what slo-exporter's tier of the same name does.
 type Expected struct {

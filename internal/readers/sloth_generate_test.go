@@ -219,4 +219,5 @@ func TestSlothGenerates(t *testing.T) {
 	}
 	t.Logf("%d Sloth conditions compared", compared)
 }
+
 type configTier = config.AlertTier

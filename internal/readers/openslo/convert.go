@@ -56,9 +56,9 @@ type converter struct {
 	file     string
 	errs     []error
 	warnings []error
-	byKind map[string]map[string]*object
-	urls   map[string]string // Prometheus URL -> DataSource that gave it first
-	broken map[string]bool   // kind/name of objects that failed to decode or validate
+	byKind   map[string]map[string]*object
+	urls     map[string]string // Prometheus URL -> DataSource that gave it first
+	broken   map[string]bool   // kind/name of objects that failed to decode or validate
 	// components are the names given to composites' component SLOs so
 	// far, each with where it came from.
 	components map[string]string

@@ -451,4 +451,3 @@ func labelName(k string) string {
 	}
 	return string(b)
 }
-
