@@ -13,7 +13,6 @@ import (
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/readers"
 	"github.com/slo-exporter/slo-exporter/internal/readers/openslo"
-	"github.com/slo-exporter/slo-exporter/internal/readers/promql"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -198,31 +197,6 @@ func TestInvalid(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestReduce(t *testing.T) {
-	tests := []struct{ q, sel, by string }{
-		{`a_total{x="1"}`, `a_total{x="1"}`, ""},
-		{`rate(a_total[5m])`, `a_total`, ""},
-		{`sum(increase(a_total{code=~"5.."}[1h]))`, `a_total{code=~"5.."}`, ""},
-		{`sum by (model, job) (rate(a_total[5m]))`, `a_total`, "job,model"},
-		{`sum(rate(a_total[5m])) by (model)`, `a_total`, "model"},
-	}
-	for _, tc := range tests {
-		r, err := promql.Reduce(tc.q)
-		if err != nil {
-			t.Errorf("%s: %v", tc.q, err)
-			continue
-		}
-		if r.Selector != tc.sel || strings.Join(r.GroupBy, ",") != tc.by {
-			t.Errorf("%s: got %q by %v", tc.q, r.Selector, r.GroupBy)
-		}
-	}
-	for _, q := range []string{`sum without (x) (rate(a[5m]))`, `avg(rate(a[5m]))`, `rate(a[5m] offset 1h)`, `a{x="1" or y="2"}`, `1`, `a[5m]`} {
-		if _, err := promql.Reduce(q); err == nil {
-			t.Errorf("%s: no error", q)
-		}
 	}
 }
 

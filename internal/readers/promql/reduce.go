@@ -8,6 +8,8 @@ package promql
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"slices"
 	"strings"
 
@@ -167,4 +169,53 @@ func Difference(query string) (d struct{ Left, Right metricsql.Expr }, ok bool) 
 	}
 	d.Left, d.Right = b.Left, b.Right
 	return d, true
+}
+
+// Histogram reports whether good is the bucket le="T" of a classic
+// histogram whose _count series total is, with the same other matchers,
+// and returns the histogram's base selector (without _bucket, _count and
+// le) and T. Both arguments are canonical series selectors.
+func Histogram(good, total string) (selector string, le float64, ok bool) {
+	ge, err1 := metricsql.Parse(good)
+	te, err2 := metricsql.Parse(total)
+	if err1 != nil || err2 != nil {
+		return "", 0, false
+	}
+	gm, ok1 := ge.(*metricsql.MetricExpr)
+	tm, ok2 := te.(*metricsql.MetricExpr)
+	if !ok1 || !ok2 || len(gm.LabelFilterss) != 1 || len(tm.LabelFilterss) != 1 {
+		return "", 0, false
+	}
+	var gName, tName, leText string
+	var gRest, tRest []string
+	for _, f := range gm.LabelFilterss[0] {
+		switch {
+		case f.Label == "__name__":
+			gName = f.Value
+		case f.Label == "le" && !f.IsRegexp && !f.IsNegative:
+			leText = f.Value
+		default:
+			gRest = append(gRest, string(f.AppendString(nil)))
+		}
+	}
+	for _, f := range tm.LabelFilterss[0] {
+		if f.Label == "__name__" {
+			tName = f.Value
+		} else {
+			tRest = append(tRest, string(f.AppendString(nil)))
+		}
+	}
+	base, isBucket := strings.CutSuffix(gName, "_bucket")
+	tbase, isCount := strings.CutSuffix(tName, "_count")
+	th, err := strconv.ParseFloat(leText, 64)
+	slices.Sort(gRest)
+	slices.Sort(tRest)
+	if !isBucket || !isCount || base != tbase || err != nil || math.IsInf(th, 0) || !slices.Equal(gRest, tRest) {
+		return "", 0, false
+	}
+	selector = base
+	if len(tRest) > 0 {
+		selector += "{" + strings.Join(tRest, ",") + "}"
+	}
+	return selector, th, true
 }

@@ -17,8 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/readers/promql"
 )
 
 // APIVersion and Kind name Pyrra's SLO object.
@@ -332,47 +331,13 @@ func (r *reader) selector(field, metric string) (string, bool) {
 }
 
 // histogram returns a latency SLI when good is the bucket le=T of the
-// histogram whose _count total is, with the same other matchers.
+// histogram whose _count total is (see promql.Histogram).
 func histogram(good, total string) *config.LatencySLI {
-	ge, err1 := metricsql.Parse(good)
-	te, err2 := metricsql.Parse(total)
-	if err1 != nil || err2 != nil {
+	sel, le, ok := promql.Histogram(good, total)
+	if !ok {
 		return nil
 	}
-	gm, tm := ge.(*metricsql.MetricExpr), te.(*metricsql.MetricExpr)
-	gf, tf := gm.LabelFilterss[0], tm.LabelFilterss[0]
-	var gName, tName, le string
-	var gRest, tRest []string
-	for _, f := range gf {
-		switch {
-		case f.Label == "__name__":
-			gName = f.Value
-		case f.Label == "le" && !f.IsRegexp && !f.IsNegative:
-			le = f.Value
-		default:
-			gRest = append(gRest, string(f.AppendString(nil)))
-		}
-	}
-	for _, f := range tf {
-		if f.Label == "__name__" {
-			tName = f.Value
-		} else {
-			tRest = append(tRest, string(f.AppendString(nil)))
-		}
-	}
-	base, ok1 := strings.CutSuffix(gName, "_bucket")
-	tbase, ok2 := strings.CutSuffix(tName, "_count")
-	th, err := strconv.ParseFloat(le, 64)
-	slices.Sort(gRest)
-	slices.Sort(tRest)
-	if !ok1 || !ok2 || base != tbase || err != nil || math.IsInf(th, 0) || !slices.Equal(gRest, tRest) {
-		return nil
-	}
-	sel := base
-	if len(tRest) > 0 {
-		sel += "{" + strings.Join(tRest, ",") + "}"
-	}
-	return &config.LatencySLI{Histogram: sel, Threshold: th}
+	return &config.LatencySLI{Histogram: sel, Threshold: le}
 }
 
 // tiers maps Pyrra's four burn-rate alerts onto the four tiers with
@@ -406,7 +371,8 @@ func (r *reader) tiers(o object, period time.Duration) []config.AlertTier {
 				w.Tier, fmtDur(w.Long), fmtDur(w.Short), fmtDur(long), fmtDur(short), strconv.FormatFloat(w.Factor, 'g', -1, 64)))
 		}
 		t := config.AlertTier{Name: w.Tier, Enabled: true, AlertName: name, Severity: w.Severity,
-			BudgetFraction: roundNoise(w.Factor * float64(long) / float64(period)),
+			// Not rounded: the threshold must come back as the factor.
+			BudgetFraction: w.Factor * float64(long) / float64(period),
 			LongWindow:     model.Duration(long), ShortWindow: model.Duration(short),
 			Labels: map[string]string{"long": fmtDur(long), "short": fmtDur(short)}}
 		if s := sev[w.Tier]; s != "" {
@@ -431,12 +397,6 @@ func fit(d time.Duration) time.Duration {
 
 // fmtDur prints a duration as Prometheus does (1h4m, 1d).
 func fmtDur(d time.Duration) string { return model.Duration(d).String() }
-
-// roundNoise rounds a float to 12 significant digits.
-func roundNoise(v float64) float64 {
-	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
-	return f
-}
 
 // labelName turns a Kubernetes label key into a Prometheus label name.
 func labelName(k string) string {

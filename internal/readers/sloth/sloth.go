@@ -432,7 +432,13 @@ func events(errQ, totalQ string, out *config.SLO, bad func(field, value, msg str
 		case !slices.Equal(right.GroupBy, total.GroupBy):
 			bad(ef, oneLine(errQ), "both sides must sum by the same labels as total_query")
 		default:
-			out.SLI.Ratio = &config.RatioSLI{Good: right.Selector, Valid: total.Selector}
+			// A histogram's bucket and _count: the latency kind, which
+			// also checks the bucket boundary against the server.
+			if sel, le, ok := promql.Histogram(right.Selector, total.Selector); ok {
+				out.SLI.Latency = &config.LatencySLI{Histogram: sel, Threshold: le}
+			} else {
+				out.SLI.Ratio = &config.RatioSLI{Good: right.Selector, Valid: total.Selector}
+			}
 			out.GroupBy = total.GroupBy
 		}
 		return
