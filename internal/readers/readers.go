@@ -99,11 +99,11 @@ func detect(root *yaml.Node) (Format, error) {
 	case version == sloth.APIVersion && kind == sloth.Kind:
 		return Sloth, nil
 	case version == sloth.APIVersion:
-		return "", fmt.Errorf("Sloth kind %q is not an SLO spec (only %s is read; Sloth's AlertWindows are slo-exporter's alert_tiers): %s", kind, sloth.Kind, supported)
+		return "", fmt.Errorf("kind %q of Sloth is not an SLO spec (only %s is read; Sloth's AlertWindows are slo-exporter's alert_tiers): %s", kind, sloth.Kind, supported)
 	case version == pyrra.APIVersion && kind == pyrra.Kind:
 		return Pyrra, nil
 	case group == "pyrra.dev":
-		return "", fmt.Errorf("Pyrra apiVersion %q kind %q is not read: only %s %s is; %s", version, kind, pyrra.APIVersion, pyrra.Kind, supported)
+		return "", fmt.Errorf("apiVersion %q kind %q of Pyrra is not read: only %s %s is; %s", version, kind, pyrra.APIVersion, pyrra.Kind, supported)
 	case group == "sre.google.com":
 		return "", errors.New(sloGeneratorMsg)
 	case hasAPI:

@@ -9,8 +9,8 @@ package promql
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/VictoriaMetrics/metricsql"
