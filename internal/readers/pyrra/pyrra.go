@@ -105,21 +105,24 @@ type Window struct {
 	// Tier is the slo-exporter tier it becomes; Severity Pyrra's default
 	// severity label.
 	Tier, Severity string
-	// Long and Short are the windows, Factor the burn-rate threshold.
+	// Long and Short are the windows, Factor the burn-rate threshold,
+	// For the alert's for clause.
 	Long, Short time.Duration
 	Factor      float64
+	For         time.Duration
 }
 
 // Windows returns Pyrra's burn-rate alerts for an SLO window: the windows
 // are fixed shares of the SLO window, made for 28d (1h/5m, 6h/30m, 1d/2h,
-// 4d/6h) and rounded to the minute, with the factors 14, 7, 2 and 1.
+// 4d/6h) and rounded to the minute, with the factors 14, 7, 2 and 1, and
+// for clauses of half the short window (2m, 15m, 1h, 3h for 28d).
 func Windows(sloWindow time.Duration) []Window {
 	r := func(d time.Duration) time.Duration { return d.Round(time.Minute) }
 	return []Window{
-		{Tier: "fast", Severity: "critical", Long: r(sloWindow / (28 * 24)), Short: r(sloWindow / (28 * 24 * 12)), Factor: 14},
-		{Tier: "medium", Severity: "critical", Long: r(sloWindow / (28 * 4)), Short: r(sloWindow / (28 * 24 * 2)), Factor: 7},
-		{Tier: "slow", Severity: "warning", Long: r(sloWindow / 28), Short: r(sloWindow / (28 * 12)), Factor: 2},
-		{Tier: "long", Severity: "warning", Long: r(sloWindow / 7), Short: r(sloWindow / (28 * 4)), Factor: 1},
+		{Tier: "fast", Severity: "critical", Long: r(sloWindow / (28 * 24)), Short: r(sloWindow / (28 * 24 * 12)), Factor: 14, For: r(sloWindow / (28 * 24 * 30))},
+		{Tier: "medium", Severity: "critical", Long: r(sloWindow / (28 * 4)), Short: r(sloWindow / (28 * 24 * 2)), Factor: 7, For: r(sloWindow / (28 * 24 * 4))},
+		{Tier: "slow", Severity: "warning", Long: r(sloWindow / 28), Short: r(sloWindow / (28 * 12)), Factor: 2, For: r(sloWindow / (28 * 24))},
+		{Tier: "long", Severity: "warning", Long: r(sloWindow / 7), Short: r(sloWindow / (28 * 4)), Factor: 1, For: r(sloWindow / (28 * 8))},
 	}
 }
 
@@ -373,7 +376,7 @@ func (r *reader) tiers(o object, period time.Duration) []config.AlertTier {
 		t := config.AlertTier{Name: w.Tier, Enabled: true, AlertName: name, Severity: w.Severity,
 			// Not rounded: the threshold must come back as the factor.
 			BudgetFraction: w.Factor * float64(long) / float64(period),
-			LongWindow:     model.Duration(long), ShortWindow: model.Duration(short),
+			LongWindow:     model.Duration(long), ShortWindow: model.Duration(short), For: model.Duration(w.For),
 			Labels: map[string]string{"long": fmtDur(long), "short": fmtDur(short)}}
 		if s := sev[w.Tier]; s != "" {
 			t.Severity = s

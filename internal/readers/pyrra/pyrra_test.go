@@ -11,10 +11,10 @@ import (
 func TestWindows(t *testing.T) {
 	const day = 24 * time.Hour
 	want28 := []Window{
-		{"fast", "critical", time.Hour, 5 * time.Minute, 14},
-		{"medium", "critical", 6 * time.Hour, 30 * time.Minute, 7},
-		{"slow", "warning", day, 2 * time.Hour, 2},
-		{"long", "warning", 4 * day, 6 * time.Hour, 1},
+		{"fast", "critical", time.Hour, 5 * time.Minute, 14, 2 * time.Minute},
+		{"medium", "critical", 6 * time.Hour, 30 * time.Minute, 7, 15 * time.Minute},
+		{"slow", "warning", day, 2 * time.Hour, 2, time.Hour},
+		{"long", "warning", 4 * day, 6 * time.Hour, 1, 3 * time.Hour},
 	}
 	for i, w := range Windows(28 * day) {
 		if w != want28[i] {
