@@ -379,7 +379,7 @@ func (r *reader) slo(i int, s spec, sl slo) (*config.SLO, bool) {
 	default:
 		events(sl.SLI.Events.ErrorQuery, sl.SLI.Events.TotalQuery, out, bad)
 	}
-	out.Alerting.Tiers = tiers(sl)
+	out.Alerting.Tiers = tiers(s.Service, sl)
 	return out, len(r.errs) == before
 }
 
@@ -486,8 +486,11 @@ var Tiers = map[string][]string{"page": {"fast", "medium"}, "ticket": {"slow", "
 // the Sloth alert's name (alerting.name), its labels (alerting.labels and
 // the alert's own, plus sloth_severity page or ticket, as Sloth sets it;
 // a severity label becomes the tier's severity) and its annotations
-// (alerting.annotations and the alert's own).
-func tiers(sl slo) []config.AlertTier {
+// (alerting.annotations and the alert's own). Sloth's alerts also carry
+// the sloth_id, sloth_service and sloth_slo labels of the series they
+// fire on; the tiers set them too, so routes that match on them keep
+// matching.
+func tiers(service string, sl slo) []config.AlertTier {
 	var out []config.AlertTier
 	for _, kind := range []string{"page", "ticket"} {
 		al := sl.Alerting.PageAlert
@@ -498,6 +501,7 @@ func tiers(sl slo) []config.AlertTier {
 		maps.Copy(labels, sl.Alerting.Labels)
 		maps.Copy(labels, al.Labels)
 		labels["sloth_severity"] = kind
+		labels["sloth_id"], labels["sloth_service"], labels["sloth_slo"] = service+"-"+sl.Name, service, sl.Name
 		severity := kind
 		if s := labels["severity"]; s != "" {
 			severity = s
