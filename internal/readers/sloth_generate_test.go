@@ -44,6 +44,10 @@ var slothCondition = regexp.MustCompile(`slo:sli_error:ratio_rate(\w+)\{[^}]*\} 
 // slothID finds the sloth_id of an alert expression.
 var slothID = regexp.MustCompile(`sloth_id="([^"]+)"`)
 
+// slothSeriesLabel matches the labels of Sloth's series that its alerts
+// keep (max ... without (sloth_window)).
+var slothSeriesLabel = regexp.MustCompile(`(sloth_id|sloth_service|sloth_slo)="([^"]+)"`)
+
 // alertRules collects every mapping with an alert key in the YAML
 // documents of sloth's output (rule files or PrometheusRule objects).
 func alertRules(t *testing.T, data []byte) []slothAlert {
@@ -154,6 +158,10 @@ func TestSlothGenerates(t *testing.T) {
 					t.Fatalf("alert %s: no sloth_id or sloth_severity", a.Alert)
 				}
 				seen[id[1]+"/"+kind] = true
+				// The alert also has the labels of the series it fires on.
+				for _, m := range slothSeriesLabel.FindAllStringSubmatch(a.Expr, -1) {
+					a.Labels[m[1]] = m[2]
+				}
 				s := res.Config.SLO(id[1])
 				if s == nil {
 					t.Fatalf("Sloth alerts on %s, which was not converted", id[1])
