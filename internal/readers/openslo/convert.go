@@ -288,7 +288,7 @@ func (c *converter) slo(o *object, s v1.SLO) ([]config.SLO, bool) {
 	before := len(c.errs)
 	spec := s.Spec
 	out := config.SLO{
-		Origin:      fmt.Sprintf("OpenSLO SLO %q (document %d)", o.name, o.doc),
+		Origin:      fmt.Sprintf("%s: OpenSLO SLO %q (document %d)", c.file, o.name, o.doc),
 		Name:        s.Metadata.Name,
 		Service:     spec.Service,
 		Description: spec.Description,
