@@ -210,6 +210,10 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 	}
 	if o.kind == "SLO" {
 		c.ratioOps(o, child(item, "spec"))
+		if c.thresholdOpsMissing(o, child(item, "spec")) {
+			c.broken[o.kind+"/"+o.name] = true
+			return nil
+		}
 		// Reported before the SDK's checks, which would first ask for the
 		// time-slice fields of a method that cannot be converted anyway.
 		if m := scalar(child(item, "spec"), "budgetingMethod"); m == string(v1.SLOBudgetingMethodRatioTimeslices) {
@@ -554,6 +558,35 @@ func (c *converter) ratioOps(o *object, spec *yaml.Node) {
 			}
 		}
 	}
+}
+
+// thresholdOpsMissing reports, in slo-exporter's words rather than the
+// SDK's, an objective of an inline thresholdMetric SLI without op or
+// value, and returns whether it did.
+func (c *converter) thresholdOpsMissing(o *object, spec *yaml.Node) bool {
+	isThreshold := func(n *yaml.Node) bool { return child(child(child(n, "indicator"), "spec"), "thresholdMetric") != nil }
+	objs := child(spec, "objectives")
+	if objs == nil || objs.Kind != yaml.SequenceNode {
+		return false
+	}
+	found := false
+	for i, obj := range objs.Content {
+		if !isThreshold(spec) && !isThreshold(obj) {
+			continue
+		}
+		var missing []string
+		for _, key := range []string{"op", "value"} {
+			if child(obj, key) == nil {
+				missing = append(missing, key)
+			}
+		}
+		if len(missing) > 0 {
+			c.add(o, fmt.Sprintf("spec.objectives[%d]", i), "", fmt.Sprintf("%s missing: a thresholdMetric SLI compares each sample with the objective's value, "+
+				"good when `sample op value` holds; write e.g. op: lte and value: 300 (op one of lt, lte, gt, gte)", strings.Join(missing, " and ")))
+			found = true
+		}
+	}
+	return found
 }
 
 // thresholdOps maps OpenSLO's operators onto the threshold kind's.
