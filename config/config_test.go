@@ -46,9 +46,9 @@ func TestInvalidFiles(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parsed without error:\n%s", cfg.Redacted())
 			}
-			var errs Errors
-			if !errors.As(err, &errs) || len(errs) == 0 {
-				t.Fatalf("error is %T, want a non-empty Errors: %v", err, err)
+			errs := List(err)
+			if len(errs) == 0 {
+				t.Fatalf("error is %T, want a non-empty list: %v", err, err)
 			}
 			for _, e := range errs {
 				var fe *FieldError

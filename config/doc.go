@@ -18,7 +18,13 @@
 //
 // An unknown field is an error, as is a value of the wrong type. Problems are
 // collected rather than returned one at a time: the error of Load and Parse
-// is an Errors value that lists each as a *FieldError.
+// joins them (errors.Join), each a *FieldError; List returns them.
+//
+// # Other formats
+//
+// Sloth, Pyrra and OpenSLO files are read by internal/readers, which
+// builds SLOs of this model directly and hands them to LoadSources; this
+// package does not know those formats.
 //
 // The package never talks to the network. Checks that need the Prometheus
 // server (for example that a latency threshold is a bucket boundary) are left

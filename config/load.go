@@ -25,52 +25,83 @@ const EnvPrefix = "SLO_EXPORTER_"
 // such as "global.evaluation_interval" or "prometheus.url"; values may be
 // strings as typed, or typed values such as time.Duration, int or bool),
 // fills in defaults and validates the result. On failure the error is an
-// Errors value listing every problem found.
+// errors.Join of every problem found, each a *FieldError (see List).
+// Load reads slo-exporter's own format only; internal/readers reads the
+// other formats and hands their SLOs to LoadSources.
 func Load(files []string, env []string, flags map[string]any) (*Config, error) {
-	srcs, errs := readFiles(files)
-	return load(srcs, env, flags, errs)
+	srcs, err := ReadFiles(files)
+	return LoadSources(srcs, env, flags, err)
 }
 
-// readFiles reads the configuration files; a file that cannot be read is
-// a problem, not a stop, so that every problem is reported at once.
-func readFiles(files []string) ([]source, Errors) {
-	var errs Errors
-	var srcs []source
+// ReadFiles reads configuration files as slo-exporter's own format; a file
+// that cannot be read is a problem, not a stop, so that every problem is
+// reported at once (the error joins them).
+func ReadFiles(files []string) ([]Source, error) {
+	var errs problems
+	var srcs []Source
 	if len(files) == 0 {
 		errs = append(errs, &FieldError{Source: "configuration", Index: -1, Msg: "no configuration file given"})
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := ReadFile(f)
 		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			errs = append(errs, &FieldError{Source: f, Index: -1, Msg: "cannot read: " + err.Error()})
+			errs = append(errs, err)
 			continue
 		}
-		srcs = append(srcs, source{name: f, data: data})
+		srcs = append(srcs, Source{Name: f, Data: data})
 	}
-	return srcs, errs
+	return srcs, errs.join()
+}
+
+// ReadFile reads one configuration file; the error is a *FieldError naming
+// the file.
+func ReadFile(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &FieldError{Source: name, Index: -1, Msg: "cannot read: " + err.Error()}
+	}
+	return data, nil
 }
 
 // Parse loads a configuration from one document named name (which error
 // messages use as the file name), without environment or flags.
 func Parse(name string, data []byte) (*Config, error) {
-	return load([]source{{name: name, data: data}}, nil, nil, nil)
+	return LoadSources([]Source{{Name: name, Data: data}}, nil, nil, nil)
 }
 
-// source is one configuration file's content.
-type source struct {
-	name string
-	data []byte
+// Source is one configuration file for LoadSources: either
+// slo-exporter's own YAML (Data), or the model a reader of another format
+// built from a file (Format, PrometheusURL, SLOs). Both go through the
+// same layering, defaults and validation.
+type Source struct {
+	// Name is the file name problems are reported with.
+	Name string
+	// Data is the file's content in slo-exporter's format; nil for a
+	// source a reader built.
+	Data []byte
+	// Format names the format a reader read ("Sloth prometheus/v1"); its
+	// problems name it.
+	Format string
+	// PrometheusURL, when set, is the server the file named (an OpenSLO
+	// DataSource); it is layered like a file's prometheus.url.
+	PrometheusURL string
+	// SLOs are the SLOs the reader built. They are copied, and filled in
+	// like SLOs decoded from YAML: tiers in Alerting.Tiers override the
+	// global tier of their name with their non-zero fields and Enabled.
+	SLOs []*SLO
 }
 
 // sloNode is an SLO's node, waiting to be decoded once the global section
-// (and with it the tiers the SLO inherits) is known.
+// (and with it the tiers the SLO inherits) is known; or an SLO a reader
+// built (model), waiting for the same.
 type sloNode struct {
-	node *yaml.Node
-	c    *checker
+	node  *yaml.Node
+	model *SLO
+	c     *checker
 }
 
 // envString is a value typed by a human (environment, flag text): it is
@@ -112,7 +143,7 @@ func SettableKeys() []string {
 
 // loader holds the state of one Load.
 type loader struct {
-	errs   Errors
+	errs   problems
 	k      *koanf.Koanf
 	origin map[string]string // dotted key -> source that set it last
 	slos   []sloNode
@@ -124,12 +155,19 @@ type loader struct {
 	first       string // name of the first source, for problems of no one source
 }
 
-func load(srcs []source, envList []string, flags map[string]any, errs Errors) (*Config, error) {
-	l := &loader{errs: errs, k: koanf.New("."), origin: map[string]string{}, first: "configuration"}
+// LoadSources is Load for files already read (ReadFiles) or built by
+// readers of other formats; prior holds problems found before (unreadable
+// files, a reader's errors), reported with the loader's own in file order.
+func LoadSources(srcs []Source, envList []string, flags map[string]any, prior error) (*Config, error) {
+	l := &loader{errs: problems(List(prior)), k: koanf.New("."), origin: map[string]string{}, first: "configuration"}
 	if len(srcs) > 0 {
-		l.first = srcs[0].name
+		l.first = srcs[0].Name
 	}
 	for _, s := range srcs {
+		if s.Data == nil && (s.Format != "" || s.SLOs != nil) {
+			l.model(s)
+			continue
+		}
 		l.file(s)
 	}
 	l.env(envList)
@@ -143,24 +181,35 @@ func load(srcs []source, envList []string, flags map[string]any, errs Errors) (*
 	l.validate(cfg, gc)
 	if len(l.errs) > 0 {
 		l.sort(srcs)
-		return nil, l.errs
+		return nil, l.errs.join()
 	}
 	return cfg, nil
 }
 
+// model takes the SLOs a reader built, and the server its file named.
+func (l *loader) model(s Source) {
+	if s.PrometheusURL != "" {
+		l.merge(s.Name, map[string]any{"prometheus": map[string]any{"url": s.PrometheusURL}})
+	}
+	for _, m := range s.SLOs {
+		c := newChecker(scope{source: s.Name, format: s.Format, index: -1, slo: m.Name}, &l.errs)
+		l.slos = append(l.slos, sloNode{model: m, c: c})
+	}
+}
+
 // file parses one file: checks it strictly, merges its global and
 // prometheus sections into the layers, and keeps its SLOs.
-func (l *loader) file(s source) {
+func (l *loader) file(s Source) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(s.data, &doc); err != nil {
-		l.errs = append(l.errs, &FieldError{Source: s.name, Index: -1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
+	if err := yaml.Unmarshal(s.Data, &doc); err != nil {
+		l.errs = append(l.errs, &FieldError{Source: s.Name, Index: -1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
 		return
 	}
 	if len(doc.Content) == 0 {
 		return // empty document
 	}
 	root := doc.Content[0]
-	c := newChecker(scope{source: s.name, index: -1}, &l.errs)
+	c := newChecker(scope{source: s.Name, index: -1}, &l.errs)
 	if root.Kind != yaml.MappingNode {
 		c.report("", nodeValue(root), "the document must be a mapping with global, prometheus and slos")
 		return
@@ -169,7 +218,7 @@ func (l *loader) file(s source) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i].Value, root.Content[i+1]
 		if key == "slos" {
-			l.sloList(s.name, val, c)
+			l.sloList(s.Name, val, c)
 			continue
 		}
 		t, ok := sections[key]
@@ -191,7 +240,7 @@ func (l *loader) file(s source) {
 			layer[key] = m
 		}
 	}
-	l.merge(s.name, layer)
+	l.merge(s.Name, layer)
 }
 
 // sloList checks each SLO of a file's slos list and keeps it for decoding.
@@ -432,10 +481,19 @@ func (l *loader) decodeSections(cfg *Config) *globalChecker {
 // decodeSLOs decodes every SLO and fills in its defaults.
 func (l *loader) decodeSLOs(cfg *Config) {
 	for _, sn := range l.slos {
-		s := &SLO{MaxGroups: DefaultMaxGroups, file: sn.c.sc.source, index: sn.c.sc.index}
-		// Type errors were reported by the strict check with their field;
-		// the decoder's partial result still gets the other checks.
-		_ = sn.node.Decode(s)
+		s := &SLO{MaxGroups: DefaultMaxGroups}
+		if sn.model != nil {
+			*s = sn.model.clone()
+			if s.MaxGroups == 0 {
+				s.MaxGroups = DefaultMaxGroups
+			}
+		} else {
+			// Type errors were reported by the strict check with their
+			// field; the decoder's partial result still gets the other
+			// checks.
+			_ = sn.node.Decode(s)
+		}
+		s.file, s.index = sn.c.sc.source, sn.c.sc.index
 		l.tierTypeErr = append(l.tierTypeErr, sn.c.reportedUnder("alerting.tiers"))
 		l.sloDefaults(cfg, s, sn.c)
 		cfg.SLOs = append(cfg.SLOs, s)
@@ -446,11 +504,11 @@ func (l *loader) decodeSLOs(cfg *Config) {
 // sort orders problems by source (files in the order given, then the
 // environment, then flags), then global fields before SLOs, then SLO index,
 // keeping the order of discovery otherwise.
-func (l *loader) sort(srcs []source) {
+func (l *loader) sort(srcs []Source) {
 	rank := map[string]int{}
 	for i, s := range srcs {
-		if _, ok := rank[s.name]; !ok {
-			rank[s.name] = i
+		if _, ok := rank[s.Name]; !ok {
+			rank[s.Name] = i
 		}
 	}
 	key := func(e error) (int, int) {

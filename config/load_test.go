@@ -321,9 +321,11 @@ flags: global.max_points_per_query "1": must be at least 2`,
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("got error\n%v\nwant\n%s", err, tc.wantErr)
 				}
-				var errs Errors
-				if !errors.As(err, &errs) {
-					t.Errorf("error is %T, want Errors", err)
+				for _, e := range List(err) {
+					var fe *FieldError
+					if !errors.As(e, &fe) {
+						t.Errorf("problem %q is %T, want *FieldError", e, e)
+					}
 				}
 				return
 			}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -106,10 +107,42 @@ type AlertTier struct {
 	For model.Duration `yaml:"for"`
 	// Enabled tiers are evaluated and alerted on.
 	Enabled bool `yaml:"enabled"`
+	// AlertName, when set, is the name of the tier's generated alert
+	// instead of the common SLOBurnRate (a Sloth page or ticket alert keeps
+	// its name this way, and with it the routes that match on it).
+	AlertName string `yaml:"alert_name,omitempty"`
+	// Labels are added to the tier's generated alert (routing keys such as
+	// team or slack_channel); they cannot replace the labels the alert sets
+	// itself (slo, service, severity, alert_tier, the windows).
+	Labels map[string]string `yaml:"labels,omitempty"`
+	// Annotations are added to the tier's generated alert; a summary or
+	// description here replaces the generated one.
+	Annotations map[string]string `yaml:"annotations,omitempty"`
 
 	// set records the keys written in the configuration, so that a partial
-	// entry overrides only those fields of the tier of the same name.
+	// entry overrides only those fields of the tier of the same name. A
+	// tier built in Go (by a reader) has none: its non-zero fields and
+	// Enabled override.
 	set map[string]bool
+}
+
+// MarshalYAML writes the tier's name, enabled and its non-zero fields, so
+// that a printed override (a converted SLO's tiers) reads back as the
+// same override.
+func (t AlertTier) MarshalYAML() (any, error) {
+	type out struct {
+		Name           string            `yaml:"name"`
+		BudgetFraction float64           `yaml:"budget_fraction,omitempty"`
+		LongWindow     model.Duration    `yaml:"long_window,omitempty"`
+		ShortWindow    model.Duration    `yaml:"short_window,omitempty"`
+		Severity       string            `yaml:"severity,omitempty"`
+		For            model.Duration    `yaml:"for,omitempty"`
+		Enabled        bool              `yaml:"enabled"`
+		AlertName      string            `yaml:"alert_name,omitempty"`
+		Labels         map[string]string `yaml:"labels,omitempty"`
+		Annotations    map[string]string `yaml:"annotations,omitempty"`
+	}
+	return out{t.Name, t.BudgetFraction, t.LongWindow, t.ShortWindow, t.Severity, t.For, t.Enabled, t.AlertName, t.Labels, t.Annotations}, nil
 }
 
 // Threshold returns the tier's burn-rate threshold for a budget period:
@@ -156,8 +189,9 @@ type SLO struct {
 	// GroupBy are labels that split the SLO into one budget per value
 	// combination.
 	GroupBy []string `yaml:"group_by,omitempty"`
-	// MaxGroups caps the number of groups.
-	MaxGroups int `yaml:"max_groups"`
+	// MaxGroups caps the number of groups; 0 (left out) is
+	// DefaultMaxGroups.
+	MaxGroups int `yaml:"max_groups,omitempty"`
 	// Windows are reported in addition to the tier windows and the period.
 	Windows []model.Duration `yaml:"windows,omitempty"`
 	// BudgetingMethod is occurrences (the default: every event counts) or
@@ -169,6 +203,10 @@ type SLO struct {
 	SLI SLI `yaml:"sli"`
 	// Alerting holds links for alerts and the SLO's tiers.
 	Alerting Alerting `yaml:"alerting,omitempty"`
+	// Origin says where an SLO read from another format came from (file,
+	// format, object); "" for SLOs of slo-exporter's own files. It is not
+	// part of the YAML: convert prints it as a comment.
+	Origin string `yaml:"-"`
 
 	file      string
 	index     int
@@ -185,6 +223,49 @@ type Alerting struct {
 	// Tiers, after loading, is the complete list of the SLO's tiers: the
 	// global tiers with the SLO's entries merged onto them by name.
 	Tiers []AlertTier `yaml:"tiers,omitempty"`
+}
+
+// clone returns a copy of the SLO that shares no maps, slices or SLI
+// kinds with it, so that loading never changes a reader's model.
+func (s *SLO) clone() SLO {
+	c := *s
+	c.Labels = maps.Clone(s.Labels)
+	c.GroupBy = slices.Clone(s.GroupBy)
+	c.Windows = slices.Clone(s.Windows)
+	if s.TimeSlice != nil {
+		ts := *s.TimeSlice
+		c.TimeSlice = &ts
+	}
+	c.SLI = s.SLI.clone()
+	c.Alerting.Tiers = nil
+	for _, t := range s.Alerting.Tiers {
+		t.Labels, t.Annotations = maps.Clone(t.Labels), maps.Clone(t.Annotations)
+		c.Alerting.Tiers = append(c.Alerting.Tiers, t)
+	}
+	return c
+}
+
+// clone copies the SLI's kinds.
+func (s SLI) clone() SLI {
+	var c SLI
+	if s.Ratio != nil {
+		r := *s.Ratio
+		c.Ratio = &r
+	}
+	if s.Latency != nil {
+		l := *s.Latency
+		c.Latency = &l
+	}
+	if s.Threshold != nil {
+		t := *s.Threshold
+		c.Threshold = &t
+	}
+	if s.Composite != nil {
+		k := *s.Composite
+		k.Components = slices.Clone(s.Composite.Components)
+		c.Composite = &k
+	}
+	return c
 }
 
 // Objective returns the objective as a ratio in (0, 1), e.g. 0.999, or 0

@@ -19,25 +19,26 @@ import (
 // SLO.
 type scope struct {
 	source string
+	format string // the source's format, for SLOs a reader built
 	index  int
 	slo    string
 }
 
 // fieldErr builds a FieldError in the scope.
 func (sc scope) fieldErr(field, value, msg string) *FieldError {
-	return &FieldError{Source: sc.source, Index: sc.index, SLO: sc.slo, Field: field, Value: value, Msg: msg}
+	return &FieldError{Source: sc.source, Format: sc.format, Index: sc.index, SLO: sc.slo, Field: field, Value: value, Msg: msg}
 }
 
 // checker collects the problems of one scope.
 type checker struct {
 	sc   scope
-	errs *Errors
+	errs *problems
 	// bad records field paths already reported, so that later validation
 	// does not report the zero value a bad field decoded to.
 	bad map[string]bool
 }
 
-func newChecker(sc scope, errs *Errors) *checker {
+func newChecker(sc scope, errs *problems) *checker {
 	return &checker{sc: sc, errs: errs, bad: map[string]bool{}}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -48,9 +49,13 @@ func mergeTiers(base, over []AlertTier, prefix string, report func(field, value,
 		seen[o.Name] = true
 		j := slices.IndexFunc(out, func(t AlertTier) bool { return t.Name == o.Name })
 		if j < 0 {
+			set := o.set
+			if set == nil {
+				set = builtKeys(o)
+			}
 			var missing []string
 			for _, k := range []string{"budget_fraction", "long_window", "short_window", "severity"} {
-				if !o.set[k] {
+				if !set[k] {
 					missing = append(missing, k)
 				}
 			}
@@ -59,7 +64,7 @@ func mergeTiers(base, over []AlertTier, prefix string, report func(field, value,
 				continue
 			}
 			t := o
-			if !o.set["enabled"] {
+			if !set["enabled"] {
 				t.Enabled = true
 			}
 			t.set = nil
@@ -67,7 +72,11 @@ func mergeTiers(base, over []AlertTier, prefix string, report func(field, value,
 			continue
 		}
 		t := &out[j]
-		for k := range o.set {
+		set := o.set
+		if set == nil {
+			set = builtKeys(o)
+		}
+		for k := range set {
 			switch k {
 			case "budget_fraction":
 				t.BudgetFraction = o.BudgetFraction
@@ -81,6 +90,12 @@ func mergeTiers(base, over []AlertTier, prefix string, report func(field, value,
 				t.For = o.For
 			case "enabled":
 				t.Enabled = o.Enabled
+			case "alert_name":
+				t.AlertName = o.AlertName
+			case "labels":
+				t.Labels = o.Labels
+			case "annotations":
+				t.Annotations = o.Annotations
 			}
 		}
 	}
@@ -97,4 +112,17 @@ func overridden(over []AlertTier) map[string]bool {
 		m[o.Name] = true
 	}
 	return m
+}
+
+// builtKeys returns the keys a tier built in Go sets: its non-zero fields,
+// and enabled, which such a tier always states.
+func builtKeys(t AlertTier) map[string]bool {
+	all := map[string]bool{
+		"budget_fraction": t.BudgetFraction != 0, "long_window": t.LongWindow != 0,
+		"short_window": t.ShortWindow != 0, "severity": t.Severity != "", "for": t.For != 0,
+		"enabled": true, "alert_name": t.AlertName != "", "labels": t.Labels != nil,
+		"annotations": t.Annotations != nil,
+	}
+	maps.DeleteFunc(all, func(_ string, set bool) bool { return !set })
+	return all
 }

@@ -231,7 +231,26 @@ func checkTier(t AlertTier, prefix string, interval time.Duration, report func(f
 	if t.For < 0 {
 		report(p+".for", md(t.For), "must not be negative")
 	}
+	if t.AlertName != "" && !alertNameRE.MatchString(t.AlertName) {
+		report(p+".alert_name", t.AlertName, "must be a Prometheus metric-style name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
+		switch {
+		case !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__"):
+			report(p+".labels."+k, k, "not a valid label name")
+		case reservedLabels[k]:
+			report(p+".labels."+k, k, "the generated alert sets this label itself (slo, service, severity, alert_tier, long_window, short_window)")
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Annotations)) {
+		if !labelNameRE.MatchString(k) {
+			report(p+".annotations."+k, k, "not a valid annotation name")
+		}
+	}
 }
+
+// alertNameRE is the syntax of an alert name (a metric name).
+var alertNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 
 // validatePrometheus checks the server URL; prometheus/common validated
 // the client settings while decoding them.

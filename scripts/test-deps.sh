@@ -15,6 +15,7 @@ deps=(
   "promtool|PROMTOOL|apt-get install -y prometheus|rule checks and TSDB history"
   "helm|HELM|go install helm.sh/helm/v3/cmd/helm@v3.22.0|the Helm chart tests"
   "chromium|CHROMIUM|apt-get install -y chromium|the status page and HTML report tests"
+  "sloth|SLOTH|go install github.com/slok/sloth/cmd/sloth@v0.16.0|the Sloth converter comparison"
   "staticcheck||go install honnef.co/go/tools/cmd/staticcheck@v0.8.2|make lint"
 )
 missing=0

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -15,7 +14,7 @@ import (
 func init() { commands = append(commands, checkCommand) }
 
 func checkCommand(app *kingpin.Application) (string, func() error) {
-	cmd := app.Command("check", "Validate configuration files and print every problem found (exit status 1 if any).")
+	cmd := app.Command("check", "Validate configuration files (slo-exporter, Sloth, Pyrra or OpenSLO) and print every problem found (exit status 1 if any).")
 	cf := addConfigFlags(cmd)
 	return cmd.FullCommand(), func() error {
 		cfg, err := cf.load()
@@ -28,14 +27,7 @@ func checkCommand(app *kingpin.Application) (string, func() error) {
 			}
 		}
 		if err != nil {
-			var errs config.Errors
-			if errors.As(err, &errs) {
-				for _, e := range errs {
-					fmt.Fprintln(os.Stderr, e)
-				}
-				return fmt.Errorf("%d problem(s) found", len(errs))
-			}
-			return err
+			return printProblems(err)
 		}
 		for _, s := range cfg.SLOs {
 			for _, w := range s.Warnings() {
@@ -45,4 +37,14 @@ func checkCommand(app *kingpin.Application) (string, func() error) {
 		fmt.Printf("%d SLO(s) in %d file(s): OK\n", len(cfg.SLOs), len(*cf.files))
 		return nil
 	}
+}
+
+// printProblems prints a configuration error's problems, one per line, and
+// returns an error that counts them.
+func printProblems(err error) error {
+	list := config.List(err)
+	for _, e := range list {
+		fmt.Fprintln(os.Stderr, e)
+	}
+	return fmt.Errorf("%d problem(s) found", len(list))
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/readers"
 )
 
 // configFlags are the flags every configuration-reading subcommand takes.
@@ -17,14 +19,16 @@ type configFlags struct {
 
 func addConfigFlags(cmd *kingpin.CmdClause) configFlags {
 	return configFlags{
-		files: cmd.Flag("config.file", "SLO configuration file (YAML). Repeatable; SLO names must be unique across files.").
+		files: cmd.Flag("config.file", "SLO configuration file (YAML): slo-exporter's own format, or Sloth, Pyrra or OpenSLO, detected by apiVersion/kind. Repeatable; SLO names must be unique across files.").
 			Default("slo-exporter.yaml").Strings(),
 		prometheusURL: cmd.Flag("prometheus.url", "Overrides prometheus.url of the configuration.").String(),
 		interval:      cmd.Flag("evaluation-interval", "Overrides global.evaluation_interval of the configuration.").String(),
 	}
 }
 
-// load reads the files with the environment and flag overrides.
+// load reads the files in any supported format with the environment and
+// flag overrides; what the readers read but cannot use is printed as a
+// warning.
 func (f configFlags) load() (*config.Config, error) {
 	overrides := map[string]any{}
 	if *f.prometheusURL != "" {
@@ -33,5 +37,9 @@ func (f configFlags) load() (*config.Config, error) {
 	if *f.interval != "" {
 		overrides["global.evaluation_interval"] = *f.interval
 	}
-	return config.LoadAny(*f.files, os.Environ(), overrides)
+	res, err := readers.Load(*f.files, os.Environ(), overrides, "")
+	for _, w := range res.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %v\n", w)
+	}
+	return res.Config, err
 }

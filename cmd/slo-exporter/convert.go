@@ -2,42 +2,50 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/readers"
 )
 
 func init() { commands = append(commands, convertCommand) }
 
 func convertCommand(app *kingpin.Application) (string, func() error) {
-	cmd := app.Command("convert", `Convert OpenSLO v1 or Sloth prometheus/v1 files into slo-exporter configuration and print it.
+	cmd := app.Command("convert", `Convert Sloth, Pyrra or OpenSLO files into slo-exporter configuration and print it.
 
-The format of each file is detected: apiVersion: openslo/v1 documents (SLO, SLI, DataSource, AlertPolicy, AlertCondition; several per file) or a Sloth spec (version: prometheus/v1). The output is one configuration with the SLOs of all files in order, each under a comment naming where it came from; it is deterministic, so it can be checked in and diffed.
+The format of each file is detected from its apiVersion and kind (Sloth: version prometheus/v1 or sloth.slok.dev/v1 PrometheusServiceLevel; Pyrra: pyrra.dev/v1alpha1 ServiceLevelObjective; OpenSLO: openslo/v1), or given with --from. The output is one configuration with the SLOs of all files in order, each under a comment naming where it came from; it is deterministic, so it can be checked in and diffed, and it is validated as "check" would validate it.
 
-Queries must reduce to counter selectors (a selector, or rate/increase of one, optionally inside sum or sum by): the daemon reads the raw counters. What cannot be converted (RatioTimeslices budgeting, raw ratios, non-counter queries, ...) is reported with the reason, one problem per line, and nothing is printed. The result is also validated as "check" would validate it. See docs/inputs.md.`)
-	files := cmd.Arg("file", "OpenSLO or Sloth YAML file.").Required().ExistingFiles()
+Queries must reduce to counters (a selector, or rate/increase of one, optionally inside sum or sum by; ratios of such): the daemon reads the raw counters. Alert names, labels and annotations are carried onto the alert tiers. What cannot be converted is reported with the reason, one problem per line, and nothing is printed; what is read but has no effect is printed as a warning. --check compares each SLO's alert thresholds and windows with what Sloth or Pyrra would generate. See docs/migrating.md.`)
+	from := cmd.Flag("from", "Source format: sloth, pyrra or openslo (default: detect per file).").Enum(string(readers.Sloth), string(readers.Pyrra), string(readers.OpenSLO))
+	check := cmd.Flag("check", "Instead of the configuration, print how each SLO's alert tiers compare with the alerts the source tool generates (exit status 1 on any difference).").Bool()
+	files := cmd.Arg("file", "Sloth, Pyrra or OpenSLO YAML file.").Required().ExistingFiles()
 	return cmd.FullCommand(), func() error {
-		var out bytes.Buffer
-		err := config.ConvertFiles(*files, &out)
-		if err == nil {
-			// Validate what was converted, naming the original files.
-			_, err = config.LoadAny(*files, nil, nil)
+		res, err := readers.Load(*files, nil, nil, readers.Format(*from))
+		for _, w := range res.Warnings {
+			fmt.Fprintf(os.Stderr, "warning: %v\n", w)
 		}
-		if err == nil {
-			_, err = os.Stdout.Write(out.Bytes())
-			return err
+		if err != nil {
+			return printProblems(err)
 		}
-		var errs config.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintln(os.Stderr, e)
+		if *check {
+			diffs := readers.Check(res)
+			for _, d := range diffs {
+				fmt.Println(d)
 			}
-			return fmt.Errorf("%d problem(s) found", len(errs))
+			if len(diffs) > 0 {
+				return fmt.Errorf("%d difference(s) from the source tool's alerts", len(diffs))
+			}
+			fmt.Printf("%d SLO(s): alert thresholds and windows match the source tools' (%d alert condition(s) compared)\n",
+				len(res.Config.SLOs), len(readers.Expectations(res)))
+			return nil
 		}
+		var out bytes.Buffer
+		if err := readers.Print(res, &out); err != nil {
+			return printProblems(err)
+		}
+		_, err = os.Stdout.Write(out.Bytes())
 		return err
 	}
 }

@@ -109,6 +109,12 @@ func wireConfig(t *testing.T, srv *promtest.Server, doc string, probe synth.Seri
 	if err != nil {
 		t.Fatal(err)
 	}
+	return wireLoaded(t, srv, cfg, probe, afterStep)
+}
+
+// wireLoaded is wireConfig for a configuration already loaded.
+func wireLoaded(t *testing.T, srv *promtest.Server, cfg *config.Config, probe synth.Series, afterStep func(eng *evaluator.Engine, at time.Time)) *methodsRun {
+	t.Helper()
 	p, err := Build(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -180,7 +180,7 @@ func Rules(cfg *config.Config) []rules.SLO {
 		for _, t := range s.Alerting.Tiers {
 			r.Tiers = append(r.Tiers, rules.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
 				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow), For: time.Duration(t.For),
-				Disabled: !t.Enabled})
+				Disabled: !t.Enabled, AlertName: t.AlertName, Labels: t.Labels, Annotations: t.Annotations})
 		}
 		out = append(out, r)
 	}

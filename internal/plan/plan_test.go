@@ -309,7 +309,7 @@ func TestExampleRulesPassPromtool(t *testing.T) {
 	promtool := promtest.Binary(t, "promtool", "PROMTOOL")
 	files, _ := filepath.Glob("../../config/examples/*.yaml")
 	for _, f := range files {
-		cfg, err := config.LoadAny([]string{f}, nil, nil)
+		cfg, err := config.Load([]string{f}, nil, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}

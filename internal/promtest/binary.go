@@ -16,6 +16,7 @@ var installHints = map[string]string{
 	"chromium":         "apt-get install -y chromium",
 	"curl":             "apt-get install -y curl",
 	"gzip":             "apt-get install -y gzip",
+	"sloth":            "go install github.com/slok/sloth/cmd/sloth@v0.16.0",
 }
 
 // Binary returns the path of the program name for a test. It looks at the

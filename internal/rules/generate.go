@@ -41,7 +41,8 @@ const (
 )
 
 // Alert names of the generated rules. Every burn-rate tier uses the one
-// name AlertBurnRate and tells itself apart by the alert_tier and severity
+// name AlertBurnRate (unless the tier names its alert, as an SLO read
+// from Sloth does) and tells itself apart by the alert_tier and severity
 // labels, so routes and inhibitions match tiers by label.
 const (
 	AlertBurnRate        = "SLOBurnRate"
@@ -265,13 +266,19 @@ func tierRule(s SLO, t Tier, opt Options) rule {
 		threshold = "the tier threshold " + queryValue(perSLO, "slo_burn_rate_threshold", "alert_tier", t.Name, burnFormat)
 	}
 	spend := fmt.Sprintf("%s of %s within %s", formatPercent(t.BudgetFraction), s.budgetName(), long)
+	own := map[string]string{"alert_tier": t.Name, "long_window": long, "short_window": short}
+	extra := map[string]string{}
+	for k, v := range t.Labels {
+		extra[k] = v
+	}
+	for k, v := range own {
+		extra[k] = v
+	}
 	r := rule{
-		Alert: AlertBurnRate,
-		Expr:  expr,
-		For:   forClause(t.For),
-		Labels: alertLabels(s, opt, t.Severity, map[string]string{
-			"alert_tier": t.Name, "long_window": long, "short_window": short,
-		}),
+		Alert:  t.alertName(),
+		Expr:   expr,
+		For:    forClause(t.For),
+		Labels: alertLabels(s, opt, t.Severity, extra),
 		Annotations: annotations(s,
 			fmt.Sprintf("%s: %s burn, %s", subject(s, true), t.Name, spend),
 			fmt.Sprintf("Burn rate is %s over the last %s and %s over the last %s, both above %s, the rate that spends %s. Error budget remaining: %s.",
@@ -279,6 +286,9 @@ func tierRule(s SLO, t Tier, opt Options) rule {
 				queryValue(s, "slo_burn_rate", "window", short, burnFormat), short,
 				threshold, spend,
 				queryValue(s, "slo_error_budget_remaining_ratio", "", "", "humanizePercentage"))),
+	}
+	for k, v := range t.Annotations {
+		r.Annotations[k] = v
 	}
 	return r
 }

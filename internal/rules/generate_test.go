@@ -103,3 +103,57 @@ func TestModesAgreeOnLabels(t *testing.T) {
 		t.Errorf("got %d burn-rate tier alerts, want 30", tiers)
 	}
 }
+
+// TestTierAlertNamesLabelsAnnotations checks that a tier's alert name,
+// labels and annotations reach its alert (an annotation replacing the
+// generated summary), that the labels the alert sets itself stay, and
+// that the SLO's other tiers and alerts are untouched.
+func TestTierAlertNamesLabelsAnnotations(t *testing.T) {
+	slos := mlPlatform()[:1]
+	s := &slos[0]
+	s.Tiers = slices.Clone(s.Tiers)
+	fast := slices.IndexFunc(s.Tiers, func(t Tier) bool { return t.Name == "fast" })
+	s.Tiers[fast].AlertName = "ModelAPIHighErrorRate"
+	s.Tiers[fast].Labels = map[string]string{"routing_key": "ml", "sloth_severity": "page"}
+	s.Tiers[fast].Annotations = map[string]string{"summary": "errors are high", "runbook": "https://r"}
+	for _, mode := range []string{ModeDaemon, ModePromQL} {
+		out, err := Generate(slos, Options{Mode: mode, ExtraLabels: map[string]string{"team": "ml"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc ruleFile
+		if err := yaml.Unmarshal(out, &doc); err != nil {
+			t.Fatal(err)
+		}
+		named := 0
+		for _, r := range doc.Groups[0].Rules {
+			if r.Labels["alert_tier"] != "fast" {
+				if r.Alert == "ModelAPIHighErrorRate" || r.Labels["routing_key"] != "" || r.Annotations["runbook"] != "" {
+					t.Errorf("%s (%s): the fast tier's settings leaked onto another alert: %+v", r.Alert, r.Labels["alert_tier"], r)
+				}
+				continue
+			}
+			named++
+			want := map[string]string{"routing_key": "ml", "sloth_severity": "page", "team": "ml", "severity": "page",
+				"slo": s.Name, "service": s.Service, "long_window": "1h", "short_window": "5m"}
+			for k, v := range want {
+				if r.Labels[k] != v {
+					t.Errorf("%s: label %s=%q, want %q", mode, k, r.Labels[k], v)
+				}
+			}
+			if r.Alert != "ModelAPIHighErrorRate" || r.Annotations["summary"] != "errors are high" || r.Annotations["runbook"] != "https://r" || r.Annotations["description"] == "" {
+				t.Errorf("%s: alert %s annotations %v", mode, r.Alert, r.Annotations)
+			}
+		}
+		if named != 1 {
+			t.Errorf("%s: %d fast-tier alerts", mode, named)
+		}
+	}
+	inh, err := Inhibitions(slos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(inh, []byte(`alertname=~"ModelAPIHighErrorRate|SLOBurnRate"`)) || !bytes.Contains(inh, []byte(`alertname="SLOBurnRate"`)) {
+		t.Errorf("inhibitions do not match the tiers' alert names:\n%s", inh)
+	}
+}

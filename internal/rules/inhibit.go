@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,35 +31,45 @@ func Inhibitions(slos []SLO) ([]byte, error) {
 		InhibitRules []inhibitRule `yaml:"inhibit_rules"`
 	}{InhibitRules: []inhibitRule{}}
 	for _, s := range sorted {
-		var pages, others []string
+		var pages, others, pageNames, otherNames []string
 		for _, t := range s.enabledTiers() {
 			if t.Severity == PageSeverity {
 				pages = append(pages, t.Name)
+				pageNames = append(pageNames, t.alertName())
 			} else {
 				others = append(others, t.Name)
+				otherNames = append(otherNames, t.alertName())
 			}
 		}
 		if len(pages) == 0 || len(others) == 0 {
 			continue
 		}
-		base := []string{"alertname=" + strconv.Quote(AlertBurnRate), "slo=" + strconv.Quote(s.Name)}
+		slo := "slo=" + strconv.Quote(s.Name)
 		out.InhibitRules = append(out.InhibitRules, inhibitRule{
-			SourceMatchers: append(base[:2:2], tierMatcher(pages)),
-			TargetMatchers: append(base[:2:2], tierMatcher(others)),
+			SourceMatchers: []string{matcher("alertname", pageNames), slo, matcher("alert_tier", pages)},
+			TargetMatchers: []string{matcher("alertname", otherNames), slo, matcher("alert_tier", others)},
 			Equal:          append([]string{"slo", "service"}, s.GroupBy...),
 		})
 	}
 	return encode(out)
 }
 
-// tierMatcher matches the alert_tier label against the tier names.
-func tierMatcher(names []string) string {
+// matcher matches a label against the names (duplicates removed, in
+// order).
+func matcher(label string, names []string) string {
+	var uniq []string
+	for _, n := range names {
+		if !slices.Contains(uniq, n) {
+			uniq = append(uniq, n)
+		}
+	}
+	names = uniq
 	if len(names) == 1 {
-		return "alert_tier=" + strconv.Quote(names[0])
+		return label + "=" + strconv.Quote(names[0])
 	}
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = regexp.QuoteMeta(n)
 	}
-	return "alert_tier=~" + strconv.Quote(strings.Join(q, "|"))
+	return label + "=~" + strconv.Quote(strings.Join(q, "|"))
 }

@@ -108,8 +108,8 @@ func TestInhibitionsSemantics(t *testing.T) {
 	}
 }
 
-// TestTierMatcher checks regex quoting of tier names.
-func TestTierMatcher(t *testing.T) {
+// TestMatcher checks regex quoting of tier names.
+func TestMatcher(t *testing.T) {
 	for _, tc := range []struct {
 		names []string
 		want  string
@@ -117,10 +117,11 @@ func TestTierMatcher(t *testing.T) {
 		{[]string{"fast"}, `alert_tier="fast"`},
 		{[]string{"fast", "medium"}, `alert_tier=~"fast|medium"`},
 		{[]string{"tier.1", "tier+2"}, `alert_tier=~"tier\\.1|tier\\+2"`},
+		{[]string{"fast", "fast", "medium"}, `alert_tier=~"fast|medium"`},
 	} {
-		got := tierMatcher(tc.names)
+		got := matcher("alert_tier", tc.names)
 		if got != tc.want {
-			t.Errorf("tierMatcher(%v) = %s, want %s", tc.names, got, tc.want)
+			t.Errorf("matcher(%v) = %s, want %s", tc.names, got, tc.want)
 		}
 		if len(tc.names) > 1 && !matches(t, []string{got}, map[string]string{"alert_tier": tc.names[1]}) {
 			t.Errorf("%s does not match %q", got, tc.names[1])

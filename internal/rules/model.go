@@ -53,6 +53,23 @@ type Tier struct {
 	For time.Duration
 	// Disabled tiers produce no alert and are not validated.
 	Disabled bool
+	// AlertName, when set, names the tier's alert instead of AlertBurnRate
+	// (a Sloth page alert keeps its name this way).
+	AlertName string
+	// Labels are added to the tier's alert; they cannot replace the labels
+	// the alert sets itself (see reservedLabels).
+	Labels map[string]string
+	// Annotations are added to the tier's alert; a summary or description
+	// replaces the generated one.
+	Annotations map[string]string
+}
+
+// alertName returns the name of the tier's alert.
+func (t Tier) alertName() string {
+	if t.AlertName != "" {
+		return t.AlertName
+	}
+	return AlertBurnRate
 }
 
 // Threshold returns the burn-rate threshold of the tier for a budget period:
@@ -129,6 +146,9 @@ var reservedLabels = map[string]bool{
 	"long_window": true, "short_window": true, "alertname": true,
 }
 
+// alertNameRE is the syntax of an alert name.
+var alertNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
 // unsafeChars may not appear in names that the generator writes into
 // PromQL selectors and alert templates.
 const unsafeChars = "`\"\\{}\n\r"
@@ -201,6 +221,13 @@ func (s SLO) validate() error {
 			return terr("long window %s is longer than the %s budget period", t.LongWindow, s.periodLabel())
 		case t.For < 0:
 			return terr("for %s: must not be negative", t.For)
+		case t.AlertName != "" && !alertNameRE.MatchString(t.AlertName):
+			return terr("alert name %q: not a valid alert name", t.AlertName)
+		}
+		for k := range t.Labels {
+			if !labelNameRE.MatchString(k) || reservedLabels[k] || strings.HasPrefix(k, "__") {
+				return terr("label %q: not a valid label name, or one the generated alert sets itself", k)
+			}
 		}
 		tiers[t.Name] = true
 		th := round12(t.Threshold(period))
