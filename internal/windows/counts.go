@@ -33,11 +33,10 @@ type Counts struct {
 }
 
 type ring struct {
-	res, n      int64
-	head        int64 // highest absolute bucket index opened
-	opened      bool
-	good, valid []float64
-	seen        []uint32 // ms
+	res, n int64
+	head   int64 // highest absolute bucket index opened
+	opened bool
+	b      buckets
 }
 
 type running struct {
@@ -83,9 +82,9 @@ func (k kbn) lossy() bool { return math.Abs(k.c) > maxCompensation }
 // New returns empty counts for one group. Its memory is fixed by the layout.
 func (l *Layout) New() *Counts {
 	c := &Counts{layout: l, tiers: make([]ring, len(l.tiers)), run: make([]running, len(l.windows))}
+	s := newSlab(l.tiers)
 	for i, t := range l.tiers {
-		c.tiers[i] = ring{res: t.res, n: t.n,
-			good: make([]float64, t.n), valid: make([]float64, t.n), seen: make([]uint32, t.n)}
+		c.tiers[i] = ring{res: t.res, n: t.n, b: newBuckets(t.n, t.res, s)}
 	}
 	return c
 }
@@ -120,7 +119,7 @@ func (c *Counts) Record(from, to int64, good, valid float64) error {
 		r := &c.tiers[ti]
 		if k := ceilDiv(to, r.res) - 1; r.live(k) {
 			s := r.slot(k)
-			if math.IsInf(r.good[s]+good, 0) || math.IsInf(r.valid[s]+valid, 0) {
+			if math.IsInf(r.b.good(s)+good, 0) || math.IsInf(r.b.valid(s)+valid, 0) {
 				return fmt.Errorf("invalid increment good=%v valid=%v: overflows the bucket ending at %d", good, valid, (k+1)*r.res)
 			}
 		}
@@ -133,13 +132,12 @@ func (c *Counts) Record(from, to int64, good, valid float64) error {
 		k := ceilDiv(to, r.res) - 1
 		r.open(k)
 		s := r.slot(k)
-		r.good[s] += good
-		r.valid[s] += valid
+		r.b.add(s, good, valid)
 		first := max(floorDiv(from, r.res), r.head-r.n+1)
 		for j := first; j <= k; j++ {
 			lo, hi := max(from, j*r.res), min(to, (j+1)*r.res)
 			if hi > lo {
-				r.seen[r.slot(j)] += uint32(hi - lo)
+				r.b.addSeen(r.slot(j), hi-lo)
 			}
 		}
 		// A running total that already includes bucket `first` or later
@@ -197,7 +195,7 @@ func (c *Counts) SumSince(from, t int64) Sum {
 		if from > cur*r.res { // the bucket holds (cur·R, t]: take the share after from
 			f = float64(t-from) / float64(t-cur*r.res)
 		}
-		return Sum{Good: f * r.good[k], Valid: f * r.valid[k], Seen: f * float64(r.seen[k])}
+		return Sum{Good: f * r.b.good(k), Valid: f * r.b.valid(k), Seen: f * r.b.seen(k)}
 	}
 	c.advance(&c.since, r, edge+1, cur-1)
 	s := Sum{Good: c.since.good.value(), Valid: c.since.valid.value(), Seen: c.since.seen}
@@ -210,9 +208,9 @@ func (c *Counts) SumSince(from, t int64) Sum {
 func (c *Counts) addBucket(s *Sum, r *ring, k int64, f float64) {
 	if f > 0 && r.live(k) {
 		j := r.slot(k)
-		s.Good += f * r.good[j]
-		s.Valid += f * r.valid[j]
-		s.Seen += f * float64(r.seen[j])
+		s.Good += f * r.b.good(j)
+		s.Valid += f * r.b.valid(j)
+		s.Seen += f * r.b.seen(j)
 	}
 }
 
@@ -237,18 +235,18 @@ func (c *Counts) advance(run *running, r *ring, lo, hi int64) {
 		// data of one a ring earlier), so only live ones leave.
 		if r.live(j) {
 			k := r.slot(j)
-			run.good.add(-r.good[k])
-			run.valid.add(-r.valid[k])
-			run.seen -= float64(r.seen[k])
+			run.good.add(-r.b.good(k))
+			run.valid.add(-r.b.valid(k))
+			run.seen -= r.b.seen(k)
 		}
 		run.ops++
 	}
 	for j := run.hi + 1; j <= hi; j++ {
 		if r.live(j) {
 			k := r.slot(j)
-			run.good.add(r.good[k])
-			run.valid.add(r.valid[k])
-			run.seen += float64(r.seen[k])
+			run.good.add(r.b.good(k))
+			run.valid.add(r.b.valid(k))
+			run.seen += r.b.seen(k)
 		}
 		run.ops++
 	}
@@ -265,9 +263,9 @@ func (c *Counts) recompute(run *running, r *ring, lo, hi int64) {
 	for j := lo; j <= hi; j++ {
 		if r.live(j) {
 			k := r.slot(j)
-			run.good.add(r.good[k])
-			run.valid.add(r.valid[k])
-			run.seen += float64(r.seen[k])
+			run.good.add(r.b.good(k))
+			run.valid.add(r.b.valid(k))
+			run.seen += r.b.seen(k)
 		}
 	}
 	// A total that is lossy even when summed afresh (it holds values far
@@ -288,13 +286,10 @@ func (r *ring) open(k int64) {
 		return
 	}
 	if !r.opened || k-r.head >= r.n {
-		clear(r.good)
-		clear(r.valid)
-		clear(r.seen)
+		r.b.resetAll()
 	} else {
 		for j := r.head + 1; j <= k; j++ {
-			s := r.slot(j)
-			r.good[s], r.valid[s], r.seen[s] = 0, 0, 0
+			r.b.reset(r.slot(j))
 		}
 	}
 	r.head, r.opened = k, true

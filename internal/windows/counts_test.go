@@ -118,41 +118,93 @@ func TestLayoutErrors(t *testing.T) {
 	}
 }
 
-// TestMemoryPerGroup pins the bound: a 30d period at 30s fits in
-// 64 KiB per group. The figure is measured from the allocated arrays.
+// TestMemoryPerGroup pins the bound: a 30d period at 30s fits in 32 KiB per
+// group, measured on the heap, with whole-number counts up to a million
+// events a second; a fractional counter widens the rings and is measured too.
 func TestMemoryPerGroup(t *testing.T) {
 	l := mustLayout(t, 30*time.Second, daemonWindows...)
 	c := l.New()
 	var measured int
 	for _, r := range c.tiers {
-		measured += cap(r.good)*8 + cap(r.valid)*8 + cap(r.seen)*4
+		measured += r.b.bytes()
 	}
 	if measured > l.BytesPerGroup() {
 		t.Errorf("measured %d bytes of buckets, BytesPerGroup says %d", measured, l.BytesPerGroup())
 	}
-	if l.BytesPerGroup() > 64<<10 {
-		t.Errorf("BytesPerGroup = %d, want <= 64 KiB", l.BytesPerGroup())
+	if l.BytesPerGroup() > 32<<10 {
+		t.Errorf("BytesPerGroup = %d, want <= 32 KiB", l.BytesPerGroup())
 	}
-	// Measure the heap: 1000 groups, fully written once.
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	groups := make([]*Counts, 1000)
-	for i := range groups {
-		groups[i] = l.New()
-		for tt := int64(30000); tt <= 31*day; tt += hour {
-			_ = groups[i].Record(tt-30000, tt, 1, 1)
+	for _, tc := range []struct {
+		name  string
+		valid float64 // per 30s record
+	}{
+		{"ordinary traffic", 1},
+		{"30 million events in a 30s bucket", 30e6 + 1},
+		{"fractional counter (every tier wide)", 0.5},
+	} {
+		// Measure the heap: 1000 groups, written for 31 days.
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		groups := make([]*Counts, 1000)
+		for i := range groups {
+			groups[i] = l.New()
+			for tt := int64(30000); tt <= 31*day; tt += 10 * min_ {
+				_ = groups[i].Record(tt-30000, tt, tc.valid, tc.valid)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perGroup := float64(after.HeapAlloc-before.HeapAlloc) / float64(len(groups))
+		limit := float64(32 << 10)
+		if tc.valid != math.Trunc(tc.valid) {
+			limit = float64(l.BytesPerGroup()+16*l.BucketCount()) * 1.15
+		}
+		if perGroup > limit {
+			t.Errorf("%s: measured %.0f heap bytes per group, want <= %.0f", tc.name, perGroup, limit)
+		}
+		wide := []bool{}
+		for _, r := range groups[0].tiers {
+			wide = append(wide, r.b.wide)
+		}
+		runtime.KeepAlive(groups)
+		t.Logf("30d at 30s, %s: %d buckets, %d bytes per group by layout, %.0f measured on the heap; tiers wide %v",
+			tc.name, l.BucketCount(), l.BytesPerGroup(), perGroup, wide)
+	}
+}
+
+// TestWideningKeepsCountsExact: values a uint32 cannot hold (fractions such
+// as 0.1, more than 2^32-1 events in a bucket) move the ring to float64
+// before they are stored, whole numbers below that stay uint32, and every
+// window equals the brute-force sum either way.
+func TestWideningKeepsCountsExact(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, 5*time.Minute, time.Hour, 24*time.Hour)
+	for _, inc := range []float64{1 << 24, 1<<24 + 1, 1e8, 0.1, 3.3e9 + 0.5, 5e9} {
+		c := l.New()
+		var evs []event
+		base := int64(1_700_000_000_000) / hour * hour
+		for i := int64(1); i <= 400; i++ {
+			from, to := base+(i-1)*30*sec, base+i*30*sec
+			good, valid := inc, inc+1
+			if err := c.Record(from, to, good, valid); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, event{from, to, good, valid})
+		}
+		end := base + 400*30*sec
+		for wi, w := range l.windows {
+			if l.tierOf[wi] != 0 {
+				continue
+			}
+			got, want := c.Sum(wi, end), bruteSum(evs, end, w)
+			if math.Abs(got.Valid-want.Valid) > 1e-9*want.Valid || math.Abs(got.Good-want.Good) > 1e-9*want.Good {
+				t.Errorf("increment %v, window %v: %+v, brute force %+v", inc, time.Duration(w)*time.Millisecond, got, want)
+			}
+		}
+		if wantWide := inc != math.Trunc(inc) || inc+1 > math.MaxUint32; c.tiers[0].b.wide != wantWide {
+			t.Errorf("increment %v: fine tier wide %v, want %v", inc, c.tiers[0].b.wide, wantWide)
 		}
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perGroup := float64(after.HeapAlloc-before.HeapAlloc) / float64(len(groups))
-	if perGroup > 64<<10 {
-		t.Errorf("measured %.0f heap bytes per group, want <= 64 KiB", perGroup)
-	}
-	runtime.KeepAlive(groups)
-	t.Logf("30d at 30s: %d buckets, %d bytes per group by layout, %.0f measured on the heap",
-		l.BucketCount(), l.BytesPerGroup(), perGroup)
 }
 
 // TestExactAtAlignedTicks checks the fine-tier windows are exact at every

@@ -138,9 +138,9 @@ func bruteBuckets(c *Counts, i int, t int64) Sum {
 	for j := edge + 1; j < cur; j++ {
 		if r.live(j) {
 			k := r.slot(j)
-			g.add(r.good[k])
-			v.add(r.valid[k])
-			s.Seen += float64(r.seen[k])
+			g.add(r.b.good(k))
+			v.add(r.b.valid(k))
+			s.Seen += r.b.seen(k)
 		}
 	}
 	s.Good, s.Valid = g.value(), v.value()

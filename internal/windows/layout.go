@@ -127,12 +127,21 @@ func (l *Layout) BucketCount() int {
 	return n
 }
 
-// BytesPerGroup estimates the memory of one Counts of this layout: the
-// bucket arrays plus the per-window running totals.
+// BytesPerGroup estimates the memory of one Counts of this layout while its
+// counts are whole numbers held as uint32 (see buckets): the bucket arrays
+// plus the per-window running totals. A tier that has gone wide (fractional
+// counts, or over 2^32-1 events in a bucket) adds 16 bytes per bucket.
 func (l *Layout) BytesPerGroup() int {
-	const perBucket = 8 + 8 + 4 // good, valid float64; seen uint32 ms
-	const perWindow = 3*8 + 2*8 // sums + range
-	return l.BucketCount()*perBucket + len(l.windows)*perWindow
+	const perWindow = 2*8 + 8 + 8 + 2*16 + 8 // range, ok, ops, compensated sums, seen
+	n := len(l.windows) * perWindow
+	for _, t := range l.tiers {
+		perBucket := 4 + 4 + 4 // good, valid uint32; seen uint32 ms
+		if t.res <= maxSeen16 {
+			perBucket = 4 + 4 + 2
+		}
+		n += int(t.n) * perBucket
+	}
+	return n
 }
 
 // ceilDiv returns ceil(a/b) for b > 0 and any sign of a.
