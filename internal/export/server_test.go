@@ -390,3 +390,42 @@ func gunzipTool(t *testing.T, body, want []byte) {
 		t.Errorf("gzip -dc: %v; %d bytes, Go's reader %d", err, len(out), len(want))
 	}
 }
+
+// TestSnapshotCompressedOffScrapePath: SetSnapshot renders and compresses
+// the slo_* series in the background, and a gzipped scrape then serves those
+// very bytes (its body ends with them) instead of compressing again.
+func TestSnapshotCompressedOffScrapePath(t *testing.T) {
+	store := NewStore()
+	src := fixtureStore()
+	snap, info := src.Snapshot()
+	store.SetSnapshot(snap, info)
+	p := store.cur.Load()
+	select {
+	case <-p.warmed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the snapshot was not compressed in the background")
+	}
+	if p.gz == nil {
+		t.Fatal("warm finished without compressing the current snapshot")
+	}
+	s := newServer(t, store, Options{})
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	body := rec.Body.Bytes()
+	if !bytes.HasSuffix(body, p.gz) {
+		t.Fatalf("the gzipped scrape does not end with the snapshot's precompressed member (%d bytes)", len(p.gz))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(text, p.sloText()) {
+		t.Error("the decompressed scrape does not end with the snapshot's text")
+	}
+}

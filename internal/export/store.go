@@ -98,6 +98,8 @@ type published struct {
 	// scrape.
 	gzOnce sync.Once
 	gz     []byte
+	// warmed is closed when Store.warm has finished with this snapshot.
+	warmed chan struct{}
 }
 
 // NewStore returns an empty store: /metrics shows only self-metrics until
@@ -109,11 +111,29 @@ func NewStore() *Store { return &Store{} }
 // may be modified afterwards. SLOs absent from snap disappear from every
 // output at once.
 func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
-	p := &published{snap: snap, info: info}
+	p := &published{snap: snap, info: info, warmed: make(chan struct{})}
 	if old := s.cur.Load(); old != nil {
 		p.sizeHint = old.sizeHint
 	}
 	s.cur.Store(p)
+	go s.warm(p)
+}
+
+// warm renders and compresses p's slo_* series off the scrape path, so that
+// a scrape serves bytes made once per snapshot instead of paying for them
+// inside Prometheus's scrape timeout. It gives up when a newer snapshot
+// replaced p first. A scrape that arrives before warm is done waits on the
+// same sync.Once and does not render twice.
+func (s *Store) warm(p *published) {
+	defer close(p.warmed)
+	if s.cur.Load() != p {
+		return
+	}
+	p.sloText()
+	if s.cur.Load() != p {
+		return
+	}
+	p.sloGzip()
 }
 
 // SetSelf publishes the daemon's statistics; st must not be modified

@@ -2,8 +2,11 @@ package export
 
 import (
 	"bytes"
-	"compress/gzip"
+	"io"
 	"strconv"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // textEmitter writes the Prometheus text format (version 0.0.4) into a
@@ -113,18 +116,38 @@ func (p *published) sloText() []byte {
 	return p.body
 }
 
-// sloGzip returns sloText as one gzip member, compressed on first use and
-// shared by every gzipped scrape of the same snapshot.
+// sloGzip returns sloText as one gzip member, compressed once per snapshot
+// (by Store.warm, off the scrape path, or by the first gzipped scrape that
+// comes before it) and shared by every gzipped scrape of the same snapshot.
 func (p *published) sloGzip() []byte {
 	p.gzOnce.Do(func() {
+		text := p.sloText()
 		var b bytes.Buffer
-		gz := gzip.NewWriter(&b)
-		_, _ = gz.Write(p.sloText())
+		b.Grow(len(text)/8 + 512)
+		gz := gzipWriters.Get().(*gzip.Writer)
+		gz.Reset(&b)
+		_, _ = gz.Write(text)
 		_ = gz.Close()
+		gzipWriters.Put(gz)
 		p.gz = b.Bytes()
 	})
 	return p.gz
 }
+
+// gzipWriters reuses compressors: a gzip.Writer holds about 1 MB of state.
+// The compressor is klauspost/compress's gzip, which BenchmarkGzipSnapshot
+// measures against the standard library's on the same snapshot.
+var gzipWriters = sync.Pool{New: func() any {
+	gz, _ := gzip.NewWriterLevel(io.Discard, gzipLevel)
+	return gz
+}}
+
+// gzipLevel: on the exposition of 10,000 groups (47.7 MB of text),
+// klauspost's default level compresses 9x faster than the standard
+// library's default for 6% more bytes, and its BestSpeed another 2-3x faster
+// for 25% more (BenchmarkGzipSnapshot). Compression runs once per snapshot
+// and off the scrape path, so the default level's ratio is worth its time.
+const gzipLevel = gzip.DefaultCompression
 
 // writeSelfText writes the slo_exporter_* series in the text format.
 func writeSelfText(b *bytes.Buffer, p *published, st *Self) {
