@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/exporter-toolkit/web"
 	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/slo-exporter/slo-exporter/internal/daemon"
@@ -33,6 +36,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 	pushURL := cmd.Flag("push.url", "Also push the /metrics text to this URL (VictoriaMetrics /api/v1/import/prometheus, vmagent, Pushgateway job URL), for where nothing can scrape the exporter.").String()
 	pushInterval := cmd.Flag("push.interval", "How often to push.").Default("30s").Duration()
 	pushHeaders := cmd.Flag("push.header", "Extra header for pushes, as 'Name: value' (repeatable).").Strings()
+	memRatio := cmd.Flag("runtime.memory-limit-ratio", "Set the Go memory limit (GOMEMLIMIT) to this share of the container's cgroup memory limit, so the heap is collected before the kernel kills the pod; 0 leaves it alone. Ignored when GOMEMLIMIT is set or no cgroup limit exists.").Default("0.9").Float64()
 	exposition := cmd.Flag("web.exposition", "The /metrics implementation: text (fast, default) or client_golang (negotiates protobuf).").
 		Default(string(export.ExpositionText)).Enum(string(export.ExpositionText), string(export.ExpositionClientGolang))
 	return cmd.FullCommand(), func() error {
@@ -42,6 +46,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		}
 		defer func() { _ = log.Sync() }()
 		log.Info("starting slo-exporter", zap.String("version", version.Version), zap.String("revision", version.Revision))
+		setMemoryLimit(*memRatio, log)
 
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -104,8 +109,30 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 	}
 }
 
-// newLoggers builds the zap logger of the daemon and a slog logger for the
-// web server (exporter-toolkit logs through slog), at the same level.
+// setMemoryLimit sets GOMEMLIMIT to ratio of the cgroup's memory limit
+// (github.com/KimMachineGun/automemlimit reads cgroup v1 and v2), unless the
+// operator set GOMEMLIMIT or the ratio is 0. Without it the Go heap may grow
+// to twice the live heap and a pod sized for the live heap is OOM-killed.
+func setMemoryLimit(ratio float64, log *zap.Logger) {
+	if ratio <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit, err := memlimit.Set(memlimit.WithProvider(memlimit.FromCgroup), memlimit.WithRatio(min(ratio, 1)))
+	switch {
+	case errors.Is(err, memlimit.ErrNoLimit) || errors.Is(err, memlimit.ErrNoCgroup) || limit <= 0 || limit >= 1<<62:
+		// cgroup v1 reports "no limit" as a number near 2^63.
+		log.Debug("no cgroup memory limit: GOMEMLIMIT left unset")
+	case err != nil:
+		log.Warn("reading the cgroup memory limit", zap.Error(err))
+	default:
+		log.Info("GOMEMLIMIT set from the cgroup memory limit", zap.Int64("bytes", limit), zap.Float64("ratio", ratio))
+	}
+}
+
+// newLoggers builds the one logger of a run: zap, with one encoder (logfmt
+// selects zap's console encoder, json its JSON encoder), and a log/slog view
+// of the same core for the web server (exporter-toolkit logs through slog),
+// so both write the same format into one stream.
 func newLoggers(level, format string) (*zap.Logger, *slog.Logger, error) {
 	var zl zapcore.Level
 	if err := zl.Set(level); err != nil {
@@ -115,19 +142,13 @@ func newLoggers(level, format string) (*zap.Logger, *slog.Logger, error) {
 	zc.Level = zap.NewAtomicLevelAt(zl)
 	zc.Sampling = nil
 	zc.DisableStacktrace = true
-	var sh slog.Handler
-	sl := &slog.HandlerOptions{Level: map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
-		"warn": slog.LevelWarn, "error": slog.LevelError}[level]}
-	if format == "json" {
-		sh = slog.NewJSONHandler(os.Stderr, sl)
-	} else {
+	if format != "json" {
 		zc.Encoding = "console"
 		zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-		sh = slog.NewTextHandler(os.Stderr, sl)
 	}
 	l, err := zc.Build()
 	if err != nil {
 		return nil, nil, err
 	}
-	return l, slog.New(sh), nil
+	return l, slog.New(zapslog.NewHandler(l.Core())), nil
 }
