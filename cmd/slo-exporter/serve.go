@@ -16,8 +16,10 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/daemon"
 	"github.com/slo-exporter/slo-exporter/internal/export"
+	"github.com/slo-exporter/slo-exporter/internal/shard"
 	"github.com/slo-exporter/slo-exporter/internal/version"
 )
 
@@ -36,6 +38,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 	pushURL := cmd.Flag("push.url", "Also push the /metrics text to this URL (VictoriaMetrics /api/v1/import/prometheus, vmagent, Pushgateway job URL), for where nothing can scrape the exporter.").String()
 	pushInterval := cmd.Flag("push.interval", "How often to push.").Default("30s").Duration()
 	pushHeaders := cmd.Flag("push.header", "Extra header for pushes, as 'Name: value' (repeatable).").Strings()
+	shardFlag := cmd.Flag("shard", "Evaluate only shard i of n (i/n, counted from 0): SLOs are assigned by a stable hash of their names, a composite with its components; run one replica set per shard. Empty: every SLO.").Envar("SLO_EXPORTER_SHARD").Default("").String()
 	memRatio := cmd.Flag("runtime.memory-limit-ratio", "Set the Go memory limit (GOMEMLIMIT) to this share of the container's cgroup memory limit, so the heap is collected before the kernel kills the pod; 0 leaves it alone. Ignored when GOMEMLIMIT is set or no cgroup limit exists.").Default("0.9").Float64()
 	exposition := cmd.Flag("web.exposition", "The /metrics implementation: text (fast, default) or client_golang (negotiates protobuf).").
 		Default(string(export.ExpositionText)).Enum(string(export.ExpositionText), string(export.ExpositionClientGolang))
@@ -43,6 +46,10 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		log, slogger, err := newLoggers(*level, *format)
 		if err != nil {
 			return err
+		}
+		spec, err := shard.Parse(*shardFlag)
+		if err != nil {
+			return fmt.Errorf("--shard: %w", err)
 		}
 		defer func() { _ = log.Sync() }()
 		log.Info("starting slo-exporter", zap.String("version", version.Version), zap.String("revision", version.Revision))
@@ -58,7 +65,19 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		if err != nil {
 			return err
 		}
-		d, err = daemon.New(daemon.Options{Load: cf.load, Sink: daemon.ExportSink(store, srv), Logger: log})
+		load := func() (*config.Config, error) {
+			cfg, err := cf.load()
+			if err != nil || spec.Count <= 1 {
+				return cfg, err
+			}
+			mine := spec.Filter(cfg)
+			log.Info("sharded", zap.String("shard", spec.String()), zap.Int("slos", len(mine.SLOs)), zap.Int("of", len(cfg.SLOs)))
+			if len(mine.SLOs) == 0 {
+				log.Warn("no SLO is assigned to this shard", zap.String("shard", spec.String()))
+			}
+			return mine, nil
+		}
+		d, err = daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv), Logger: log})
 		if err != nil {
 			return fmt.Errorf("loading the configuration: %w", err)
 		}
