@@ -40,6 +40,8 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 	pushHeaders := cmd.Flag("push.header", "Extra header for pushes, as 'Name: value' (repeatable).").Strings()
 	shardFlag := cmd.Flag("shard", "Evaluate only shard i of n (i/n, counted from 0): SLOs are assigned by a stable hash of their names, a composite with its components; run one replica set per shard. Empty: every SLO.").Envar("SLO_EXPORTER_SHARD").Default("").String()
 	memRatio := cmd.Flag("runtime.memory-limit-ratio", "Set the Go memory limit (GOMEMLIMIT) to this share of the container's cgroup memory limit, so the heap is collected before the kernel kills the pod; 0 leaves it alone. Ignored when GOMEMLIMIT is set or no cgroup limit exists.").Default("0.9").Float64()
+	profileFlag := cmd.Flag("web.metrics-profile", "Which slo_* series /metrics carries: default (SLI and burn rate per window, budget remaining, exhaustion, tier alerts, zone: what rules, dashboards and the policy read) or full (adds good/valid events and coverage per window and remaining events). See docs/metrics.md.").
+		Default(string(export.ProfileDefault)).Enum(string(export.ProfileDefault), string(export.ProfileFull))
 	exposition := cmd.Flag("web.exposition", "The /metrics implementation: text (fast, default) or client_golang (negotiates protobuf).").
 		Default(string(export.ExpositionText)).Enum(string(export.ExpositionText), string(export.ExpositionClientGolang))
 	return cmd.FullCommand(), func() error {
@@ -58,7 +60,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 
-		store := export.NewStore()
+		store := export.NewStoreProfile(export.Profile(*profileFlag))
 		var d *daemon.Daemon
 		srv, err := export.NewServer(store, export.Options{Exposition: export.Exposition(*exposition), Logger: slogger,
 			Reload: func(ctx context.Context) error { return d.Reload(ctx) }})

@@ -44,7 +44,7 @@ func BenchmarkExposition(b *testing.B) {
 			out.Reset()
 			e := &vmEmitter{textEmitter: textEmitter{b: &out}}
 			writeSelf(e, prepareBase(snap), store.Self())
-			writeSLOs(e, snap, prepare(snap, info))
+			writeSLOs(e, snap, prepare(snap, info), ProfileFull)
 		}
 		b.ReportMetric(float64(out.Len()), "bytes/scrape")
 	})
@@ -157,8 +157,8 @@ func (e *vmEmitter) sample(base, extra *labelSet, v float64) {
 func TestVMWritersAgree(t *testing.T) {
 	snap, info := bigSnapshot(2, 5, 8, 4)
 	var a, b bytes.Buffer
-	writeSLOs(&textEmitter{b: &a}, snap, prepare(snap, info))
-	writeSLOs(&vmEmitter{textEmitter: textEmitter{b: &b}}, snap, prepare(snap, info))
+	writeSLOs(&textEmitter{b: &a}, snap, prepare(snap, info), ProfileFull)
+	writeSLOs(&vmEmitter{textEmitter: textEmitter{b: &b}}, snap, prepare(snap, info), ProfileFull)
 	if a.String() != b.String() {
 		t.Errorf("VictoriaMetrics writers differ from the text writer:\n%s\n---\n%s", a.String(), b.String())
 	}

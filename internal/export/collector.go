@@ -31,7 +31,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	var slos []sloSeries
 	if p != nil && p.snap != nil {
 		slos = prepare(p.snap, p.info)
-		writeSLOs(e, p.snap, slos)
+		writeSLOs(e, p.snap, slos, p.profile)
 	}
 	writeSelf(e, slos, c.store.Self())
 }

@@ -36,7 +36,7 @@ func compositeStore(t *testing.T) *Store {
 	if err := api.Record(0, 30_000, 980, 1000); err != nil {
 		t.Fatal(err)
 	}
-	s := NewStore()
+	s := NewStoreProfile(ProfileFull)
 	s.SetSnapshot(e.Evaluate(time.UnixMilli(30_000)), map[string]SLOInfo{"inference-availability": {Kind: "composite"}})
 	s.SetSelf(fixtureSelf())
 	return s

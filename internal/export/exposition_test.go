@@ -44,7 +44,7 @@ func exposition(s *Store) string {
 }
 
 func fixtureStore() *Store {
-	s := NewStore()
+	s := NewStoreProfile(ProfileFull)
 	s.SetSnapshot(fixture())
 	s.SetSelf(fixtureSelf())
 	return s
@@ -271,7 +271,7 @@ func TestImplementationsAgree(t *testing.T) {
 }
 
 func bigStore(slos, groups, windows, tiers int) *Store {
-	s := NewStore()
+	s := NewStoreProfile(ProfileFull)
 	s.SetSnapshot(bigSnapshot(slos, groups, windows, tiers))
 	s.SetSelf(fixtureSelf())
 	return s
@@ -294,5 +294,57 @@ func TestBuildInfoUsesVersionPackage(t *testing.T) {
 	want := labels("version", version.Version, "revision", version.Revision)
 	if !strings.HasPrefix(buildLabels.text, want.text) {
 		t.Errorf("build_info labels %s do not start with %s", buildLabels.text, want.text)
+	}
+}
+
+// TestDefaultProfile: the default /metrics carries every family of the
+// default profile and none of the opt-in ones, and at most 26 series per
+// group for the fixture's windows (7 windows and the period, 4 tiers, 4
+// zones); the full profile carries the opt-in families too.
+func TestDefaultProfile(t *testing.T) {
+	snap, info := fixture()
+	for _, tc := range []struct {
+		profile Profile
+		want    map[string]bool // family -> present
+	}{
+		{ProfileDefault, map[string]bool{"slo_sli_ratio": true, "slo_burn_rate": true, "slo_error_budget_remaining_ratio": true,
+			"slo_burn_alert": true, "slo_budget_zone": true, "slo_data_up": true,
+			"slo_good_events": false, "slo_valid_events": false, "slo_error_budget_remaining_events": false, "slo_window_coverage_ratio": false}},
+		{ProfileFull, map[string]bool{"slo_sli_ratio": true, "slo_good_events": true, "slo_valid_events": true,
+			"slo_error_budget_remaining_events": true, "slo_window_coverage_ratio": true}},
+	} {
+		s := NewStoreProfile(tc.profile)
+		s.SetSnapshot(snap, info)
+		text := string(s.cur.Load().sloText())
+		for fam, want := range tc.want {
+			if got := strings.Contains(text, "\n"+fam+"{"); got != want {
+				t.Errorf("%s profile: %s present %v, want %v", tc.profile, fam, got, want)
+			}
+		}
+		perGroup := 0
+		for _, line := range strings.Split(text, "\n") {
+			if strings.Contains(line, `model="bert"`) && strings.Contains(line, `slo="model-api-availability"`) {
+				perGroup++
+			}
+		}
+		if tc.profile == ProfileDefault && (perGroup == 0 || perGroup > 26) {
+			t.Errorf("default profile: %d series for one group, want 1..26", perGroup)
+		}
+		t.Logf("%s profile: %d series for one group", tc.profile, perGroup)
+	}
+	fams := DefaultProfileFamilies()
+	if slices.Contains(fams, "slo_good_events") || !slices.Contains(fams, "slo_burn_rate") {
+		t.Errorf("DefaultProfileFamilies = %v", fams)
+	}
+}
+
+func TestParseProfile(t *testing.T) {
+	for in, want := range map[string]Profile{"": ProfileDefault, "default": ProfileDefault, "full": ProfileFull} {
+		if got, err := ParseProfile(in); err != nil || got != want {
+			t.Errorf("ParseProfile(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseProfile("lean"); err == nil || err.Error() != `metrics profile "lean": want default or full` {
+		t.Errorf("ParseProfile(lean) error %v", err)
 	}
 }

@@ -48,6 +48,11 @@ var (
 	famCoverage    = &family{"slo_window_coverage_ratio", "Share of the window for which data was seen.", gaugeType}
 	famDataUp      = &family{"slo_data_up", "1 when the last pull of the SLO's data succeeded, else 0.", gaugeType}
 	famEvaluatedAt = &family{"slo_last_evaluation_timestamp_seconds", "Unix time of the evaluation the slo_* values come from.", gaugeType}
+
+	// sloFamilies are the slo_* families in the order writeSLOs emits them.
+	sloFamilies = []*family{famInfo, famObjective, famPeriod, famSLI, famGood, famValid, famBurn,
+		famRemRatio, famRemEvents, famExhaustion, famThreshold, famAlert, famZone, famCoverage,
+		famDataUp, famEvaluatedAt}
 )
 
 // The slo_exporter_* families.
@@ -233,8 +238,9 @@ func (s *sloSeries) eachWindow(j int, f func(ls *labelSet, w *evaluator.WindowRe
 // finite reports whether v can be exported.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// writeSLOs emits the slo_* series of a snapshot, family by family.
-func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
+// writeSLOs emits the slo_* series of a snapshot, family by family; the
+// families only ProfileFull exports are left out for any other profile.
+func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries, profile Profile) {
 	perSLO := func(f *family, v func(s *sloSeries) float64) {
 		e.family(f)
 		for i := range slos {
@@ -244,6 +250,9 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
 	// events marks families of event counts, which composites (whose Good
 	// and Valid are weights) leave out.
 	perWindow := func(f *family, events bool, v func(w *evaluator.WindowResult) (float64, bool)) {
+		if fullOnly[f] && !profile.full() {
+			return
+		}
 		e.family(f)
 		for i := range slos {
 			s := &slos[i]
@@ -261,6 +270,9 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries) {
 		}
 	}
 	perGroup := func(f *family, events bool, v func(g *evaluator.GroupResult) (float64, bool)) {
+		if fullOnly[f] && !profile.full() {
+			return
+		}
 		e.family(f)
 		for i := range slos {
 			s := &slos[i]

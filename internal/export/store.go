@@ -80,8 +80,9 @@ type Self struct {
 // Store holds the latest snapshot and self-statistics. Writers replace
 // them atomically; readers never block.
 type Store struct {
-	cur  atomic.Pointer[published]
-	self atomic.Pointer[Self]
+	cur     atomic.Pointer[published]
+	self    atomic.Pointer[Self]
+	profile Profile
 }
 
 // published is one snapshot with its metadata and the lazily rendered
@@ -98,20 +99,26 @@ type published struct {
 	// scrape.
 	gzOnce sync.Once
 	gz     []byte
+	// profile selects the slo_* families rendered.
+	profile Profile
 	// warmed is closed when Store.warm has finished with this snapshot.
 	warmed chan struct{}
 }
 
 // NewStore returns an empty store: /metrics shows only self-metrics until
 // the first snapshot.
-func NewStore() *Store { return &Store{} }
+func NewStore() *Store { return &Store{profile: ProfileDefault} }
+
+// NewStoreProfile returns an empty store whose /metrics carries the slo_*
+// series of profile.
+func NewStoreProfile(profile Profile) *Store { return &Store{profile: profile} }
 
 // SetSnapshot publishes a snapshot. info gives each SLO's kind and
 // metadata by SLO name; SLOs missing from it get an empty kind. Neither
 // may be modified afterwards. SLOs absent from snap disappear from every
 // output at once.
 func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
-	p := &published{snap: snap, info: info, warmed: make(chan struct{})}
+	p := &published{snap: snap, info: info, profile: s.profile, warmed: make(chan struct{})}
 	if old := s.cur.Load(); old != nil {
 		p.sizeHint = old.sizeHint
 	}

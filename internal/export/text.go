@@ -100,7 +100,7 @@ func writeText(b *bytes.Buffer, p *published) {
 	if p == nil || p.snap == nil {
 		return
 	}
-	writeSLOs(&textEmitter{b: b}, p.snap, prepare(p.snap, p.info))
+	writeSLOs(&textEmitter{b: b}, p.snap, prepare(p.snap, p.info), p.profile)
 }
 
 // sloText returns the text of p's slo_* series, rendered on first use and
