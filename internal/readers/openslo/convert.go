@@ -35,6 +35,7 @@ import (
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/readers/promql"
+	"github.com/slo-exporter/slo-exporter/internal/readers/yamlnode"
 )
 
 // APIVersion is the only OpenSLO version read.
@@ -195,10 +196,10 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 		c.add(o, "", "", "an OpenSLO object must be a mapping with apiVersion, kind, metadata and spec")
 		return nil
 	}
-	version := scalar(item, "apiVersion")
-	o.kind = scalar(item, "kind")
-	if md := child(item, "metadata"); md != nil {
-		o.name = scalar(md, "name")
+	version := yamlnode.Scalar(item, "apiVersion")
+	o.kind = yamlnode.Scalar(item, "kind")
+	if md := yamlnode.Child(item, "metadata"); md != nil {
+		o.name = yamlnode.Scalar(md, "name")
 	}
 	switch {
 	case version != APIVersion:
@@ -209,14 +210,14 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 		return nil
 	}
 	if o.kind == "SLO" {
-		c.ratioOps(o, child(item, "spec"))
-		if c.thresholdOpsMissing(o, child(item, "spec")) {
+		c.ratioOps(o, yamlnode.Child(item, "spec"))
+		if c.thresholdOpsMissing(o, yamlnode.Child(item, "spec")) {
 			c.broken[o.kind+"/"+o.name] = true
 			return nil
 		}
 		// Reported before the SDK's checks, which would first ask for the
 		// time-slice fields of a method that cannot be converted anyway.
-		if m := scalar(child(item, "spec"), "budgetingMethod"); m == string(v1.SLOBudgetingMethodRatioTimeslices) {
+		if m := yamlnode.Scalar(yamlnode.Child(item, "spec"), "budgetingMethod"); m == string(v1.SLOBudgetingMethodRatioTimeslices) {
 			c.add(o, "spec.budgetingMethod", m, timeslicesMsg)
 			c.broken[o.kind+"/"+o.name] = true
 			return nil
@@ -262,27 +263,6 @@ func (c *converter) object(n int, item *yaml.Node) *object {
 		return nil
 	}
 	return o
-}
-
-// child returns the value of key in a mapping node, or nil.
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// scalar returns the scalar value of key in a mapping node, or "".
-func scalar(n *yaml.Node, key string) string {
-	if v := child(n, key); v != nil && v.Kind == yaml.ScalarNode {
-		return v.Value
-	}
-	return ""
 }
 
 // slo converts one SLO: into one slo-exporter SLO, or, for a composite
@@ -537,8 +517,10 @@ func objective0(spec v1.SLOSpec) v1.SLOObjective {
 // are only needed for a thresholdMetric; the SDK forbids them with a
 // ratio, but they do no harm: good/total is compared with target.
 func (c *converter) ratioOps(o *object, spec *yaml.Node) {
-	isRatio := func(n *yaml.Node) bool { return child(child(child(n, "indicator"), "spec"), "ratioMetric") != nil }
-	objs := child(spec, "objectives")
+	isRatio := func(n *yaml.Node) bool {
+		return yamlnode.Child(yamlnode.Child(yamlnode.Child(n, "indicator"), "spec"), "ratioMetric") != nil
+	}
+	objs := yamlnode.Child(spec, "objectives")
 	if objs == nil || objs.Kind != yaml.SequenceNode {
 		return
 	}
@@ -564,8 +546,10 @@ func (c *converter) ratioOps(o *object, spec *yaml.Node) {
 // SDK's, an objective of an inline thresholdMetric SLI without op or
 // value, and returns whether it did.
 func (c *converter) thresholdOpsMissing(o *object, spec *yaml.Node) bool {
-	isThreshold := func(n *yaml.Node) bool { return child(child(child(n, "indicator"), "spec"), "thresholdMetric") != nil }
-	objs := child(spec, "objectives")
+	isThreshold := func(n *yaml.Node) bool {
+		return yamlnode.Child(yamlnode.Child(yamlnode.Child(n, "indicator"), "spec"), "thresholdMetric") != nil
+	}
+	objs := yamlnode.Child(spec, "objectives")
 	if objs == nil || objs.Kind != yaml.SequenceNode {
 		return false
 	}
@@ -576,7 +560,7 @@ func (c *converter) thresholdOpsMissing(o *object, spec *yaml.Node) bool {
 		}
 		var missing []string
 		for _, key := range []string{"op", "value"} {
-			if child(obj, key) == nil {
+			if yamlnode.Child(obj, key) == nil {
 				missing = append(missing, key)
 			}
 		}
@@ -726,7 +710,7 @@ func connectionURL(raw []byte) string {
 		items = root.Content
 	}
 	for _, it := range items {
-		if u := scalar(it, "url"); u != "" {
+		if u := yamlnode.Scalar(it, "url"); u != "" {
 			return u
 		}
 	}

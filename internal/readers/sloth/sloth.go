@@ -34,6 +34,7 @@ import (
 
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/readers/promql"
+	"github.com/slo-exporter/slo-exporter/internal/readers/yamlnode"
 )
 
 // Version is the version of Sloth's spec files; APIVersion and Kind name
@@ -254,15 +255,15 @@ func Read(file string, data []byte) (src config.Source, warnings []error, err er
 // document reads one document.
 func (r *reader) document(n *yaml.Node) []*config.SLO {
 	r.crd, r.object = false, ""
-	if scalar(n, "apiVersion") != "" || scalar(n, "kind") != "" {
-		if v, k := scalar(n, "apiVersion"), scalar(n, "kind"); v != APIVersion || k != Kind {
+	if yamlnode.Scalar(n, "apiVersion") != "" || yamlnode.Scalar(n, "kind") != "" {
+		if v, k := yamlnode.Scalar(n, "apiVersion"), yamlnode.Scalar(n, "kind"); v != APIVersion || k != Kind {
 			r.add(-1, "", "", "", fmt.Sprintf("apiVersion %q kind %q is not a Sloth SLO spec: Sloth's SLOs are version %s files or apiVersion %s kind %s objects",
 				v, k, Version, APIVersion, Kind))
 			return nil
 		}
 		r.crd = true
-		r.object = scalar(child(n, "metadata"), "name")
-		n = child(n, "spec")
+		r.object = yamlnode.Scalar(yamlnode.Child(n, "metadata"), "name")
+		n = yamlnode.Child(n, "spec")
 		if n == nil {
 			r.add(-1, "", "", "", "missing spec")
 			return nil
@@ -292,7 +293,7 @@ func (r *reader) document(n *yaml.Node) []*config.SLO {
 		r.warn(-1, "", "slo_plugins", pluginIDs(s.SLOPlugins), pluginMsg)
 	}
 	var sloNodes []*yaml.Node
-	if l := child(n, "slos"); l != nil && l.Kind == yaml.SequenceNode {
+	if l := yamlnode.Child(n, "slos"); l != nil && l.Kind == yaml.SequenceNode {
 		sloNodes = l.Content
 	}
 	if len(s.SLOs) == 0 {
@@ -523,25 +524,4 @@ func tiers(service string, sl slo) []config.AlertTier {
 		}
 	}
 	return out
-}
-
-// child returns the value of key in a mapping node, or nil.
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// scalar returns the scalar value of key in a mapping node, or "".
-func scalar(n *yaml.Node, key string) string {
-	if v := child(n, key); v != nil && v.Kind == yaml.ScalarNode {
-		return v.Value
-	}
-	return ""
 }
