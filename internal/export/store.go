@@ -82,6 +82,8 @@ type Self struct {
 type Store struct {
 	cur  atomic.Pointer[published]
 	self atomic.Pointer[Self]
+	// history feeds the status page's charts (see History for its bounds).
+	history *History
 }
 
 // published is one snapshot with its metadata and the lazily rendered
@@ -102,7 +104,9 @@ type published struct {
 
 // NewStore returns an empty store: /metrics shows only self-metrics until
 // the first snapshot.
-func NewStore() *Store { return &Store{} }
+func NewStore() *Store {
+	return &Store{history: NewHistory(DefaultHistoryPoints, DefaultHistoryGroups)}
+}
 
 // SetSnapshot publishes a snapshot. info gives each SLO's kind and
 // metadata by SLO name; SLOs missing from it get an empty kind. Neither
@@ -114,6 +118,7 @@ func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
 		p.sizeHint = old.sizeHint
 	}
 	s.cur.Store(p)
+	s.history.Record(snap)
 }
 
 // SetSelf publishes the daemon's statistics; st must not be modified
