@@ -83,30 +83,40 @@ func (h *History) Record(snap *evaluator.Snapshot) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Forget the groups snap no longer holds first, so that their slots
+	// serve new groups at once.
+	keys := make([][]string, len(snap.SLOs))
 	seen := make(map[string]bool, len(h.groups))
 	for i := range snap.SLOs {
 		r := &snap.SLOs[i]
+		keys[i] = make([]string, len(r.Groups))
 		for j := range r.Groups {
-			g := &r.Groups[j]
-			key := groupKey(r.Spec.Name, g.Labels)
-			gh := h.groups[key]
-			if gh != nil && !slices.Equal(gh.windows, r.Windows) {
-				gh = nil // windows changed by a reload: start over
-			}
-			if gh == nil {
-				if len(h.groups) >= h.maxGroups && h.groups[key] == nil {
-					continue
-				}
-				gh = &groupHistory{windows: slices.Clone(r.Windows), stride: 1}
-				h.groups[key] = gh
-			}
-			seen[key] = true
-			gh.add(snap.Time, g, h.maxPoints)
+			keys[i][j] = groupKey(r.Spec.Name, r.Groups[j].Labels)
+			seen[keys[i][j]] = true
 		}
 	}
 	for k := range h.groups {
 		if !seen[k] {
 			delete(h.groups, k)
+		}
+	}
+	for i := range snap.SLOs {
+		r := &snap.SLOs[i]
+		for j := range r.Groups {
+			key := keys[i][j]
+			gh := h.groups[key]
+			if gh != nil && !slices.Equal(gh.windows, r.Windows) {
+				delete(h.groups, key) // windows changed by a reload: start over
+				gh = nil
+			}
+			if gh == nil {
+				if len(h.groups) >= h.maxGroups {
+					continue
+				}
+				gh = &groupHistory{windows: slices.Clone(r.Windows), stride: 1}
+				h.groups[key] = gh
+			}
+			gh.add(snap.Time, &r.Groups[j], h.maxPoints)
 		}
 	}
 }
