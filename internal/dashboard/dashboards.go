@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the classic dashboard model is deliberate: see the package doc.
+
 package dashboard
 
 import (

@@ -17,4 +17,10 @@
 // returns the files as deterministic, indented JSON; `slo-exporter
 // dashboard` writes them, and deploy/dashboards holds them for the
 // reference configuration (a golden test keeps both equal).
+//
+// The SDK marks its classic dashboard builder deprecated in favour of the
+// v2 schema (dashboardv2). The classic JSON model is kept on purpose: it is
+// what Grafana's import, file provisioning and the kube-prometheus-stack
+// sidecar load in every Grafana version in use, while v2 resources need
+// Grafana 12's new API.
 package dashboard
