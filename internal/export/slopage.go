@@ -52,12 +52,14 @@ func formatBurn(v *float64) string {
 	return strconv.FormatFloat(*v, 'f', 2, 64)
 }
 
-// formatCount formats an event count, "-" when absent (a composite).
+// formatCount formats an event count to at most two decimals (counts
+// spread over window buckets may be fractional), "-" when absent (a
+// composite).
 func formatCount(v *float64) string {
 	if v == nil {
 		return "-"
 	}
-	return strconv.FormatFloat(*v, 'f', -1, 64)
+	return strconv.FormatFloat(math.Round(*v*100)/100, 'f', -1, 64)
 }
 
 // formatSeconds formats a duration in seconds, "-" when absent.
