@@ -16,7 +16,8 @@
 // and the dashboards stay code that reviews and tests can read. Generate
 // returns the files as deterministic, indented JSON; `slo-exporter
 // dashboard` writes them, and deploy/dashboards holds them for the
-// reference configuration (a golden test keeps both equal).
+// reference configuration (a golden test keeps both equal; `go generate
+// ./internal/dashboard` rewrites them).
 //
 // The SDK marks its classic dashboard builder deprecated in favour of the
 // v2 schema (dashboardv2). The classic JSON model is kept on purpose: it is
@@ -24,3 +25,8 @@
 // sidecar load in every Grafana version in use, while v2 resources need
 // Grafana 12's new API.
 package dashboard
+
+// Regenerate the committed dashboards of the reference configuration (the
+// golden test fails until they match):
+//go:generate go run ../../cmd/slo-exporter dashboard --config.file=../../config/examples/ml-platform.yaml --output.dir=../../deploy/dashboards
+//go:generate go run ../../cmd/slo-exporter dashboard --config.file=../../config/examples/ml-platform.yaml --output.dir=../../deploy/helm/slo-exporter/dashboards

@@ -284,4 +284,67 @@ func TestDashboardQueriesOnPrometheus(t *testing.T) {
 		}
 	}
 	t.Logf("%d queries over %d dashboards ran with data", queries, len(files))
+
+	// The overview's joins give the right values: one objective row per SLO
+	// group carrying the group's labels and its SLO's configured objective,
+	// and the SLI over the period from each SLO's own period window,
+	// compared with the exporter's series selected one SLO at a time.
+	cfg, err := config.LoadAny([]string{referenceConfig}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objective := map[string]float64{}
+	for i := range cfg.SLOs {
+		objective[cfg.SLOs[i].Name] = cfg.SLOs[i].Objective()
+	}
+	all := map[string]string{"service": ".*", "slo": ".*", "model": ".*"}
+	var overview parsed
+	for _, f := range files {
+		if p := parseDashboard(t, f.Name, f.JSON); p.UID == OverviewUID {
+			overview = p
+		}
+	}
+	byRef := map[string]string{}
+	for _, q := range overview.Queries {
+		if i := strings.LastIndex(q.Where, "("); i > 0 && strings.HasPrefix(q.Where, `panel "SLOs"`) {
+			byRef[strings.TrimSuffix(q.Where[i+1:], ")")] = substitute(q.Expr, all, builtins)
+		}
+	}
+	groups, err := prom.Query(ctx, "slo_burn_alert", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows := map[string]bool{}
+	for _, s := range groups {
+		wantRows[string(s.Metric["slo"])+"/"+string(s.Metric["model"])] = true
+	}
+	obj, err := prom.Query(ctx, byRef["objective"], now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obj) != len(wantRows) {
+		t.Errorf("objective column: %d rows, want one per SLO group (%d)", len(obj), len(wantRows))
+	}
+	for _, s := range obj {
+		name := string(s.Metric["slo"])
+		if !wantRows[name+"/"+string(s.Metric["model"])] || float64(s.Value) != objective[name] {
+			t.Errorf("objective row %v = %v, want %v", s.Metric, s.Value, objective[name])
+		}
+	}
+	sli, err := prom.Query(ctx, byRef["sli"], now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sli) != len(wantRows) {
+		t.Errorf("SLI column: %d rows, want one per SLO group (%d)", len(sli), len(wantRows))
+	}
+	for _, s := range sli {
+		name := string(s.Metric["slo"])
+		period := bySLO[name].Period
+		sel := fmt.Sprintf(`slo_sli_ratio{slo=%q,window=%q,model=%q}`, name, period, string(s.Metric["model"]))
+		v, err := prom.Query(ctx, sel, now)
+		if err != nil || len(v) != 1 || v[0].Value != s.Value || string(s.Metric["window"]) != period {
+			t.Errorf("SLI row %v = %v; %s gives %v (%v)", s.Metric, s.Value, sel, v, err)
+		}
+	}
 }
