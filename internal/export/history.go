@@ -1,6 +1,7 @@
 package export
 
 import (
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -37,11 +38,18 @@ const (
 type History struct {
 	mu                   sync.Mutex
 	maxPoints, maxGroups int
-	groups               map[string]*groupHistory
+	// groups are keyed by a hash of the SLO name and group labels, which
+	// costs no allocation per group and tick; each entry keeps its full key
+	// to tell a (very unlikely) collision from the same group.
+	seed   maphash.Seed
+	groups map[uint64]*groupHistory
+	// seen is the set of hashes of the current snapshot, kept between calls.
+	seen map[uint64]struct{}
 }
 
 // groupHistory is one group's points.
 type groupHistory struct {
+	key     string // groupKey
 	windows []time.Duration
 	points  []historyPoint
 	// stride is how many evaluations one point stands for; skip counts the
@@ -59,7 +67,44 @@ type historyPoint struct {
 // NewHistory returns an empty history with the given bounds; values below
 // 2 points or 0 groups are raised to those.
 func NewHistory(maxPoints, maxGroups int) *History {
-	return &History{maxPoints: max(maxPoints, 2), maxGroups: max(maxGroups, 0), groups: map[string]*groupHistory{}}
+	return &History{maxPoints: max(maxPoints, 2), maxGroups: max(maxGroups, 0), seed: maphash.MakeSeed(),
+		groups: map[uint64]*groupHistory{}, seen: map[uint64]struct{}{}}
+}
+
+// hash is the map key of a group.
+func (h *History) hash(slo string, labels []evaluator.Label) uint64 {
+	var m maphash.Hash
+	m.SetSeed(h.seed)
+	m.WriteString(slo)
+	for _, l := range labels {
+		m.WriteByte(0)
+		m.WriteString(l.Name)
+		m.WriteByte(0)
+		m.WriteString(l.Value)
+	}
+	return m.Sum64()
+}
+
+// sameGroup reports whether gh is the history of that group (and not of
+// one whose hash collides), comparing with its key without building it.
+func (gh *groupHistory) sameGroup(slo string, labels []evaluator.Label) bool {
+	k := gh.key
+	eat := func(s string) bool {
+		if !strings.HasPrefix(k, s) {
+			return false
+		}
+		k = k[len(s):]
+		return true
+	}
+	if !eat(slo) {
+		return false
+	}
+	for _, l := range labels {
+		if !eat("\x00") || !eat(l.Name) || !eat("\x00") || !eat(l.Value) {
+			return false
+		}
+	}
+	return k == ""
 }
 
 // groupKey identifies a group of an SLO.
@@ -85,38 +130,39 @@ func (h *History) Record(snap *evaluator.Snapshot) {
 	defer h.mu.Unlock()
 	// Forget the groups snap no longer holds first, so that their slots
 	// serve new groups at once.
-	keys := make([][]string, len(snap.SLOs))
-	seen := make(map[string]bool, len(h.groups))
+	clear(h.seen)
 	for i := range snap.SLOs {
 		r := &snap.SLOs[i]
-		keys[i] = make([]string, len(r.Groups))
 		for j := range r.Groups {
-			keys[i][j] = groupKey(r.Spec.Name, r.Groups[j].Labels)
-			seen[keys[i][j]] = true
+			h.seen[h.hash(r.Spec.Name, r.Groups[j].Labels)] = struct{}{}
 		}
 	}
 	for k := range h.groups {
-		if !seen[k] {
+		if _, ok := h.seen[k]; !ok {
 			delete(h.groups, k)
 		}
 	}
 	for i := range snap.SLOs {
 		r := &snap.SLOs[i]
 		for j := range r.Groups {
-			key := keys[i][j]
-			gh := h.groups[key]
+			g := &r.Groups[j]
+			k := h.hash(r.Spec.Name, g.Labels)
+			gh := h.groups[k]
+			if gh != nil && !gh.sameGroup(r.Spec.Name, g.Labels) {
+				continue // another group with the same hash has the slot
+			}
 			if gh != nil && !slices.Equal(gh.windows, r.Windows) {
-				delete(h.groups, key) // windows changed by a reload: start over
+				delete(h.groups, k) // windows changed by a reload: start over
 				gh = nil
 			}
 			if gh == nil {
 				if len(h.groups) >= h.maxGroups {
 					continue
 				}
-				gh = &groupHistory{windows: slices.Clone(r.Windows), stride: 1}
-				h.groups[key] = gh
+				gh = &groupHistory{key: groupKey(r.Spec.Name, g.Labels), windows: slices.Clone(r.Windows), stride: 1}
+				h.groups[k] = gh
 			}
-			gh.add(snap.Time, &r.Groups[j], h.maxPoints)
+			gh.add(snap.Time, g, h.maxPoints)
 		}
 	}
 }
@@ -158,8 +204,8 @@ func (gh *groupHistory) add(t time.Time, g *evaluator.GroupResult, maxPoints int
 func (h *History) points(slo string, labels []evaluator.Label) []historyPoint {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	gh := h.groups[groupKey(slo, labels)]
-	if gh == nil {
+	gh := h.groups[h.hash(slo, labels)]
+	if gh == nil || !gh.sameGroup(slo, labels) {
 		return nil
 	}
 	return slices.Clone(gh.points)
