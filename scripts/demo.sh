@@ -41,6 +41,15 @@ echo "demo: building"
 make -s build
 rm -rf "$demo"; mkdir -p "$demo/prometheus"
 
+# --- 30 days of history (docs/dashboards.md#the-demos-month, internal/demo) ---
+# TSDB blocks of the simulator's last month, written before Prometheus starts;
+# the simulator then runs the same simulation (start and schedule), so its
+# counters continue the history.
+echo "demo: writing 30 days of history for Prometheus (a minute or two)"
+SIM_START=$(bin/ml-platform-history --storage.tsdb.path="$demo/prometheus" --schedule.file="$demo/schedule.yaml" \
+  --incidents.file=internal/simulator/testdata/incidents.yaml --instance="127.0.0.1:$SIM_PORT")
+# --- end of the history ---
+
 # The SLO configuration points at the demo's Prometheus; evaluation every 15s.
 sed -e "s|url: http://localhost:9090|url: http://127.0.0.1:$PROM_PORT|" \
     -e "s|evaluation_interval: 30s|evaluation_interval: 15s|" \
@@ -101,10 +110,10 @@ wait_ready() {
 }
 
 bin/ml-platform-sim --web.listen-address="127.0.0.1:$SIM_PORT" \
-  --incidents.file=internal/simulator/testdata/incidents.yaml >"$demo/sim.log" 2>&1 &
+  --incidents.file="$demo/schedule.yaml" --start.time="$SIM_START" >"$demo/sim.log" 2>&1 &
 pids+=($!)
 prometheus --config.file="$demo/prometheus.yml" --storage.tsdb.path="$demo/prometheus" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle >"$demo/prometheus.log" 2>&1 &
+  --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle --storage.tsdb.retention.time=60d >"$demo/prometheus.log" 2>&1 &
 pids+=($!)
 wait_ready Prometheus "${pids[-1]}" "http://127.0.0.1:$PROM_PORT/-/ready" "$demo/prometheus.log"
 sleep 6   # a first scrape of the simulator

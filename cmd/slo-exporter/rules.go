@@ -23,6 +23,8 @@ Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale 
 		Default(rules.ModeDaemon).Enum(rules.ModeDaemon, rules.ModePromQL)
 	name := cmd.Flag("name", "PrometheusRule metadata.name.").Default("slo-exporter").String()
 	namespace := cmd.Flag("namespace", "PrometheusRule metadata.namespace.").String()
+	resourceLabels := cmd.Flag("resource-label", "A metadata label of the PrometheusRule (prometheusrule and helm-values formats), as name=value; repeatable. Set the labels your Prometheus' ruleSelector matches, e.g. --resource-label=release=kube-prometheus-stack.").
+		PlaceHolder("NAME=VALUE").StringMap()
 	staleAfter := cmd.Flag("stale-after", "Fire SLOEvaluationStale when the last evaluation is older than this.").Default("5m").Duration()
 	inhibit := cmd.Flag("inhibitions", "Print an Alertmanager inhibit_rules snippet (pages silence tickets of the same SLO) instead.").Bool()
 	return cmd.FullCommand(), func() error {
@@ -36,7 +38,7 @@ Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale 
 			out, err = rules.Inhibitions(slos)
 		} else {
 			out, err = rules.Generate(slos, rules.Options{Format: *format, Mode: *mode, Name: *name,
-				Namespace: *namespace, StaleAfter: max(*staleAfter, time.Duration(0))})
+				Namespace: *namespace, ResourceLabels: *resourceLabels, StaleAfter: max(*staleAfter, time.Duration(0))})
 		}
 		if err != nil {
 			return err

@@ -99,6 +99,7 @@ func NewServer(store *Store, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /-/ready", s.serveReady)
 	s.mux.HandleFunc("/-/reload", s.serveReload)
 	s.mux.HandleFunc("GET /{$}", s.serveStatus)
+	s.mux.HandleFunc("GET /slo/{name}", s.serveSLOPage)
 	return s, nil
 }
 

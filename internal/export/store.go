@@ -83,6 +83,8 @@ type Store struct {
 	cur     atomic.Pointer[published]
 	self    atomic.Pointer[Self]
 	profile Profile
+	// history feeds the status page's charts (see History for its bounds).
+	history *History
 }
 
 // published is one snapshot with its metadata and the lazily rendered
@@ -107,11 +109,13 @@ type published struct {
 
 // NewStore returns an empty store: /metrics shows only self-metrics until
 // the first snapshot.
-func NewStore() *Store { return &Store{profile: ProfileDefault} }
+func NewStore() *Store { return NewStoreProfile(ProfileDefault) }
 
 // NewStoreProfile returns an empty store whose /metrics carries the slo_*
 // series of profile.
-func NewStoreProfile(profile Profile) *Store { return &Store{profile: profile} }
+func NewStoreProfile(profile Profile) *Store {
+	return &Store{profile: profile, history: NewHistory(DefaultHistoryPoints, DefaultHistoryGroups)}
+}
 
 // SetSnapshot publishes a snapshot. info gives each SLO's kind and
 // metadata by SLO name; SLOs missing from it get an empty kind. Neither
@@ -123,6 +127,7 @@ func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
 		p.sizeHint = old.sizeHint
 	}
 	s.cur.Store(p)
+	s.history.Record(snap)
 	go s.warm(p)
 }
 

@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -50,6 +51,13 @@ const (
 	AlertNoData          = "SLONoData"
 	AlertStale           = "SLOEvaluationStale"
 	AlertAbsent          = "SLOMetricsAbsent"
+)
+
+// Kubernetes label keys ([DNS subdomain prefix/]name) and values, as the API
+// server checks them; a PrometheusRule with others is refused on apply.
+var (
+	k8sLabelKeyRE   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	k8sLabelValueRE = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
 )
 
 // Options control the output of Generate.
@@ -114,6 +122,14 @@ func (o Options) withDefaults() (Options, error) {
 	for name, d := range map[string]time.Duration{"stale_after": o.StaleAfter, "no_data_for": o.NoDataFor, "exhausted_for": o.ExhaustedFor} {
 		if d < 0 {
 			return o, fmt.Errorf("%s %s: must not be negative", name, d)
+		}
+	}
+	for k, v := range o.ResourceLabels {
+		if !k8sLabelKeyRE.MatchString(k) || len(k) > 253+1+63 {
+			return o, fmt.Errorf("resource label %q: not a valid Kubernetes label key ([prefix/]name)", k)
+		}
+		if !k8sLabelValueRE.MatchString(v) {
+			return o, fmt.Errorf("resource label %s=%q: not a valid Kubernetes label value (at most 63 characters: alphanumerics, '-', '_', '.')", k, v)
 		}
 	}
 	for k := range o.ExtraLabels {

@@ -167,6 +167,10 @@ func TestOptionsErrors(t *testing.T) {
 		{"negative stale", Options{StaleAfter: -time.Minute}, "stale_after -1m0s"},
 		{"extra label reserved", Options{ExtraLabels: map[string]string{"severity": "x"}}, `extra label "severity"`},
 		{"extra label invalid", Options{ExtraLabels: map[string]string{"a-b": "x"}}, `extra label "a-b"`},
+		{"resource label key", Options{Format: FormatPrometheusRule, ResourceLabels: map[string]string{"Bad_Prefix/x": "y"}}, `resource label "Bad_Prefix/x"`},
+		{"resource label empty key", Options{Format: FormatPrometheusRule, ResourceLabels: map[string]string{"": "y"}}, `resource label ""`},
+		{"resource label value", Options{Format: FormatPrometheusRule, ResourceLabels: map[string]string{"release": "a b"}}, `resource label release="a b"`},
+		{"resource label long value", Options{Format: FormatPrometheusRule, ResourceLabels: map[string]string{"release": strings.Repeat("a", 64)}}, `resource label release=`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Generate(slos, tc.opt)
