@@ -226,13 +226,12 @@ func (l *loader) file(s Source) {
 			c.unknown(key, "")
 			continue
 		}
-		before := len(l.errs)
 		c.check(val, t, key)
-		if len(l.errs) > before {
-			continue // reported; keep the bad values out of the merge
-		}
+		// Reported values stay out of the merge; the rest of the section
+		// still counts, so that its other settings do not fall back to
+		// defaults and cause problems of their own.
 		var m any
-		if err := val.Decode(&m); err != nil {
+		if err := c.pruned(val, key).Decode(&m); err != nil {
 			c.report(key, "", strings.TrimPrefix(err.Error(), "yaml: "))
 			continue
 		}
@@ -491,7 +490,9 @@ func (l *loader) decodeSLOs(cfg *Config) {
 			// Type errors were reported by the strict check with their
 			// field; the decoder's partial result still gets the other
 			// checks.
-			_ = sn.node.Decode(s)
+			// Reported values are pruned first: yaml.v3 stops at the first
+			// value an unmarshaler refuses, leaving the fields after it unset.
+			_ = sn.c.pruned(sn.node, "").Decode(s)
 		}
 		s.file, s.index = sn.c.sc.source, sn.c.sc.index
 		l.tierTypeErr = append(l.tierTypeErr, sn.c.reportedUnder("alerting.tiers"))

@@ -289,3 +289,46 @@ func leafKeys(t reflect.Type, prefix string, out map[string]bool) {
 		leafKeys(ft, joinPath(prefix, name), out)
 	}
 }
+
+// pruned returns n without the values the checker reported under path: a
+// reported mapping entry is left out (the field keeps its default) and a
+// reported list item becomes null (so the items after it keep their
+// indices). yaml.v3 stops a whole decode at the first value an
+// unmarshaler refuses (a period of "30x"), which would leave every field
+// after it unset and add problems the file does not have (sli: missing);
+// decoding the pruned node gives the other fields their values. Nodes
+// with nothing reported under them are shared, not copied.
+func (c *checker) pruned(n *yaml.Node, path string) *yaml.Node {
+	if !c.reportedUnder(path) {
+		return n
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		cp := *n
+		cp.Content = nil
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := joinPath(path, n.Content[i].Value)
+			if c.bad[p] {
+				continue
+			}
+			cp.Content = append(cp.Content, n.Content[i], c.pruned(n.Content[i+1], p))
+		}
+		return &cp
+	case yaml.SequenceNode:
+		cp := *n
+		cp.Content = make([]*yaml.Node, len(n.Content))
+		for i, item := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if c.bad[p] {
+				cp.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+				continue
+			}
+			cp.Content[i] = c.pruned(item, p)
+		}
+		return &cp
+	}
+	return n
+}

@@ -157,6 +157,9 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 
 // reportedUnder reports whether a field under prefix has a problem.
 func (c *checker) reportedUnder(prefix string) bool {
+	if prefix == "" {
+		return len(c.bad) > 0
+	}
 	for f := range c.bad {
 		if f == prefix || strings.HasPrefix(f, prefix+".") || strings.HasPrefix(f, prefix+"[") {
 			return true
@@ -295,7 +298,10 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 		c.report("objective", s.RawObjective.String(), objErr.Error())
 	}
 
-	periodOK := true
+	// A period or calendar that was reported already (a type error) decoded
+	// to its default: checks against it would report problems the file
+	// does not have.
+	periodOK := !c.reported("period") && !c.reported("calendar")
 	switch {
 	case s.Calendar != "" && s.Period != 0:
 		c.report("calendar", s.Calendar, "period and calendar are mutually exclusive: a budget is either rolling or calendar-aligned")
