@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -209,6 +210,7 @@ type SLO struct {
 	Origin string `yaml:"-"`
 
 	file      string
+	doc       int // 1-based document of a multi-document file, else 0
 	index     int
 	loc       *time.Location
 	overrides map[string]bool // tiers written in the SLO's alerting.tiers
@@ -279,8 +281,17 @@ func (s *SLO) Objective() float64 {
 }
 
 // File returns the file the SLO was defined in and its index in that
-// file's slos list.
+// file's slos list (of its document, in a file of several documents).
 func (s *SLO) File() (name string, index int) { return s.file, s.index }
+
+// where names the SLO's place in messages: file slos[2], or
+// file document 2 slos[0].
+func (s *SLO) where() string {
+	if s.doc > 0 {
+		return fmt.Sprintf("%s document %d slos[%d]", s.file, s.doc, s.index)
+	}
+	return fmt.Sprintf("%s slos[%d]", s.file, s.index)
+}
 
 // Location returns the time zone of calendar periods (UTC by default).
 func (s *SLO) Location() *time.Location {

@@ -20,13 +20,14 @@ import (
 type scope struct {
 	source string
 	format string // the source's format, for SLOs a reader built
+	doc    int    // 1-based document of a multi-document file, 0 otherwise
 	index  int
 	slo    string
 }
 
 // fieldErr builds a FieldError in the scope.
 func (sc scope) fieldErr(field, value, msg string) *FieldError {
-	return &FieldError{Source: sc.source, Format: sc.format, Index: sc.index, SLO: sc.slo, Field: field, Value: value, Msg: msg}
+	return &FieldError{Source: sc.source, Format: sc.format, Doc: sc.doc, Index: sc.index, SLO: sc.slo, Field: field, Value: value, Msg: msg}
 }
 
 // checker collects the problems of one scope.

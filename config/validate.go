@@ -145,7 +145,7 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 		c := l.sloChecks[i]
 		if s.Name != "" && sloNameRE.MatchString(s.Name) {
 			if prev, dup := names[s.Name]; dup {
-				c.report("name", s.Name, fmt.Sprintf("already defined in %s slos[%d]; SLO names must be unique across all files", prev.file, prev.index))
+				c.report("name", s.Name, fmt.Sprintf("already defined in %s; SLO names must be unique across all files", prev.where()))
 			} else {
 				names[s.Name] = s
 			}
