@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -365,36 +366,39 @@ func TestEnvVarNames(t *testing.T) {
 }
 
 func TestRedacted(t *testing.T) {
-	doc := `
-prometheus:
-  url: https://user:urlpass@mimir.example.com/prometheus
-  basic_auth: {username: alice, password: basicpass}
-  http_headers:
+	// The URL's user info and basic_auth cannot be set together (a
+	// conflict is an error), so each is shown by its own configuration.
+	for _, tc := range []struct{ auth, user, secret string }{
+		{"  url: https://user:urlpass@mimir.example.com/prometheus\n", "user", "urlpass"},
+		{"  url: https://mimir.example.com/prometheus\n  basic_auth: {username: alice, password: basicpass}\n", "alice", "basicpass"},
+	} {
+		doc := "prometheus:\n" + tc.auth + `  http_headers:
     X-Scope-OrgID: {values: [tenant-1]}
     X-Api-Key: {secrets: [headersecret]}
 ` + oneSLO
-	cfg, err := Parse("t.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := cfg.Redacted()
-	for _, secret := range []string{"urlpass", "basicpass", "headersecret"} {
-		if strings.Contains(out, secret) {
-			t.Errorf("Redacted shows %q:\n%s", secret, out)
+		cfg, err := Parse("t.yaml", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, visible := range []string{"alice", "tenant-1", "mimir.example.com", "<secret>", "objective: 99.9%"} {
-		if !strings.Contains(out, visible) {
-			t.Errorf("Redacted lacks %q:\n%s", visible, out)
+		out := cfg.Redacted()
+		for _, secret := range []string{tc.secret, "headersecret"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("Redacted shows %q:\n%s", secret, out)
+			}
 		}
-	}
-	if cfg.Prometheus.HTTPClientConfig.BasicAuth.Password != "basicpass" || !strings.Contains(cfg.Prometheus.URL, "urlpass") {
-		t.Error("Redacted changed the configuration itself")
-	}
-	// The redacted output is itself a configuration that loads (secrets
-	// aside), so it can be used to reproduce a setup.
-	if _, err := Parse("redacted.yaml", []byte(out)); err != nil {
-		t.Errorf("redacted output does not load: %v\n%s", err, out)
+		for _, visible := range []string{tc.user, "tenant-1", "mimir.example.com", "<secret>", "objective: 99.9%"} {
+			if !strings.Contains(out, visible) {
+				t.Errorf("Redacted lacks %q:\n%s", visible, out)
+			}
+		}
+		if !strings.Contains(cfg.Prometheus.URL+fmt.Sprint(cfg.Prometheus.HTTPClientConfig.BasicAuth), tc.secret) {
+			t.Error("Redacted changed the configuration itself")
+		}
+		// The redacted output is itself a configuration that loads (secrets
+		// aside), so it can be used to reproduce a setup.
+		if _, err := Parse("redacted.yaml", []byte(out)); err != nil {
+			t.Errorf("redacted output does not load: %v\n%s", err, out)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -154,6 +155,7 @@ var (
 	durationType  = reflect.TypeFor[model.Duration]()
 	objectiveType = reflect.TypeFor[Objective]()
 	sliType       = reflect.TypeFor[SLI]()
+	urlType       = reflect.TypeFor[promconfig.URL]()
 )
 
 // check walks node n, which decodes into type t at field path path.
@@ -229,6 +231,10 @@ func (c *checker) checkLeaf(n *yaml.Node, t reflect.Type, path string) {
 	}
 	v := reflect.New(t)
 	if err := n.Decode(v.Interface()); err != nil {
+		if t == urlType { // proxy_url: its error would quote the password
+			c.report(path, RedactURL(n.Value), "not a URL: "+urlProblem(n.Value, err))
+			return
+		}
 		msg := "must be " + typeWant(t)
 		if t == objectiveType || (t.Kind() == reflect.Struct && t != durationType) {
 			msg = strings.TrimPrefix(err.Error(), "yaml: ")

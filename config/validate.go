@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // calendar time zones must load in minimal containers too
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
@@ -263,12 +264,35 @@ func validatePrometheus(p *Prometheus, report func(field, value, msg string)) {
 	case p.URL == "":
 		report("prometheus.url", "", "missing")
 	case err != nil:
-		report("prometheus.url", p.URL, "not a URL: "+err.Error())
+		report("prometheus.url", RedactURL(p.URL), "not a URL: "+urlProblem(p.URL, err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		report("prometheus.url", u.Redacted(), "must start with http:// or https://")
+		report("prometheus.url", RedactURL(p.URL), "must start with http:// or https://")
 	case u.Host == "":
-		report("prometheus.url", u.Redacted(), "has no host")
+		report("prometheus.url", RedactURL(p.URL), "has no host")
+	case u.User != nil:
+		if other := credentialsField(&p.HTTPClientConfig); other != "" {
+			// Go's client sends the URL's user info only when no
+			// Authorization header is set, so one of the two would be
+			// silently ignored.
+			report("prometheus.url", RedactURL(p.URL), fmt.Sprintf(
+				"has user info (user:password@) and prometheus.%s is set too, so one would be silently ignored; "+
+					"give the credentials in one place: prometheus.basic_auth (password_file keeps the password out of the file) and a URL without user info", other))
+		}
 	}
+}
+
+// credentialsField names the client setting that sends credentials
+// (basic_auth, authorization, oauth2), or "".
+func credentialsField(hc *promconfig.HTTPClientConfig) string {
+	switch {
+	case hc.BasicAuth != nil:
+		return "basic_auth"
+	case hc.Authorization != nil || hc.BearerToken != "" || hc.BearerTokenFile != "":
+		return "authorization"
+	case hc.OAuth2 != nil:
+		return "oauth2"
+	}
+	return ""
 }
 
 // validateSLO checks one SLO.

@@ -234,15 +234,17 @@ type Client struct {
 func NewClient(cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("query url %q: must be an absolute http(s) URL", cfg.URL)
+		// Not quoted: a string that is not a URL may hold a password
+		// that url.Redacted cannot find.
+		return nil, errors.New("query url: must be an absolute http(s) URL with a host")
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	if err := cfg.HTTP.Validate(); err != nil {
-		return nil, fmt.Errorf("query url %q: http client config: %w", cfg.URL, err)
+		return nil, fmt.Errorf("query url %q: http client config: %w", u.Redacted(), err)
 	}
 	hc, err := config.NewClientFromConfig(cfg.HTTP, "slo-exporter")
 	if err != nil {
-		return nil, fmt.Errorf("query url %q: http client config: %w", cfg.URL, err)
+		return nil, fmt.Errorf("query url %q: http client config: %w", u.Redacted(), err)
 	}
 	c := &Client{
 		base: u, http: hc, timeout: cfg.Timeout, retries: cfg.Retries,
