@@ -234,9 +234,7 @@ type Client struct {
 func NewClient(cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// Not quoted: a string that is not a URL may hold a password
-		// that url.Redacted cannot find.
-		return nil, errors.New("query url: must be an absolute http(s) URL with a host")
+		return nil, fmt.Errorf("query url %q: must be an absolute http(s) URL", shownURL(cfg.URL, u, err))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	if err := cfg.HTTP.Validate(); err != nil {
@@ -281,6 +279,20 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c.stats.Duration = newHistogram(DurationBuckets)
 	return c, nil
+}
+
+// shownURL is the query URL as errors quote it: without the password of
+// its user info. A string with an @ that url.Parse refused or read without
+// user info (user:pass@host parses as scheme "user") may hold a password
+// url.Redacted cannot find, so it is not shown.
+func shownURL(raw string, u *url.URL, parseErr error) string {
+	switch {
+	case !strings.Contains(raw, "@"):
+		return raw
+	case parseErr == nil && u.User != nil:
+		return u.Redacted()
+	}
+	return "<not shown: it has an @ and may hold a password>"
 }
 
 // Stats returns a copy of the client's counts.
