@@ -44,6 +44,16 @@ type Global struct {
 	// MaxPointsPerQuery is the server's limit of points per series of a
 	// range query (11000 for Prometheus); backfills are chunked to respect it.
 	MaxPointsPerQuery int `yaml:"max_points_per_query"`
+	// MaxSeriesPerSelector caps the series one selector may return in one
+	// answer; a larger answer is refused (and counted), not tracked.
+	MaxSeriesPerSelector int `yaml:"max_series_per_selector"`
+	// MaxResponseBytes caps the body of one answer of the server; a larger
+	// one is refused (and counted).
+	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
+	// MaxIncreaseRate is the highest increase per second of one series
+	// that is believed; a sample that implies more is refused and does not
+	// become the series' baseline.
+	MaxIncreaseRate float64 `yaml:"max_increase_rate"`
 	// ExhaustionWindow is the window whose burn rate predicts when the
 	// budget runs out.
 	ExhaustionWindow model.Duration `yaml:"exhaustion_window"`
@@ -193,6 +203,9 @@ type SLO struct {
 	// MaxGroups caps the number of groups; 0 (left out) is
 	// DefaultMaxGroups.
 	MaxGroups int `yaml:"max_groups,omitempty"`
+	// MaxSeries caps the series the SLO tracks (all its selectors and
+	// groups); 0 (left out) derives it from MaxGroups: use SeriesLimit.
+	MaxSeries int `yaml:"max_series,omitempty"`
 	// Windows are reported in addition to the tier windows and the period.
 	Windows []model.Duration `yaml:"windows,omitempty"`
 	// BudgetingMethod is occurrences (the default: every event counts) or

@@ -156,6 +156,7 @@ var (
 	objectiveType = reflect.TypeFor[Objective]()
 	sliType       = reflect.TypeFor[SLI]()
 	urlType       = reflect.TypeFor[promconfig.URL]()
+	byteSizeType  = reflect.TypeFor[ByteSize]()
 )
 
 // check walks node n, which decodes into type t at field path path.
@@ -250,6 +251,8 @@ func typeWant(t reflect.Type) string {
 		return "a duration such as 30s, 5m, 1h or 30d"
 	case t == objectiveType:
 		return "a number or a percent string"
+	case t == byteSizeType:
+		return "a size in bytes such as 4MiB, 512KiB or 1048576"
 	}
 	switch t.Kind() {
 	case reflect.Bool:

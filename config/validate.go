@@ -127,6 +127,7 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 	if g.MaxPointsPerQuery < 2 {
 		gc.report("global.max_points_per_query", fmt.Sprint(g.MaxPointsPerQuery), "must be at least 2")
 	}
+	validateLimits(g, gc.report)
 	if g.ExhaustionWindow <= 0 {
 		gc.report("global.exhaustion_window", md(g.ExhaustionWindow), "must be positive")
 	} else if p := windowProblem(time.Duration(g.ExhaustionWindow), interval); p != "" {
@@ -368,6 +369,9 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	}
 	if s.MaxGroups < 1 {
 		c.report("max_groups", fmt.Sprint(s.MaxGroups), "must be at least 1")
+	}
+	if s.MaxSeries < 0 {
+		c.report("max_series", fmt.Sprint(s.MaxSeries), "must be at least 1 (leave it out to derive it from max_groups)")
 	}
 
 	budget := s.BudgetPeriod()
