@@ -47,7 +47,8 @@ scrape_configs:
 		}
 	}
 	write(head + slo("keep", `http_requests_total{job="model-api",code="200"}`) + slo("drop", `http_requests_total{job="model-api",code=~"2.."}`))
-	p := start(t, "exporter", exporterBin, "serve", "--config.file="+cfgFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	p := start(t, "exporter", exporterBin, "serve", "--config.file="+cfgFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+		"--web.enable-lifecycle") // POST /-/reload below
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitFor(t, "ready", 60*time.Second, ready(url))
 	has := func(name string) bool {
