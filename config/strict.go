@@ -38,10 +38,26 @@ type checker struct {
 	// bad records field paths already reported, so that later validation
 	// does not report the zero value a bad field decoded to.
 	bad map[string]bool
+	// under holds every reported path and each of its parents, so that
+	// reportedUnder is one lookup (pruning asks it for every node).
+	under map[string]bool
 }
 
 func newChecker(sc scope, errs *problems) *checker {
-	return &checker{sc: sc, errs: errs, bad: map[string]bool{}}
+	return &checker{sc: sc, errs: errs, bad: map[string]bool{}, under: map[string]bool{}}
+}
+
+// mark records a reported path and its parents.
+func (c *checker) mark(field string) {
+	c.bad[field] = true
+	for f := field; f != "" && !c.under[f]; {
+		c.under[f] = true
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
 }
 
 // report adds a problem of a field, unless the field (or a parent of it)
@@ -50,7 +66,7 @@ func (c *checker) report(field, value, msg string) {
 	if c.reported(field) {
 		return
 	}
-	c.bad[field] = true
+	c.mark(field)
 	*c.errs = append(*c.errs, c.sc.fieldErr(field, value, msg))
 }
 
@@ -70,7 +86,7 @@ func (c *checker) reported(field string) bool {
 }
 
 func (c *checker) unknown(field, msg string) {
-	c.bad[field] = true
+	c.mark(field)
 	e := c.sc.fieldErr(field, "", msg)
 	e.Unknown = true
 	*c.errs = append(*c.errs, e)

@@ -162,12 +162,7 @@ func (c *checker) reportedUnder(prefix string) bool {
 	if prefix == "" {
 		return len(c.bad) > 0
 	}
-	for f := range c.bad {
-		if f == prefix || strings.HasPrefix(f, prefix+".") || strings.HasPrefix(f, prefix+"[") {
-			return true
-		}
-	}
-	return false
+	return c.under[prefix]
 }
 
 // validateZones checks the budget policy's zones.
