@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -155,13 +156,20 @@ type loader struct {
 	// found problems under the SLO's alerting.tiers.
 	tierTypeErr []bool
 	first       string // name of the first source, for problems of no one source
+	// under holds the global and prometheus paths (and their parents)
+	// that the strict check reported in any source, so that validating
+	// the merged sections does not report them again in another form.
+	under map[string]bool
+	// brokenTiers are the names of global tiers whose entries had
+	// problems: SLOs that override them are not told they are new.
+	brokenTiers map[string]bool
 }
 
 // LoadSources is Load for files already read (ReadFiles) or built by
 // readers of other formats; prior holds problems found before (unreadable
 // files, a reader's errors), reported with the loader's own in file order.
 func LoadSources(srcs []Source, envList []string, flags map[string]any, prior error) (*Config, error) {
-	l := &loader{errs: problems(List(prior)), k: koanf.New("."), origin: map[string]origin{}, first: "configuration"}
+	l := &loader{errs: problems(List(prior)), k: koanf.New("."), origin: map[string]origin{}, first: "configuration", under: map[string]bool{}}
 	if len(srcs) > 0 {
 		l.first = srcs[0].Name
 	}
@@ -268,6 +276,7 @@ func (l *loader) document(file string, doc int, root *yaml.Node) {
 			layer[key] = m
 		}
 	}
+	maps.Copy(l.under, c.under)
 	l.merge(origin{source: file, doc: doc}, layer)
 }
 
@@ -423,6 +432,7 @@ func (l *loader) checkValue(src, key string, v any) bool {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		c.check(n.Content[i+1], sections[n.Content[i].Value], n.Content[i].Value)
 	}
+	maps.Copy(l.under, c.under)
 	return len(l.errs) == before
 }
 
@@ -488,7 +498,7 @@ type globalChecker struct {
 }
 
 func (g *globalChecker) report(field, value, msg string) {
-	if g.bad[field] {
+	if g.bad[field] || g.l.under[field] {
 		return
 	}
 	g.bad[field] = true

@@ -79,7 +79,8 @@ func windowProblem(w, interval time.Duration) string {
 
 // resolveGlobalTiers merges the configured global tiers onto the defaults.
 func (l *loader) resolveGlobalTiers(cfg *Config, gc *globalChecker) {
-	cfg.Global.AlertTiers = mergeTiers(DefaultTiers(), cfg.Global.AlertTiers, "global.alert_tiers", gc.report)
+	cfg.Global.AlertTiers, l.brokenTiers = mergeTiers(DefaultTiers(), cfg.Global.AlertTiers, "global.alert_tiers", gc.report,
+		func(i int) bool { return l.under[fmt.Sprintf("global.alert_tiers[%d]", i)] }, nil)
 }
 
 // sloDefaults fills in an SLO's period, windows and tiers.
@@ -96,7 +97,8 @@ func (l *loader) sloDefaults(cfg *Config, s *SLO, c *checker) {
 		}
 	}
 	s.overrides = overridden(s.Alerting.Tiers)
-	s.Alerting.Tiers = mergeTiers(cfg.Global.AlertTiers, s.Alerting.Tiers, "alerting.tiers", c.report)
+	s.Alerting.Tiers, _ = mergeTiers(cfg.Global.AlertTiers, s.Alerting.Tiers, "alerting.tiers", c.report,
+		func(i int) bool { return c.reportedUnder(fmt.Sprintf("alerting.tiers[%d]", i)) }, l.brokenTiers)
 }
 
 // validate checks the merged configuration.
@@ -104,6 +106,10 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 	g := &cfg.Global
 	interval := time.Duration(g.EvaluationInterval)
 	switch ei := interval; {
+	case l.under["global.evaluation_interval"]:
+		// Reported by the strict check; the default it decoded to is not
+		// what the file meant, so windows are not checked against it.
+		interval = 0
 	case ei <= 0:
 		gc.report("global.evaluation_interval", md(g.EvaluationInterval), "must be positive")
 		interval = 0
@@ -133,7 +139,9 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 	} else if p := windowProblem(time.Duration(g.ExhaustionWindow), interval); p != "" {
 		gc.report("global.exhaustion_window", md(g.ExhaustionWindow), p)
 	}
-	validateZones(g.BudgetPolicy.Zones, gc.report)
+	if !l.under["global.budget_policy.zones"] {
+		validateZones(g.BudgetPolicy.Zones, gc.report)
+	}
 	for _, t := range g.AlertTiers {
 		checkTier(t, "global.alert_tiers", interval, gc.report)
 	}
