@@ -253,11 +253,29 @@ func (c *checker) checkLeaf(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		msg := "must be " + typeWant(t)
-		if t == objectiveType || (t.Kind() == reflect.Struct && t != durationType) {
+		if t == objectiveType || (t.Kind() == reflect.Struct && t != durationType) || ownUnmarshaler(t) {
 			msg = strings.TrimPrefix(err.Error(), "yaml: ")
 		}
 		c.report(path, n.Value, msg)
 	}
+}
+
+// obsoleteUnmarshaler is yaml.v2's unmarshaler interface, which
+// prometheus/common's types implement and yaml.v3 still calls.
+type obsoleteUnmarshaler interface {
+	UnmarshalYAML(unmarshal func(any) error) error
+}
+
+// ownUnmarshaler reports whether a scalar type other than a duration or a
+// size decodes itself (tls_config.min_version): its error says what it
+// takes better than the type's kind ("unknown TLS version: TLS99", not
+// "must be an integer").
+func ownUnmarshaler(t reflect.Type) bool {
+	if t == durationType || t == byteSizeType {
+		return false
+	}
+	p := reflect.PointerTo(t)
+	return p.Implements(reflect.TypeFor[yaml.Unmarshaler]()) || p.Implements(reflect.TypeFor[obsoleteUnmarshaler]())
 }
 
 // typeWant describes what a leaf type accepts.
