@@ -6,7 +6,7 @@ BUILDDATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 PKG       := github.com/slo-exporter/slo-exporter/internal/version
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: build test test-deps lint unit demo bench ci-fresh clean
+.PHONY: build test test-deps lint unit fuzz demo bench ci-fresh clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
@@ -28,6 +28,16 @@ lint:
 ## unit: the fast tests only (no external processes).
 unit:
 	$(GO) test -short -count=1 ./...
+
+## fuzz: every Fuzz* test of the repository, FUZZTIME each (default 10s); a crasher is written to the package's testdata/fuzz/.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for f in $$(git ls-files '*_test.go' | xargs grep -l '^func Fuzz' | sort); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$name ./$$(dirname $$f) ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$$(dirname $$f); \
+	  done; \
+	done
 
 ## ci-fresh: prove .ci/run's install steps with an empty GOPATH, GOBIN, module cache and PATH (FULL=1: then make test).
 ci-fresh:

@@ -17,8 +17,8 @@ type FieldError struct {
 	// ("Sloth prometheus/v1", "Pyrra", "OpenSLO v1"); "" for ours.
 	Format string
 	// Doc is the 1-based YAML document (or list item) of a multi-document
-	// file of another format, 0 when the file has one or the problem is
-	// the file's.
+	// file, of any format (documents that hold only comments are not
+	// counted); 0 when the file has one or the problem is the file's.
 	Doc int
 	// Kind and Object name the object of another format that Doc holds
 	// (kind SLO, name "api-availability"), when known.
@@ -43,6 +43,7 @@ type FieldError struct {
 //
 //	file: slos[2] "name": field "value": message
 //	file: slos[2] "name": unknown field "objectiv"
+//	file: document 2: slos[0] "name": field "value": message
 //	file (Sloth prometheus/v1): document 2: slos[0] "name": field: message
 //	file (OpenSLO v1): document 2 (SLO "name"): field "value": message
 //	file (Pyrra): slo "name": alerting.tiers[fast]: message

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -145,7 +148,7 @@ func SettableKeys() []string {
 type loader struct {
 	errs   problems
 	k      *koanf.Koanf
-	origin map[string]string // dotted key -> source that set it last
+	origin map[string]origin // dotted key -> source that set it last
 	slos   []sloNode
 	// sloChecks holds, aligned with Config.SLOs, each SLO's checker.
 	sloChecks []*checker
@@ -153,13 +156,20 @@ type loader struct {
 	// found problems under the SLO's alerting.tiers.
 	tierTypeErr []bool
 	first       string // name of the first source, for problems of no one source
+	// under holds the global and prometheus paths (and their parents)
+	// that the strict check reported in any source, so that validating
+	// the merged sections does not report them again in another form.
+	under map[string]bool
+	// brokenTiers are the names of global tiers whose entries had
+	// problems: SLOs that override them are not told they are new.
+	brokenTiers map[string]bool
 }
 
 // LoadSources is Load for files already read (ReadFiles) or built by
 // readers of other formats; prior holds problems found before (unreadable
 // files, a reader's errors), reported with the loader's own in file order.
 func LoadSources(srcs []Source, envList []string, flags map[string]any, prior error) (*Config, error) {
-	l := &loader{errs: problems(List(prior)), k: koanf.New("."), origin: map[string]string{}, first: "configuration"}
+	l := &loader{errs: problems(List(prior)), k: koanf.New("."), origin: map[string]origin{}, first: "configuration", under: map[string]bool{}}
 	if len(srcs) > 0 {
 		l.first = srcs[0].Name
 	}
@@ -189,7 +199,7 @@ func LoadSources(srcs []Source, envList []string, flags map[string]any, prior er
 // model takes the SLOs a reader built, and the server its file named.
 func (l *loader) model(s Source) {
 	if s.PrometheusURL != "" {
-		l.merge(s.Name, map[string]any{"prometheus": map[string]any{"url": s.PrometheusURL}})
+		l.merge(origin{source: s.Name}, map[string]any{"prometheus": map[string]any{"url": s.PrometheusURL}})
 	}
 	for _, m := range s.SLOs {
 		c := newChecker(scope{source: s.Name, format: s.Format, index: -1, slo: m.Name}, &l.errs)
@@ -197,19 +207,46 @@ func (l *loader) model(s Source) {
 	}
 }
 
-// file parses one file: checks it strictly, merges its global and
-// prometheus sections into the layers, and keeps its SLOs.
+// file parses one file of slo-exporter's format. Every YAML document of
+// it is read, in order, as if it were a file of its own: its global and
+// prometheus sections layer over those before it and its SLOs are added;
+// problems name the document when the file has more than one.
 func (l *loader) file(s Source) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(s.Data, &doc); err != nil {
-		l.errs = append(l.errs, &FieldError{Source: s.Name, Index: -1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
-		return
+	dec := yaml.NewDecoder(bytes.NewReader(s.Data))
+	var docs []*yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			e := &FieldError{Source: s.Name, Index: -1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+			if len(docs) > 0 {
+				e.Doc = len(docs) + 1
+			}
+			l.errs = append(l.errs, e)
+			break
+		}
+		if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+			continue // empty, or comments only
+		}
+		docs = append(docs, doc.Content[0])
 	}
-	if len(doc.Content) == 0 {
-		return // empty document
+	for i, root := range docs {
+		n := 0
+		if len(docs) > 1 {
+			n = i + 1
+		}
+		l.document(s.Name, n, root)
 	}
-	root := doc.Content[0]
-	c := newChecker(scope{source: s.Name, index: -1}, &l.errs)
+}
+
+// document parses one document of a file (doc is its 1-based number in a
+// multi-document file, 0 in a file of one): checks it strictly, merges its
+// global and prometheus sections into the layers, and keeps its SLOs.
+func (l *loader) document(file string, doc int, root *yaml.Node) {
+	c := newChecker(scope{source: file, doc: doc, index: -1}, &l.errs)
 	if root.Kind != yaml.MappingNode {
 		c.report("", nodeValue(root), "the document must be a mapping with global, prometheus and slos")
 		return
@@ -218,7 +255,7 @@ func (l *loader) file(s Source) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i].Value, root.Content[i+1]
 		if key == "slos" {
-			l.sloList(s.Name, val, c)
+			l.sloList(file, doc, val, c)
 			continue
 		}
 		t, ok := sections[key]
@@ -226,13 +263,12 @@ func (l *loader) file(s Source) {
 			c.unknown(key, "")
 			continue
 		}
-		before := len(l.errs)
 		c.check(val, t, key)
-		if len(l.errs) > before {
-			continue // reported; keep the bad values out of the merge
-		}
+		// Reported values stay out of the merge; the rest of the section
+		// still counts, so that its other settings do not fall back to
+		// defaults and cause problems of their own.
 		var m any
-		if err := val.Decode(&m); err != nil {
+		if err := c.pruned(val, key).Decode(&m); err != nil {
 			c.report(key, "", strings.TrimPrefix(err.Error(), "yaml: "))
 			continue
 		}
@@ -240,11 +276,12 @@ func (l *loader) file(s Source) {
 			layer[key] = m
 		}
 	}
-	l.merge(s.Name, layer)
+	maps.Copy(l.under, c.under)
+	l.merge(origin{source: file, doc: doc}, layer)
 }
 
 // sloList checks each SLO of a file's slos list and keeps it for decoding.
-func (l *loader) sloList(file string, n *yaml.Node, fc *checker) {
+func (l *loader) sloList(file string, doc int, n *yaml.Node, fc *checker) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
@@ -260,7 +297,7 @@ func (l *loader) sloList(file string, n *yaml.Node, fc *checker) {
 		for item.Kind == yaml.AliasNode && item.Alias != nil {
 			item = item.Alias
 		}
-		sc := scope{source: file, index: i}
+		sc := scope{source: file, doc: doc, index: i}
 		if item.Kind == yaml.MappingNode {
 			for j := 0; j+1 < len(item.Content); j += 2 {
 				if item.Content[j].Value == "name" && item.Content[j+1].Kind == yaml.ScalarNode {
@@ -280,12 +317,12 @@ func (l *loader) sloList(file string, n *yaml.Node, fc *checker) {
 
 // merge adds a layer to the koanf stack and records where its keys came
 // from.
-func (l *loader) merge(src string, layer map[string]any) {
+func (l *loader) merge(src origin, layer map[string]any) {
 	if len(layer) == 0 {
 		return
 	}
 	if err := l.k.Load(confmap.Provider(layer, ""), nil); err != nil {
-		l.errs = append(l.errs, &FieldError{Source: src, Index: -1, Msg: err.Error()})
+		l.errs = append(l.errs, &FieldError{Source: src.source, Doc: src.doc, Index: -1, Msg: err.Error()})
 		return
 	}
 	var walk func(prefix string, v any)
@@ -319,7 +356,7 @@ func (l *loader) env(envList []string) {
 		src := "environment " + name
 		if l.checkValue(src, key, envString(val)) {
 			ok[name] = true
-			l.origin[key] = src
+			l.origin[key] = origin{source: src}
 		}
 	}
 	if len(ok) == 0 {
@@ -357,7 +394,7 @@ func (l *loader) flags(flags map[string]any) {
 		v := flagValue(flags[key])
 		if l.checkValue("flags", key, v) {
 			good[key] = v
-			l.origin[key] = "flags"
+			l.origin[key] = origin{source: "flags"}
 		}
 	}
 	if len(good) > 0 {
@@ -395,6 +432,7 @@ func (l *loader) checkValue(src, key string, v any) bool {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		c.check(n.Content[i+1], sections[n.Content[i].Value], n.Content[i].Value)
 	}
+	maps.Copy(l.under, c.under)
 	return len(l.errs) == before
 }
 
@@ -429,9 +467,16 @@ func toNode(v any) *yaml.Node {
 	return n
 }
 
+// origin is where a setting came from: a file (and its document, in a
+// file of several), the environment or the flags.
+type origin struct {
+	source string
+	doc    int
+}
+
 // originOf returns the source that set a dotted key (or its closest
 // parent).
-func (l *loader) originOf(key string) string {
+func (l *loader) originOf(key string) origin {
 	for k := key; k != ""; {
 		if src, ok := l.origin[k]; ok {
 			return src
@@ -442,7 +487,7 @@ func (l *loader) originOf(key string) string {
 		}
 		k = k[:i]
 	}
-	return l.first
+	return origin{source: l.first}
 }
 
 // globalChecker reports problems of the merged global and prometheus
@@ -453,12 +498,12 @@ type globalChecker struct {
 }
 
 func (g *globalChecker) report(field, value, msg string) {
-	if g.bad[field] {
+	if g.bad[field] || g.l.under[field] {
 		return
 	}
 	g.bad[field] = true
 	src := g.l.originOf(field)
-	g.l.errs = append(g.l.errs, &FieldError{Source: src, Index: -1, Field: field, Value: value, Msg: msg})
+	g.l.errs = append(g.l.errs, &FieldError{Source: src.source, Doc: src.doc, Index: -1, Field: field, Value: value, Msg: msg})
 }
 
 // decodeSections decodes the merged global and prometheus sections.
@@ -491,9 +536,11 @@ func (l *loader) decodeSLOs(cfg *Config) {
 			// Type errors were reported by the strict check with their
 			// field; the decoder's partial result still gets the other
 			// checks.
-			_ = sn.node.Decode(s)
+			// Reported values are pruned first: yaml.v3 stops at the first
+			// value an unmarshaler refuses, leaving the fields after it unset.
+			_ = sn.c.pruned(sn.node, "").Decode(s)
 		}
-		s.file, s.index = sn.c.sc.source, sn.c.sc.index
+		s.file, s.doc, s.index = sn.c.sc.source, sn.c.sc.doc, sn.c.sc.index
 		l.tierTypeErr = append(l.tierTypeErr, sn.c.reportedUnder("alerting.tiers"))
 		l.sloDefaults(cfg, s, sn.c)
 		cfg.SLOs = append(cfg.SLOs, s)
@@ -516,6 +563,9 @@ func (l *loader) sort(srcs []Source) {
 		if !errors.As(e, &fe) {
 			return len(srcs) + 2, 0
 		}
+		// Documents of one file in order; within one, global fields
+		// (index -1) before SLOs.
+		idx := fe.Doc<<20 + fe.Index
 		r, ok := rank[fe.Source]
 		switch {
 		case ok:
@@ -526,7 +576,7 @@ func (l *loader) sort(srcs []Source) {
 		default: // unreadable files come first
 			r = -1
 		}
-		return r, fe.Index
+		return r, idx
 	}
 	slices.SortStableFunc(l.errs, func(a, b error) int {
 		ra, ia := key(a)

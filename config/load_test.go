@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -365,36 +367,39 @@ func TestEnvVarNames(t *testing.T) {
 }
 
 func TestRedacted(t *testing.T) {
-	doc := `
-prometheus:
-  url: https://user:urlpass@mimir.example.com/prometheus
-  basic_auth: {username: alice, password: basicpass}
-  http_headers:
+	// The URL's user info and basic_auth cannot be set together (a
+	// conflict is an error), so each is shown by its own configuration.
+	for _, tc := range []struct{ auth, user, secret string }{
+		{"  url: https://user:urlpass@mimir.example.com/prometheus\n", "user", "urlpass"},
+		{"  url: https://mimir.example.com/prometheus\n  basic_auth: {username: alice, password: basicpass}\n", "alice", "basicpass"},
+	} {
+		doc := "prometheus:\n" + tc.auth + `  http_headers:
     X-Scope-OrgID: {values: [tenant-1]}
     X-Api-Key: {secrets: [headersecret]}
 ` + oneSLO
-	cfg, err := Parse("t.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := cfg.Redacted()
-	for _, secret := range []string{"urlpass", "basicpass", "headersecret"} {
-		if strings.Contains(out, secret) {
-			t.Errorf("Redacted shows %q:\n%s", secret, out)
+		cfg, err := Parse("t.yaml", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, visible := range []string{"alice", "tenant-1", "mimir.example.com", "<secret>", "objective: 99.9%"} {
-		if !strings.Contains(out, visible) {
-			t.Errorf("Redacted lacks %q:\n%s", visible, out)
+		out := cfg.Redacted()
+		for _, secret := range []string{tc.secret, "headersecret"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("Redacted shows %q:\n%s", secret, out)
+			}
 		}
-	}
-	if cfg.Prometheus.HTTPClientConfig.BasicAuth.Password != "basicpass" || !strings.Contains(cfg.Prometheus.URL, "urlpass") {
-		t.Error("Redacted changed the configuration itself")
-	}
-	// The redacted output is itself a configuration that loads (secrets
-	// aside), so it can be used to reproduce a setup.
-	if _, err := Parse("redacted.yaml", []byte(out)); err != nil {
-		t.Errorf("redacted output does not load: %v\n%s", err, out)
+		for _, visible := range []string{tc.user, "tenant-1", "mimir.example.com", "<secret>", "objective: 99.9%"} {
+			if !strings.Contains(out, visible) {
+				t.Errorf("Redacted lacks %q:\n%s", visible, out)
+			}
+		}
+		if !strings.Contains(cfg.Prometheus.URL+fmt.Sprint(cfg.Prometheus.HTTPClientConfig.BasicAuth), tc.secret) {
+			t.Error("Redacted changed the configuration itself")
+		}
+		// The redacted output is itself a configuration that loads (secrets
+		// aside), so it can be used to reproduce a setup.
+		if _, err := Parse("redacted.yaml", []byte(out)); err != nil {
+			t.Errorf("redacted output does not load: %v\n%s", err, out)
+		}
 	}
 }
 
@@ -409,5 +414,59 @@ prometheus:
 	want := "t.yaml: prometheus: at most one of basic_auth, oauth2 & authorization must be configured"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// TestLimits checks the defaults of the memory limits, their layering
+// (file, environment) and the derived series cap of an SLO.
+func TestLimits(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte(oneSLO))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := cfg.Global
+	if g.MaxSeriesPerSelector != 10000 || g.MaxResponseBytes.Bytes() != 4<<20 || g.MaxIncreaseRate != 1e9 {
+		t.Errorf("defaults: %d series, %s, rate %g", g.MaxSeriesPerSelector, g.MaxResponseBytes, g.MaxIncreaseRate)
+	}
+	if got := cfg.SLOs[0].SeriesLimit(); got != 1000*20 {
+		t.Errorf("derived series limit %d, want 20000 (max_groups 1000 x 20)", got)
+	}
+	doc := `
+global: {max_series_per_selector: 500, max_response_bytes: 512KiB, max_increase_rate: 5e4}
+slos:
+  - {name: grouped, service: s, objective: 0.99, group_by: [route], max_groups: 50, sli: {ratio: {good: 'g', valid: 'v'}}}
+  - {name: capped, service: s, objective: 0.99, max_series: 300, sli: {ratio: {good: 'g', valid: 'v'}}}
+`
+	dir := t.TempDir() + "/limits.yaml"
+	if err := os.WriteFile(dir, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load([]string{dir}, []string{"SLO_EXPORTER_GLOBAL_MAX_RESPONSE_BYTES=8MiB"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = cfg.Global
+	if g.MaxSeriesPerSelector != 500 || g.MaxResponseBytes != 8<<20 || g.MaxIncreaseRate != 5e4 {
+		t.Errorf("configured: %d series, %s, rate %g", g.MaxSeriesPerSelector, g.MaxResponseBytes, g.MaxIncreaseRate)
+	}
+	if a, b := cfg.SLOs[0].SeriesLimit(), cfg.SLOs[1].SeriesLimit(); a != 1000 || b != 300 {
+		t.Errorf("series limits %d and %d, want 1000 (50 groups x 20) and 300", a, b)
+	}
+	if out := cfg.Redacted(); !strings.Contains(out, "max_response_bytes: 8MiB") {
+		t.Errorf("printed configuration lacks the size with its unit:\n%s", out)
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "512KiB": 512 << 10, "4MiB": 4 << 20, "1GiB": 1 << 30, "10B": 10, " 2 MiB ": 2 << 20} {
+		got, err := ParseByteSize(in)
+		if err != nil || got.Bytes() != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "4MB", "4mib", "-1", "1.5MiB", "9999999999GiB", "MiB"} {
+		if got, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) = %d, want an error", in, got)
+		}
 	}
 }

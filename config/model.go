@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -43,6 +44,16 @@ type Global struct {
 	// MaxPointsPerQuery is the server's limit of points per series of a
 	// range query (11000 for Prometheus); backfills are chunked to respect it.
 	MaxPointsPerQuery int `yaml:"max_points_per_query"`
+	// MaxSeriesPerSelector caps the series one selector may return in one
+	// answer; a larger answer is refused (and counted), not tracked.
+	MaxSeriesPerSelector int `yaml:"max_series_per_selector"`
+	// MaxResponseBytes caps the body of one answer of the server; a larger
+	// one is refused (and counted).
+	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
+	// MaxIncreaseRate is the highest increase per second of one series
+	// that is believed; a sample that implies more is refused and does not
+	// become the series' baseline.
+	MaxIncreaseRate float64 `yaml:"max_increase_rate"`
 	// ExhaustionWindow is the window whose burn rate predicts when the
 	// budget runs out.
 	ExhaustionWindow model.Duration `yaml:"exhaustion_window"`
@@ -192,6 +203,9 @@ type SLO struct {
 	// MaxGroups caps the number of groups; 0 (left out) is
 	// DefaultMaxGroups.
 	MaxGroups int `yaml:"max_groups,omitempty"`
+	// MaxSeries caps the series the SLO tracks (all its selectors and
+	// groups); 0 (left out) derives it from MaxGroups: use SeriesLimit.
+	MaxSeries int `yaml:"max_series,omitempty"`
 	// Windows are reported in addition to the tier windows and the period.
 	Windows []model.Duration `yaml:"windows,omitempty"`
 	// BudgetingMethod is occurrences (the default: every event counts) or
@@ -209,6 +223,7 @@ type SLO struct {
 	Origin string `yaml:"-"`
 
 	file      string
+	doc       int // 1-based document of a multi-document file, else 0
 	index     int
 	loc       *time.Location
 	overrides map[string]bool // tiers written in the SLO's alerting.tiers
@@ -279,8 +294,17 @@ func (s *SLO) Objective() float64 {
 }
 
 // File returns the file the SLO was defined in and its index in that
-// file's slos list.
+// file's slos list (of its document, in a file of several documents).
 func (s *SLO) File() (name string, index int) { return s.file, s.index }
+
+// where names the SLO's place in messages: file slos[2], or
+// file document 2 slos[0].
+func (s *SLO) where() string {
+	if s.doc > 0 {
+		return fmt.Sprintf("%s document %d slos[%d]", s.file, s.doc, s.index)
+	}
+	return fmt.Sprintf("%s slos[%d]", s.file, s.index)
+}
 
 // Location returns the time zone of calendar periods (UTC by default).
 func (s *SLO) Location() *time.Location {

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"net/url"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -11,9 +13,7 @@ import (
 // Prometheus URL hidden, for logs and debug endpoints.
 func (c *Config) Redacted() string {
 	cp := *c
-	if u, err := url.Parse(c.Prometheus.URL); err == nil {
-		cp.Prometheus.URL = u.Redacted()
-	}
+	cp.Prometheus.URL = RedactURL(c.Prometheus.URL)
 	// prometheus/common's Secret marshals as <secret> unless the process
 	// sets config.MarshalSecretValue; this package never does.
 	out, err := yaml.Marshal(&cp)
@@ -59,4 +59,58 @@ func (p *Prometheus) UnmarshalYAML(n *yaml.Node) error {
 	}
 	p.HTTPClientConfig = hc
 	return nil
+}
+
+// RedactURL returns raw with the password of its user info replaced by
+// xxxxx, as url.URL.Redacted does, also when raw is not a URL url.Parse
+// accepts, or has no scheme ("user:pass@host:9090" parses as scheme
+// "user"): every message that quotes a configured URL goes through it. For
+// such strings the password is taken to run from the first colon after
+// "scheme://" (or the start) to the last @; a path holding an @ is
+// redacted too much rather than a password too little.
+func RedactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	start, end := passwordSpan(raw)
+	if start < 0 {
+		return raw
+	}
+	return raw[:start] + "xxxxx" + raw[end:]
+}
+
+// passwordSpan returns where the password of a URL-like string's user
+// info is, or -1, -1 when it has none.
+func passwordSpan(raw string) (start, end int) {
+	off := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		off = i + 3
+	}
+	at := strings.LastIndex(raw[off:], "@")
+	if at < 0 {
+		return -1, -1
+	}
+	colon := strings.Index(raw[off:off+at], ":")
+	if colon < 0 {
+		return -1, -1
+	}
+	return off + colon + 1, off + at
+}
+
+// urlProblem says why raw is not a URL without quoting its password:
+// url.Parse's errors quote the URL, and some (an invalid port, an invalid
+// escape) quote parts of the user info, so for a URL with user info the
+// problem is found by parsing the redacted form.
+func urlProblem(raw string, err error) string {
+	if red := RedactURL(raw); red != raw {
+		_, err = url.Parse(red)
+		if err == nil {
+			return "its password is not valid in a URL: percent-encode its reserved characters (space, #, ?, /, @, %), or give it in basic_auth"
+		}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
 }

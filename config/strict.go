@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -20,13 +21,14 @@ import (
 type scope struct {
 	source string
 	format string // the source's format, for SLOs a reader built
+	doc    int    // 1-based document of a multi-document file, 0 otherwise
 	index  int
 	slo    string
 }
 
 // fieldErr builds a FieldError in the scope.
 func (sc scope) fieldErr(field, value, msg string) *FieldError {
-	return &FieldError{Source: sc.source, Format: sc.format, Index: sc.index, SLO: sc.slo, Field: field, Value: value, Msg: msg}
+	return &FieldError{Source: sc.source, Format: sc.format, Doc: sc.doc, Index: sc.index, SLO: sc.slo, Field: field, Value: value, Msg: msg}
 }
 
 // checker collects the problems of one scope.
@@ -36,10 +38,26 @@ type checker struct {
 	// bad records field paths already reported, so that later validation
 	// does not report the zero value a bad field decoded to.
 	bad map[string]bool
+	// under holds every reported path and each of its parents, so that
+	// reportedUnder is one lookup (pruning asks it for every node).
+	under map[string]bool
 }
 
 func newChecker(sc scope, errs *problems) *checker {
-	return &checker{sc: sc, errs: errs, bad: map[string]bool{}}
+	return &checker{sc: sc, errs: errs, bad: map[string]bool{}, under: map[string]bool{}}
+}
+
+// mark records a reported path and its parents.
+func (c *checker) mark(field string) {
+	c.bad[field] = true
+	for f := field; f != "" && !c.under[f]; {
+		c.under[f] = true
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
 }
 
 // report adds a problem of a field, unless the field (or a parent of it)
@@ -48,7 +66,7 @@ func (c *checker) report(field, value, msg string) {
 	if c.reported(field) {
 		return
 	}
-	c.bad[field] = true
+	c.mark(field)
 	*c.errs = append(*c.errs, c.sc.fieldErr(field, value, msg))
 }
 
@@ -68,7 +86,7 @@ func (c *checker) reported(field string) bool {
 }
 
 func (c *checker) unknown(field, msg string) {
-	c.bad[field] = true
+	c.mark(field)
 	e := c.sc.fieldErr(field, "", msg)
 	e.Unknown = true
 	*c.errs = append(*c.errs, e)
@@ -153,6 +171,8 @@ var (
 	durationType  = reflect.TypeFor[model.Duration]()
 	objectiveType = reflect.TypeFor[Objective]()
 	sliType       = reflect.TypeFor[SLI]()
+	urlType       = reflect.TypeFor[promconfig.URL]()
+	byteSizeType  = reflect.TypeFor[ByteSize]()
 )
 
 // check walks node n, which decodes into type t at field path path.
@@ -228,12 +248,34 @@ func (c *checker) checkLeaf(n *yaml.Node, t reflect.Type, path string) {
 	}
 	v := reflect.New(t)
 	if err := n.Decode(v.Interface()); err != nil {
+		if t == urlType { // proxy_url: its error would quote the password
+			c.report(path, RedactURL(n.Value), "not a URL: "+urlProblem(n.Value, err))
+			return
+		}
 		msg := "must be " + typeWant(t)
-		if t == objectiveType || (t.Kind() == reflect.Struct && t != durationType) {
+		if t == objectiveType || (t.Kind() == reflect.Struct && t != durationType) || ownUnmarshaler(t) {
 			msg = strings.TrimPrefix(err.Error(), "yaml: ")
 		}
 		c.report(path, n.Value, msg)
 	}
+}
+
+// obsoleteUnmarshaler is yaml.v2's unmarshaler interface, which
+// prometheus/common's types implement and yaml.v3 still calls.
+type obsoleteUnmarshaler interface {
+	UnmarshalYAML(unmarshal func(any) error) error
+}
+
+// ownUnmarshaler reports whether a scalar type other than a duration or a
+// size decodes itself (tls_config.min_version): its error says what it
+// takes better than the type's kind ("unknown TLS version: TLS99", not
+// "must be an integer").
+func ownUnmarshaler(t reflect.Type) bool {
+	if t == durationType || t == byteSizeType {
+		return false
+	}
+	p := reflect.PointerTo(t)
+	return p.Implements(reflect.TypeFor[yaml.Unmarshaler]()) || p.Implements(reflect.TypeFor[obsoleteUnmarshaler]())
 }
 
 // typeWant describes what a leaf type accepts.
@@ -243,6 +285,8 @@ func typeWant(t reflect.Type) string {
 		return "a duration such as 30s, 5m, 1h or 30d"
 	case t == objectiveType:
 		return "a number or a percent string"
+	case t == byteSizeType:
+		return "a size in bytes such as 4MiB, 512KiB or 1048576"
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -288,4 +332,47 @@ func leafKeys(t reflect.Type, prefix string, out map[string]bool) {
 	for name, ft := range fieldsOf(t).fields {
 		leafKeys(ft, joinPath(prefix, name), out)
 	}
+}
+
+// pruned returns n without the values the checker reported under path: a
+// reported mapping entry is left out (the field keeps its default) and a
+// reported list item becomes null (so the items after it keep their
+// indices). yaml.v3 stops a whole decode at the first value an
+// unmarshaler refuses (a period of "30x"), which would leave every field
+// after it unset and add problems the file does not have (sli: missing);
+// decoding the pruned node gives the other fields their values. Nodes
+// with nothing reported under them are shared, not copied.
+func (c *checker) pruned(n *yaml.Node, path string) *yaml.Node {
+	if !c.reportedUnder(path) {
+		return n
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		cp := *n
+		cp.Content = nil
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := joinPath(path, n.Content[i].Value)
+			if c.bad[p] {
+				continue
+			}
+			cp.Content = append(cp.Content, n.Content[i], c.pruned(n.Content[i+1], p))
+		}
+		return &cp
+	case yaml.SequenceNode:
+		cp := *n
+		cp.Content = make([]*yaml.Node, len(n.Content))
+		for i, item := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if c.bad[p] {
+				cp.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+				continue
+			}
+			cp.Content[i] = c.pruned(item, p)
+		}
+		return &cp
+	}
+	return n
 }

@@ -33,11 +33,23 @@ func tierPath(prefix, name string) string {
 // writes replace the base tier's; an entry with a new name adds a tier and
 // must then give budget_fraction, long_window, short_window and severity.
 // A new tier is enabled unless it says otherwise.
-func mergeTiers(base, over []AlertTier, prefix string, report func(field, value, msg string)) []AlertTier {
+//
+// Entries whose own fields were reported already (broken) are left out,
+// and so are entries of the names in skip (tiers that were broken where
+// they were defined): checking what they decoded to would only report
+// the same problem again as a missing field.
+func mergeTiers(base, over []AlertTier, prefix string, report func(field, value, msg string), broken func(i int) bool, skip map[string]bool) (tiers []AlertTier, brokenNames map[string]bool) {
 	out := make([]AlertTier, len(base))
 	copy(out, base)
 	seen := map[string]bool{}
+	brokenNames = map[string]bool{}
 	for i, o := range over {
+		if broken(i) {
+			if o.Name != "" {
+				brokenNames[o.Name] = true
+			}
+			continue
+		}
 		if o.Name == "" {
 			report(fmt.Sprintf("%s[%d].name", prefix, i), "", "missing; a tier is named so that it can be overridden")
 			continue
@@ -48,6 +60,9 @@ func mergeTiers(base, over []AlertTier, prefix string, report func(field, value,
 		}
 		seen[o.Name] = true
 		j := slices.IndexFunc(out, func(t AlertTier) bool { return t.Name == o.Name })
+		if j < 0 && skip[o.Name] {
+			continue
+		}
 		if j < 0 {
 			set := o.set
 			if set == nil {
@@ -102,7 +117,7 @@ func mergeTiers(base, over []AlertTier, prefix string, report func(field, value,
 	for i := range out {
 		out[i].set = nil
 	}
-	return out
+	return out, brokenNames
 }
 
 // overridden returns the names of the tiers an SLO's entries write.

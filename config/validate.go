@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // calendar time zones must load in minimal containers too
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
@@ -78,7 +79,8 @@ func windowProblem(w, interval time.Duration) string {
 
 // resolveGlobalTiers merges the configured global tiers onto the defaults.
 func (l *loader) resolveGlobalTiers(cfg *Config, gc *globalChecker) {
-	cfg.Global.AlertTiers = mergeTiers(DefaultTiers(), cfg.Global.AlertTiers, "global.alert_tiers", gc.report)
+	cfg.Global.AlertTiers, l.brokenTiers = mergeTiers(DefaultTiers(), cfg.Global.AlertTiers, "global.alert_tiers", gc.report,
+		func(i int) bool { return l.under[fmt.Sprintf("global.alert_tiers[%d]", i)] }, nil)
 }
 
 // sloDefaults fills in an SLO's period, windows and tiers.
@@ -95,7 +97,8 @@ func (l *loader) sloDefaults(cfg *Config, s *SLO, c *checker) {
 		}
 	}
 	s.overrides = overridden(s.Alerting.Tiers)
-	s.Alerting.Tiers = mergeTiers(cfg.Global.AlertTiers, s.Alerting.Tiers, "alerting.tiers", c.report)
+	s.Alerting.Tiers, _ = mergeTiers(cfg.Global.AlertTiers, s.Alerting.Tiers, "alerting.tiers", c.report,
+		func(i int) bool { return c.reportedUnder(fmt.Sprintf("alerting.tiers[%d]", i)) }, l.brokenTiers)
 }
 
 // validate checks the merged configuration.
@@ -103,6 +106,10 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 	g := &cfg.Global
 	interval := time.Duration(g.EvaluationInterval)
 	switch ei := interval; {
+	case l.under["global.evaluation_interval"]:
+		// Reported by the strict check; the default it decoded to is not
+		// what the file meant, so windows are not checked against it.
+		interval = 0
 	case ei <= 0:
 		gc.report("global.evaluation_interval", md(g.EvaluationInterval), "must be positive")
 		interval = 0
@@ -126,12 +133,15 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 	if g.MaxPointsPerQuery < 2 {
 		gc.report("global.max_points_per_query", fmt.Sprint(g.MaxPointsPerQuery), "must be at least 2")
 	}
+	validateLimits(g, gc.report)
 	if g.ExhaustionWindow <= 0 {
 		gc.report("global.exhaustion_window", md(g.ExhaustionWindow), "must be positive")
 	} else if p := windowProblem(time.Duration(g.ExhaustionWindow), interval); p != "" {
 		gc.report("global.exhaustion_window", md(g.ExhaustionWindow), p)
 	}
-	validateZones(g.BudgetPolicy.Zones, gc.report)
+	if !l.under["global.budget_policy.zones"] {
+		validateZones(g.BudgetPolicy.Zones, gc.report)
+	}
 	for _, t := range g.AlertTiers {
 		checkTier(t, "global.alert_tiers", interval, gc.report)
 	}
@@ -145,7 +155,7 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 		c := l.sloChecks[i]
 		if s.Name != "" && sloNameRE.MatchString(s.Name) {
 			if prev, dup := names[s.Name]; dup {
-				c.report("name", s.Name, fmt.Sprintf("already defined in %s slos[%d]; SLO names must be unique across all files", prev.file, prev.index))
+				c.report("name", s.Name, fmt.Sprintf("already defined in %s; SLO names must be unique across all files", prev.where()))
 			} else {
 				names[s.Name] = s
 			}
@@ -157,12 +167,10 @@ func (l *loader) validate(cfg *Config, gc *globalChecker) {
 
 // reportedUnder reports whether a field under prefix has a problem.
 func (c *checker) reportedUnder(prefix string) bool {
-	for f := range c.bad {
-		if f == prefix || strings.HasPrefix(f, prefix+".") || strings.HasPrefix(f, prefix+"[") {
-			return true
-		}
+	if prefix == "" {
+		return len(c.bad) > 0
 	}
-	return false
+	return c.under[prefix]
 }
 
 // validateZones checks the budget policy's zones.
@@ -260,12 +268,35 @@ func validatePrometheus(p *Prometheus, report func(field, value, msg string)) {
 	case p.URL == "":
 		report("prometheus.url", "", "missing")
 	case err != nil:
-		report("prometheus.url", p.URL, "not a URL: "+err.Error())
+		report("prometheus.url", RedactURL(p.URL), "not a URL: "+urlProblem(p.URL, err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		report("prometheus.url", u.Redacted(), "must start with http:// or https://")
+		report("prometheus.url", RedactURL(p.URL), "must start with http:// or https://")
 	case u.Host == "":
-		report("prometheus.url", u.Redacted(), "has no host")
+		report("prometheus.url", RedactURL(p.URL), "has no host")
+	case u.User != nil:
+		if other := credentialsField(&p.HTTPClientConfig); other != "" {
+			// Go's client sends the URL's user info only when no
+			// Authorization header is set, so one of the two would be
+			// silently ignored.
+			report("prometheus.url", RedactURL(p.URL), fmt.Sprintf(
+				"has user info (user:password@) and prometheus.%s is set too, so one would be silently ignored; "+
+					"give the credentials in one place: prometheus.basic_auth (password_file keeps the password out of the file) and a URL without user info", other))
+		}
 	}
+}
+
+// credentialsField names the client setting that sends credentials
+// (basic_auth, authorization, oauth2), or "".
+func credentialsField(hc *promconfig.HTTPClientConfig) string {
+	switch {
+	case hc.BasicAuth != nil:
+		return "basic_auth"
+	case hc.Authorization != nil || hc.BearerToken != "" || hc.BearerTokenFile != "":
+		return "authorization"
+	case hc.OAuth2 != nil:
+		return "oauth2"
+	}
+	return ""
 }
 
 // validateSLO checks one SLO.
@@ -295,7 +326,10 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 		c.report("objective", s.RawObjective.String(), objErr.Error())
 	}
 
-	periodOK := true
+	// A period or calendar that was reported already (a type error) decoded
+	// to its default: checks against it would report problems the file
+	// does not have.
+	periodOK := !c.reported("period") && !c.reported("calendar")
 	switch {
 	case s.Calendar != "" && s.Period != 0:
 		c.report("calendar", s.Calendar, "period and calendar are mutually exclusive: a budget is either rolling or calendar-aligned")
@@ -338,6 +372,9 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	}
 	if s.MaxGroups < 1 {
 		c.report("max_groups", fmt.Sprint(s.MaxGroups), "must be at least 1")
+	}
+	if s.MaxSeries < 0 {
+		c.report("max_series", fmt.Sprint(s.MaxSeries), "must be at least 1 (leave it out to derive it from max_groups)")
 	}
 
 	budget := s.BudgetPeriod()

@@ -47,7 +47,8 @@ scrape_configs:
 		}
 	}
 	write(head + slo("keep", `http_requests_total{job="model-api",code="200"}`) + slo("drop", `http_requests_total{job="model-api",code=~"2.."}`))
-	p := start(t, "exporter", exporterBin, "serve", "--config.file="+cfgFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	p := start(t, "exporter", exporterBin, "serve", "--config.file="+cfgFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+		"--web.enable-lifecycle") // POST /-/reload below
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitFor(t, "ready", 60*time.Second, ready(url))
 	has := func(name string) bool {
@@ -65,8 +66,10 @@ scrape_configs:
 		t.Fatalf("at start: keep %v drop %v reload_successful %v", has("keep"), has("drop"), reloadOK())
 	}
 
-	// A bad configuration: rejected, the running SLOs stay.
-	write(head + slo("keep", `http_requests_total{job="model-api",code="200"`))
+	// A bad configuration: rejected, the running SLOs stay. Its URL holds
+	// a password url.Parse cannot read, which the 500 body must not show.
+	badURL := strings.Replace(prom.URL, "://", "://alice:hunter 2@", 1)
+	write(strings.Replace(head, prom.URL, badURL, 1) + slo("keep", `http_requests_total{job="model-api",code="200"`))
 	resp, err := http.Post(url+"/-/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +77,13 @@ scrape_configs:
 	body := make([]byte, 4096)
 	n, _ := resp.Body.Read(body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body[:n]), "slo.yaml") {
-		t.Errorf("bad reload: %d %q, want 500 naming the file", resp.StatusCode, body[:n])
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body[:n]), "slo.yaml") ||
+		!strings.Contains(string(body[:n]), "alice:xxxxx@") {
+		t.Errorf("bad reload: %d %q, want 500 naming the file and the redacted URL", resp.StatusCode, body[:n])
+	}
+	logText, _ := os.ReadFile(p.log)
+	if strings.Contains(string(body[:n]), "hunter") || strings.Contains(string(logText), "hunter") {
+		t.Errorf("the password of the URL shows in the 500 body or the log:\n%s\n%s", body[:n], logText)
 	}
 	if reloadOK() != 0 || !has("keep") || !has("drop") {
 		t.Errorf("after a bad reload: reload_successful %v, keep %v, drop %v", reloadOK(), has("keep"), has("drop"))

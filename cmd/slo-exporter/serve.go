@@ -28,10 +28,11 @@ func init() { commands = append(commands, serveCommand) }
 func serveCommand(app *kingpin.Application) (string, func() error) {
 	cmd := app.Command("serve", `Run the exporter: backfill, then pull, evaluate and serve the slo_* metrics.
 
-Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after the start-up backfill and first evaluation), POST /-/reload (also SIGHUP).`)
+Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after the start-up backfill and first evaluation), POST /-/reload (with --web.enable-lifecycle; SIGHUP always reloads).`)
 	cf := addConfigFlags(cmd)
 	listen := cmd.Flag("web.listen-address", "Addresses to listen on (repeatable).").Default(":9099").Strings()
 	webConfig := cmd.Flag("web.config.file", "Path to a web configuration file enabling TLS and/or basic authentication (the exporter-toolkit format).").Default("").String()
+	lifecycle := cmd.Flag("web.enable-lifecycle", "Enable reloading the configuration with POST /-/reload. Off by default, as in Prometheus: anyone who reaches the port could trigger reloads; SIGHUP reloads either way.").Bool()
 	systemd := cmd.Flag("web.systemd-socket", "Use systemd socket activation listeners instead of port listeners (Linux only).").Bool()
 	level := cmd.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
 	format := cmd.Flag("log.format", "Log format: logfmt (console), json.").Default("logfmt").Enum("logfmt", "console", "json")
@@ -63,7 +64,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		store := export.NewStoreProfile(export.Profile(*profileFlag))
 		var d *daemon.Daemon
 		srv, err := export.NewServer(store, export.Options{Exposition: export.Exposition(*exposition), Logger: slogger,
-			Reload: func(ctx context.Context) error { return d.Reload(ctx) }})
+			Reload: func(ctx context.Context) error { return d.Reload(ctx) }, EnableLifecycle: *lifecycle})
 		if err != nil {
 			return err
 		}

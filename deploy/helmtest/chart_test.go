@@ -734,3 +734,19 @@ func TestNotes(t *testing.T) {
 		}
 	})
 }
+
+// TestLifecycleFlag checks that the exporter gets --web.enable-lifecycle
+// (POST /-/reload) only when web.enableLifecycle is set, and that NOTES
+// offer POST /-/reload only then.
+func TestLifecycleFlag(t *testing.T) {
+	if _, on := newRelease(t).args()["--web.enable-lifecycle"]; on {
+		t.Error("the default passes --web.enable-lifecycle; POST /-/reload must be off by default")
+	}
+	if _, on := newRelease(t, "--set", "web.enableLifecycle=true").args()["--web.enable-lifecycle"]; !on {
+		t.Error("web.enableLifecycle=true does not pass --web.enable-lifecycle")
+	}
+	notes := renderNotes(t, "--set", "config.existingConfigMap=cm")
+	if strings.Contains(notes, "curl -X POST") || !strings.Contains(notes, "set web.enableLifecycle=true") {
+		t.Errorf("NOTES without the lifecycle API offer POST /-/reload or do not say how to turn it on:\n%s", notes)
+	}
+}

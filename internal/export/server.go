@@ -41,9 +41,14 @@ type Options struct {
 	// Exposition is the /metrics implementation; empty means
 	// ExpositionText.
 	Exposition Exposition
-	// Reload is called by POST /-/reload; its error is returned as a 500
-	// with the error's message. Nil answers 501.
+	// Reload is called by POST /-/reload when EnableLifecycle is set; its
+	// error is returned as a 500 with the error's message. Nil answers 501.
 	Reload func(context.Context) error
+	// EnableLifecycle allows POST /-/reload (serve's
+	// --web.enable-lifecycle). Off, the endpoint answers 403 naming the
+	// flag: anyone who reaches the port could otherwise make the exporter
+	// reload (and backfill) at will. SIGHUP reloads either way.
+	EnableLifecycle bool
 	// Logger logs serving errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -55,7 +60,7 @@ type Options struct {
 //	/                 the status page
 //	/-/healthy        200 while the process serves
 //	/-/ready          200 once SetReady(true, ...), else 503 with the reason
-//	/-/reload         POST: reload the configuration
+//	/-/reload         POST: reload the configuration (with EnableLifecycle)
 type Server struct {
 	store   *Store
 	opt     Options
@@ -134,6 +139,10 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Only POST requests allowed.", http.StatusMethodNotAllowed)
 		return
 	}
+	if !s.opt.EnableLifecycle {
+		http.Error(w, LifecycleDisabled, http.StatusForbidden)
+		return
+	}
 	if s.opt.Reload == nil {
 		http.Error(w, "Reload is not available.", http.StatusNotImplemented)
 		return
@@ -144,6 +153,10 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = io.WriteString(w, "Reloaded.\n")
 }
+
+// LifecycleDisabled is the answer of POST /-/reload without
+// --web.enable-lifecycle.
+const LifecycleDisabled = "Lifecycle API is not enabled: start slo-exporter serve with --web.enable-lifecycle to reload with POST /-/reload, or send the process SIGHUP."
 
 // contentTypeText is the text exposition format's content type.
 const contentTypeText = "text/plain; version=0.0.4; charset=utf-8"

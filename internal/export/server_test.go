@@ -83,7 +83,8 @@ func TestHealthyReady(t *testing.T) {
 func TestReload(t *testing.T) {
 	var calls int
 	var fail error
-	s := newServer(t, NewStore(), Options{Reload: func(context.Context) error { calls++; return fail }})
+	reload := func(context.Context) error { calls++; return fail }
+	s := newServer(t, NewStore(), Options{Reload: reload, EnableLifecycle: true})
 	h := s.Handler()
 	tests := []struct {
 		method   string
@@ -105,9 +106,29 @@ func TestReload(t *testing.T) {
 				tt.method, res.StatusCode, body, calls, tt.code, tt.contains, tt.calls)
 		}
 	}
-	none := newServer(t, NewStore(), Options{})
+	none := newServer(t, NewStore(), Options{EnableLifecycle: true})
 	if res, _ := do(t, none.Handler(), "POST", "/-/reload", nil); res.StatusCode != http.StatusNotImplemented {
 		t.Errorf("reload without a func: %d, want 501", res.StatusCode)
+	}
+}
+
+// TestReloadNeedsLifecycle checks that POST /-/reload answers 403 naming
+// the flag, without reloading, unless the lifecycle API is enabled, and
+// 200 (after one reload) with it.
+func TestReloadNeedsLifecycle(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		calls := 0
+		s := newServer(t, NewStore(), Options{EnableLifecycle: enabled, Reload: func(context.Context) error { calls++; return nil }})
+		res, body := do(t, s.Handler(), "POST", "/-/reload", nil)
+		switch {
+		case !enabled && (res.StatusCode != http.StatusForbidden || body != LifecycleDisabled+"\n" || calls != 0):
+			t.Errorf("lifecycle off: %d %q, %d reloads; want 403 %q and none", res.StatusCode, body, calls, LifecycleDisabled)
+		case enabled && (res.StatusCode != http.StatusOK || body != "Reloaded.\n" || calls != 1):
+			t.Errorf("lifecycle on: %d %q, %d reloads; want 200 and one", res.StatusCode, body, calls)
+		}
+	}
+	if !strings.Contains(LifecycleDisabled, "--web.enable-lifecycle") || !strings.Contains(LifecycleDisabled, "SIGHUP") {
+		t.Errorf("the message does not name the flag and SIGHUP: %q", LifecycleDisabled)
 	}
 }
 

@@ -51,7 +51,8 @@ func Print(res Result, w io.Writer) error {
 				urlFrom = src.Name
 			case doc.Prometheus.URL != u:
 				errs = append(errs, &config.FieldError{Source: src.Name, Index: -1,
-					Msg: fmt.Sprintf("names Prometheus %s but %s names %s; slo-exporter queries one server, so convert them separately", u, urlFrom, doc.Prometheus.URL)})
+					Msg: fmt.Sprintf("names Prometheus %s but %s names %s; slo-exporter queries one server, so convert them separately",
+						config.RedactURL(u), urlFrom, config.RedactURL(doc.Prometheus.URL))})
 			}
 		}
 		doc.SLOs = append(doc.SLOs, src.SLOs...)

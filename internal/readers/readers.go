@@ -39,6 +39,9 @@ const (
 	OpenSLO Format = "openslo"
 )
 
+// displayNames are the formats as messages name them.
+var displayNames = map[Format]string{Native: "slo-exporter's", Sloth: "Sloth", Pyrra: "Pyrra", OpenSLO: "OpenSLO"}
+
 // Formats lists the formats read, for flags and messages.
 var Formats = []Format{Native, Sloth, Pyrra, OpenSLO}
 
@@ -147,9 +150,45 @@ func Read(name string, data []byte, want Format) (src config.Source, format Form
 	case OpenSLO:
 		src, warnings, err = openslo.Read(name, data)
 	default:
+		if err := foreignDocuments(name, data); err != nil {
+			return config.Source{Name: name}, "", nil, err
+		}
 		src = config.Source{Name: name, Data: data}
 	}
 	return src, format, warnings, err
+}
+
+// foreignDocuments returns a problem for every document after the first
+// of a file of slo-exporter's format that is of another format (a Sloth
+// spec or an OpenSLO object appended with ---): a file holds one format,
+// and the loader would report such a document only as unknown fields.
+func foreignDocuments(name string, data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var errs []error
+	doc := 0
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			break // the end, or a syntax error the loader reports
+		}
+		if len(n.Content) == 0 || n.Content[0].Tag == "!!null" {
+			continue // empty, or comments only
+		}
+		doc++
+		root := n.Content[0]
+		if doc == 1 || root.Kind != yaml.MappingNode {
+			continue
+		}
+		f, err := detect(root)
+		switch {
+		case err != nil:
+			errs = append(errs, &config.FieldError{Source: name, Doc: doc, Index: -1, Msg: err.Error()})
+		case f != Native:
+			errs = append(errs, &config.FieldError{Source: name, Doc: doc, Index: -1, Msg: fmt.Sprintf(
+				"this document is in %s format, but document 1 is in slo-exporter's own: a file holds one format; put this document in a file of its own", displayNames[f])})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Result is what Load read.

@@ -234,15 +234,18 @@ type Client struct {
 func NewClient(cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("query url %q: must be an absolute http(s) URL", cfg.URL)
+		return nil, fmt.Errorf("query url %q: must be an absolute http(s) URL", shownURL(cfg.URL, u, err))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	if err := cfg.HTTP.Validate(); err != nil {
-		return nil, fmt.Errorf("query url %q: http client config: %w", cfg.URL, err)
+		return nil, fmt.Errorf("query url %q: http client config: %w", u.Redacted(), err)
 	}
 	hc, err := config.NewClientFromConfig(cfg.HTTP, "slo-exporter")
 	if err != nil {
-		return nil, fmt.Errorf("query url %q: http client config: %w", cfg.URL, err)
+		return nil, fmt.Errorf("query url %q: http client config: %w", u.Redacted(), err)
+	}
+	if cfg.HTTP.FollowRedirects {
+		hc.CheckRedirect = sameOriginRedirects
 	}
 	c := &Client{
 		base: u, http: hc, timeout: cfg.Timeout, retries: cfg.Retries,
@@ -279,6 +282,43 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c.stats.Duration = newHistogram(DurationBuckets)
 	return c, nil
+}
+
+// maxRedirects is how many redirects one request follows, as Go's
+// client does by default.
+const maxRedirects = 10
+
+// sameOriginRedirects follows redirects only to the origin (scheme, host
+// and port) of the first request. prometheus/common adds basic_auth,
+// authorization and http_headers (secrets too) in its round trippers, that
+// is on every request, so a redirect to another host would carry them
+// there: Go's own stripping of Authorization on a cross-domain redirect
+// does not apply to headers set below the client. Such a redirect is an
+// error instead (docs/scrape.md).
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("redirect from %s://%s to %s://%s refused: credentials and secret headers would go to another origin; "+
+			"set prometheus.url to the server that answers", first.Scheme, first.Host, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// shownURL is the query URL as errors quote it: without the password of
+// its user info. A string with an @ that url.Parse refused or read without
+// user info (user:pass@host parses as scheme "user") may hold a password
+// url.Redacted cannot find, so it is not shown.
+func shownURL(raw string, u *url.URL, parseErr error) string {
+	switch {
+	case !strings.Contains(raw, "@"):
+		return raw
+	case parseErr == nil && u.User != nil:
+		return u.Redacted()
+	}
+	return "<not shown: it has an @ and may hold a password>"
 }
 
 // Stats returns a copy of the client's counts.

@@ -122,7 +122,7 @@ func Read(file string, data []byte) (src config.Source, warnings []error, err er
 	default:
 		var list []string
 		for _, u := range slices.Sorted(maps.Keys(c.urls)) {
-			list = append(list, fmt.Sprintf("%s (DataSource %q)", u, c.urls[u]))
+			list = append(list, fmt.Sprintf("%s (DataSource %q)", config.RedactURL(u), c.urls[u]))
 		}
 		c.errs = append(c.errs, &config.FieldError{Source: file, Format: Format, Index: -1, Msg: "the SLOs' DataSources name different Prometheus URLs: " +
 			strings.Join(list, ", ") + "; slo-exporter queries one server (prometheus.url), so convert them in separate configurations"})
