@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/policy"
 )
 
 // SLOInfo is the descriptive part of an SLO that the evaluator does not
@@ -80,8 +81,9 @@ type Self struct {
 // Store holds the latest snapshot and self-statistics. Writers replace
 // them atomically; readers never block.
 type Store struct {
-	cur  atomic.Pointer[published]
-	self atomic.Pointer[Self]
+	cur    atomic.Pointer[published]
+	self   atomic.Pointer[Self]
+	policy atomic.Pointer[policy.Policy]
 }
 
 // published is one snapshot with its metadata and the lazily rendered
@@ -89,8 +91,11 @@ type Store struct {
 type published struct {
 	snap *evaluator.Snapshot
 	info map[string]SLOInfo
-	once sync.Once
-	body []byte
+	// policy is the store's policy when the snapshot was published; the
+	// slo_policy_* series of the snapshot use it.
+	policy policy.Policy
+	once   sync.Once
+	body   []byte
 	// sizeHint is the previous snapshot's text size, to allocate the
 	// buffer once.
 	sizeHint int
@@ -109,7 +114,7 @@ func NewStore() *Store { return &Store{} }
 // may be modified afterwards. SLOs absent from snap disappear from every
 // output at once.
 func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
-	p := &published{snap: snap, info: info}
+	p := &published{snap: snap, info: info, policy: s.Policy()}
 	if old := s.cur.Load(); old != nil {
 		p.sizeHint = old.sizeHint
 	}
