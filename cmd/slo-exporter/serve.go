@@ -13,8 +13,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/daemon"
 	"github.com/slo-exporter/slo-exporter/internal/export"
+	"github.com/slo-exporter/slo-exporter/internal/plan"
 	"github.com/slo-exporter/slo-exporter/internal/version"
 )
 
@@ -23,7 +25,7 @@ func init() { commands = append(commands, serveCommand) }
 func serveCommand(app *kingpin.Application) (string, func() error) {
 	cmd := app.Command("serve", `Run the exporter: backfill, then pull, evaluate and serve the slo_* metrics.
 
-Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after the start-up backfill and first evaluation), POST /-/reload (also SIGHUP).`)
+Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy gate, ?change=feature), /-/healthy, /-/ready (after the start-up backfill and first evaluation), POST /-/reload (also SIGHUP).`)
 	cf := addConfigFlags(cmd)
 	listen := cmd.Flag("web.listen-address", "Addresses to listen on (repeatable).").Default(":9099").Strings()
 	webConfig := cmd.Flag("web.config.file", "Path to a web configuration file enabling TLS and/or basic authentication (the exporter-toolkit format).").Default("").String()
@@ -53,7 +55,16 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		if err != nil {
 			return err
 		}
-		d, err = daemon.New(daemon.Options{Load: cf.load, Sink: daemon.ExportSink(store, srv), Logger: log})
+		// The deploy gate (/api/v1/policy, slo_policy_*) decides with the
+		// budget policy of the configuration loaded last.
+		load := func() (*config.Config, error) {
+			cfg, err := cf.load()
+			if err == nil {
+				store.SetPolicy(plan.Policy(cfg))
+			}
+			return cfg, err
+		}
+		d, err = daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv), Logger: log})
 		if err != nil {
 			return fmt.Errorf("loading the configuration: %w", err)
 		}
