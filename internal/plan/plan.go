@@ -182,6 +182,9 @@ func Rules(cfg *config.Config) []rules.SLO {
 				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow), For: time.Duration(t.For),
 				Disabled: !t.Enabled})
 		}
+		for _, z := range cfg.Global.BudgetPolicy.Zones {
+			r.Escalations = append(r.Escalations, rules.Escalation{Zone: z.Name, Notify: z.Notify, Approval: z.Approval, Allow: z.Allow})
+		}
 		out = append(out, r)
 	}
 	return out
