@@ -215,3 +215,24 @@ func TestReportGolden(t *testing.T) {
 		}
 	}
 }
+
+func TestPostmortemGolden(t *testing.T) {
+	rep := fixtureReport(t, nil)
+	var md bytes.Buffer
+	if err := rep.WritePostmortem(&md, "api-availability"); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "postmortem.md.golden", md.Bytes())
+	// The fast tier detects the incident 2 minutes after it starts; the
+	// last alert (medium) resolves 30 minutes after it ends, its short
+	// window.
+	for _, want := range []string{"| {model=\"a\"} | 2026-10-02 06:00 to 2026-10-02 07:00 (83.333% of the period's budget) | 2026-10-02 06:02 (fast) | 2m | 2026-10-02 07:30 | 30m |",
+		"Groups affected: 1 of 2.", "## Root cause", "## Action items"} {
+		if !bytes.Contains(md.Bytes(), []byte(want)) {
+			t.Errorf("postmortem lacks %q", want)
+		}
+	}
+	if err := rep.WritePostmortem(&md, "nope"); err == nil || err.Error() != `slo "nope" is not in the report (SLOs: api-availability)` {
+		t.Errorf("unknown SLO: %v", err)
+	}
+}
