@@ -201,6 +201,19 @@ func TestReportFromPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", md.String())
+
+	// The postmortem command over the day of b's outage, as the CLI runs it.
+	var pm, progress bytes.Buffer
+	err = report.Command(context.Background(), cfg, client, report.CommandOptions{Postmortem: "synth-availability",
+		From: from.Add(4 * 24 * time.Hour).Format(time.RFC3339), To: from.Add(5 * 24 * time.Hour).Format(time.RFC3339)}, &pm, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Groups affected: 1 of 2.", `| {model="b"} | 2026-09-11 09:0`, "(fast) |", "## Root cause"} {
+		if !bytes.Contains(pm.Bytes(), []byte(want)) {
+			t.Errorf("postmortem lacks %q:\n%s", want, pm.String())
+		}
+	}
 }
 
 // restartLoss is what a pull per step cannot see of counter restarts, by
