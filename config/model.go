@@ -169,11 +169,23 @@ type SLO struct {
 	SLI SLI `yaml:"sli"`
 	// Alerting holds links for alerts and the SLO's tiers.
 	Alerting Alerting `yaml:"alerting,omitempty"`
+	// Cost, optional, prices one bad event, so that the report and the
+	// JSON API can show what the budget spent cost.
+	Cost *Cost `yaml:"cost,omitempty"`
 
 	file      string
 	index     int
 	loc       *time.Location
 	overrides map[string]bool // tiers written in the SLO's alerting.tiers
+}
+
+// Cost is the price of one bad event of an SLO (a failed request, a late
+// job), for cost attribution.
+type Cost struct {
+	// PerEvent is the cost of one bad event, at least 0.
+	PerEvent float64 `yaml:"per_event"`
+	// Currency names the unit, e.g. EUR or USD.
+	Currency string `yaml:"currency,omitempty"`
 }
 
 // Alerting holds an SLO's alert links and tiers.

@@ -320,6 +320,9 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	if s.MaxGroups < 1 {
 		c.report("max_groups", fmt.Sprint(s.MaxGroups), "must be at least 1")
 	}
+	if s.Cost != nil && (math.IsNaN(s.Cost.PerEvent) || math.IsInf(s.Cost.PerEvent, 0) || s.Cost.PerEvent < 0) {
+		c.report("cost.per_event", fmtFloat(s.Cost.PerEvent), "must be a number at least 0")
+	}
 
 	budget := s.BudgetPeriod()
 	for i, w := range s.Windows {

@@ -19,6 +19,15 @@ type SLOInfo struct {
 	// are not valid Prometheus label names, or that clash with slo,
 	// service or sli_kind, are left out.
 	Labels map[string]string
+	// Cost, optional, prices one bad event: the JSON API shows the cost of
+	// the budget spent and left. It is not exported on /metrics.
+	Cost *CostInfo
+}
+
+// CostInfo is the price of one bad event of an SLO.
+type CostInfo struct {
+	PerEvent float64
+	Currency string
 }
 
 // Histogram is a distribution in the shape the scrape package keeps:

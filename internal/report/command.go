@@ -33,7 +33,8 @@ type CommandOptions struct {
 	SLOs []string
 	// Format is markdown, html or json.
 	Format string
-	// Costs are "slo=cost per bad event" pairs; Currency names the unit.
+	// Costs are "slo=cost per bad event" pairs, overriding the
+	// configuration's cost.per_event; Currency names their unit.
 	Costs    []string
 	Currency string
 	// Postmortem, when set, writes the postmortem draft of this SLO
@@ -65,7 +66,7 @@ func Command(ctx context.Context, cfg *config.Config, q scrape.Querier, opt Comm
 	if err := filterSLOs(cfg, keep); err != nil {
 		return err
 	}
-	costs, err := parseCosts(cfg, opt.Costs)
+	costs, err := parseCosts(cfg, opt.Costs, opt.Currency)
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func Command(ctx context.Context, cfg *config.Config, q scrape.Querier, opt Comm
 	default:
 		return fmt.Errorf("--format %q: must be markdown, html or json", opt.Format)
 	}
-	rep, err := FromPrometheus(ctx, q, cfg, Options{From: from, To: to, Location: loc, CostPerEvent: costs, Currency: opt.Currency,
+	rep, err := FromPrometheus(ctx, q, cfg, Options{From: from, To: to, Location: loc, Prices: costs,
 		Progress: func(bp scrape.BackfillProgress) {
 			fmt.Fprintf(stderr, "\rreplaying %s to %s: %d/%d steps, %d queries", from.Format(time.RFC3339), to.Format(time.RFC3339), bp.StepsDone, bp.StepsTotal, bp.Queries)
 		}})
@@ -174,11 +175,11 @@ func filterSLOs(cfg *config.Config, names []string) error {
 }
 
 // parseCosts reads "slo=cost" pairs.
-func parseCosts(cfg *config.Config, pairs []string) (map[string]float64, error) {
+func parseCosts(cfg *config.Config, pairs []string, currency string) (map[string]Price, error) {
 	if len(pairs) == 0 {
 		return nil, nil
 	}
-	out := map[string]float64{}
+	out := map[string]Price{}
 	for _, p := range pairs {
 		name, v, ok := strings.Cut(p, "=")
 		c, err := strconv.ParseFloat(v, 64)
@@ -188,7 +189,7 @@ func parseCosts(cfg *config.Config, pairs []string) (map[string]float64, error) 
 		if cfg.SLO(name) == nil {
 			return nil, fmt.Errorf("--cost-per-event %q: slo %q is not in the configuration", p, name)
 		}
-		out[name] = c
+		out[name] = Price{PerEvent: c, Currency: currency}
 	}
 	return out, nil
 }

@@ -72,10 +72,10 @@ func TestFilterAndCosts(t *testing.T) {
 			t.Errorf("a composite keeps its components: %d SLOs left", len(cfg.SLOs))
 		}
 	}
-	if _, err := parseCosts(cfg, []string{"x"}); err == nil || err.Error() != `--cost-per-event "x": want slo=cost, a non-negative number` {
+	if _, err := parseCosts(cfg, []string{"x"}, ""); err == nil || err.Error() != `--cost-per-event "x": want slo=cost, a non-negative number` {
 		t.Errorf("bad cost: %v", err)
 	}
-	if _, err := parseCosts(cfg, []string{"nope=1"}); err == nil {
+	if _, err := parseCosts(cfg, []string{"nope=1"}, ""); err == nil {
 		t.Error("cost of an unknown SLO accepted")
 	}
 }

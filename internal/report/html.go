@@ -134,7 +134,7 @@ section.group { border-top: 1px solid #ccc; margin-top: 1.5em; }
 <tr><th>budget spent (events)</th><td>{{events .G.Budget.SpentEvents}} of {{events .G.Budget.AllowedEvents}} allowed ({{pct .G.Budget.SpentRatio}})</td></tr>
 <tr><th>budget spent (minutes)</th><td>{{minutes .G.Budget.SpentMinutes}} of {{minutes .G.Budget.AllowedMinutes}} allowed bad minutes</td></tr>{{end}}
 {{with .G.AtEnd}}<tr><th>budget at the end</th><td>{{pct .RemainingRatio}} remaining, zone {{.Zone}}</td></tr>{{end}}
-{{with .G.Cost}}<tr><th>cost of budget spent</th><td>{{printf "%.2f" .Spent}} of {{printf "%.2f" .Allowed}} allowed</td></tr>{{end}}
+{{with .G.Cost}}<tr><th>cost of budget spent</th><td>{{printf "%.2f" .Spent}} of {{printf "%.2f" .Allowed}} {{.Currency}} allowed</td></tr>{{end}}
 </table>
 <h3>Error budget remaining over the period, with the zone of every step</h3>
 {{.Chart}}

@@ -57,7 +57,7 @@ func (r *Report) groupMarkdown(b *strings.Builder, s SLO, g Group) {
 		fmt.Fprintf(b, "| budget at the end (%s period) | %s remaining, zone %s |\n", s.Period, pct(g.AtEnd.RemainingRatio), g.AtEnd.Zone)
 	}
 	if g.Cost != nil {
-		fmt.Fprintf(b, "| cost of budget spent | %s of %s allowed (%s per bad event) |\n", money(g.Cost.Spent, r.Currency), money(g.Cost.Allowed, r.Currency), money(g.Cost.PerEvent, r.Currency))
+		fmt.Fprintf(b, "| cost of budget spent | %s of %s allowed (%s per bad event) |\n", money(g.Cost.Spent, g.Cost.Currency), money(g.Cost.Allowed, g.Cost.Currency), money(g.Cost.PerEvent, g.Cost.Currency))
 	}
 	b.WriteString("\nTime in zones: ")
 	var parts []string

@@ -17,9 +17,8 @@ type Options struct {
 	From, To time.Time
 	// Location is the time zone times are shown in; nil means UTC.
 	Location *time.Location
-	// CostPerEvent and Currency, optional: see Input.
-	CostPerEvent map[string]float64
-	Currency     string
+	// Prices override the configuration's cost.per_event per SLO name.
+	Prices map[string]Price
 	// Progress, when set, is told about every replayed chunk.
 	Progress func(scrape.BackfillProgress)
 }
@@ -60,8 +59,17 @@ func FromPrometheus(ctx context.Context, q scrape.Querier, cfg *config.Config, o
 	if err != nil {
 		return nil, err
 	}
+	prices := map[string]Price{}
+	for i, s := range cfg.SLOs {
+		if c := p.Meta[i].Cost; c != nil {
+			prices[s.Name] = Price{PerEvent: c.PerEvent, Currency: c.Currency}
+		}
+	}
+	for name, pr := range opt.Prices {
+		prices[name] = pr
+	}
 	c, err := NewCollector(Input{Engine: eng, Step: p.Interval, Policy: plan.Policy(cfg), From: opt.From, To: opt.To,
-		Location: opt.Location, CostPerEvent: opt.CostPerEvent, Currency: opt.Currency})
+		Location: opt.Location, Prices: prices})
 	if err != nil {
 		return nil, err
 	}

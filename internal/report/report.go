@@ -61,10 +61,14 @@ type Input struct {
 	From, To time.Time
 	// Location is the time zone times are shown in; nil means UTC.
 	Location *time.Location
-	// CostPerEvent, optional, is the cost of one bad event per SLO name
-	// (in Currency); the report shows the cost of the budget spent.
-	CostPerEvent map[string]float64
-	// Currency names the unit of CostPerEvent, e.g. "EUR".
+	// Prices, optional, are the cost of one bad event per SLO name; the
+	// report shows the cost of the budget spent.
+	Prices map[string]Price
+}
+
+// Price is the cost of one bad event.
+type Price struct {
+	PerEvent float64
 	Currency string
 }
 
@@ -74,8 +78,7 @@ type Report struct {
 	To       time.Time `json:"to"`
 	TimeZone string    `json:"time_zone"`
 	// Step is the evaluation interval, e.g. "1m".
-	Step     string `json:"step"`
-	Currency string `json:"currency,omitempty"`
+	Step string `json:"step"`
 	// Zones are the policy's zones, best first.
 	Zones []string `json:"zones"`
 	SLOs  []SLO    `json:"slos"`
@@ -186,9 +189,10 @@ type Firing struct {
 	MatchedIncident bool `json:"matched_incident"`
 }
 
-// Cost is the cost of the budget spent.
+// Cost is the cost of the budget spent and allowed over the range.
 type Cost struct {
 	PerEvent float64 `json:"per_event"`
+	Currency string  `json:"currency,omitempty"`
 	Spent    float64 `json:"spent"`
 	Allowed  float64 `json:"allowed"`
 }
@@ -332,7 +336,7 @@ func (c *Collector) Observe(t time.Time) {
 func (c *Collector) Report() *Report {
 	in := c.in
 	rep := &Report{From: in.From, To: in.To, TimeZone: in.Location.String(), Step: evaluator.FormatWindow(in.Step),
-		Currency: in.Currency, SLOs: []SLO{}, loc: in.Location}
+		SLOs: []SLO{}, loc: in.Location}
 	for _, z := range in.Policy.Zones {
 		rep.Zones = append(rep.Zones, z.Name)
 	}
@@ -404,8 +408,8 @@ func buildGroup(in Input, tr *trace, spec *evaluator.Spec, rangeSeconds, steps f
 	default:
 		g.Status = "no data"
 	}
-	if c, ok := in.CostPerEvent[spec.Name]; ok && spec.Composite == nil {
-		g.Cost = &Cost{PerEvent: c, Spent: round(c * spent), Allowed: round(c * allowedErr * tr.valid)}
+	if c, ok := in.Prices[spec.Name]; ok && spec.Composite == nil {
+		g.Cost = &Cost{PerEvent: c.PerEvent, Currency: c.Currency, Spent: round(c.PerEvent * spent), Allowed: round(c.PerEvent * allowedErr * tr.valid)}
 	}
 	zones := spec.Zones
 	if zones == nil {

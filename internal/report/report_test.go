@@ -68,7 +68,7 @@ func fixtureSpec() evaluator.Spec {
 
 // fixtureReport feeds the engine step by step, as a driver does, and
 // collects the range.
-func fixtureReport(t *testing.T, costs map[string]float64) *Report {
+func fixtureReport(t *testing.T, prices map[string]Price) *Report {
 	t.Helper()
 	specs := []evaluator.Spec{fixtureSpec()}
 	Prepare(specs, fxStep)
@@ -77,7 +77,7 @@ func fixtureReport(t *testing.T, costs map[string]float64) *Report {
 		t.Fatal(err)
 	}
 	c, err := NewCollector(Input{Engine: eng, Step: fxStep, Policy: policy.Default(), From: fxFrom, To: fxTo,
-		CostPerEvent: costs, Currency: "EUR"})
+		Prices: prices})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestReportFiguresMatchIndependentComputation(t *testing.T) {
 }
 
 func TestReportGolden(t *testing.T) {
-	rep := fixtureReport(t, map[string]float64{"api-availability": 0.05})
+	rep := fixtureReport(t, map[string]Price{"api-availability": {PerEvent: 0.05, Currency: "EUR"}})
 	var md, js bytes.Buffer
 	if err := rep.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
