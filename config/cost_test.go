@@ -14,8 +14,8 @@ func TestCost(t *testing.T) {
 		t.Errorf("cost %+v", c)
 	}
 	for doc, want := range map[string]string{
-		`slos: [{name: a, service: s, objective: 0.99, period: 30d, cost: {per_event: -1}, sli: {ratio: {good: g, valid: v}}}]`:  `cost.per_event`,
-		`slos: [{name: a, service: s, objective: 0.99, period: 30d, cost: {per_evnt: 1}, sli: {ratio: {good: g, valid: v}}}]`:    `cost.per_evnt`,
+		`slos: [{name: a, service: s, objective: 0.99, period: 30d, cost: {per_event: -1}, sli: {ratio: {good: g, valid: v}}}]`:    `cost.per_event`,
+		`slos: [{name: a, service: s, objective: 0.99, period: 30d, cost: {per_evnt: 1}, sli: {ratio: {good: g, valid: v}}}]`:      `cost.per_evnt`,
 		`slos: [{name: a, service: s, objective: 0.99, period: 30d, cost: {per_event: cheap}, sli: {ratio: {good: g, valid: v}}}]`: `cost.per_event`,
 	} {
 		_, err := Parse("t.yaml", []byte(doc))
