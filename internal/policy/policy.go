@@ -17,6 +17,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -43,17 +44,54 @@ const StandardApproval = "standard"
 
 // Zone is one policy zone and what it allows.
 type Zone struct {
-	Name string `json:"name"`
+	Name string
 	// MinRemaining is the lowest remaining-budget ratio still in the zone;
 	// the last zone takes everything below the others (-Inf).
-	MinRemaining float64 `json:"-"`
+	MinRemaining float64
 	// Allow lists the change kinds allowed in the zone.
-	Allow []string `json:"allow"`
+	Allow []string
 	// Approval is who must approve a change; "" or StandardApproval for
 	// the usual review.
-	Approval string `json:"approval"`
+	Approval string
 	// Notify lists who is told while a budget is in the zone.
-	Notify []string `json:"notify,omitempty"`
+	Notify []string
+}
+
+// zoneJSON is a Zone in JSON, with min_remaining left out for the last
+// zone's -Inf (JSON has no infinities).
+type zoneJSON struct {
+	Name         string   `json:"name"`
+	MinRemaining *float64 `json:"min_remaining,omitempty"`
+	Allow        []string `json:"allow"`
+	Approval     string   `json:"approval"`
+	Notify       []string `json:"notify,omitempty"`
+}
+
+// MarshalJSON writes the zone with its bound when it has one.
+func (z Zone) MarshalJSON() ([]byte, error) {
+	j := zoneJSON{Name: z.Name, Allow: z.Allow, Approval: z.Approval, Notify: z.Notify}
+	if j.Allow == nil {
+		j.Allow = []string{}
+	}
+	if !math.IsInf(z.MinRemaining, 0) && !math.IsNaN(z.MinRemaining) {
+		m := z.MinRemaining
+		j.MinRemaining = &m
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads a zone; without min_remaining it takes everything
+// below the others.
+func (z *Zone) UnmarshalJSON(b []byte) error {
+	var j zoneJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*z = Zone{Name: j.Name, MinRemaining: math.Inf(-1), Allow: j.Allow, Approval: j.Approval, Notify: j.Notify}
+	if j.MinRemaining != nil {
+		z.MinRemaining = *j.MinRemaining
+	}
+	return nil
 }
 
 // NeedsApproval reports whether a change allowed in the zone still needs

@@ -243,3 +243,25 @@ feature-store-availability           feature-store  green   99.0%        allow  
 }
 
 func ptr(v float64) *float64 { return &v }
+
+func TestPolicyJSON(t *testing.T) {
+	b, err := json.Marshal(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"zones":[{"name":"green","min_remaining":0.75,"allow":["feature","bugfix","refactor"],"approval":"standard"},` +
+		`{"name":"yellow","min_remaining":0.25,"allow":["feature","bugfix","refactor"],"approval":"senior engineer","notify":["engineering manager"]},` +
+		`{"name":"orange","min_remaining":0,"allow":["bugfix"],"approval":"engineering manager","notify":["engineering manager","VP engineering"]},` +
+		`{"name":"red","allow":[],"approval":"VP engineering","notify":["engineering manager","VP engineering","executives"]}],` +
+		`"always_allow":["security","dataloss"]}`
+	if string(b) != want {
+		t.Errorf("JSON\n%s\nwant\n%s", b, want)
+	}
+	var back Policy
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Validate() != nil || back.ZoneFor(-5).Name != "red" || back.ZoneFor(0.5).Name != "yellow" {
+		t.Errorf("round trip: %+v", back)
+	}
+}
