@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/daemon"
 	"github.com/slo-exporter/slo-exporter/internal/export"
@@ -39,7 +42,7 @@ slos:
     objective: 99%%
     period: 1d
     alerting:
-      tiers: [{name: long, enabled: false}, {name: slow, enabled: false}]
+      tiers: [{name: fast, budget_fraction: 0.05}, {name: medium, budget_fraction: 0.25}, {name: long, enabled: false}, {name: slow, enabled: false}]
     sli:
       ratio:
         good: 'synth_requests_total{job="synth",code="200"}'
@@ -100,15 +103,22 @@ scrape_configs:
 	}
 	stopExporter := startExporter(t, cfgFile, l)
 
-	// Wait until the exporter has evaluated and Prometheus has scraped it.
+	// Wait until the exporter is ready with live data (it publishes
+	// data_up 0 while it backfills, which the gate rightly cannot decide
+	// on) and Prometheus has scraped that.
 	ctx := context.Background()
-	waitFor(t, "the exporter's zone in Prometheus", 90*time.Second, func() error {
-		v, err := srv.Query(ctx, `slo_budget_zone == 1`, time.Now())
+	waitFor(t, "the exporter's live zone in Prometheus", 90*time.Second, func() error {
+		v, err := srv.Query(ctx, `slo_budget_zone == 1 and on (slo) slo_data_up == 1`, time.Now())
 		if err != nil {
 			return err
 		}
 		if len(v) != 1 {
-			return fmt.Errorf("%d zone series", len(v))
+			return fmt.Errorf("%d zone series with data up", len(v))
+		}
+		var slos struct{ Data []export.SLO }
+		getJSON(t, exporterURL+"/api/v1/slos", &slos)
+		if len(slos.Data) != 1 || !slos.Data[0].DataUp {
+			return fmt.Errorf("exporter: %+v", slos.Data)
 		}
 		return nil
 	})
@@ -213,7 +223,7 @@ func startExporter(t *testing.T, cfgFile string, l net.Listener) (stop func()) {
 		}
 		return cfg, err
 	}
-	d, err := daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv)})
+	d, err := daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv), Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))})
 	if err != nil {
 		t.Fatal(err)
 	}
