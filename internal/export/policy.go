@@ -54,25 +54,63 @@ func PolicyStates(slos []SLO) []policy.State {
 	return out
 }
 
-// writePolicy writes slo_policy_allowed and slo_policy_decision for every
-// service of the snapshot and every change kind of the policy.
-func writePolicy(e emitter, snap *evaluator.Snapshot, info map[string]SLOInfo, pol policy.Policy) {
-	if snap == nil || len(snap.SLOs) == 0 {
-		return
-	}
-	states := PolicyStates(SLOs(snap, info))
-	var services []string
-	for _, st := range states {
-		if !slices.Contains(services, st.Service) {
-			services = append(services, st.Service)
+// snapshotStates is PolicyStates of the snapshot itself, without building
+// the JSON model (the series are rendered for every snapshot); without
+// groups it leaves the group labels out, which the decision does not need.
+func snapshotStates(snap *evaluator.Snapshot, groups bool) []policy.State {
+	var out []policy.State
+	for i := range snap.SLOs {
+		r := &snap.SLOs[i]
+		zones := r.Spec.Zones
+		if zones == nil {
+			zones = evaluator.DefaultZones()
+		}
+		base := policy.State{SLO: r.Spec.Name, Service: r.Spec.Service, DataUp: r.DataUp, EvaluatedAt: snap.Time}
+		if len(r.Groups) == 0 {
+			out = append(out, base)
+		}
+		for j := range r.Groups {
+			g := &r.Groups[j]
+			st := base
+			if groups && len(g.Labels) > 0 {
+				st.Group = make(map[string]string, len(g.Labels))
+				for _, l := range g.Labels {
+					st.Group[l.Name] = l.Value
+				}
+			}
+			if g.Zone >= 0 && g.Zone < len(zones) {
+				st.Zone = zones[g.Zone].Name
+			}
+			if g.Budget.OK {
+				v := fin(g.Budget.RemainingRatio)
+				st.Remaining = &v
+			}
+			out = append(out, st)
 		}
 	}
-	slices.Sort(services)
+	return out
+}
+
+// writePolicy writes slo_policy_allowed and slo_policy_decision for every
+// service of the snapshot and every change kind of the policy.
+func writePolicy(e emitter, snap *evaluator.Snapshot, _ map[string]SLOInfo, pol policy.Policy) {
 	kinds := pol.Kinds()
+	if snap == nil || len(snap.SLOs) == 0 || len(kinds) == 0 {
+		return
+	}
+	byService := map[string][]policy.State{}
+	var services []string
+	for _, st := range snapshotStates(snap, false) {
+		if byService[st.Service] == nil {
+			services = append(services, st.Service)
+		}
+		byService[st.Service] = append(byService[st.Service], st)
+	}
+	slices.Sort(services)
 	results := make(map[[2]string]policy.Outcome, len(services)*len(kinds))
 	for _, svc := range services {
 		for _, k := range kinds {
-			results[[2]string{svc, k}] = pol.Check(policy.Request{Change: k, Service: svc, Now: snap.Time}, states).Decision
+			results[[2]string{svc, k}] = pol.Outcome(policy.Request{Change: k, Service: svc, Now: snap.Time}, byService[svc])
 		}
 	}
 	e.family(famPolicyAllowed)
@@ -123,12 +161,12 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request) {
 		maxAge = d
 	}
 	req := policy.Request{Change: change, SLO: q.Get("slo"), Service: q.Get("service"), Now: time.Now(), MaxAge: maxAge}
-	snap, info := s.store.Snapshot()
+	snap, _ := s.store.Snapshot()
 	var res policy.Result
 	if snap == nil {
 		res = policy.Unreachable(req, errNotEvaluated)
 	} else {
-		res = pol.Check(req, PolicyStates(SLOs(snap, info)))
+		res = pol.Check(req, snapshotStates(snap, true))
 	}
 	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: res})
 }

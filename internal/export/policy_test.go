@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -155,5 +156,31 @@ func TestAPICost(t *testing.T) {
 	_, body = do(t, newServer(t, store, Options{}).Handler(), "GET", "/api/v1/slos/model-api-availability", nil)
 	if strings.Contains(body, `"cost"`) {
 		t.Errorf("cost without cost.per_event: %s", body)
+	}
+}
+
+// TestSnapshotStatesAgree checks that the daemon's own states (used for
+// slo_policy_* and /api/v1/policy) are those a remote gate reads from
+// /api/v1/slos.
+func TestSnapshotStatesAgree(t *testing.T) {
+	snap, info := fixture()
+	got, want := snapshotStates(snap, true), PolicyStates(SLOs(snap, info))
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(want)
+	if string(a) != string(b) {
+		t.Errorf("snapshot states\n%s\nJSON API states\n%s", a, b)
+	}
+}
+
+// BenchmarkPolicySeries measures slo_policy_* for the exposition
+// benchmark's 10,000 groups, to compare with BenchmarkExposition/text.
+func BenchmarkPolicySeries(b *testing.B) {
+	store := bigStore(benchSLOs, benchGroups, benchWindows, benchTiers)
+	snap, info := store.Snapshot()
+	var out bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		out.Reset()
+		writePolicy(&textEmitter{b: &out}, snap, info, policy.Default())
 	}
 }

@@ -161,20 +161,7 @@ func (p Policy) Check(req Request, states []State) Result {
 			continue
 		}
 		r := SLOResult{State: st}
-		z, zi, known := p.Zone(st.Zone)
-		why := p.undecidable(req, st, known)
-		switch {
-		case slices.Contains(p.AlwaysAllow, req.Change):
-			r.Outcome, r.Reason = Allow, fmt.Sprintf("%s changes are allowed in every zone", req.Change)
-			if why != "" {
-				r.Reason += " (the zone is not known: " + why + ")"
-			}
-		case why != "":
-			r.Outcome, r.Reason = Unknown, why
-		default:
-			r.Outcome, r.Reason = p.judge(z, req.Change)
-			r.Reason = "zone " + z.Name + ": " + r.Reason
-		}
+		z, zi, why := p.decideOne(req, st, &r)
 		if why == "" {
 			worst = max(worst, zi)
 			for _, n := range z.Notify {
@@ -232,6 +219,63 @@ func (p Policy) Check(req Request, states []State) Result {
 		}
 	}
 	return res.finish(out, why)
+}
+
+// decideOne judges one state into r (Outcome and Reason) and returns its
+// zone, the zone's index and why it cannot be judged ("" when it can).
+func (p Policy) decideOne(req Request, st State, r *SLOResult) (Zone, int, string) {
+	z, zi, known := p.Zone(st.Zone)
+	why := p.undecidable(req, st, known)
+	switch {
+	case slices.Contains(p.AlwaysAllow, req.Change):
+		r.Outcome, r.Reason = Allow, fmt.Sprintf("%s changes are allowed in every zone", req.Change)
+		if why != "" {
+			r.Reason += " (the zone is not known: " + why + ")"
+		}
+	case why != "":
+		r.Outcome, r.Reason = Unknown, why
+	default:
+		r.Outcome, r.Reason = p.judge(z, req.Change)
+		r.Reason = "zone " + z.Name + ": " + r.Reason
+	}
+	return z, zi, why
+}
+
+// Outcome is Check's decision alone, without the result's details: the
+// daemon computes it for every service and change kind of every snapshot.
+// States outside the request's scope are skipped as Check skips them.
+func (p Policy) Outcome(req Request, states []State) Outcome {
+	if p.ValidateChange(req.Change) != nil {
+		return Unknown
+	}
+	always := slices.Contains(p.AlwaysAllow, req.Change)
+	out, n := Allow, 0
+	for i := range states {
+		st := &states[i]
+		if (req.SLO != "" && st.SLO != req.SLO) || (req.Service != "" && st.Service != req.Service) {
+			continue
+		}
+		n++
+		if always {
+			continue
+		}
+		z, _, known := p.Zone(st.Zone)
+		var o Outcome
+		switch {
+		case !st.DataUp || st.Zone == "" || !known ||
+			(req.MaxAge > 0 && !st.EvaluatedAt.IsZero() && req.Now.Sub(st.EvaluatedAt) > req.MaxAge):
+			o = Unknown
+		case !slices.Contains(z.Allow, req.Change):
+			o = Deny
+		case z.NeedsApproval():
+			o = NeedsApproval
+		}
+		out = max(out, o)
+	}
+	if n == 0 {
+		return Unknown
+	}
+	return out
 }
 
 // undecidable says why a state cannot be judged, or "" when it can.

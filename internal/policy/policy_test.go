@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -263,5 +264,35 @@ func TestPolicyJSON(t *testing.T) {
 	}
 	if back.Validate() != nil || back.ZoneFor(-5).Name != "red" || back.ZoneFor(0.5).Name != "yellow" {
 		t.Errorf("round trip: %+v", back)
+	}
+}
+
+// TestOutcomeAgreesWithCheck: the daemon's fast path gives Check's
+// decision for every zone, kind, data state and scope.
+func TestOutcomeAgreesWithCheck(t *testing.T) {
+	p := Default()
+	var states []State
+	for i, z := range []string{"green", "yellow", "orange", "red", "", "purple"} {
+		for _, up := range []bool{true, false} {
+			st := state(fmt.Sprintf("slo-%d", i), fmt.Sprintf("svc-%d", i%3), z, 0.5)
+			st.DataUp = up
+			states = append(states, st)
+		}
+	}
+	stale := state("stale", "svc-0", "green", 1)
+	stale.EvaluatedAt = now.Add(-time.Hour)
+	states = append(states, stale)
+	for _, kind := range append(p.Kinds(), "yolo") {
+		for _, scope := range []Request{{}, {Service: "svc-0"}, {Service: "svc-1"}, {Service: "svc-2"}, {SLO: "slo-2"}, {SLO: "stale"}, {Service: "none"}} {
+			for _, maxAge := range []time.Duration{0, DefaultMaxAge} {
+				req := scope
+				req.Change, req.Now, req.MaxAge = kind, now, maxAge
+				for n := 1; n <= len(states); n++ {
+					if got, want := p.Outcome(req, states[:n]), p.Check(req, states[:n]).Decision; got != want {
+						t.Errorf("%+v over %d states: Outcome %s, Check %s", req, n, got, want)
+					}
+				}
+			}
+		}
 	}
 }
