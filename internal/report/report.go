@@ -232,7 +232,15 @@ type Collector struct {
 	traces map[string]*trace
 	order  []string
 	steps  int
+	// stride keeps one chart point every stride steps, so that a month
+	// at 30s steps keeps about chartResolution points per group instead
+	// of 89,280.
+	stride int
 }
+
+// chartResolution is about how many budget points a group keeps for its
+// chart.
+const chartResolution = 1440
 
 // Prepare adds the step to every spec's windows, as the Collector needs.
 func Prepare(specs []evaluator.Spec, step time.Duration) {
@@ -258,7 +266,8 @@ func NewCollector(in Input) (*Collector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Collector{in: in, rec: rec, traces: map[string]*trace{}}, nil
+	steps := int(in.To.Sub(in.From) / in.Step)
+	return &Collector{in: in, rec: rec, traces: map[string]*trace{}, stride: max(1, steps/chartResolution)}, nil
 }
 
 // Observe evaluates the engine at t, the end of the step just recorded.
@@ -325,7 +334,9 @@ func (c *Collector) Observe(t time.Time) {
 					tr.worst[wd] = &WorstWindow{Window: evaluator.FormatWindow(wd), SLI: w.SLI, At: t}
 				}
 			}
-			tr.points = append(tr.points, budgetPoint{t: t, remaining: g.Budget.RemainingRatio, ok: g.Budget.OK})
+			if c.steps%c.stride == 0 || !t.Before(c.in.To) {
+				tr.points = append(tr.points, budgetPoint{t: t, remaining: g.Budget.RemainingRatio, ok: g.Budget.OK})
+			}
 			tr.end = *g
 			tr.endWindows = r.Windows
 		}
