@@ -323,8 +323,8 @@ func (c *Collector) Observe(t time.Time) {
 				tr.runs[len(tr.runs)-1].to = t
 			}
 			for k, wd := range r.Windows {
-				if wd == c.in.Step {
-					continue
+				if wd == c.in.Step && !tierWindow(r, wd) {
+					continue // the step window Prepare added
 				}
 				w := g.Windows[k]
 				if !w.HasSLI {
@@ -341,6 +341,16 @@ func (c *Collector) Observe(t time.Time) {
 			tr.endWindows = r.Windows
 		}
 	}
+}
+
+// tierWindow reports whether one of the SLO's tiers uses window w.
+func tierWindow(r *evaluator.SLOResult, w time.Duration) bool {
+	for _, t := range r.Tiers {
+		if t.LongWindow == w || t.ShortWindow == w {
+			return true
+		}
+	}
+	return false
 }
 
 // Report builds the report of what was observed.
