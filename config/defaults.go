@@ -47,8 +47,8 @@ func DefaultBudgetPolicy() BudgetPolicy {
 	f := func(v float64) *float64 { return &v }
 	return BudgetPolicy{
 		Zones: []Zone{
-			{Name: "green", MinRemaining: f(0.75), Allow: []string{"feature", "bugfix"}, Approval: "standard"},
-			{Name: "yellow", MinRemaining: f(0.25), Allow: []string{"feature", "bugfix"}, Approval: "senior engineer", Notify: []string{"engineering manager"}},
+			{Name: "green", MinRemaining: f(0.75), Allow: []string{"feature", "bugfix", "refactor"}, Approval: "standard"},
+			{Name: "yellow", MinRemaining: f(0.25), Allow: []string{"feature", "bugfix", "refactor"}, Approval: "senior engineer", Notify: []string{"engineering manager"}},
 			{Name: "orange", MinRemaining: f(0), Allow: []string{"bugfix"}, Approval: "engineering manager", Notify: []string{"engineering manager", "VP engineering"}},
 			{Name: "red", Approval: "VP engineering", Notify: []string{"engineering manager", "VP engineering", "executives"}},
 		},

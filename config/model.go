@@ -221,12 +221,24 @@ type SLO struct {
 	// format, object); "" for SLOs of slo-exporter's own files. It is not
 	// part of the YAML: convert prints it as a comment.
 	Origin string `yaml:"-"`
+	// Cost, optional, prices one bad event, so that the report and the
+	// JSON API can show what the budget spent cost.
+	Cost *Cost `yaml:"cost,omitempty"`
 
 	file      string
 	doc       int // 1-based document of a multi-document file, else 0
 	index     int
 	loc       *time.Location
 	overrides map[string]bool // tiers written in the SLO's alerting.tiers
+}
+
+// Cost is the price of one bad event of an SLO (a failed request, a late
+// job), for cost attribution.
+type Cost struct {
+	// PerEvent is the cost of one bad event, at least 0.
+	PerEvent float64 `yaml:"per_event"`
+	// Currency names the unit, e.g. EUR or USD.
+	Currency string `yaml:"currency,omitempty"`
 }
 
 // Alerting holds an SLO's alert links and tiers.

@@ -376,6 +376,9 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	if s.MaxSeries < 0 {
 		c.report("max_series", fmt.Sprint(s.MaxSeries), "must be at least 1 (leave it out to derive it from max_groups)")
 	}
+	if s.Cost != nil && (math.IsNaN(s.Cost.PerEvent) || math.IsInf(s.Cost.PerEvent, 0) || s.Cost.PerEvent < 0) {
+		c.report("cost.per_event", fmtFloat(s.Cost.PerEvent), "must be a number at least 0")
+	}
 
 	budget := s.BudgetPeriod()
 	for i, w := range s.Windows {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"go.uber.org/zap"
 
 	"github.com/slo-exporter/slo-exporter/internal/backtest"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -95,20 +94,18 @@ For each SLO group and tier: when alerts would have fired and resolved, the budg
 		if err != nil {
 			return err
 		}
-		puller, err := scrape.NewPuller(client, eng, p.Targets, scrape.PullerConfig{Interval: p.Interval,
-			MaxPoints: cfg.Global.MaxPointsPerQuery, Logger: zap.NewNop(), AfterStep: func(t time.Time) {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		err = backtest.Replay(ctx, client, eng, p.Targets, start.Add(-lead), end, backtest.ReplayOptions{
+			Interval: p.Interval, MaxPoints: cfg.Global.MaxPointsPerQuery,
+			AfterStep: func(t time.Time) {
 				if t.After(start) {
 					rec.Observe(t)
 				}
+			},
+			Progress: func(bp scrape.BackfillProgress) {
+				fmt.Fprintf(os.Stderr, "\rbacktest: %d/%d steps, %d queries, %d points", bp.StepsDone, bp.StepsTotal, bp.Queries, bp.Points)
 			}})
-		if err != nil {
-			return err
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
-		err = puller.Backfill(ctx, start.Add(-lead), end, func(bp scrape.BackfillProgress) {
-			fmt.Fprintf(os.Stderr, "\rbacktest: %d/%d steps, %d queries, %d points", bp.StepsDone, bp.StepsTotal, bp.Queries, bp.Points)
-		})
 		fmt.Fprintln(os.Stderr)
 		if err != nil {
 			return err

@@ -15,7 +15,7 @@ func init() { commands = append(commands, rulesCommand) }
 func rulesCommand(app *kingpin.Application) (string, func() error) {
 	cmd := app.Command("rules", `Generate Prometheus alerting rules for the configured SLOs, built on the exported slo_* series.
 
-Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale evaluation and absent series. Load the output with rule_files, or apply it as a PrometheusRule with --format prometheusrule.`)
+Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale evaluation and absent series, and one per error-budget policy zone with a notify list (SLOErrorBudgetZone, labels zone and notify for Alertmanager routing). Load the output with rule_files, or apply it as a PrometheusRule with --format prometheusrule.`)
 	cf := addConfigFlags(cmd)
 	format := cmd.Flag("format", "Output format: rules (a Prometheus rule file), prometheusrule (monitoring.coreos.com/v1) or helm-values (enables the Helm chart's PrometheusRule).").
 		Default(rules.FormatRules).Enum(rules.FormatRules, rules.FormatPrometheusRule, rules.FormatHelmValues)

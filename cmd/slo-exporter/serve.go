@@ -19,6 +19,7 @@ import (
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/daemon"
 	"github.com/slo-exporter/slo-exporter/internal/export"
+	"github.com/slo-exporter/slo-exporter/internal/plan"
 	"github.com/slo-exporter/slo-exporter/internal/shard"
 	"github.com/slo-exporter/slo-exporter/internal/version"
 )
@@ -28,7 +29,7 @@ func init() { commands = append(commands, serveCommand) }
 func serveCommand(app *kingpin.Application) (string, func() error) {
 	cmd := app.Command("serve", `Run the exporter: backfill, then pull, evaluate and serve the slo_* metrics.
 
-Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after the start-up backfill and first evaluation), POST /-/reload (with --web.enable-lifecycle; SIGHUP always reloads).`)
+Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy gate, ?change=feature), /-/healthy, /-/ready (after the start-up backfill and first evaluation), POST /-/reload (with --web.enable-lifecycle; SIGHUP always reloads).`)
 	cf := addConfigFlags(cmd)
 	listen := cmd.Flag("web.listen-address", "Addresses to listen on (repeatable).").Default(":9099").Strings()
 	webConfig := cmd.Flag("web.config.file", "Path to a web configuration file enabling TLS and/or basic authentication (the exporter-toolkit format).").Default("").String()
@@ -68,10 +69,16 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /-/healthy, /-/ready (after 
 		if err != nil {
 			return err
 		}
+		// The deploy gate (/api/v1/policy, slo_policy_*) decides with the
+		// budget policy of the configuration loaded last.
 		load := func() (*config.Config, error) {
 			cfg, err := cf.load()
-			if err != nil || spec.Count <= 1 {
+			if err != nil {
 				return cfg, err
+			}
+			store.SetPolicy(plan.Policy(cfg))
+			if spec.Count <= 1 {
+				return cfg, nil
 			}
 			mine := spec.Filter(cfg)
 			log.Info("sharded", zap.String("shard", spec.String()), zap.Int("slos", len(mine.SLOs)), zap.Int("of", len(cfg.SLOs)))

@@ -139,6 +139,7 @@ type Recorder struct {
 	order  []string
 	first  time.Time
 	last   time.Time
+	snap   *evaluator.Snapshot
 }
 
 // NewRecorder returns a Recorder for eng. Each SLO must evaluate the step
@@ -165,6 +166,7 @@ func (r *Recorder) Observe(t time.Time) {
 	}
 	r.last = t
 	snap := r.eng.Evaluate(t)
+	r.snap = snap
 	for si, res := range snap.SLOs {
 		wStep := res.Window(r.step)
 		for _, g := range res.Groups {
@@ -181,6 +183,11 @@ func (r *Recorder) Observe(t time.Time) {
 		}
 	}
 }
+
+// Last returns the snapshot of the last Observe, or nil: drivers that
+// need more than the backtest's own figures (the report's zones and
+// budgets) read it instead of evaluating the engine a second time.
+func (r *Recorder) Last() *evaluator.Snapshot { return r.snap }
 
 // Report analyses what was observed.
 func (r *Recorder) Report() *Report {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/export"
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
@@ -20,7 +21,7 @@ func (s exportSink) Publish(st *State) {
 		info := make(map[string]export.SLOInfo, len(st.Meta))
 		for i, r := range st.Snapshot.SLOs {
 			if i < len(st.Meta) {
-				info[r.Spec.Name] = export.SLOInfo{Kind: st.Meta[i].Kind, Labels: st.Meta[i].Labels}
+				info[r.Spec.Name] = export.SLOInfo{Kind: st.Meta[i].Kind, Labels: st.Meta[i].Labels, Cost: costInfo(st.Meta[i].Cost)}
 			}
 		}
 		s.store.SetSnapshot(st.Snapshot, info)
@@ -63,4 +64,13 @@ func (s exportSink) Publish(st *State) {
 		reason = "starting"
 	}
 	s.srv.SetReady(st.Ready, reason)
+}
+
+// costInfo converts the configuration's cost of a bad event for the JSON
+// API; nil when there is none.
+func costInfo(c *config.Cost) *export.CostInfo {
+	if c == nil {
+		return nil
+	}
+	return &export.CostInfo{PerEvent: c.PerEvent, Currency: c.Currency}
 }

@@ -71,6 +71,18 @@ type Budget struct {
 	RemainingEvents   *float64 `json:"remaining_events,omitempty"`
 	RemainingRatio    float64  `json:"remaining_ratio"`
 	ExhaustionSeconds *float64 `json:"exhaustion_seconds,omitempty"`
+	// Cost is the cost of the bad events and of the budget left, when the
+	// SLO has cost.per_event (never for a composite).
+	Cost *BudgetCost `json:"cost,omitempty"`
+}
+
+// BudgetCost prices a budget: Spent = bad events x PerEvent, Remaining =
+// remaining events x PerEvent (negative once exhausted).
+type BudgetCost struct {
+	PerEvent  float64 `json:"per_event"`
+	Currency  string  `json:"currency,omitempty"`
+	Spent     float64 `json:"spent"`
+	Remaining float64 `json:"remaining"`
 }
 
 // opt returns &v when ok and v is finite, else nil.
@@ -151,6 +163,10 @@ func toSLO(snap *evaluator.Snapshot, r *evaluator.SLOResult, meta SLOInfo) SLO {
 		if b := g.Budget; b.OK {
 			out.Budget = &Budget{Allowed: events(b.Allowed), Bad: events(b.Bad), RemainingEvents: events(b.RemainingEvents),
 				RemainingRatio: fin(b.RemainingRatio), ExhaustionSeconds: opt(b.ExhaustionSeconds, b.HasExhaustion)}
+			if c := meta.Cost; c != nil && !r.Composite {
+				out.Budget.Cost = &BudgetCost{PerEvent: c.PerEvent, Currency: c.Currency,
+					Spent: fin(b.Bad * c.PerEvent), Remaining: fin(b.RemainingEvents * c.PerEvent)}
+			}
 		}
 		for k, firing := range g.Alerts {
 			if firing && k < len(r.Tiers) {

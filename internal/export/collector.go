@@ -32,6 +32,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if p != nil && p.snap != nil {
 		slos = prepare(p.snap, p.info)
 		writeSLOs(e, p.snap, slos, p.profile)
+		writePolicy(e, p.snap, p.info, p.policy)
 	}
 	writeSelf(e, slos, c.store.Self())
 }

@@ -57,6 +57,7 @@ type Options struct {
 //
 //	/metrics          slo_*, slo_exporter_*, go_* and process_* series
 //	/api/v1/slos      every SLO as JSON; /api/v1/slos/{name} one of them
+//	/api/v1/policy    the error-budget policy; ?change=... its decision
 //	/                 the status page
 //	/-/healthy        200 while the process serves
 //	/-/ready          200 once SetReady(true, ...), else 503 with the reason
@@ -98,6 +99,7 @@ func NewServer(store *Store, opt Options) (*Server, error) {
 	s.mux.Handle("GET /metrics", s.metrics)
 	s.mux.HandleFunc("GET /api/v1/slos", s.serveSLOs)
 	s.mux.HandleFunc("GET /api/v1/slos/{name}", s.serveSLO)
+	s.mux.HandleFunc("GET /api/v1/policy", s.servePolicy)
 	s.mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Healthy.\n")
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/policy"
 )
 
 // SLOInfo is the descriptive part of an SLO that the evaluator does not
@@ -18,6 +19,15 @@ type SLOInfo struct {
 	// are not valid Prometheus label names, or that clash with slo,
 	// service or sli_kind, are left out.
 	Labels map[string]string
+	// Cost, optional, prices one bad event: the JSON API shows the cost of
+	// the budget spent and left. It is not exported on /metrics.
+	Cost *CostInfo
+}
+
+// CostInfo is the price of one bad event of an SLO.
+type CostInfo struct {
+	PerEvent float64
+	Currency string
 }
 
 // Histogram is a distribution in the shape the scrape package keeps:
@@ -82,6 +92,7 @@ type Self struct {
 type Store struct {
 	cur     atomic.Pointer[published]
 	self    atomic.Pointer[Self]
+	policy  atomic.Pointer[policy.Policy]
 	profile Profile
 	// history feeds the status page's charts (see History for its bounds).
 	history *History
@@ -92,8 +103,11 @@ type Store struct {
 type published struct {
 	snap *evaluator.Snapshot
 	info map[string]SLOInfo
-	once sync.Once
-	body []byte
+	// policy is the store's policy when the snapshot was published; the
+	// slo_policy_* series of the snapshot use it.
+	policy policy.Policy
+	once   sync.Once
+	body   []byte
 	// sizeHint is the previous snapshot's text size, to allocate the
 	// buffer once.
 	sizeHint int
@@ -122,7 +136,7 @@ func NewStoreProfile(profile Profile) *Store {
 // may be modified afterwards. SLOs absent from snap disappear from every
 // output at once.
 func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
-	p := &published{snap: snap, info: info, profile: s.profile, warmed: make(chan struct{})}
+	p := &published{snap: snap, info: info, profile: s.profile, policy: s.Policy(), warmed: make(chan struct{})}
 	if old := s.cur.Load(); old != nil {
 		p.sizeHint = old.sizeHint
 	}

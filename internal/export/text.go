@@ -100,7 +100,9 @@ func writeText(b *bytes.Buffer, p *published) {
 	if p == nil || p.snap == nil {
 		return
 	}
-	writeSLOs(&textEmitter{b: b}, p.snap, prepare(p.snap, p.info), p.profile)
+	e := &textEmitter{b: b}
+	writeSLOs(e, p.snap, prepare(p.snap, p.info), p.profile)
+	writePolicy(e, p.snap, p.info, p.policy)
 }
 
 // sloText returns the text of p's slo_* series, rendered on first use and

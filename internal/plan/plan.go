@@ -25,6 +25,8 @@ type Meta struct {
 	Kind string
 	// Labels are the SLO's metadata labels plus description.
 	Labels map[string]string
+	// Cost prices one bad event (cost.per_event); nil when not configured.
+	Cost *config.Cost
 }
 
 // Plan is the configuration as the drivers need it. Index i of Specs and
@@ -73,7 +75,7 @@ func Build(cfg *config.Config) (*Plan, error) {
 			}
 			p.Targets = append(p.Targets, target)
 		}
-		meta := Meta{Kind: s.SLI.Kind(), Labels: map[string]string{}}
+		meta := Meta{Kind: s.SLI.Kind(), Labels: map[string]string{}, Cost: s.Cost}
 		for k, v := range s.Labels {
 			meta.Labels[k] = v
 		}
@@ -181,6 +183,9 @@ func Rules(cfg *config.Config) []rules.SLO {
 			r.Tiers = append(r.Tiers, rules.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
 				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow), For: time.Duration(t.For),
 				Disabled: !t.Enabled, AlertName: t.AlertName, Labels: t.Labels, Annotations: t.Annotations})
+		}
+		for _, z := range cfg.Global.BudgetPolicy.Zones {
+			r.Escalations = append(r.Escalations, rules.Escalation{Zone: z.Name, Notify: z.Notify, Approval: z.Approval, Allow: z.Allow})
 		}
 		out = append(out, r)
 	}

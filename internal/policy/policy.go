@@ -1,17 +1,23 @@
 // Package policy is the error-budget policy: zones by budget remaining and
 // what each zone allows, so that a CI/CD pipeline can ask "may this change
-// ship now?" and get a yes or no with the reason, the approval it needs and
-// who to tell.
+// ship now?" and get allow, deny, needs approval or cannot decide, with the
+// SLOs and zones behind the answer, the approvals it needs and who to tell.
 //
 // The defaults follow the reference policy: green (>= 75% remaining) allows
-// everything with standard approval; yellow (25-75%) needs a senior
+// every change with standard approval; yellow (25-75%) needs a senior
 // engineer; orange (0-25%) allows bug fixes only with an engineering
-// manager; red (exhausted) freezes features and needs a VP. Security
+// manager; red (exhausted) freezes everything and needs a VP. Security
 // patches and data-loss fixes are always allowed. Everything is
-// configuration.
+// configuration (global.budget_policy); internal/plan converts the
+// configuration into a Policy.
+//
+// This package is the one implementation of the gate: the policy check
+// command, the daemon's /api/v1/policy and the slo_policy_* series all
+// call Check.
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -20,40 +26,94 @@ import (
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
-// Change kinds a gate is asked about.
+// Change kinds a gate is asked about. A policy may name others in allow
+// and always_allow; these are the ones of the reference policy.
 const (
 	Feature  = "feature"
 	BugFix   = "bugfix"
+	Refactor = "refactor"
 	Security = "security"
 	DataLoss = "dataloss"
 )
 
+// StandardApproval is the approval of a zone that needs nothing beyond the
+// team's usual review: a change allowed there is allowed outright. Any
+// other approval (or an empty one, which means the same as standard) names
+// who must approve, and the gate answers NeedsApproval.
+const StandardApproval = "standard"
+
 // Zone is one policy zone and what it allows.
 type Zone struct {
-	Name string `yaml:"name" json:"name"`
+	Name string
 	// MinRemaining is the lowest remaining-budget ratio still in the zone;
-	// the last zone takes everything below the others.
-	MinRemaining float64 `yaml:"min_remaining" json:"min_remaining"`
+	// the last zone takes everything below the others (-Inf).
+	MinRemaining float64
 	// Allow lists the change kinds allowed in the zone.
-	Allow []string `yaml:"allow" json:"allow"`
-	// Approval is who must approve a change.
-	Approval string `yaml:"approval" json:"approval"`
-	// Notify lists who is told.
-	Notify []string `yaml:"notify" json:"notify,omitempty"`
+	Allow []string
+	// Approval is who must approve a change; "" or StandardApproval for
+	// the usual review.
+	Approval string
+	// Notify lists who is told while a budget is in the zone.
+	Notify []string
+}
+
+// zoneJSON is a Zone in JSON, with min_remaining left out for the last
+// zone's -Inf (JSON has no infinities).
+type zoneJSON struct {
+	Name         string   `json:"name"`
+	MinRemaining *float64 `json:"min_remaining,omitempty"`
+	Allow        []string `json:"allow"`
+	Approval     string   `json:"approval"`
+	Notify       []string `json:"notify,omitempty"`
+}
+
+// MarshalJSON writes the zone with its bound when it has one.
+func (z Zone) MarshalJSON() ([]byte, error) {
+	j := zoneJSON{Name: z.Name, Allow: z.Allow, Approval: z.Approval, Notify: z.Notify}
+	if j.Allow == nil {
+		j.Allow = []string{}
+	}
+	if !math.IsInf(z.MinRemaining, 0) && !math.IsNaN(z.MinRemaining) {
+		m := z.MinRemaining
+		j.MinRemaining = &m
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads a zone; without min_remaining it takes everything
+// below the others.
+func (z *Zone) UnmarshalJSON(b []byte) error {
+	var j zoneJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*z = Zone{Name: j.Name, MinRemaining: math.Inf(-1), Allow: j.Allow, Approval: j.Approval, Notify: j.Notify}
+	if j.MinRemaining != nil {
+		z.MinRemaining = *j.MinRemaining
+	}
+	return nil
+}
+
+// NeedsApproval reports whether a change allowed in the zone still needs
+// an approval beyond the usual review.
+func (z Zone) NeedsApproval() bool {
+	return z.Approval != "" && z.Approval != StandardApproval
 }
 
 // Policy is the zones, highest first, and the kinds always allowed.
 type Policy struct {
-	Zones       []Zone   `yaml:"zones" json:"zones"`
-	AlwaysAllow []string `yaml:"always_allow" json:"always_allow"`
+	Zones       []Zone   `json:"zones"`
+	AlwaysAllow []string `json:"always_allow"`
 }
 
 // Default returns the reference policy, on the evaluator's default zone
 // boundaries (so the exported slo_budget_zone and the gate agree).
+// config.DefaultBudgetPolicy is the same policy in the configuration's
+// shape; a test in config keeps the two equal.
 func Default() Policy {
 	actions := map[string]Zone{
-		"green":  {Allow: []string{Feature, BugFix}, Approval: "standard"},
-		"yellow": {Allow: []string{Feature, BugFix}, Approval: "senior engineer", Notify: []string{"engineering manager"}},
+		"green":  {Allow: []string{Feature, BugFix, Refactor}, Approval: StandardApproval},
+		"yellow": {Allow: []string{Feature, BugFix, Refactor}, Approval: "senior engineer", Notify: []string{"engineering manager"}},
 		"orange": {Allow: []string{BugFix}, Approval: "engineering manager", Notify: []string{"engineering manager", "VP engineering"}},
 		"red":    {Approval: "VP engineering", Notify: []string{"engineering manager", "VP engineering", "executives"}},
 	}
@@ -109,7 +169,31 @@ func (p Policy) ZoneFor(remaining float64) Zone {
 	return p.Zones[len(p.Zones)-1]
 }
 
-// Decision is the gate's answer for one SLO.
+// Zone returns the zone named name and its index (0 is the best zone).
+func (p Policy) Zone(name string) (Zone, int, bool) {
+	for i, z := range p.Zones {
+		if z.Name == name {
+			return z, i, true
+		}
+	}
+	return Zone{}, -1, false
+}
+
+// Kinds returns every change kind the policy names, always-allowed kinds
+// first, then in zone order, without duplicates.
+func (p Policy) Kinds() []string {
+	out := slices.Clone(p.AlwaysAllow)
+	for _, z := range p.Zones {
+		for _, k := range z.Allow {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// Decision is the gate's answer for one SLO with a known remaining ratio.
 type Decision struct {
 	SLO       string   `json:"slo"`
 	Remaining float64  `json:"budget_remaining_ratio"`
@@ -122,24 +206,38 @@ type Decision struct {
 }
 
 // Decide answers whether a change of kind may ship for an SLO with the
-// given budget remaining.
+// given budget remaining. Allowed is true also when the zone asks for an
+// approval; Check tells the two apart.
 func (p Policy) Decide(slo string, remaining float64, kind string) Decision {
 	z := p.ZoneFor(remaining)
 	d := Decision{SLO: slo, Remaining: remaining, Zone: z.Name, Change: kind, Approval: z.Approval, Notify: z.Notify}
 	pct := fmt.Sprintf("%.1f%%", remaining*100)
+	out, reason := p.judge(z, kind)
+	d.Allowed = out == Allow || out == NeedsApproval
+	d.Reason = fmt.Sprintf("zone %s (%s of budget left): %s", z.Name, pct, reason)
+	return d
+}
+
+// judge decides a change kind in a zone.
+func (p Policy) judge(z Zone, kind string) (Outcome, string) {
 	switch {
 	case slices.Contains(p.AlwaysAllow, kind):
-		d.Allowed = true
-		d.Reason = fmt.Sprintf("%s changes are always allowed (zone %s, %s of budget left)", kind, z.Name, pct)
+		return Allow, fmt.Sprintf("%s changes are allowed in every zone", kind)
+	case slices.Contains(z.Allow, kind) && z.NeedsApproval():
+		return NeedsApproval, fmt.Sprintf("%s changes need approval by %s", kind, z.Approval)
 	case slices.Contains(z.Allow, kind):
-		d.Allowed = true
-		d.Reason = fmt.Sprintf("zone %s (%s of budget left) allows %s changes with %s approval", z.Name, pct, kind, z.Approval)
-	default:
-		allowed := "nothing but " + strings.Join(p.AlwaysAllow, " and ")
-		if len(z.Allow) > 0 {
-			allowed = strings.Join(z.Allow, ", ")
-		}
-		d.Reason = fmt.Sprintf("zone %s (%s of budget left) allows %s; %s changes are frozen", z.Name, pct, allowed, kind)
+		return Allow, fmt.Sprintf("%s changes are allowed with standard approval", kind)
 	}
-	return d
+	allowed := "nothing but " + orNone(p.AlwaysAllow)
+	if len(z.Allow) > 0 {
+		allowed = "only " + strings.Join(append(slices.Clone(z.Allow), p.AlwaysAllow...), ", ")
+	}
+	return Deny, fmt.Sprintf("%s changes are frozen (the zone allows %s)", kind, allowed)
+}
+
+func orNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, " and ")
 }

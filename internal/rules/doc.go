@@ -11,7 +11,9 @@
 //   - SLOErrorBudgetExhausted: slo_error_budget_remaining_ratio < 0;
 //   - SLONoData: slo_data_up == 0 for a while;
 //   - SLOEvaluationStale: slo_last_evaluation_timestamp_seconds too old;
-//   - SLOMetricsAbsent: absent(slo_data_up) for a while.
+//   - SLOMetricsAbsent: absent(slo_data_up) for a while;
+//   - SLOErrorBudgetZone per policy zone that notifies someone:
+//     slo_budget_zone{zone=...} == 1, with the zone and notify labels.
 //
 // Output is deterministic: groups sorted by SLO name, tiers by long
 // window, map keys sorted, numbers without float noise. docs/alerting.md

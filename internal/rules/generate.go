@@ -86,6 +86,9 @@ type Options struct {
 	// TicketSeverity is the severity of the alerts that are not burn-rate
 	// tiers; empty means DefaultTicketSeverity.
 	TicketSeverity string
+	// ZoneFor is the for clause of AlertBudgetZone; zero means
+	// DefaultZoneFor.
+	ZoneFor time.Duration
 }
 
 // withDefaults fills zero values and checks the rest.
@@ -115,6 +118,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ExhaustedFor == 0 {
 		o.ExhaustedFor = DefaultExhaustedFor
+	}
+	if o.ZoneFor == 0 {
+		o.ZoneFor = DefaultZoneFor
 	}
 	if o.TicketSeverity == "" {
 		o.TicketSeverity = DefaultTicketSeverity
@@ -257,6 +263,7 @@ func group(s SLO, opt Options) ruleGroup {
 		g.Rules = append(g.Rules, tierRule(s, t, opt))
 	}
 	g.Rules = append(g.Rules, exhaustedRule(s, opt), noDataRule(s, opt), staleRule(s, opt), absentRule(s, opt))
+	g.Rules = append(g.Rules, escalationRules(s, opt)...)
 	return g
 }
 

@@ -35,6 +35,9 @@ type SLO struct {
 	// GroupBy are the SLO's grouping labels (e.g. model): the daemon keeps
 	// one budget per group and puts these labels on its series.
 	GroupBy []string
+	// Escalations are the error-budget policy's zones; those that notify
+	// someone become AlertBudgetZone alerts.
+	Escalations []Escalation
 }
 
 // Tier is one multi-window, multi-burn-rate alert tier of an SLO.
@@ -143,7 +146,7 @@ var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // cannot be group or extra labels.
 var reservedLabels = map[string]bool{
 	"slo": true, "service": true, "window": true, "alert_tier": true, "severity": true,
-	"long_window": true, "short_window": true, "alertname": true,
+	"long_window": true, "short_window": true, "alertname": true, "zone": true, "notify": true,
 }
 
 // alertNameRE is the syntax of an alert name.
@@ -166,6 +169,11 @@ func (s SLO) validate() error {
 	}
 	if s.Service == "" {
 		return errf("service is empty")
+	}
+	for _, e := range s.Escalations {
+		if err := e.validate(); err != nil {
+			return errf("%v", err)
+		}
 	}
 	if strings.ContainsAny(s.Service, unsafeChars) {
 		return errf("service %q contains one of the characters %q, which cannot be used in alert rules", s.Service, unsafeChars)
