@@ -750,3 +750,87 @@ func TestLifecycleFlag(t *testing.T) {
 		t.Errorf("NOTES without the lifecycle API offer POST /-/reload or do not say how to turn it on:\n%s", notes)
 	}
 }
+
+// TestMetricsProfile: the chart passes the metrics profile, default unless
+// set, and the schema refuses an unknown one.
+func TestMetricsProfile(t *testing.T) {
+	if got := newRelease(t).args()["--web.metrics-profile"]; got != "default" {
+		t.Errorf("default --web.metrics-profile=%q, want default", got)
+	}
+	if got := newRelease(t, "--set", "metricsProfile=full").args()["--web.metrics-profile"]; got != "full" {
+		t.Errorf("metricsProfile=full gives --web.metrics-profile=%q", got)
+	}
+	if _, err := template(t, "--set", "metricsProfile=lean"); err == nil {
+		t.Error("metricsProfile=lean was accepted")
+	}
+}
+
+// TestSharding: with sharding.shards > 1 the chart renders one StatefulSet
+// per copy (replicasPerShard) instead of the Deployment, one pod per shard,
+// each pod's shard taken from its pod index; with 1 it renders the
+// Deployment without --shard. The copies' selectors do not overlap, and the
+// pods carry the selector labels the Service and PDB use.
+func TestSharding(t *testing.T) {
+	plain := newRelease(t)
+	if _, on := plain.args()["--shard"]; on {
+		t.Error("an unsharded release passes --shard")
+	}
+	if n := len(find(plain.docs, "StatefulSet")); n != 0 {
+		t.Errorf("an unsharded release renders %d StatefulSets", n)
+	}
+
+	docs := render(t, "--set", "sharding.shards=3", "--set", "sharding.replicasPerShard=2")
+	if n := len(find(docs, "Deployment")); n != 0 {
+		t.Errorf("a sharded release still renders %d Deployments", n)
+	}
+	sets := find(docs, "StatefulSet")
+	if len(sets) != 2 {
+		t.Fatalf("want 2 StatefulSets (one per copy), got %d", len(sets))
+	}
+	svcSelector := asMap(dig(one(t, docs, "Service"), "spec", "selector"))
+	copies := map[string]bool{}
+	for _, s := range sets {
+		if got := str(dig(s, "spec", "replicas")); got != "3" {
+			t.Errorf("%s: replicas %s, want 3 (one pod per shard)", s.name(), got)
+		}
+		sel := asMap(dig(s, "spec", "selector", "matchLabels"))
+		labels := asMap(dig(s, "spec", "template", "metadata", "labels"))
+		for k, v := range sel {
+			if str(labels[k]) != str(v) {
+				t.Errorf("%s: pod label %s=%v does not match its selector's %v", s.name(), k, labels[k], v)
+			}
+		}
+		for k, v := range svcSelector {
+			if str(labels[k]) != str(v) {
+				t.Errorf("%s: pods miss the Service's selector label %s=%v", s.name(), k, v)
+			}
+		}
+		copies[str(sel["slo-exporter/copy"])] = true
+		c := asMap(list(dig(s, "spec", "template", "spec", "containers"))[0])
+		var shardArg string
+		for _, a := range list(c["args"]) {
+			if k, v, _ := strings.Cut(str(a), "="); k == "--shard" {
+				shardArg = v
+			}
+		}
+		if shardArg != "$(SLO_EXPORTER_SHARD_INDEX)/3" {
+			t.Errorf("%s: --shard=%q, want $(SLO_EXPORTER_SHARD_INDEX)/3", s.name(), shardArg)
+		}
+		found := false
+		for _, e := range list(c["env"]) {
+			if str(dig(e, "name")) == "SLO_EXPORTER_SHARD_INDEX" &&
+				str(dig(e, "valueFrom", "fieldRef", "fieldPath")) == "metadata.labels['apps.kubernetes.io/pod-index']" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: SLO_EXPORTER_SHARD_INDEX is not taken from the pod index label", s.name())
+		}
+	}
+	if len(copies) != 2 {
+		t.Errorf("the copies' selectors overlap: %v", copies)
+	}
+	if _, err := template(t, "--set", "sharding.shards=0"); err == nil {
+		t.Error("sharding.shards=0 was accepted")
+	}
+}
