@@ -3,6 +3,8 @@ package config
 import (
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
@@ -21,39 +23,35 @@ const (
 )
 
 // DefaultWindows are the windows an SLO reports when it configures none
-// (those longer than the budget period are left out).
-func DefaultWindows() []time.Duration {
-	const day = 24 * time.Hour
-	return []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, day, 3 * day}
-}
+// (those longer than the budget period are left out): the vocabulary's.
+func DefaultWindows() []time.Duration { return slo.DefaultWindows() }
 
-// DefaultTiers returns the four tiers of the reference scenario (SRE
-// Workbook): fast and medium page, slow and long open a ticket.
+// DefaultTiers returns the vocabulary's default tiers (slo.DefaultTiers) in
+// the configuration's shape, enabled.
 func DefaultTiers() []AlertTier {
-	const day = 24 * time.Hour
-	d := func(x time.Duration) model.Duration { return model.Duration(x) }
-	return []AlertTier{
-		{Name: "fast", BudgetFraction: 0.02, LongWindow: d(time.Hour), ShortWindow: d(5 * time.Minute), Severity: "page", For: d(2 * time.Minute), Enabled: true},
-		{Name: "medium", BudgetFraction: 0.05, LongWindow: d(6 * time.Hour), ShortWindow: d(30 * time.Minute), Severity: "page", For: d(5 * time.Minute), Enabled: true},
-		{Name: "slow", BudgetFraction: 0.10, LongWindow: d(day), ShortWindow: d(2 * time.Hour), Severity: "ticket", For: d(15 * time.Minute), Enabled: true},
-		{Name: "long", BudgetFraction: 0.10, LongWindow: d(3 * day), ShortWindow: d(6 * time.Hour), Severity: "ticket", For: d(15 * time.Minute), Enabled: true},
+	var out []AlertTier
+	for _, t := range slo.DefaultTiers() {
+		out = append(out, AlertTier{Name: t.Name, BudgetFraction: t.BudgetFraction, LongWindow: model.Duration(t.LongWindow),
+			ShortWindow: model.Duration(t.ShortWindow), Severity: t.Severity, For: model.Duration(t.For), Enabled: true})
 	}
+	return out
 }
 
-// DefaultBudgetPolicy returns the reference policy: green (>= 75% left),
-// yellow (>= 25%), orange (>= 0%) and red (exhausted); security and
-// data-loss fixes are always allowed.
+// DefaultBudgetPolicy returns the vocabulary's reference policy
+// (slo.DefaultZones, slo.DefaultAlwaysAllow) in the configuration's shape:
+// the last zone has no lower bound.
 func DefaultBudgetPolicy() BudgetPolicy {
-	f := func(v float64) *float64 { return &v }
-	return BudgetPolicy{
-		Zones: []Zone{
-			{Name: "green", MinRemaining: f(0.75), Allow: []string{"feature", "bugfix", "refactor"}, Approval: "standard"},
-			{Name: "yellow", MinRemaining: f(0.25), Allow: []string{"feature", "bugfix", "refactor"}, Approval: "senior engineer", Notify: []string{"engineering manager"}},
-			{Name: "orange", MinRemaining: f(0), Allow: []string{"bugfix"}, Approval: "engineering manager", Notify: []string{"engineering manager", "VP engineering"}},
-			{Name: "red", Approval: "VP engineering", Notify: []string{"engineering manager", "VP engineering", "executives"}},
-		},
-		AlwaysAllow: []string{"security", "dataloss"},
+	zones := slo.DefaultZones()
+	p := BudgetPolicy{AlwaysAllow: slo.DefaultAlwaysAllow()}
+	for i, z := range zones {
+		cz := Zone{Name: z.Name, Allow: z.Allow, Approval: z.Approval, Notify: z.Notify}
+		if i < len(zones)-1 {
+			m := z.MinRemaining
+			cz.MinRemaining = &m
+		}
+		p.Zones = append(p.Zones, cz)
 	}
+	return p
 }
 
 // DefaultGlobal returns the global section with every default filled in.

@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
-	"github.com/slo-exporter/slo-exporter/internal/policy"
 )
 
 const day = 24 * time.Hour
@@ -89,40 +86,6 @@ func TestScenarioArithmetic(t *testing.T) {
 	s := cfg.SLOs[0]
 	if got := time.Duration(math.Round((1 - s.Objective()) * float64(s.BudgetPeriod()))); got != 43*time.Minute+12*time.Second {
 		t.Errorf("budget %s, want 43m12s", got)
-	}
-}
-
-// TestDefaultsAgree guards the defaults against drift from the engine's:
-// the tiers the evaluator and the zones the policy gate use.
-func TestDefaultsAgree(t *testing.T) {
-	et := evaluator.DefaultTiers()
-	ct := DefaultTiers()
-	if len(et) != len(ct) {
-		t.Fatalf("%d tiers here, %d in the evaluator", len(ct), len(et))
-	}
-	for i := range et {
-		c := ct[i]
-		got := evaluator.Tier{Name: c.Name, Severity: c.Severity, BudgetFraction: c.BudgetFraction,
-			LongWindow: time.Duration(c.LongWindow), ShortWindow: time.Duration(c.ShortWindow)}
-		if got != et[i] {
-			t.Errorf("tier %d: %+v here, %+v in the evaluator", i, got, et[i])
-		}
-	}
-	pd := policy.Default()
-	cz := DefaultBudgetPolicy()
-	if !reflect.DeepEqual(pd.AlwaysAllow, cz.AlwaysAllow) || len(pd.Zones) != len(cz.Zones) {
-		t.Fatalf("policy %+v, config %+v", pd, cz)
-	}
-	for i, z := range cz.Zones {
-		p := pd.Zones[i]
-		min := z.Min()
-		if i == len(cz.Zones)-1 {
-			min = p.MinRemaining // the last zone's bound is "everything below"
-		}
-		if z.Name != p.Name || min != p.MinRemaining || !reflect.DeepEqual(z.Allow, p.Allow) ||
-			z.Approval != p.Approval || !reflect.DeepEqual(z.Notify, p.Notify) {
-			t.Errorf("zone %d: %+v here, %+v in the policy", i, z, p)
-		}
 	}
 }
 

@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"go.yaml.in/yaml/v3"
 )
 
 // Objective is an SLO target as written in the configuration: a ratio
@@ -85,4 +85,4 @@ func (o Objective) MarshalYAML() (any, error) {
 }
 
 // round12 rounds float noise away (see evaluator.RoundNoise).
-func round12(v float64) float64 { return evaluator.RoundNoise(v) }
+func round12(v float64) float64 { return slo.RoundNoise(v) }

@@ -11,11 +11,12 @@ import (
 	"time"
 	_ "time/tzdata" // calendar time zones must load in minimal containers too
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // Limits of the rolling period.
@@ -52,7 +53,7 @@ const unsafeChars = "`\"\\{}\n\r"
 
 // fmtDuration prints a duration as the window label does (days as the
 // largest unit).
-func fmtDuration(d time.Duration) string { return evaluator.FormatWindow(d) }
+func fmtDuration(d time.Duration) string { return slo.FormatWindow(d) }
 
 func md(d model.Duration) string { return fmtDuration(time.Duration(d)) }
 

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"os"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/slo-exporter/slo-exporter/internal/calc"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 func init() { commands = append(commands, calcCommand) }
@@ -27,7 +28,7 @@ func calcCommand(app *kingpin.Application) (string, func() error) {
 		if err != nil {
 			return err
 		}
-		res, err := calc.Compute(obj, p, evaluator.DefaultTiers(), *rate)
+		res, err := calc.Compute(obj, p, slo.DefaultTiers(), *rate)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -61,7 +63,7 @@ Example: slo-exporter simulate --objective 99.9 --incident start=0s,duration=30m
 // tiersWithin returns the default tiers whose long window fits the period.
 func tiersWithin(period time.Duration) []evaluator.Tier {
 	var out []evaluator.Tier
-	for _, t := range evaluator.DefaultTiers() {
+	for _, t := range slo.DefaultTiers() {
 		if t.LongWindow <= period {
 			out = append(out, t)
 		}

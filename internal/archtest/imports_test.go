@@ -28,17 +28,22 @@ type rule struct {
 // rules are the layering of docs/architecture.md. Packages not named are
 // free (cmd/, tests' helpers).
 var rules = []rule{
+	{"internal/slo", "the vocabulary is the leaf everything shares", []string{"*"}},
 	{"internal/windows", "bucketed counts know nothing else", []string{"*"}},
 	{"internal/calendar", "calendar arithmetic is a leaf", []string{"*"}},
 	{"internal/counters", "reset-aware deltas are a leaf", []string{"*"}},
 	{"internal/evaluator", "the engine knows no configuration file, query or output",
 		[]string{"config", "internal/readers/", "internal/scrape", "internal/export", "internal/daemon", "internal/plan"}},
-	{"config", "the model does not read other formats, talk to the network or expose",
-		[]string{"internal/readers/", "internal/scrape", "internal/export", "internal/daemon", "internal/plan"}},
+	{"config", "the model does not read other formats, run the engine, talk to the network or expose",
+		[]string{"internal/evaluator", "internal/readers/", "internal/scrape", "internal/export", "internal/daemon", "internal/plan"}},
 	{"internal/readers/", "readers produce the model; they do not run it",
-		[]string{"internal/scrape", "internal/export", "internal/daemon", "internal/plan"}},
+		[]string{"internal/evaluator", "internal/scrape", "internal/export", "internal/daemon", "internal/plan"}},
 	{"internal/scrape", "the read path computes no SLI and knows no configuration file",
 		[]string{"config", "internal/readers/", "internal/export", "internal/daemon", "internal/plan"}},
+	{"internal/rules", "rules are generated from the model's vocabulary, not the engine",
+		[]string{"internal/evaluator", "internal/scrape", "internal/export", "internal/daemon"}},
+	{"internal/policy", "the gate decides from states and the vocabulary's zones",
+		[]string{"internal/evaluator", "internal/scrape", "internal/export", "internal/daemon", "config"}},
 	{"internal/export", "exposing computes nothing and pulls nothing",
 		[]string{"config", "internal/readers/", "internal/scrape", "internal/daemon", "internal/plan"}},
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
@@ -23,7 +25,7 @@ type incident struct {
 func synthetic(t *testing.T, origin time.Time, incs []incident) (*evaluator.Engine, Feed) {
 	t.Helper()
 	eng, err := evaluator.New(step, []evaluator.Spec{{Name: "api", Service: "model-api", Objective: 0.999,
-		Period: 30 * 24 * time.Hour, Tiers: evaluator.DefaultTiers(),
+		Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers(),
 		Windows: []time.Duration{step, 5 * time.Minute, time.Hour}}})
 	if err != nil {
 		t.Fatal(err)

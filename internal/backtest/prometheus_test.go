@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/backtest"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/promtest"
@@ -44,7 +46,7 @@ func TestBacktestFromPrometheus(t *testing.T) {
 
 	step := 30 * time.Second
 	eng, err := evaluator.New(step, []evaluator.Spec{{Name: "synth", Service: "synth", Objective: 0.99,
-		Period: 30 * 24 * time.Hour, Tiers: evaluator.DefaultTiers(), Windows: []time.Duration{step}}})
+		Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers(), Windows: []time.Duration{step}}})
 	if err != nil {
 		t.Fatal(err)
 	}

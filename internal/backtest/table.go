@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // WriteTable prints the report for people: per SLO group the incidents
@@ -40,11 +40,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 				mark = "*"
 			}
 			fmt.Fprintf(tw, "  %s incident\t%s\t%s\tbudget %s%%\n", mark, ev.Start.UTC().Format(time.RFC3339),
-				ev.End.Sub(ev.Start), evaluator.FormatFloat(roundTo(100*ev.BudgetSpent, 3)))
+				ev.End.Sub(ev.Start), slo.FormatFloat(roundTo(100*ev.BudgetSpent, 3)))
 		}
 		fmt.Fprintln(tw, "  tier\tseverity\tthreshold\talerts\tprecision\trecall\tdetection\treset")
 		for _, t := range g.Tiers {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", t.Tier, t.Severity, evaluator.FormatFloat(t.Threshold),
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", t.Tier, t.Severity, slo.FormatFloat(t.Threshold),
 				len(t.Alerts), ratio(t.Precision), ratio(t.Recall), meanSeconds(t.DetectionSeconds), meanSeconds(t.ResetSeconds))
 		}
 	}
@@ -55,7 +55,7 @@ func ratio(p *float64) string {
 	if p == nil {
 		return "-"
 	}
-	return evaluator.FormatFloat(roundTo(*p, 3))
+	return slo.FormatFloat(roundTo(*p, 3))
 }
 
 func meanSeconds(xs []float64) string {

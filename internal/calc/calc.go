@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -99,11 +101,11 @@ func Compute(objective float64, period time.Duration, tiers []evaluator.Tier, ev
 // WriteTable prints the result for people.
 func (r Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "objective\t%s%%\n", evaluator.FormatFloat(100*r.Objective))
+	fmt.Fprintf(tw, "objective\t%s%%\n", slo.FormatFloat(100*r.Objective))
 	fmt.Fprintf(tw, "period\t%s\n", model.Duration(r.Period))
-	fmt.Fprintf(tw, "error budget\t%s (%s min)\n", r.Budget, evaluator.FormatFloat(r.Budget.Minutes()))
+	fmt.Fprintf(tw, "error budget\t%s (%s min)\n", r.Budget, slo.FormatFloat(r.Budget.Minutes()))
 	if r.BudgetEvents > 0 {
-		fmt.Fprintf(tw, "bad events allowed\t%s\n", evaluator.FormatFloat(r.BudgetEvents))
+		fmt.Fprintf(tw, "bad events allowed\t%s\n", slo.FormatFloat(r.BudgetEvents))
 	}
 	fmt.Fprintln(tw, "\ntier\tseverity\tlong\tshort\tburn rate\terror ratio\tfull outage fires after\tbudget spent")
 	for _, t := range r.Tiers {
@@ -112,8 +114,8 @@ func (r Result) WriteTable(w io.Writer) error {
 			detect = "never (threshold above max burn rate)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%%\t%s\t%s%%\n", t.Name, t.Severity, model.Duration(t.LongWindow),
-			model.Duration(t.ShortWindow), evaluator.FormatFloat(t.Threshold), evaluator.FormatFloat(100*t.ErrorRatio),
-			detect, evaluator.FormatFloat(100*t.BudgetSpentAtDetection))
+			model.Duration(t.ShortWindow), slo.FormatFloat(t.Threshold), slo.FormatFloat(100*t.ErrorRatio),
+			detect, slo.FormatFloat(100*t.BudgetSpentAtDetection))
 	}
 	return tw.Flush()
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -27,7 +27,7 @@ func TestScenarioFigures(t *testing.T) {
 		{0.999, 28 * day, 40*time.Minute + 19200*time.Millisecond, []string{"13.44", "5.6", "2.8", "0.933333333333"}},
 	}
 	for _, tc := range tests {
-		r, err := Compute(tc.objective, tc.period, evaluator.DefaultTiers(), 0)
+		r, err := Compute(tc.objective, tc.period, slo.DefaultTiers(), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,26 +35,26 @@ func TestScenarioFigures(t *testing.T) {
 			t.Errorf("%v/%s budget %s, want %s", tc.objective, tc.period, r.Budget, tc.budget)
 		}
 		for i, want := range tc.thresholds {
-			if got := evaluator.FormatFloat(r.Tiers[i].Threshold); got != want {
+			if got := slo.FormatFloat(r.Tiers[i].Threshold); got != want {
 				t.Errorf("%v/%s tier %s: %s, want %s", tc.objective, tc.period, r.Tiers[i].Name, got, want)
 			}
 		}
 	}
 	// 2% of 30d at 99.9% with 100% errors: 51.84 s.
-	r, _ := Compute(0.999, 30*day, evaluator.DefaultTiers(), 0)
+	r, _ := Compute(0.999, 30*day, slo.DefaultTiers(), 0)
 	if got := r.Tiers[0].FullOutageDetection; (got - 51840*time.Millisecond).Abs() > time.Millisecond {
 		t.Errorf("fast tier full-outage detection %s, want 51.84s", got)
 	}
 	// At 90% the maximum burn rate is 10: the fast tier (14.4) can never
 	// fire, the medium one (6) can.
-	r, _ = Compute(0.9, 30*day, evaluator.DefaultTiers(), 0)
+	r, _ = Compute(0.9, 30*day, slo.DefaultTiers(), 0)
 	if r.Tiers[0].CanFire || !r.Tiers[1].CanFire {
 		t.Errorf("at 90%%: fast can fire %v, medium %v; want false, true", r.Tiers[0].CanFire, r.Tiers[1].CanFire)
 	}
 }
 
 func TestTableGolden(t *testing.T) {
-	r, err := Compute(0.999, 30*24*time.Hour, evaluator.DefaultTiers(), 50)
+	r, err := Compute(0.999, 30*24*time.Hour, slo.DefaultTiers(), 50)
 	if err != nil {
 		t.Fatal(err)
 	}

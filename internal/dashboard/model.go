@@ -4,8 +4,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/config"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // SLO is what the dashboards need to know of one configured SLO.
@@ -28,7 +29,7 @@ func FromConfig(cfg *config.Config) []SLO {
 	out := make([]SLO, 0, len(cfg.SLOs))
 	for _, s := range cfg.SLOs {
 		d := SLO{Name: s.Name, Service: s.Service, GroupBy: slices.Clone(s.GroupBy),
-			Period: evaluator.FormatWindow(time.Duration(s.Period)), Events: s.SLI.Composite == nil}
+			Period: slo.FormatWindow(time.Duration(s.Period)), Events: s.SLI.Composite == nil}
 		if s.Calendar != "" {
 			d.Period = s.Calendar
 		}

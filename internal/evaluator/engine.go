@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/windows"
 )
 
@@ -151,7 +153,7 @@ func (e *Engine) link(i int) error {
 		for _, w := range s.windows {
 			j := slices.Index(cs.windows, w)
 			if j < 0 {
-				missing = append(missing, FormatWindow(w))
+				missing = append(missing, slo.FormatWindow(w))
 			}
 			cp.win = append(cp.win, j)
 		}
@@ -176,12 +178,12 @@ func (s *Spec) periodName() string {
 	if s.Calendar != "" {
 		return fmt.Sprintf("calendar %s in %s", s.Calendar, locName(s.Location))
 	}
-	return "a rolling " + FormatWindow(s.Period)
+	return "a rolling " + slo.FormatWindow(s.Period)
 }
 
 func newSLOState(interval time.Duration, spec Spec) (*sloState, error) {
 	if spec.Zones == nil {
-		spec.Zones = DefaultZones()
+		spec.Zones = slo.DefaultZones()
 	}
 	if spec.ExhaustionWindow == 0 {
 		spec.ExhaustionWindow = time.Hour
@@ -588,12 +590,5 @@ func (s *sloState) budget(p, ex WindowResult, period time.Duration) (Budget, int
 			b.ExhaustionSeconds = b.RemainingRatio * period.Seconds() / ex.BurnRate
 		}
 	}
-	zone := len(s.spec.Zones) - 1
-	for zi, z := range s.spec.Zones {
-		if b.RemainingRatio >= z.MinRemaining {
-			zone = zi
-			break
-		}
-	}
-	return b, zone
+	return b, slo.ZoneIndex(s.spec.Zones, b.RemainingRatio)
 }

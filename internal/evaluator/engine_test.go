@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 const day = 24 * time.Hour
@@ -39,8 +41,8 @@ func TestTierThresholdsScenario(t *testing.T) {
 		{7 * day, []string{"3.36", "1.4", "0.7", "0.233333333333"}},
 	}
 	for _, tc := range tests {
-		for i, tier := range DefaultTiers() {
-			if got := FormatFloat(tier.Threshold(tc.period)); got != tc.want[i] {
+		for i, tier := range slo.DefaultTiers() {
+			if got := slo.FormatFloat(tier.Threshold(tc.period)); got != tc.want[i] {
 				t.Errorf("%s threshold for %s = %s, want %s", tier.Name, tc.period, got, tc.want[i])
 			}
 		}
@@ -49,8 +51,8 @@ func TestTierThresholdsScenario(t *testing.T) {
 
 func TestFormatFloat(t *testing.T) {
 	for in, want := range map[float64]string{0.9990000000000001: "0.999", 14.399999999999999: "14.4", 1e-4: "0.0001", 3: "3"} {
-		if got := FormatFloat(in); got != want {
-			t.Errorf("FormatFloat(%v) = %s, want %s", in, got, want)
+		if got := slo.FormatFloat(in); got != want {
+			t.Errorf("slo.FormatFloat(%v) = %s, want %s", in, got, want)
 		}
 	}
 }
@@ -59,7 +61,7 @@ func TestFormatFloat(t *testing.T) {
 func newEngine(t testing.TB, obj float64, period time.Duration) *Engine {
 	t.Helper()
 	var tiers []Tier
-	for _, tr := range DefaultTiers() {
+	for _, tr := range slo.DefaultTiers() {
 		if tr.LongWindow <= period {
 			tiers = append(tiers, tr)
 		}
@@ -238,7 +240,7 @@ func TestPropertyAgainstBruteForce(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 3))
 		e, err := New(30*time.Second, []Spec{{Name: "p", Objective: obj, Period: period,
-			Windows: []time.Duration{5 * time.Minute, time.Hour}, Tiers: DefaultTiers()[:3]}})
+			Windows: []time.Duration{5 * time.Minute, time.Hour}, Tiers: slo.DefaultTiers()[:3]}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,8 +388,8 @@ func TestFormatWindow(t *testing.T) {
 	for d, want := range map[time.Duration]string{5 * time.Minute: "5m", time.Hour: "1h", 24 * time.Hour: "1d",
 		7 * 24 * time.Hour: "7d", 30 * 24 * time.Hour: "30d", 90*time.Minute + 30*time.Second: "1h30m30s",
 		31*24*time.Hour + time.Hour: "31d1h", 0: "0s"} {
-		if got := FormatWindow(d); got != want {
-			t.Errorf("FormatWindow(%s) = %s, want %s", d, got, want)
+		if got := slo.FormatWindow(d); got != want {
+			t.Errorf("slo.FormatWindow(%s) = %s, want %s", d, got, want)
 		}
 	}
 }

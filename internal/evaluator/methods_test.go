@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
 )
 
@@ -13,7 +15,7 @@ import (
 // reset at 1 March 00:00 UTC, and the month-length thresholds.
 func TestCalendarMonthResets(t *testing.T) {
 	e, err := New(30*time.Second, []Spec{{Name: "m", Objective: 0.99, Calendar: calendar.Month,
-		Tiers: DefaultTiers()[:1], Windows: []time.Duration{5 * time.Minute}}})
+		Tiers: slo.DefaultTiers()[:1], Windows: []time.Duration{5 * time.Minute}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func TestCalendarMonthResets(t *testing.T) {
 	if got := feb.Groups[0].Budget.RemainingRatio; math.Abs(got-want) > 1e-9 {
 		t.Errorf("February remaining %v, want %v", got, want)
 	}
-	if got := FormatFloat(feb.Tiers[0].Threshold); got != "13.44" {
+	if got := slo.FormatFloat(feb.Tiers[0].Threshold); got != "13.44" {
 		t.Errorf("February fast threshold %s, want 13.44", got)
 	}
 
@@ -61,7 +63,7 @@ func TestCalendarMonthResets(t *testing.T) {
 	if got := mar.Groups[0].Budget.RemainingRatio; math.Abs(got-0) > 1e-9 {
 		t.Errorf("March remaining %v, want 0 (1%% errors spend exactly the budget)", got)
 	}
-	if got := FormatFloat(mar.Tiers[0].Threshold); got != "14.88" {
+	if got := slo.FormatFloat(mar.Tiers[0].Threshold); got != "14.88" {
 		t.Errorf("March fast threshold %s, want 14.88", got)
 	}
 }

@@ -27,59 +27,22 @@ package evaluator
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
+	"math"
+	"time"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
-	"math"
-	"strconv"
-	"time"
 )
 
-// Tier is one multi-window, multi-burn-rate alert tier.
-type Tier struct {
-	// Name identifies the tier, e.g. "fast"; exported as alert_tier.
-	Name string
-	// Severity is exported as the severity label, e.g. "page".
-	Severity string
-	// BudgetFraction is the share of the period's budget that, spent within
-	// LongWindow, fires the tier (0.02 for the fast tier).
-	BudgetFraction float64
-	// LongWindow and ShortWindow must both burn above the threshold.
-	LongWindow, ShortWindow time.Duration
-}
+// Tier is the vocabulary's alert tier (slo.Tier); the engine uses its
+// name, severity, budget fraction and windows.
+type Tier = slo.Tier
 
-// Threshold returns the burn-rate threshold of the tier for a period:
-// budget fraction x period / long window. It is 14.4 for the fast tier of a
-// 30d period and scales with the period (13.44 for 28d).
-func (t Tier) Threshold(period time.Duration) float64 {
-	return t.BudgetFraction * float64(period) / float64(t.LongWindow)
-}
-
-// DefaultTiers returns the four tiers of the SRE Workbook that the project
-// uses by default: fast and medium page, slow and long open a ticket.
-func DefaultTiers() []Tier {
-	return []Tier{
-		{Name: "fast", Severity: "page", BudgetFraction: 0.02, LongWindow: time.Hour, ShortWindow: 5 * time.Minute},
-		{Name: "medium", Severity: "page", BudgetFraction: 0.05, LongWindow: 6 * time.Hour, ShortWindow: 30 * time.Minute},
-		{Name: "slow", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 24 * time.Hour, ShortWindow: 2 * time.Hour},
-		{Name: "long", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 72 * time.Hour, ShortWindow: 6 * time.Hour},
-	}
-}
-
-// Zone is one error-budget policy zone.
-type Zone struct {
-	// Name is exported in the zone label of slo_budget_zone.
-	Name string
-	// MinRemaining is the lowest remaining-budget ratio that is still in
-	// this zone. The last zone should have -Inf.
-	MinRemaining float64
-}
-
-// DefaultZones returns green (>= 75%), yellow (>= 25%), orange (>= 0%) and
-// red (exhausted).
-func DefaultZones() []Zone {
-	return []Zone{{"green", 0.75}, {"yellow", 0.25}, {"orange", 0}, {"red", math.Inf(-1)}}
-}
+// Zone is the vocabulary's policy zone (slo.Zone); the engine uses its
+// name and lower bound.
+type Zone = slo.Zone
 
 // Spec is what the evaluator needs to know of one SLO.
 type Spec struct {
@@ -210,61 +173,14 @@ func (s *Spec) validate() error {
 		}
 		if th := t.Threshold(s.Period); th > maxBurn {
 			return errf("tier %q: threshold %s exceeds the maximum possible burn rate %s (1 / (1 - objective)), so it can never fire",
-				t.Name, FormatFloat(th), FormatFloat(maxBurn))
+				t.Name, slo.FormatFloat(th), slo.FormatFloat(maxBurn))
 		}
 	}
 	return nil
-}
-
-// FormatFloat prints a computed value without float noise: 0.999, not
-// 0.9990000000000001, and 14.4, not 14.399999999999999.
-func FormatFloat(v float64) string {
-	return strconv.FormatFloat(RoundNoise(v), 'f', -1, 64)
-}
-
-// RoundNoise rounds v to 12 significant digits: 14.399999999999999 becomes
-// 14.4 while every digit a configuration can mean is kept. Comparisons of
-// computed thresholds (can a tier ever fire?) use it so that float noise
-// does not decide them.
-func RoundNoise(v float64) float64 {
-	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return v
-	}
-	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
-	if err != nil {
-		return v
-	}
-	return r
 }
 
 // BudgetDuration returns the error budget of a time-based reading of the
 // objective: (1 - objective) x period, e.g. 43m12s for 99.9% over 30d.
 func BudgetDuration(objective float64, period time.Duration) time.Duration {
 	return time.Duration(math.Round((1 - objective) * float64(period)))
-}
-
-// FormatWindow prints a window or period the way the window label of the
-// exported series writes it: Prometheus duration syntax with days as the
-// largest unit (5m, 1h, 1d, 7d, 28d, 30d, 1h30m). Prometheus' own formatter
-// would print 7d as 1w and 30d as 4w2d, which users do not recognise.
-func FormatWindow(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	if d < 0 {
-		b.WriteByte('-')
-		d = -d
-	}
-	for _, u := range []struct {
-		unit string
-		size time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
-		if n := d / u.size; n > 0 {
-			b.WriteString(strconv.FormatInt(int64(n), 10))
-			b.WriteString(u.unit)
-			d -= n * u.size
-		}
-	}
-	return b.String()
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
@@ -130,7 +132,7 @@ func toSLO(snap *evaluator.Snapshot, r *evaluator.SLOResult, meta SLOInfo) SLO {
 	}
 	zones := r.Spec.Zones
 	if zones == nil {
-		zones = evaluator.DefaultZones()
+		zones = slo.DefaultZones()
 	}
 	// events is an event count, or nil for a composite.
 	events := func(v float64) *float64 {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -22,7 +24,7 @@ func compositeStore(t *testing.T) *Store {
 		{Name: "feature-store-availability", Service: "feature-store", Objective: 0.9999, Period: 24 * time.Hour, Windows: ws},
 		{Name: "model-api-availability", Service: "model-api", Objective: 0.999, Period: 24 * time.Hour, Windows: ws},
 		{Name: "inference-availability", Service: "inference-journey", Objective: 0.999, Period: 24 * time.Hour, Windows: ws,
-			Tiers:     evaluator.DefaultTiers()[:1],
+			Tiers:     slo.DefaultTiers()[:1],
 			Composite: &evaluator.Composite{Components: []evaluator.Component{{SLO: 0, Weight: 2}, {SLO: 1}}}},
 	})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
@@ -26,11 +28,11 @@ func win(good, valid, coverage, objective float64) evaluator.WindowResult {
 // any data yet, and a calendar SLO.
 func fixture() (*evaluator.Snapshot, map[string]SLOInfo) {
 	avail := &evaluator.Spec{Name: "model-api-availability", Service: "model-api", Objective: 0.999,
-		Period: 30 * 24 * time.Hour, Tiers: evaluator.DefaultTiers()[:2], Zones: evaluator.DefaultZones()}
+		Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers()[:2], Zones: slo.DefaultZones()}
 	fs := &evaluator.Spec{Name: "feature-store-availability", Service: "feature-store", Objective: 0.9999,
-		Period: 30 * 24 * time.Hour, Tiers: evaluator.DefaultTiers()[:1]}
+		Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers()[:1]}
 	batch := &evaluator.Spec{Name: "batch-success", Service: "batch-inference", Objective: 0.95,
-		Calendar: "month", Period: 31 * 24 * time.Hour, Tiers: evaluator.DefaultTiers()[3:]}
+		Calendar: "month", Period: 31 * 24 * time.Hour, Tiers: slo.DefaultTiers()[3:]}
 	windows := []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 6 * time.Hour, 30 * 24 * time.Hour}
 	snap := &evaluator.Snapshot{Time: fixtureTime, SLOs: []evaluator.SLOResult{
 		{Spec: avail, Windows: windows, DataUp: true, Period: avail.Period, PeriodStart: fixtureTime.Add(-avail.Period),
@@ -102,7 +104,7 @@ func bigSnapshot(slos, groups, windows, tiers int) (*evaluator.Snapshot, map[str
 	info := map[string]SLOInfo{}
 	for i := range slos {
 		spec := &evaluator.Spec{Name: fmt.Sprintf("slo-%02d", i), Service: "model-api", Objective: 0.999,
-			Period: 30 * 24 * time.Hour, Tiers: evaluator.DefaultTiers()[:tiers]}
+			Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers()[:tiers]}
 		info[spec.Name] = SLOInfo{Kind: "ratio", Labels: map[string]string{"team": "inference", "owner": "ml"}}
 		r := evaluator.SLOResult{Spec: spec, Windows: all[:windows], DataUp: true, Period: spec.Period,
 			PeriodStart: fixtureTime.Add(-spec.Period)}

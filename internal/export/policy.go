@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/policy"
 )
@@ -63,7 +65,7 @@ func snapshotStates(snap *evaluator.Snapshot, groups bool) []policy.State {
 		r := &snap.SLOs[i]
 		zones := r.Spec.Zones
 		if zones == nil {
-			zones = evaluator.DefaultZones()
+			zones = slo.DefaultZones()
 		}
 		base := policy.State{SLO: r.Spec.Name, Service: r.Spec.Service, DataUp: r.DataUp, EvaluatedAt: snap.Time}
 		if len(r.Groups) == 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -146,7 +148,7 @@ type emitter interface {
 
 // WindowLabel is the window label of a duration: a Prometheus duration
 // such as 5m, 1h, 1d or 30d.
-func WindowLabel(d time.Duration) string { return evaluator.FormatWindow(d) }
+func WindowLabel(d time.Duration) string { return slo.FormatWindow(d) }
 
 // sloSeries is one SLO's result with every label set its series need.
 type sloSeries struct {
@@ -188,7 +190,7 @@ func prepare(snap *evaluator.Snapshot, info map[string]SLOInfo) []sloSeries {
 		}
 		zones := r.Spec.Zones
 		if zones == nil {
-			zones = evaluator.DefaultZones()
+			zones = slo.DefaultZones()
 		}
 		s.zones = make([]*labelSet, len(zones))
 		for j, z := range zones {

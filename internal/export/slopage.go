@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
@@ -78,11 +80,11 @@ func formatSeconds(v *float64) string {
 // history.
 func sloView(snap *evaluator.Snapshot, r *evaluator.SLOResult, s SLO, hist *History) sloPage {
 	page := sloPage{CSS: template.CSS(statusCSS), Name: s.Name, Service: s.Service,
-		Objective: evaluator.FormatFloat(100*s.Objective) + "%", Period: s.Period, DataUp: s.DataUp,
+		Objective: slo.FormatFloat(100*s.Objective) + "%", Period: s.Period, DataUp: s.DataUp,
 		Evaluated: snap.Time.UTC().Format(time.RFC3339), MaxPoints: hist.maxPoints}
 	zones := r.Spec.Zones
 	if zones == nil {
-		zones = evaluator.DefaultZones()
+		zones = slo.DefaultZones()
 	}
 	for j, g := range s.Groups {
 		gr := &r.Groups[j]

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/version"
 )
 
@@ -96,7 +97,7 @@ func statusRows(slos []SLO) []statusRow {
 	for _, s := range slos {
 		obj := s.Objective
 		for _, g := range s.Groups {
-			r := statusRow{remaining: math.Inf(1), Name: s.Name, Service: s.Service, Objective: evaluator.FormatFloat(100*obj) + "%",
+			r := statusRow{remaining: math.Inf(1), Name: s.Name, Service: s.Service, Objective: slo.FormatFloat(100*obj) + "%",
 				SLI: percent(g.PeriodSLI, 3), Remaining: "-", BarWidth: "0", Zone: g.Zone,
 				ZoneName: g.Zone, ZoneClass: g.Zone, Firing: strings.Join(g.Firing, ", "), DataUp: s.DataUp}
 			if r.ZoneClass == "" {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/export"
 	"github.com/slo-exporter/slo-exporter/internal/policy"
@@ -18,7 +20,7 @@ import (
 // of two groups: model a in orange (10% left), model b green.
 func exporter(t *testing.T, evaluated time.Time, dataUp bool) string {
 	t.Helper()
-	spec := &evaluator.Spec{Name: "api-availability", Service: "api", Objective: 0.999, Period: 30 * 24 * time.Hour, Zones: evaluator.DefaultZones()}
+	spec := &evaluator.Spec{Name: "api-availability", Service: "api", Objective: 0.999, Period: 30 * 24 * time.Hour, Zones: slo.DefaultZones()}
 	group := func(model string, remaining float64, zone int) evaluator.GroupResult {
 		return evaluator.GroupResult{Labels: []evaluator.Label{{Name: "model", Value: model}},
 			Windows: []evaluator.WindowResult{{Good: 99, Valid: 100, HasSLI: true, SLI: 0.99, BurnRate: 10, Coverage: 1}},

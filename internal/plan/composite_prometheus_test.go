@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/promtest"
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
 	"github.com/slo-exporter/slo-exporter/internal/synth"
@@ -120,10 +121,10 @@ func TestCompositeThroughPrometheus(t *testing.T) {
 				want := promComposite(t, srv, r.Spec.Name, w, now)
 				got := g.Windows[wi]
 				if !got.HasSLI || math.Abs(got.SLI-want) > 1e-9 {
-					t.Errorf("%s %s at %s: SLI %v (has %v), PromQL %v", r.Spec.Name, evaluator.FormatWindow(w), now.Format(time.RFC3339), got.SLI, got.HasSLI, want)
+					t.Errorf("%s %s at %s: SLI %v (has %v), PromQL %v", r.Spec.Name, slo.FormatWindow(w), now.Format(time.RFC3339), got.SLI, got.HasSLI, want)
 				}
 				if wantBurn := (1 - want) / (1 - r.Spec.Objective); math.Abs(got.BurnRate-wantBurn) > 1e-7 {
-					t.Errorf("%s %s: burn %v, PromQL %v", r.Spec.Name, evaluator.FormatWindow(w), got.BurnRate, wantBurn)
+					t.Errorf("%s %s: burn %v, PromQL %v", r.Spec.Name, slo.FormatWindow(w), got.BurnRate, wantBurn)
 				}
 			}
 			pw := promComposite(t, srv, r.Spec.Name, 24*time.Hour, now)
@@ -141,7 +142,7 @@ func TestCompositeThroughPrometheus(t *testing.T) {
 func promComposite(t *testing.T, srv *promtest.Server, name string, w time.Duration, now time.Time) float64 {
 	t.Helper()
 	inc := func(sel string) string {
-		return fmt.Sprintf("(sum(%s) - sum(%s offset %s))", sel, sel, evaluator.FormatWindow(w))
+		return fmt.Sprintf("(sum(%s) - sum(%s offset %s))", sel, sel, slo.FormatWindow(w))
 	}
 	a := fmt.Sprintf("(%s / %s)", inc(`synth_requests_total{job="synth",model="a",code="200"}`), inc(`synth_requests_total{job="synth",model="a"}`))
 	b := fmt.Sprintf("(1 - %s / %s)", inc(`synth_requests_total{job="synth",model="b",code="500"}`), inc(`synth_requests_total{job="synth",model="b"}`))

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/config"
@@ -552,7 +554,7 @@ func TestTimeSlicesThroughPrometheus(t *testing.T) {
 						unc += b2f(v.uncertain())
 					}
 					got := gr.Windows[wi]
-					name := fmt.Sprintf("%s %s %s at %s", spec.Name, g, evaluator.FormatWindow(w), utc(now))
+					name := fmt.Sprintf("%s %s %s at %s", spec.Name, g, slo.FormatWindow(w), utc(now))
 					checkWindow(t, name, got, good, valid, obj)
 					if math.Abs(pGood-good) > unc || math.Abs(pValid-valid) > unc {
 						t.Errorf("%s: PromQL %v/%v slices, brute force %v/%v: more apart than the %v uncertain slices", name, pGood, pValid, good, valid, unc)
@@ -882,8 +884,8 @@ func TestCalendarThroughPrometheus(t *testing.T) {
 					pRemaining = fmt.Sprintf("%.4f", remaining(pGood, pValid, obj))
 				}
 				t.Logf("%s: period %s+%s; good/valid %.0f/%.0f (brute force %.0f/%.0f, PromQL %.0f/%.0f ±%.0f/%.0f); budget remaining %.4f (PromQL %s); fast tier %s",
-					gname, utc(start), evaluator.FormatWindow(length), gr.Period.Good, gr.Period.Valid, good, valid, pGood, pValid, tolGood, tolValid,
-					b.RemainingRatio, pRemaining, evaluator.FormatFloat(r.Tiers[0].Threshold))
+					gname, utc(start), slo.FormatWindow(length), gr.Period.Good, gr.Period.Valid, good, valid, pGood, pValid, tolGood, tolValid,
+					b.RemainingRatio, pRemaining, slo.FormatFloat(r.Tiers[0].Threshold))
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/rules"
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // Meta is an SLO's descriptive metadata, exported on slo_info only.
@@ -180,8 +181,8 @@ func Rules(cfg *config.Config) []rules.SLO {
 		r := rules.SLO{Name: s.Name, Service: s.Service, Objective: s.Objective(), Period: time.Duration(s.Period),
 			Calendar: s.Calendar, RunbookURL: s.Alerting.RunbookURL, DashboardURL: s.Alerting.DashboardURL, GroupBy: s.GroupBy}
 		for _, t := range s.Alerting.Tiers {
-			r.Tiers = append(r.Tiers, rules.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
-				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow), For: time.Duration(t.For),
+			r.Tiers = append(r.Tiers, rules.Tier{Tier: slo.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
+				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow), For: time.Duration(t.For)},
 				Disabled: !t.Enabled, AlertName: t.AlertName, Labels: t.Labels, Annotations: t.Annotations})
 		}
 		for _, z := range cfg.Global.BudgetPolicy.Zones {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -85,7 +87,7 @@ slos:
 		t.Errorf("spec %+v", s)
 	}
 	// A 7d period scales the fast tier to 0.02 x 168h / 1h = 3.36.
-	if got := evaluator.FormatFloat(s.Tiers[0].Threshold(s.Period)); got != "3.36" {
+	if got := slo.FormatFloat(s.Tiers[0].Threshold(s.Period)); got != "3.36" {
 		t.Errorf("fast threshold %s, want 3.36", got)
 	}
 	if p.LongestPeriod() != 7*24*time.Hour {

@@ -17,88 +17,25 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
-// Change kinds a gate is asked about. A policy may name others in allow
-// and always_allow; these are the ones of the reference policy.
+// Change kinds and the standard approval are the vocabulary's.
 const (
-	Feature  = "feature"
-	BugFix   = "bugfix"
-	Refactor = "refactor"
-	Security = "security"
-	DataLoss = "dataloss"
+	Feature          = slo.Feature
+	BugFix           = slo.BugFix
+	Refactor         = slo.Refactor
+	Security         = slo.Security
+	DataLoss         = slo.DataLoss
+	StandardApproval = slo.StandardApproval
 )
 
-// StandardApproval is the approval of a zone that needs nothing beyond the
-// team's usual review: a change allowed there is allowed outright. Any
-// other approval (or an empty one, which means the same as standard) names
-// who must approve, and the gate answers NeedsApproval.
-const StandardApproval = "standard"
-
-// Zone is one policy zone and what it allows.
-type Zone struct {
-	Name string
-	// MinRemaining is the lowest remaining-budget ratio still in the zone;
-	// the last zone takes everything below the others (-Inf).
-	MinRemaining float64
-	// Allow lists the change kinds allowed in the zone.
-	Allow []string
-	// Approval is who must approve a change; "" or StandardApproval for
-	// the usual review.
-	Approval string
-	// Notify lists who is told while a budget is in the zone.
-	Notify []string
-}
-
-// zoneJSON is a Zone in JSON, with min_remaining left out for the last
-// zone's -Inf (JSON has no infinities).
-type zoneJSON struct {
-	Name         string   `json:"name"`
-	MinRemaining *float64 `json:"min_remaining,omitempty"`
-	Allow        []string `json:"allow"`
-	Approval     string   `json:"approval"`
-	Notify       []string `json:"notify,omitempty"`
-}
-
-// MarshalJSON writes the zone with its bound when it has one.
-func (z Zone) MarshalJSON() ([]byte, error) {
-	j := zoneJSON{Name: z.Name, Allow: z.Allow, Approval: z.Approval, Notify: z.Notify}
-	if j.Allow == nil {
-		j.Allow = []string{}
-	}
-	if !math.IsInf(z.MinRemaining, 0) && !math.IsNaN(z.MinRemaining) {
-		m := z.MinRemaining
-		j.MinRemaining = &m
-	}
-	return json.Marshal(j)
-}
-
-// UnmarshalJSON reads a zone; without min_remaining it takes everything
-// below the others.
-func (z *Zone) UnmarshalJSON(b []byte) error {
-	var j zoneJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	*z = Zone{Name: j.Name, MinRemaining: math.Inf(-1), Allow: j.Allow, Approval: j.Approval, Notify: j.Notify}
-	if j.MinRemaining != nil {
-		z.MinRemaining = *j.MinRemaining
-	}
-	return nil
-}
-
-// NeedsApproval reports whether a change allowed in the zone still needs
-// an approval beyond the usual review.
-func (z Zone) NeedsApproval() bool {
-	return z.Approval != "" && z.Approval != StandardApproval
-}
+// Zone is the vocabulary's policy zone (slo.Zone).
+type Zone = slo.Zone
 
 // Policy is the zones, highest first, and the kinds always allowed.
 type Policy struct {
@@ -106,36 +43,11 @@ type Policy struct {
 	AlwaysAllow []string `json:"always_allow"`
 }
 
-// Default returns the reference policy, on the evaluator's default zone
-// boundaries (so the exported slo_budget_zone and the gate agree).
-// config.DefaultBudgetPolicy is the same policy in the configuration's
-// shape; a test in config keeps the two equal.
+// Default returns the reference policy of the vocabulary
+// (slo.DefaultZones, slo.DefaultAlwaysAllow), the same zones the engine
+// exports in slo_budget_zone.
 func Default() Policy {
-	actions := map[string]Zone{
-		"green":  {Allow: []string{Feature, BugFix, Refactor}, Approval: StandardApproval},
-		"yellow": {Allow: []string{Feature, BugFix, Refactor}, Approval: "senior engineer", Notify: []string{"engineering manager"}},
-		"orange": {Allow: []string{BugFix}, Approval: "engineering manager", Notify: []string{"engineering manager", "VP engineering"}},
-		"red":    {Approval: "VP engineering", Notify: []string{"engineering manager", "VP engineering", "executives"}},
-	}
-	p := Policy{AlwaysAllow: []string{Security, DataLoss}}
-	for _, ez := range evaluator.DefaultZones() {
-		z := actions[ez.Name]
-		z.Name, z.MinRemaining = ez.Name, ez.MinRemaining
-		p.Zones = append(p.Zones, z)
-	}
-	return p
-}
-
-// EvaluatorZones returns the zone boundaries for the evaluator.
-func (p Policy) EvaluatorZones() []evaluator.Zone {
-	out := make([]evaluator.Zone, len(p.Zones))
-	for i, z := range p.Zones {
-		out[i] = evaluator.Zone{Name: z.Name, MinRemaining: z.MinRemaining}
-	}
-	if len(out) > 0 {
-		out[len(out)-1].MinRemaining = math.Inf(-1)
-	}
-	return out
+	return Policy{Zones: slo.DefaultZones(), AlwaysAllow: slo.DefaultAlwaysAllow()}
 }
 
 // Validate checks that zones are named, unique and in descending order.

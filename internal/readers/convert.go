@@ -11,11 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slo-exporter/slo-exporter/config"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/readers/pyrra"
 	"github.com/slo-exporter/slo-exporter/internal/readers/sloth"
 )
@@ -213,7 +214,7 @@ func days(n *yaml.Node, key string) {
 		}
 	case yaml.ScalarNode:
 		if d, err := model.ParseDuration(n.Value); err == nil && durationKeys[key] {
-			n.Value = evaluator.FormatWindow(time.Duration(d))
+			n.Value = slo.FormatWindow(time.Duration(d))
 		}
 	}
 }

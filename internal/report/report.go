@@ -38,6 +38,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/backtest"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/policy"
@@ -285,7 +287,7 @@ func (c *Collector) Observe(t time.Time) {
 		r := &snap.SLOs[si]
 		zones := r.Spec.Zones
 		if zones == nil {
-			zones = evaluator.DefaultZones()
+			zones = slo.DefaultZones()
 		}
 		ws := r.Window(c.in.Step)
 		for gi := range r.Groups {
@@ -331,7 +333,7 @@ func (c *Collector) Observe(t time.Time) {
 					continue
 				}
 				if cur := tr.worst[wd]; cur == nil || w.SLI < cur.SLI {
-					tr.worst[wd] = &WorstWindow{Window: evaluator.FormatWindow(wd), SLI: w.SLI, At: t}
+					tr.worst[wd] = &WorstWindow{Window: slo.FormatWindow(wd), SLI: w.SLI, At: t}
 				}
 			}
 			if c.steps%c.stride == 0 || !t.Before(c.in.To) {
@@ -356,7 +358,7 @@ func tierWindow(r *evaluator.SLOResult, w time.Duration) bool {
 // Report builds the report of what was observed.
 func (c *Collector) Report() *Report {
 	in := c.in
-	rep := &Report{From: in.From, To: in.To, TimeZone: in.Location.String(), Step: evaluator.FormatWindow(in.Step),
+	rep := &Report{From: in.From, To: in.To, TimeZone: in.Location.String(), Step: slo.FormatWindow(in.Step),
 		SLOs: []SLO{}, loc: in.Location}
 	for _, z := range in.Policy.Zones {
 		rep.Zones = append(rep.Zones, z.Name)
@@ -370,7 +372,7 @@ func (c *Collector) Report() *Report {
 	rangeSeconds := in.To.Sub(in.From).Seconds()
 	for i := range in.Engine.Len() {
 		spec := in.Engine.Spec(i)
-		s := SLO{Name: spec.Name, Service: spec.Service, Objective: spec.Objective, Period: evaluator.FormatWindow(spec.Period),
+		s := SLO{Name: spec.Name, Service: spec.Service, Objective: spec.Objective, Period: slo.FormatWindow(spec.Period),
 			Composite: spec.Composite != nil, Groups: []Group{}}
 		if spec.Calendar != "" {
 			s.Period = string(spec.Calendar)
@@ -434,7 +436,7 @@ func buildGroup(in Input, tr *trace, spec *evaluator.Spec, rangeSeconds, steps f
 	}
 	zones := spec.Zones
 	if zones == nil {
-		zones = evaluator.DefaultZones()
+		zones = slo.DefaultZones()
 	}
 	var names []string
 	for _, z := range zones {

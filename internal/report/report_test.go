@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/policy"
 )
@@ -61,7 +63,7 @@ func fxBad(model string, t time.Time) float64 {
 }
 
 func fixtureSpec() evaluator.Spec {
-	tiers := evaluator.DefaultTiers()[:2]
+	tiers := slo.DefaultTiers()[:2]
 	return evaluator.Spec{Name: "api-availability", Service: "api", Objective: 0.99, Period: 24 * time.Hour, Tiers: tiers,
 		Windows: []time.Duration{time.Hour, 24 * time.Hour}}
 }

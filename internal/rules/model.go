@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // SLO is what rule generation needs to know of one SLO. The CLI converts the
@@ -40,20 +41,11 @@ type SLO struct {
 	Escalations []Escalation
 }
 
-// Tier is one multi-window, multi-burn-rate alert tier of an SLO.
+// Tier is one alert tier of an SLO: the vocabulary's tier (name,
+// severity, budget fraction, windows, for) and what the generated rule
+// carries besides.
 type Tier struct {
-	// Name identifies the tier ("fast"); it is the alert_tier label.
-	Name string
-	// Severity is the severity label ("page", "ticket"). Inhibitions treats
-	// "page" as the paging severity.
-	Severity string
-	// BudgetFraction is the share of the period's error budget that, spent
-	// within LongWindow, fires the tier (0.02 for the fast tier).
-	BudgetFraction float64
-	// LongWindow and ShortWindow must both burn above the threshold.
-	LongWindow, ShortWindow time.Duration
-	// For is the alert's for clause; zero means none.
-	For time.Duration
+	slo.Tier
 	// Disabled tiers produce no alert and are not validated.
 	Disabled bool
 	// AlertName, when set, names the tier's alert instead of AlertBurnRate
@@ -73,13 +65,6 @@ func (t Tier) alertName() string {
 		return t.AlertName
 	}
 	return AlertBurnRate
-}
-
-// Threshold returns the burn-rate threshold of the tier for a budget period:
-// budget fraction x period / long window (14.4 for 2% of 30d in 1h). It is
-// the evaluator's formula, so the generated rules and the daemon agree.
-func (t Tier) Threshold(period time.Duration) float64 {
-	return evaluator.Tier{BudgetFraction: t.BudgetFraction, LongWindow: t.LongWindow}.Threshold(period)
 }
 
 // budgetPeriod returns the period that tier thresholds are computed from:
@@ -251,10 +236,10 @@ func (s SLO) validate() error {
 }
 
 // round12 rounds float noise away (see evaluator.RoundNoise).
-func round12(v float64) float64 { return evaluator.RoundNoise(v) }
+func round12(v float64) float64 { return slo.RoundNoise(v) }
 
 // formatFloat prints v without float noise: 0.999, 14.4, 0.933333333333.
-func formatFloat(v float64) string { return evaluator.FormatFloat(v) }
+func formatFloat(v float64) string { return slo.FormatFloat(v) }
 
 // formatPercent prints a ratio as a percentage: 0.02 -> "2%".
 func formatPercent(r float64) string { return formatFloat(r*100) + "%" }
@@ -263,4 +248,4 @@ func formatPercent(r float64) string { return formatFloat(r*100) + "%" }
 // largest unit, the way the window label writes it: 5m, 1h, 1d, 3d, 7d,
 // 28d, 30d, 1h30m. (Prometheus' own formatter would print 7d as 1w and
 // 28d as 4w.)
-func promDuration(d time.Duration) string { return evaluator.FormatWindow(d) }
+func promDuration(d time.Duration) string { return slo.FormatWindow(d) }

@@ -4,15 +4,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // TestThreshold checks budget_fraction x period / long_window for the
 // periods the scenario names, printed without float noise.
 func TestThreshold(t *testing.T) {
-	fast := Tier{BudgetFraction: 0.02, LongWindow: time.Hour}
-	medium := Tier{BudgetFraction: 0.05, LongWindow: 6 * time.Hour}
-	slow := Tier{BudgetFraction: 0.10, LongWindow: day}
-	long := Tier{BudgetFraction: 0.10, LongWindow: 3 * day}
+	fast := Tier{Tier: slo.Tier{BudgetFraction: 0.02, LongWindow: time.Hour}}
+	medium := Tier{Tier: slo.Tier{BudgetFraction: 0.05, LongWindow: 6 * time.Hour}}
+	slow := Tier{Tier: slo.Tier{BudgetFraction: 0.10, LongWindow: day}}
+	long := Tier{Tier: slo.Tier{BudgetFraction: 0.10, LongWindow: 3 * day}}
 	for _, tc := range []struct {
 		name   string
 		tier   Tier
@@ -29,7 +31,7 @@ func TestThreshold(t *testing.T) {
 		{"28d long", long, 28 * day, "0.933333333333"},
 		{"7d fast", fast, 7 * day, "3.36"},
 		{"7d medium", medium, 7 * day, "1.4"},
-		{"1d fast 10%", Tier{BudgetFraction: 0.1, LongWindow: time.Hour}, day, "2.4"},
+		{"1d fast 10%", Tier{Tier: slo.Tier{BudgetFraction: 0.1, LongWindow: time.Hour}}, day, "2.4"},
 		{"31d month fast", fast, 31 * day, "14.88"},
 		{"90d quarter fast", fast, 90 * day, "43.2"},
 	} {
@@ -141,7 +143,7 @@ func TestValidationAccepts(t *testing.T) {
 		slo  SLO
 	}{
 		{"disabled invalid tier", SLO{Name: "q", Service: "s", Objective: 0.92, Period: day, Tiers: []Tier{
-			{Name: "long", Severity: "ticket", BudgetFraction: 0.1, LongWindow: 3 * day, ShortWindow: 6 * time.Hour, Disabled: true}}}},
+			{Tier: slo.Tier{Name: "long", Severity: "ticket", BudgetFraction: 0.1, LongWindow: 3 * day, ShortWindow: 6 * time.Hour}, Disabled: true}}}},
 		{"no tiers", SLO{Name: "q", Service: "s", Objective: 0.5, Period: day}},
 		// 93.1% allows at most 14.49, just above the fast tier's 14.4.
 		{"just below max", SLO{Name: "q", Service: "s", Objective: 0.931, Period: 30 * day, Tiers: workbookTiers()}},

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // update rewrites the golden files: go test ./internal/rules -update
@@ -16,10 +18,10 @@ const day = 24 * time.Hour
 // workbookTiers are the four tiers of the reference scenario (SCENARIO.md).
 func workbookTiers() []Tier {
 	return []Tier{
-		{Name: "long", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 3 * day, ShortWindow: 6 * time.Hour, For: 15 * time.Minute},
-		{Name: "fast", Severity: "page", BudgetFraction: 0.02, LongWindow: time.Hour, ShortWindow: 5 * time.Minute, For: 2 * time.Minute},
-		{Name: "slow", Severity: "ticket", BudgetFraction: 0.10, LongWindow: day, ShortWindow: 2 * time.Hour, For: 15 * time.Minute},
-		{Name: "medium", Severity: "page", BudgetFraction: 0.05, LongWindow: 6 * time.Hour, ShortWindow: 30 * time.Minute, For: 5 * time.Minute},
+		{Tier: slo.Tier{Name: "long", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 3 * day, ShortWindow: 6 * time.Hour, For: 15 * time.Minute}},
+		{Tier: slo.Tier{Name: "fast", Severity: "page", BudgetFraction: 0.02, LongWindow: time.Hour, ShortWindow: 5 * time.Minute, For: 2 * time.Minute}},
+		{Tier: slo.Tier{Name: "slow", Severity: "ticket", BudgetFraction: 0.10, LongWindow: day, ShortWindow: 2 * time.Hour, For: 15 * time.Minute}},
+		{Tier: slo.Tier{Name: "medium", Severity: "page", BudgetFraction: 0.05, LongWindow: 6 * time.Hour, ShortWindow: 30 * time.Minute, For: 5 * time.Minute}},
 	}
 }
 
@@ -35,10 +37,10 @@ func mlPlatform() []SLO {
 			GroupBy: []string{"model"}, RunbookURL: runbook("model-api-latency")},
 		{Name: "model-api-quality", Service: "model-api", Objective: 0.92, Period: day, GroupBy: []string{"model"},
 			Tiers: []Tier{
-				{Name: "fast", Severity: "ticket", BudgetFraction: 0.10, LongWindow: time.Hour, ShortWindow: 5 * time.Minute, For: 5 * time.Minute},
-				{Name: "slow", Severity: "ticket", BudgetFraction: 0.25, LongWindow: 6 * time.Hour, ShortWindow: 30 * time.Minute, For: 15 * time.Minute},
+				{Tier: slo.Tier{Name: "fast", Severity: "ticket", BudgetFraction: 0.10, LongWindow: time.Hour, ShortWindow: 5 * time.Minute, For: 5 * time.Minute}},
+				{Tier: slo.Tier{Name: "slow", Severity: "ticket", BudgetFraction: 0.25, LongWindow: 6 * time.Hour, ShortWindow: 30 * time.Minute, For: 15 * time.Minute}},
 				// Longer than the 1d period: would be invalid, but is disabled.
-				{Name: "long", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 3 * day, ShortWindow: 6 * time.Hour, Disabled: true},
+				{Tier: slo.Tier{Name: "long", Severity: "ticket", BudgetFraction: 0.10, LongWindow: 3 * day, ShortWindow: 6 * time.Hour}, Disabled: true},
 			}},
 		{Name: "feature-store-latency", Service: "feature-store", Objective: 0.99, Period: 30 * day, Tiers: workbookTiers()},
 		{Name: "feature-store-availability", Service: "feature-store", Objective: 0.9999, Period: 30 * day, Tiers: workbookTiers(),

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"go.uber.org/zap/zaptest"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -36,7 +38,7 @@ var (
 
 func proofSpec(name string, objective float64) evaluator.Spec {
 	return evaluator.Spec{Name: name, Service: "synth", Objective: objective, Period: 30 * 24 * time.Hour,
-		Windows: proofWindows, Tiers: evaluator.DefaultTiers()}
+		Windows: proofWindows, Tiers: slo.DefaultTiers()}
 }
 
 func newTestClient(t testing.TB, url string) *Client {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
@@ -41,7 +43,7 @@ func TestParseIncident(t *testing.T) {
 // formula fraction x period x (1 - objective) / e: the first step strictly
 // after it, since a tier fires only above its threshold.
 func TestSimulateSlowBurn(t *testing.T) {
-	spec := evaluator.Spec{Name: "api", Objective: 0.999, Period: 30 * 24 * time.Hour, Tiers: evaluator.DefaultTiers()}
+	spec := evaluator.Spec{Name: "api", Objective: 0.999, Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers()}
 	rep, err := Run(Scenario{Spec: spec, Incidents: []Incident{{Duration: 12 * time.Hour, ErrorRatio: 0.02}}})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +51,7 @@ func TestSimulateSlowBurn(t *testing.T) {
 	g := rep.Groups[0]
 	for _, tier := range g.Tiers {
 		var frac float64
-		for _, d := range evaluator.DefaultTiers() {
+		for _, d := range slo.DefaultTiers() {
 			if d.Name == tier.Tier {
 				frac = d.BudgetFraction
 			}

@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/slo-exporter/slo-exporter/config"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // Write writes the document of cfg; source names the configuration in
@@ -187,7 +188,7 @@ func period(s *config.SLO) string {
 	if s.Calendar != "" {
 		return "calendar " + s.Calendar
 	}
-	return evaluator.FormatWindow(time.Duration(s.Period))
+	return slo.FormatWindow(time.Duration(s.Period))
 }
 
 func periodLong(s *config.SLO) string {
@@ -198,7 +199,7 @@ func periodLong(s *config.SLO) string {
 		}
 		return fmt.Sprintf("the calendar %s in %s (resets at its start)", s.Calendar, tz)
 	}
-	return evaluator.FormatWindow(time.Duration(s.Period)) + ", rolling"
+	return slo.FormatWindow(time.Duration(s.Period)) + ", rolling"
 }
 
 // budgetMinutes is the full-outage time the budget allows over the
@@ -212,9 +213,9 @@ func budgetSummary(s *config.SLO) string {
 }
 
 func budgetLong(s *config.SLO) string {
-	over := evaluator.FormatWindow(time.Duration(s.Period))
+	over := slo.FormatWindow(time.Duration(s.Period))
 	if s.Calendar != "" {
-		over = "a " + s.Calendar + " of " + evaluator.FormatWindow(s.BudgetPeriod())
+		over = "a " + s.Calendar + " of " + slo.FormatWindow(s.BudgetPeriod())
 	}
 	return fmt.Sprintf("%s of valid events may be bad; at steady traffic that is %s of full outage per %s", percent(1-s.Objective()),
 		outage(budgetMinutes(s)), over)
@@ -242,7 +243,7 @@ func roundSig(v float64, sig int) float64 {
 func seconds(s float64) string {
 	d := time.Duration(s * float64(time.Second))
 	if d >= time.Second && d%time.Second == 0 {
-		return evaluator.FormatWindow(d)
+		return slo.FormatWindow(d)
 	}
 	return strconv.FormatFloat(s*1000, 'f', -1, 64) + " ms"
 }

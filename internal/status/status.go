@@ -13,10 +13,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // Row is one SLO group.
@@ -67,7 +67,7 @@ func Parse(r io.Reader, shortWindow string) ([]Row, error) {
 		}
 	}
 	each("slo_period_seconds", func(l map[string]string, v float64) {
-		periods[l["slo"]] = evaluator.FormatWindow(time.Duration(v * 1e9))
+		periods[l["slo"]] = slo.FormatWindow(time.Duration(v * 1e9))
 	})
 	each("slo_sli_ratio", func(l map[string]string, v float64) {
 		r := row(l)
@@ -176,5 +176,5 @@ func num(v *float64) string {
 	if v == nil {
 		return "-"
 	}
-	return evaluator.FormatFloat(float64(int64(*v*100+0.5)) / 100)
+	return slo.FormatFloat(float64(int64(*v*100+0.5)) / 100)
 }

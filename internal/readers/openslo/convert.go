@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+
 	"github.com/OpenSLO/go-sdk/pkg/openslo"
 	v1 "github.com/OpenSLO/go-sdk/pkg/openslo/v1"
 	"github.com/OpenSLO/go-sdk/pkg/openslosdk"
@@ -33,7 +35,6 @@ import (
 
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/readers/promql"
 	"github.com/slo-exporter/slo-exporter/internal/readers/yamlnode"
 )
@@ -823,10 +824,10 @@ func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec
 
 // fmtDuration prints a duration as the configuration documentation
 // writes it: 28d, 1h, 2m30s.
-func fmtDuration(d time.Duration) string { return evaluator.FormatWindow(max(d, 0)) }
+func fmtDuration(d time.Duration) string { return slo.FormatWindow(max(d, 0)) }
 
 // round12 rounds float noise away (see evaluator.RoundNoise).
-func round12(v float64) float64 { return evaluator.RoundNoise(v) }
+func round12(v float64) float64 { return slo.RoundNoise(v) }
 
 // fmtFloat prints a number in the shortest form that reads back the same.
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
