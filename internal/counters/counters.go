@@ -3,8 +3,10 @@
 // # Semantics
 //
 // A Tracker follows many series across pulls (ticks of the daemon, or steps
-// of a range query during backfill). For each series it keeps the last value
-// seen and returns, at every pull, the increment since then:
+// of a backfill). A pull hands it the raw samples of each series since the
+// previous pull (ObserveSample), or one value per series (Observe). For
+// each series it keeps the last raw sample consumed and returns the
+// increments between consecutive raw samples:
 //
 //   - a value at or above the previous one increments by the difference;
 //   - a value below the previous one is a counter reset (the process
@@ -20,6 +22,10 @@
 //     comes back it starts from a new baseline;
 //   - NaN, ±Inf and negative samples are skipped without touching the state
 //     and counted in Stats.InvalidSamples;
+//   - a raw sample at or before the last one consumed of its series is
+//     ignored: pulls may overlap (a tick reads a little before its
+//     previous pull to catch late samples), and each raw sample still
+//     counts exactly once;
 //   - a pull at a time not after the previous pull (a clock that went back,
 //     a duplicate timestamp) is refused as a whole and counted.
 //
@@ -69,6 +75,7 @@ type Tracker struct {
 
 type state struct {
 	value float64
+	ts    int64 // timestamp of the last raw sample consumed, ms
 	seen  int64 // time of the last pull that had this series, ms
 }
 
@@ -96,26 +103,40 @@ func (tr *Tracker) Begin(t int64) bool {
 // Last returns the time of the last accepted pull and whether there was one.
 func (tr *Tracker) Last() (int64, bool) { return tr.pull, tr.started }
 
-// Observe records the value of series key in the current pull and returns
-// its increment since the series' previous sample. ok is false for a
-// baseline or skipped sample, in which case inc is zero.
+// Observe records the value of series key in the current pull, as a
+// sample stamped with the pull's time, and returns its increment since the
+// series' previous sample. ok is false for a baseline or skipped sample,
+// in which case inc is zero. A second value of the same series in one pull
+// is ignored.
 func (tr *Tracker) Observe(key uint64, v float64) (inc float64, ok bool) {
+	return tr.ObserveSample(key, tr.pull, v)
+}
+
+// ObserveSample consumes one raw sample of series key, taken at ts (unix
+// ms), in the current pull, and returns the increment since the series'
+// previous raw sample: the difference, or the new value after a drop (a
+// reset). Samples of one series must come in timestamp order; a sample at
+// or before the last one consumed (a pull's span that overlaps the
+// previous one) is ignored, so every raw sample counts exactly once
+// whatever the spans of the queries that returned it. ok is false for a
+// baseline, an ignored or a skipped (NaN, infinite, negative) sample.
+func (tr *Tracker) ObserveSample(key uint64, ts int64, v float64) (inc float64, ok bool) {
+	s, found := tr.series[key]
+	if found && ts <= s.ts && tr.pull-s.seen <= tr.forgetAfter {
+		return 0, false // consumed before
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		tr.stats.InvalidSamples++
 		return 0, false
 	}
-	s, found := tr.series[key]
 	if found && tr.pull-s.seen > tr.forgetAfter {
 		// Missing for longer than ForgetAfter: End would have dropped it.
 		tr.stats.ForgottenSeries++
 		found = false
 	}
 	if !found {
-		tr.series[key] = &state{value: v, seen: tr.pull}
+		tr.series[key] = &state{value: v, ts: ts, seen: tr.pull}
 		tr.stats.NewSeries++
-		return 0, false
-	}
-	if s.seen == tr.pull { // the same series twice in one pull: keep the first
 		return 0, false
 	}
 	if v < s.value {
@@ -124,8 +145,18 @@ func (tr *Tracker) Observe(key uint64, v float64) (inc float64, ok bool) {
 	} else {
 		inc = v - s.value
 	}
-	s.value, s.seen = v, tr.pull
+	s.value, s.ts, s.seen = v, ts, tr.pull
 	return inc, true
+}
+
+// LastSample returns the timestamp of the last raw sample consumed of
+// series key, and whether the series is tracked.
+func (tr *Tracker) LastSample(key uint64) (int64, bool) {
+	s, ok := tr.series[key]
+	if !ok {
+		return 0, false
+	}
+	return s.ts, true
 }
 
 // End finishes the current pull and forgets series not seen for ForgetAfter.

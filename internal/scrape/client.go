@@ -29,6 +29,11 @@ type Querier interface {
 	Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error)
 	// QueryRange evaluates expr at start, start+step, ... up to end.
 	QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (model.Matrix, error)
+	// RawSamples returns the raw samples, as stored, of the series that
+	// the plain selector sel selects, with timestamps in (start, end]:
+	// float samples in Values and native histograms in Histograms,
+	// ascending, and no series without samples.
+	RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error)
 }
 
 // Defaults of ClientConfig.
@@ -313,6 +318,55 @@ func (c *Client) QueryRange(ctx context.Context, expr string, start, end time.Ti
 	var m model.Matrix
 	err := c.do(ctx, "query_range", expr, params, model.ValMatrix, &m)
 	return m, err
+}
+
+// RawSamples implements Querier with one instant query of the range
+// selector sel[end-start] at end, whose answer is a matrix of raw samples
+// on Prometheus and VictoriaMetrics alike. Prometheus 2.x includes a
+// sample exactly at start (closed ranges) and 3.x does not (left-open):
+// samples at or before start are dropped here, so every server gives
+// (start, end].
+func (c *Client) RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error) {
+	span := end.UnixMilli() - start.UnixMilli()
+	if span <= 0 {
+		return nil, fmt.Errorf("raw samples of %s: empty span (%s, %s]", sel, formatTime(start), formatTime(end))
+	}
+	expr := RangeSelector(sel, span)
+	params := url.Values{"query": {expr}, "time": {formatTime(end)}}
+	var m model.Matrix
+	if err := c.do(ctx, "query", expr, params, model.ValMatrix, &m); err != nil {
+		return nil, err
+	}
+	return TrimMatrix(m, start.UnixMilli()), nil
+}
+
+// RangeSelector appends a range of span milliseconds to a plain selector:
+// sel[span ms].
+func RangeSelector(sel string, spanMs int64) string {
+	return strings.TrimSpace(sel) + "[" + strconv.FormatInt(spanMs, 10) + "ms]"
+}
+
+// TrimMatrix drops the samples at or before after (unix ms) and the series
+// left without samples, in place.
+func TrimMatrix(m model.Matrix, after int64) model.Matrix {
+	out := m[:0]
+	for _, ss := range m {
+		i := 0
+		for i < len(ss.Values) && int64(ss.Values[i].Timestamp) <= after {
+			i++
+		}
+		ss.Values = ss.Values[i:]
+		j := 0
+		for j < len(ss.Histograms) && int64(ss.Histograms[j].Timestamp) <= after {
+			j++
+		}
+		ss.Histograms = ss.Histograms[j:]
+		if len(ss.Values)+len(ss.Histograms) > 0 {
+			out = append(out, ss)
+		}
+	}
+	clear(m[len(out):])
+	return out
 }
 
 // formatTime renders ts as Unix seconds with millisecond precision.

@@ -63,7 +63,7 @@ func TestGaugeEventsPull(t *testing.T) {
 	}
 	var sum float64
 	for i, v := range []float64{10, 300, 301, math.NaN()} {
-		inc, ok := g.Observe(uint64(i), v)
+		inc, ok := g.ObserveSample(uint64(i), 1000, v)
 		if !ok {
 			t.Fatalf("sample %v not counted", v)
 		}

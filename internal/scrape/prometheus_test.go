@@ -106,9 +106,23 @@ func TestEngineProof(t *testing.T) {
 	if want := int(30*24*time.Hour/interval) + 1; last.StepsDone != want || last.StepsTotal != want {
 		t.Errorf("progress %d/%d steps, want %d", last.StepsDone, last.StepsTotal, want)
 	}
-	// 3 queries x 86401 points in chunks of at most 11000 points.
-	if minQ := 3 * int(math.Ceil(86401.0/DefaultMaxPoints)); last.Queries < minQ {
-		t.Errorf("%d range queries, fewer than the %d that MaxPoints requires", last.Queries, minQ)
+	// Every raw sample is read exactly once per expression: those of the
+	// 30 days, and the hour before them where the baselines are.
+	wantPoints := 0
+	for _, sel := range []map[string]string{selGood, selValid, {"code": "500"}} {
+		for _, ser := range h.series {
+			if !matches(ser, sel) {
+				continue
+			}
+			for _, smp := range ser.Samples {
+				if smp.T > ms(T)-(30*24+1)*time.Hour.Milliseconds() && smp.T <= ms(T) {
+					wantPoints++
+				}
+			}
+		}
+	}
+	if last.Points != uint64(wantPoints) {
+		t.Errorf("%d points fetched, want the %d raw samples of the span, each once", last.Points, wantPoints)
 	}
 	if st.Counters.Resets == 0 || st.Counters.NewSeries < 8 {
 		t.Errorf("the history's resets and churn were not seen: %+v", st.Counters)

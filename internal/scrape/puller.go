@@ -32,6 +32,9 @@ const (
 	// firstChunkSteps is the length of the first backfill chunk, before the
 	// number of series is known.
 	firstChunkSteps = 720
+	// maxChunkSteps caps a backfill chunk of raw samples (a week at 30s),
+	// so that progress is reported regularly even for sparse series.
+	maxChunkSteps = 20160
 	// refusedRetry is how long a group refused by the engine's cap waits
 	// before its creation is tried again.
 	refusedRetry = 5 * time.Minute
@@ -83,15 +86,19 @@ type Puller struct {
 	entryPool  []*entry
 	scratch    []*entry
 	stepsSince int
+	overlap    int64 // ms a tick reads before its previous pull
 
 	c       internalStats
 	statsMu sync.Mutex
 	pub     Stats
 }
 
-// query is one unique expression.
+// query is one unique expression and how it is read.
 type query struct {
-	expr    string
+	expr string
+	// raw: the query reads raw samples (counters and native histograms);
+	// otherwise it reads the value at each pull (gauges).
+	raw     bool
 	sources []int
 }
 
@@ -151,13 +158,15 @@ type entry struct {
 	sums [][3]float64
 }
 
-// point is one sample of one source at one step: a float v, or a native
-// histogram h when h is not nil.
+// point is one series of one source at one pull: its raw samples since the
+// previous pull (or, for a gauge, its one value at the pull), floats in
+// vals and native histograms in hists, each ascending. A series can have
+// both while it changes kind; each source reads only its own kind.
 type point struct {
 	fp     uint64
 	metric model.Metric
-	v      float64
-	h      *model.SampleHistogram
+	vals   []model.SamplePair
+	hists  []model.SampleHistogramPair
 }
 
 type internalStats struct {
@@ -244,6 +253,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	if p.log == nil {
 		p.log = zap.NewNop()
 	}
+	p.overlap = p.iv
 	p.client, _ = q.(*Client)
 	queryIdx := map[string]int{}
 	sourceIdx := map[string]int{}
@@ -272,11 +282,16 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 				continue
 			}
 			expr := strings.TrimSpace(sel.Expr)
-			qi, ok := queryIdx[expr]
+			raw := sel.Gauge == nil
+			qkey := expr
+			if !raw {
+				qkey += "\xffsampled"
+			}
+			qi, ok := queryIdx[qkey]
 			if !ok {
 				qi = len(p.queries)
-				queryIdx[expr] = qi
-				p.queries = append(p.queries, &query{expr: expr})
+				queryIdx[qkey] = qi
+				p.queries = append(p.queries, &query{expr: expr, raw: raw})
 			}
 			key := expr
 			if sel.LE != nil {
@@ -317,6 +332,18 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// The sources of one query are backfilled together, from the same
+	// start: the first pull of a query carries the baselines of all its
+	// series.
+	for _, q := range p.queries {
+		var longest int64
+		for _, si := range q.sources {
+			longest = max(longest, p.sources[si].maxPeriod)
+		}
+		for _, si := range q.sources {
+			p.sources[si].maxPeriod = longest
+		}
+	}
 	p.publish()
 	return p, nil
 }
@@ -350,21 +377,33 @@ type TickResult struct {
 	Duration time.Duration
 }
 
-// Tick pulls every target at the pinned time t: one instant query per
-// unique expression, all at t. Targets whose queries all succeeded record
-// their increments for (previous success, t]; the others record nothing,
-// get data_up false, and keep the increments already taken from their
+// Tick pulls every target at the pinned time t. A counter or native
+// histogram expression is read as raw samples: every sample stored since
+// the previous pull (and a little before it, so that samples ingested late
+// are not missed; each raw sample still counts once), so a counter reset
+// between two ticks loses nothing. A gauge expression is read as one
+// instant query at t. Targets whose queries all succeeded record their
+// increments for (previous success, t]; the others record nothing, get
+// data_up false, and keep the increments already taken from their
 // successful queries for their next successful pull. When a source comes
-// back after missing pulls, the gap is backfilled with range queries first,
-// so that its events land in the right buckets.
+// back after missing pulls, the gap is backfilled first, so that its
+// events land in the right buckets.
 func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 	start := time.Now()
 	tms := t.UnixMilli()
 	res := TickResult{Time: t, Queries: len(p.queries)}
-	vecs := make([]model.Vector, len(p.queries))
+	pulled := make([][]point, len(p.queries))
 	errs := make([]error, len(p.queries))
+	npts := make([]int, len(p.queries))
 	p.fanout(len(p.queries), func(i int) {
-		vecs[i], errs[i] = p.q.Query(ctx, p.queries[i].expr, t)
+		q := p.queries[i]
+		if q.raw {
+			m, err := p.q.RawSamples(ctx, q.expr, time.UnixMilli(p.rawFrom(q, tms)), t)
+			pulled[i], npts[i], errs[i] = matrixPoints(m), matrixSamples(m), err
+			return
+		}
+		v, err := p.q.Query(ctx, q.expr, t)
+		pulled[i], npts[i], errs[i] = vectorPoints(v, tms), len(v), err
 	})
 	p.c.ticks++
 	ok := make([]bool, len(p.sources))
@@ -377,11 +416,10 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 			res.Errors = append(res.Errors, errs[qi])
 			continue
 		}
-		p.c.points += uint64(len(vecs[qi]))
-		pts := vectorPoints(vecs[qi])
+		p.c.points += uint64(npts[qi])
 		for _, si := range q.sources {
 			ok[si] = true
-			inputs[si] = pts
+			inputs[si] = pulled[qi]
 		}
 	}
 
@@ -453,14 +491,59 @@ func (p *Puller) fanout(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// vectorPoints converts an instant vector into points: floats, and native
-// histograms for native sources (each source keeps the kind it reads).
-func vectorPoints(v model.Vector) []point {
+// rawFrom is where a tick at t starts reading a raw query's samples
+// (exclusive): the earliest last pull of its sources, moved back by one
+// interval for samples that were ingested after that pull (they still
+// count once: the trackers drop what they consumed before). A source
+// without a pull yet reads back ForgetAfter, to find every series'
+// baseline. After an outage the gap is backfilled separately, so a tick
+// never reads back more than two intervals for a started source.
+func (p *Puller) rawFrom(q *query, t int64) int64 {
+	from := t
+	for _, si := range q.sources {
+		last, started := p.sources[si].tracker.Last()
+		if !started {
+			from = min(from, t-p.forget)
+			continue
+		}
+		from = min(from, max(last, t-p.iv)-p.overlap)
+	}
+	return min(from, t-p.iv)
+}
+
+// vectorPoints converts an instant vector at t into points of one sample
+// each: floats, and native histograms (each source keeps the kind it
+// reads).
+func vectorPoints(v model.Vector, t int64) []point {
 	pts := make([]point, 0, len(v))
 	for _, s := range v {
-		pts = append(pts, point{fp: uint64(s.Metric.Fingerprint()), metric: s.Metric, v: float64(s.Value), h: s.Histogram})
+		pt := point{fp: uint64(s.Metric.Fingerprint()), metric: s.Metric}
+		if s.Histogram != nil {
+			pt.hists = []model.SampleHistogramPair{{Timestamp: model.Time(t), Histogram: s.Histogram}}
+		} else {
+			pt.vals = []model.SamplePair{{Timestamp: model.Time(t), Value: s.Value}}
+		}
+		pts = append(pts, pt)
 	}
 	return pts
+}
+
+// matrixPoints converts a matrix of raw samples into points.
+func matrixPoints(m model.Matrix) []point {
+	pts := make([]point, 0, len(m))
+	for _, ss := range m {
+		pts = append(pts, point{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values, hists: ss.Histograms})
+	}
+	return pts
+}
+
+// matrixSamples counts the samples of a matrix.
+func matrixSamples(m model.Matrix) int {
+	n := 0
+	for _, ss := range m {
+		n += len(ss.Values) + len(ss.Histograms)
+	}
+	return n
 }
 
 // step processes one pull at time t: inputs[si] are source si's samples,
@@ -506,6 +589,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 			}
 		}
 		s.matched = 0
+		nv := 0 // index into s.nvals
 		for i := range pts {
 			pt := &pts[i]
 			info := s.series[pt.fp]
@@ -520,9 +604,18 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 			var inc float64
 			var counted bool
 			if s.native != nil {
-				inc, counted = s.native.observe(pt.fp, s.nvals[i], float64(pt.h.Count))
+				for _, h := range pt.hists {
+					d, c := s.native.observe(pt.fp, int64(h.Timestamp), s.nvals[nv], float64(h.Histogram.Count))
+					nv++
+					inc += d
+					counted = counted || c
+				}
 			} else {
-				inc, counted = s.tracker.Observe(pt.fp, pt.v)
+				for _, sp := range pt.vals {
+					d, c := s.tracker.ObserveSample(pt.fp, int64(sp.Timestamp), float64(sp.Value))
+					inc += d
+					counted = counted || c
+				}
 			}
 			for ci, c := range s.consumers {
 				sums := ents[ci].at(info.groups[ci]) // a slot even without an increment

@@ -142,6 +142,22 @@ func (f *flaky) Query(ctx context.Context, expr string, ts time.Time) (model.Vec
 	return f.Querier.Query(ctx, expr, ts)
 }
 
+// RawSamples fails like Query for a tick's span (at most two intervals
+// and the overlap) and like QueryRange for a longer one (a backfill).
+func (f *flaky) RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error) {
+	f.mu.Lock()
+	fail := f.failing
+	if end.Sub(start) > 3*interval {
+		fail = f.failRange
+	}
+	fail = fail && sel == f.failExpr
+	f.mu.Unlock()
+	if fail {
+		return nil, &QueryError{Reason: ReasonHTTP5xx, Endpoint: "query", Expr: sel, Status: 503, Err: errors.New("injected")}
+	}
+	return f.Querier.RawSamples(ctx, sel, start, end)
+}
+
 func (f *flaky) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (model.Matrix, error) {
 	f.mu.Lock()
 	fail := f.failRange && expr == f.failExpr
