@@ -372,6 +372,7 @@ func (p *Puller) probe(ctx context.Context, bqs []*backfillQuery, to int64, prog
 				RangeSelector(p.queries[b.qi].expr, to-b.after), probeLabel, i)
 		}
 		v, err := p.q.Query(ctx, expr.String(), time.UnixMilli(to))
+		p.log.Debug("probe", zap.String("expr", expr.String()), zap.Int("series", len(v)), zap.Error(err))
 		p.c.queries++
 		prog.Queries++
 		if err != nil {
