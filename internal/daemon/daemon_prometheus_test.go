@@ -257,7 +257,7 @@ slos:
 	time.Sleep(time.Until(swapped.Snapshot.Time.Add(iv + 2*time.Second)))
 	checkSnapshot(t, srv, swapped.Snapshot)
 	sink.mu.Lock()
-	for _, s := range sink.states[i:j+1] {
+	for _, s := range sink.states[i : j+1] {
 		for _, sr := range s.Snapshot.SLOs {
 			if !sr.DataUp {
 				t.Errorf("data_up 0 at %s around the reload", s.Snapshot.Time.Format(time.TimeOnly))
