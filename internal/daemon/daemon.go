@@ -61,6 +61,9 @@ type State struct {
 	// once it completed.
 	Backfill     scrape.BackfillProgress
 	BackfillDone bool
+	// Backfills is what the backfills of the runtimes replaced by reloads
+	// cost; the running one's are in Puller. Their sum only grows.
+	Backfills BackfillCost
 	// ReloadOK and ReloadTime describe the last configuration load.
 	ReloadOK   bool
 	ReloadTime time.Time
@@ -68,6 +71,21 @@ type State struct {
 	Ready bool
 	// NotReadyReason says what the daemon waits for.
 	NotReadyReason string
+}
+
+// BackfillCost sums backfill queries, samples, response bytes and wall
+// time.
+type BackfillCost struct {
+	Queries, Samples, Bytes uint64
+	Seconds                 float64
+}
+
+// add adds a puller's backfill totals.
+func (c *BackfillCost) add(s scrape.Stats) {
+	c.Queries += s.BackfillQueries
+	c.Samples += s.BackfillSamples
+	c.Bytes += s.BackfillBytes
+	c.Seconds += s.BackfillSeconds
 }
 
 // Sink receives the daemon's states; export implements it.
@@ -242,6 +260,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			timer.Stop()
 			building = nil
 			d.log.Info("new configuration is ready; replacing the running one", zap.Int("slos", len(rt.plan.Specs)))
+			d.state.Backfills.add(d.cur.puller.Stats())
 			d.cur = rt
 			d.evaluate(rt, d.catchUp(ctx, rt))
 			rt.ready = true

@@ -246,6 +246,9 @@ slos:
 		t.Errorf("first ready snapshot at %s, backfill to %s: the backfill was made to end before a tick boundary",
 			ready.Snapshot.Time, ready.Backfill.To)
 	}
+	if ps := ready.Puller; ps.BackfillQueries < 3 || ps.BackfillSamples == 0 || ps.BackfillSeconds <= 0 {
+		t.Errorf("backfill cost not counted: %+v", ps)
+	}
 	time.Sleep(time.Until(ready.Snapshot.Time.Add(iv + 2*time.Second))) // ingested up to the stamp
 	checkSnapshot(t, srv, ready.Snapshot)
 
@@ -256,6 +259,9 @@ slos:
 	j, swapped := sink.wait(t, i, "reloaded", func(s *State) bool { return len(s.Meta) > 0 && &s.Meta[0] != first })
 	time.Sleep(time.Until(swapped.Snapshot.Time.Add(iv + 2*time.Second)))
 	checkSnapshot(t, srv, swapped.Snapshot)
+	if swapped.Backfills.Queries < ready.Puller.BackfillQueries {
+		t.Errorf("the replaced runtime's backfill cost was dropped: %+v, first %+v", swapped.Backfills, ready.Puller)
+	}
 	sink.mu.Lock()
 	for _, s := range sink.states[i : j+1] {
 		for _, sr := range s.Snapshot.SLOs {

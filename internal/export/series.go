@@ -60,6 +60,10 @@ var (
 	famPoints         = &family{"slo_exporter_query_points_total", "Samples returned by queries to Prometheus.", counterType}
 	famEvalDuration   = &family{"slo_exporter_evaluation_duration_seconds", "Wall time of the last evaluation.", gaugeType}
 	famBackfill       = &family{"slo_exporter_backfill_progress_ratio", "Progress of the start-up backfill, 0 to 1.", gaugeType}
+	famBfQueries      = &family{"slo_exporter_backfill_queries_total", "Queries issued by backfills (start-up, reload and outage gaps), included in slo_exporter_queries_total.", counterType}
+	famBfSamples      = &family{"slo_exporter_backfill_samples_total", "Samples returned to backfills, included in slo_exporter_query_points_total.", counterType}
+	famBfBytes        = &family{"slo_exporter_backfill_response_bytes_total", "Response bytes read by backfills.", counterType}
+	famBfSeconds      = &family{"slo_exporter_backfill_duration_seconds_total", "Wall time spent in backfills.", counterType}
 	famSeries         = &family{"slo_exporter_tracked_series", "Source series whose counters are followed.", gaugeType}
 	famReloadOK       = &family{"slo_exporter_config_last_reload_successful", "1 when the last configuration load succeeded, else 0.", gaugeType}
 	famReloadTime     = &family{"slo_exporter_config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.", gaugeType}
@@ -362,6 +366,10 @@ func writeSelf(e emitter, slos []sloSeries, st *Self) {
 	one(famPoints, float64(st.Points))
 	one(famEvalDuration, st.EvalDuration.Seconds())
 	one(famBackfill, st.BackfillRatio)
+	one(famBfQueries, float64(st.BackfillQueries))
+	one(famBfSamples, float64(st.BackfillSamples))
+	one(famBfBytes, float64(st.BackfillBytes))
+	one(famBfSeconds, st.BackfillSeconds)
 	one(famSeries, float64(st.TrackedSeries))
 	one(famReloadOK, b2f(st.ReloadOK))
 	if !st.ReloadTime.IsZero() {

@@ -137,6 +137,20 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 	if p.client != nil {
 		bytes0 = p.client.Stats().BytesRead
 	}
+	// The cost counters follow the progress, chunk by chunk.
+	var counted BackfillProgress
+	account := func() {
+		prog.Elapsed = time.Since(began)
+		if p.client != nil {
+			prog.Bytes = p.client.Stats().BytesRead - bytes0
+		}
+		p.c.bfQueries += uint64(prog.Queries - counted.Queries)
+		p.c.bfSamples += prog.Points - counted.Points
+		p.c.bfBytes += prog.Bytes - counted.Bytes
+		p.c.bfSeconds += (prog.Elapsed - counted.Elapsed).Seconds()
+		counted = prog
+	}
+	defer account()
 
 	var bqs []*backfillQuery
 	for qi, q := range p.queries {
@@ -285,10 +299,7 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 		}
 
 		prog.StepsDone = int((ce-from)/p.iv) + 1
-		prog.Elapsed = time.Since(began)
-		if p.client != nil {
-			prog.Bytes = p.client.Stats().BytesRead - bytes0
-		}
+		account()
 		p.publish()
 		if progress != nil {
 			progress(prog)

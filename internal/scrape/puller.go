@@ -174,6 +174,8 @@ type internalStats struct {
 	groupsRefused, negativeGood, recordErrors, leErrors, merged         uint64
 	nativeErrors, skipped, missingValid                                 uint64
 	droppedValid                                                        float64
+	bfQueries, bfSamples, bfBytes                                       uint64
+	bfSeconds                                                           float64
 }
 
 // Stats is what a Puller reports for self-metrics. Fields other than
@@ -221,6 +223,14 @@ type Stats struct {
 	MergedPending uint64
 	// Counters sums the counter trackers' stats.
 	Counters counters.Stats
+	// BackfillQueries, BackfillSamples and BackfillBytes are what the
+	// backfills (start-up and outage gaps) cost: queries issued (the probe
+	// included), raw samples (or, for gauges, points) returned, and
+	// response bytes read (0 when the Querier is not a *Client);
+	// BackfillSeconds their wall time. They are included in Queries and
+	// PointsFetched.
+	BackfillQueries, BackfillSamples, BackfillBytes uint64
+	BackfillSeconds                                 float64
 }
 
 // NewPuller validates the targets against the engine and builds the
@@ -956,6 +966,7 @@ func (p *Puller) publish() {
 		GroupsRefused: p.c.groupsRefused, DroppedValidEvents: p.c.droppedValid, NegativeGood: p.c.negativeGood,
 		RecordErrors: p.c.recordErrors, MergedPending: p.c.merged,
 		NativeErrors: p.c.nativeErrors, SkippedSamples: p.c.skipped, MissingValid: p.c.missingValid,
+		BackfillQueries: p.c.bfQueries, BackfillSamples: p.c.bfSamples, BackfillBytes: p.c.bfBytes, BackfillSeconds: p.c.bfSeconds,
 	}
 	for _, src := range p.sources {
 		s.SeriesTracked += src.tracker.Len()

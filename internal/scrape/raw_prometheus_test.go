@@ -300,6 +300,12 @@ scrape_configs:
 			t.Fatal(err)
 		}
 		t.Logf("backfill: %d queries, %d samples, %d bytes", prog.Queries, prog.Points, prog.Bytes)
+		// The self-metrics say what it cost: the probe and one raw query per
+		// expression, every sample of the span once per expression.
+		if bs := bp.Stats(); bs.BackfillQueries != uint64(prog.Queries) || bs.BackfillSamples != prog.Points ||
+			bs.BackfillBytes != prog.Bytes || prog.Bytes == 0 || bs.BackfillSeconds <= 0 || prog.Queries != 1+len(bp.Queries()) {
+			t.Errorf("backfill stats %+v, progress %+v", bs, prog)
+		}
 		snap := beng.Evaluate(Tend)
 		sameWindows(t, ticked, snap)
 		checkRawTruth(t, srv, snap, T0)
