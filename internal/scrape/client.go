@@ -334,7 +334,7 @@ func (c *Client) RawSamples(ctx context.Context, sel string, start, end time.Tim
 	expr := RangeSelector(sel, span)
 	params := url.Values{"query": {expr}, "time": {formatTime(end)}}
 	var m model.Matrix
-	if err := c.do(ctx, "query", expr, params, model.ValMatrix, &m); err != nil {
+	if err := c.do(ctx, "query", expr, params, model.ValMatrix, &matrixStream{&m}); err != nil {
 		return nil, err
 	}
 	return TrimMatrix(m, start.UnixMilli()), nil
@@ -488,6 +488,12 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, params url.
 		return fail(transportReason(ctx, actx, err), 0, err), 0
 	}
 	defer resp.Body.Close()
+	if ms, ok := out.(*matrixStream); ok {
+		if resp.StatusCode/100 == 2 {
+			return c.stream(ctx, actx, resp, ms.m, fail)
+		}
+		out = ms.m
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	c.mu.Lock()
 	c.stats.BytesRead += uint64(len(body))
@@ -536,6 +542,68 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, params url.
 		c.mu.Unlock()
 		for _, w := range append(env.Warnings, env.Infos...) {
 			c.log.Debug("query warning", zap.String("endpoint", endpoint), zap.String("expr", expr), zap.String("warning", w))
+		}
+	}
+	return nil, 0
+}
+
+// matrixStream asks attempt to decode a successful response's matrix as
+// it arrives (decodeMatrixEnvelope) instead of reading the body first.
+type matrixStream struct{ m *model.Matrix }
+
+// countingReader counts the bytes read and keeps the reader's error.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	cr.n += int64(n)
+	if err != nil && err != io.EOF {
+		cr.err = err
+	}
+	return n, err
+}
+
+// stream decodes a 2xx response holding a matrix, as attempt would with
+// the body read first: the same reasons for the same failures.
+func (c *Client) stream(ctx, actx context.Context, resp *http.Response, out *model.Matrix,
+	fail func(Reason, int, error) *QueryError) (*QueryError, time.Duration) {
+	cr := &countingReader{r: io.LimitReader(resp.Body, maxBodyBytes+1)}
+	var m model.Matrix
+	env, err := decodeMatrixEnvelope(cr, &m)
+	c.mu.Lock()
+	c.stats.BytesRead += uint64(cr.n)
+	c.mu.Unlock()
+	switch {
+	case cr.err != nil:
+		return fail(transportReason(ctx, actx, cr.err), resp.StatusCode, fmt.Errorf("reading body: %w", cr.err)), 0
+	case cr.n > maxBodyBytes:
+		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("body larger than %d bytes", maxBodyBytes)), 0
+	case err == nil && env.status == "":
+		err = errors.New(`no "status" field`)
+	}
+	if err != nil {
+		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("undecodable body: %w", err)), 0
+	}
+	if env.status != "success" {
+		return fail(apiErrorReason(resp.StatusCode, env.errorType), resp.StatusCode, fmt.Errorf("%s: %s", env.errorType, env.errMsg)), 0
+	}
+	if !env.hasResult {
+		return fail(ReasonBadResponse, resp.StatusCode, errors.New(`decoding data: no "data.result" field`)), 0
+	}
+	if env.resultType != model.ValMatrix.String() {
+		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("result type %q, want %q", env.resultType, model.ValMatrix)), 0
+	}
+	*out = m
+	if n := len(env.warnings); n > 0 {
+		c.mu.Lock()
+		c.stats.Warnings += uint64(n)
+		c.mu.Unlock()
+		for _, w := range env.warnings {
+			c.log.Debug("query warning", zap.String("endpoint", "query"), zap.String("warning", w))
 		}
 	}
 	return nil, 0
