@@ -15,9 +15,13 @@
 #           bytes (counted by a proxy in front of Prometheus: bytes on the
 #           wire, as each build asked for them), peak RSS (VmHWM) at ready,
 #           and RSS after SETTLE seconds of ticking (steady);
-#   after:  the same for the working tree's build.
+#   after:  the same for the working tree's build;
+#   steady: the working tree's build without backfill (backfill: false),
+#           its RSS after SETTLE seconds of ticking: the memory the engine
+#           needs, against which the backfills' peaks are judged.
 # Prints one table. Environment: SLOS (200), DAYS (7), PERIOD (DAYS-1 days),
-# STEP (60s), SETTLE (60), BEFORE (main), PROMETHEUS, PROMTOOL (binaries),
+# STEP (60s), SETTLE (60), BEFORE (main), RUNS ("before after"),
+# PROMETHEUS, PROMTOOL (binaries),
 # PORT_BASE (19300), KEEP (1: keep the work directory). Everything listens
 # on 127.0.0.1. Needs curl, jq and awk.
 set -euo pipefail
@@ -30,6 +34,7 @@ PERIOD=${PERIOD:-$((DAYS - 1))d}
 STEP=${STEP:-60s}
 SETTLE=${SETTLE:-60}
 BEFORE=${BEFORE:-main}
+RUNS=${RUNS:-"before after"}
 PORT_BASE=${PORT_BASE:-19300}
 PROM_ADDR=127.0.0.1:$((PORT_BASE + 90))
 PROXY_ADDR=127.0.0.1:$((PORT_BASE + 91))
@@ -86,9 +91,11 @@ wait_for() {
 
 # Builds: BEFORE from git (never touching any checkout), after from here.
 log "building $BEFORE and the working tree"
-mkdir -p "$WORK/before-src"
-git archive "$BEFORE" | tar -x -C "$WORK/before-src"
-(cd "$WORK/before-src" && go build -o "$WORK/before" ./cmd/slo-exporter)
+if [[ " $RUNS " == *" before "* ]]; then
+	mkdir -p "$WORK/before-src"
+	git archive "$BEFORE" | tar -x -C "$WORK/before-src"
+	(cd "$WORK/before-src" && go build -o "$WORK/before" ./cmd/slo-exporter)
+fi
 go build -o "$WORK/after" ./cmd/slo-exporter
 go build -o "$WORK/gen" ./bench/gen
 ln -s "$PROMETHEUS_BIN" "$WORK/bench-prom"
@@ -113,6 +120,7 @@ wait_for 300 curl -sf "$PROM/-/ready" || die "Prometheus not ready (see $WORK/pr
 start proxy "$WORK/gen" proxy -addr "$PROXY_ADDR" -target "$PROM"
 wait_for 50 curl -sf "http://$PROXY_ADDR/-/bytes" || die "proxy not up"
 "$WORK/gen" slos -models "$SLOS" -prometheus "http://$PROXY_ADDR" -period "$PERIOD" >"$WORK/slos.yaml"
+sed 's/^  backfill: true$/  backfill: false/' "$WORK/slos.yaml" >"$WORK/slos-nobackfill.yaml"
 
 # Warm the page cache, so that neither build pays for the first read.
 curl -sf --data-urlencode "query=count(count_over_time(bench_requests_total[$((DAYS * 24))h]))" "$PROM/api/v1/query" >/dev/null
@@ -126,11 +134,11 @@ R[floor_wall]=$(calc "$(now) - $w0"); R[floor_cpu]=$(calc "$(cpu "$PROM_PID") - 
 [ "$n" = "$SLOS" ] || die "floor query returned $n series, want $SLOS"
 log "floor: ${R[floor_wall]}s wall, ${R[floor_cpu]}s Prometheus CPU"
 
-run() { # run NAME BINARY
-	local name=$1 bin=$2 b0 c0 w0 pid
+run() { # run NAME BINARY [CONFIG]
+	local name=$1 bin=$2 cfg=${3:-$WORK/slos.yaml} b0 c0 w0 pid
 	b0=$(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}')
 	c0=$(cpu "$PROM_PID"); w0=$(now)
-	start "$name" "$bin" serve --config.file="$WORK/slos.yaml" --web.listen-address="$EXP_ADDR"
+	start "$name" "$bin" serve --config.file="$cfg" --web.listen-address="$EXP_ADDR"
 	pid=$LAST_PID
 	wait_for 30000 curl -sf "http://$EXP_ADDR/-/ready" || die "$name never ready (see $WORK/$name.log)"
 	R[${name}_wall]=$(calc "$(now) - $w0")
@@ -146,16 +154,19 @@ run() { # run NAME BINARY
 	log "$name: ready in ${R[${name}_wall]}s, ${R[${name}_queries]} queries, ${R[${name}_points]} points, ${R[${name}_bytes]} MiB, VmHWM ${R[${name}_hwm]} MiB, steady ${R[${name}_rss]} MiB"
 	stop "$pid"
 }
-run before "$WORK/before"
-run after "$WORK/after"
+for n in $RUNS; do run "$n" "$WORK/$n"; done
+run steady "$WORK/after" "$WORK/slos-nobackfill.yaml"
 
 printf '\n%d SLOs x 2 series, %d days at %s (%s samples), period %s, Prometheus %s\n' "$SLOS" "$DAYS" "$STEP" "$samples" "$PERIOD" \
 	"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
-printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "steady MiB"
-printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - -
-for n in before after; do
-	printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' "$n" "${R[${n}_wall]}" "${R[${n}_cpu]}" "${R[${n}_queries]}" \
+row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' "$@"; }
+row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB"
+row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - -
+for n in $RUNS steady; do
+	row "$n" "${R[${n}_wall]}" "${R[${n}_cpu]}" "${R[${n}_queries]}" \
 		"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}"
 done
-printf 'after/floor wall %s, after/before wall %s, after peak/steady RSS %s\n' \
-	"$(calc "${R[after_wall]} / ${R[floor_wall]}")" "$(calc "${R[after_wall]} / ${R[before_wall]}")" "$(calc "${R[after_hwm]} / ${R[after_rss]}")"
+for n in $RUNS; do
+	printf '%s: wall %sx the floor, Prometheus CPU %sx the floor, peak RSS %sx steady\n' "$n" \
+		"$(calc "${R[${n}_wall]} / ${R[floor_wall]}")" "$(calc "${R[${n}_cpu]} / ${R[floor_cpu]}")" "$(calc "${R[${n}_hwm]} / ${R[steady_rss]}")"
+done

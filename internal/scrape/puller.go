@@ -20,9 +20,10 @@ const (
 	// DefaultMaxPoints is Prometheus' limit of points per series in one
 	// range query.
 	DefaultMaxPoints = 11000
-	// DefaultMaxSamples caps the samples (series x points) one backfill
-	// chunk holds in memory across all its queries.
-	DefaultMaxSamples = 5_000_000
+	// DefaultMaxSamples caps the samples one backfill chunk holds in memory
+	// across all its queries: 1,000,000 samples are 16 MB decoded, so that
+	// the backfill's peak memory stays near the steady state.
+	DefaultMaxSamples = 1_000_000
 	// DefaultMaxPending caps the per-target pending pulls kept while some
 	// of a target's queries fail.
 	DefaultMaxPending = 120
