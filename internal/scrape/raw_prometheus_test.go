@@ -315,6 +315,34 @@ scrape_configs:
 			}
 		}
 	})
+	t.Run("empty history costs the probe", func(t *testing.T) {
+		specs := make([]evaluator.Spec, 100)
+		targets := make([]Target, 100)
+		for i := range specs {
+			specs[i] = evaluator.Spec{Name: fmt.Sprintf("none-%d", i), Objective: 0.99, Period: 24 * time.Hour, Windows: liveWindows}
+			targets[i] = Target{SLO: i, Good: Selector{Expr: fmt.Sprintf(`absent_total{job="app",slo="%d",code="200"}`, i)},
+				Valid: Selector{Expr: fmt.Sprintf(`absent_total{job="app",slo="%d"}`, i)}}
+		}
+		eeng, err := evaluator.New(liveInterval, specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, err := NewPuller(client, eeng, targets, PullerConfig{Interval: liveInterval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prog BackfillProgress
+		if err := ep.Backfill(ctx, Tend.Add(-24*time.Hour), Tend, func(b BackfillProgress) { prog = b }); err != nil {
+			t.Fatal(err)
+		}
+		// 200 expressions, 64 to a probe query, and nothing else.
+		if prog.Queries != 4 || prog.Points != 0 || prog.StepsDone != prog.StepsTotal {
+			t.Errorf("empty history: %+v, want 4 probe queries and no samples", prog)
+		}
+		if r := ep.Tick(ctx, Tend.Add(liveInterval)); r.Down != 0 || r.Queries != 200 {
+			t.Errorf("first tick after an empty backfill: %+v", r)
+		}
+	})
 	t.Run("backfill then ticks equals ticking", func(t *testing.T) {
 		meng, mp := newLiveEngine(t, client)
 		mid := T0.Add(ticks / 2 * liveInterval)
