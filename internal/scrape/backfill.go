@@ -107,6 +107,16 @@ type backfillQuery struct {
 	empty   bool
 	// seen is the samples (raw) or series (sampled) of the last chunk.
 	seen int
+	// kids are the queries read with this one (shareReads).
+	kids []*backfillKid
+}
+
+// backfillKid is a query read with its parent: its sources get the
+// parent's series that its filter keeps.
+type backfillKid struct {
+	filter *seriesFilter
+	srcs   []int
+	buf    []point
 }
 
 // backfill replays sources srcs from starts[i] (rounded up onto the grid
@@ -154,24 +164,45 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 
 	var bqs []*backfillQuery
 	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			continue // read with its parent
+		}
 		var b *backfillQuery
 		fresh := false
-		for _, si := range q.sources {
+		add := func(si int, kid *backfillKid) {
 			st, ok := startOf[si]
 			if !ok {
-				continue
+				return
 			}
 			if b == nil {
 				b = &backfillQuery{qi: qi, start: st, samples: -1}
 			}
 			b.start = min(b.start, st)
-			b.srcs = append(b.srcs, si)
+			if kid != nil {
+				kid.srcs = append(kid.srcs, si)
+			} else {
+				b.srcs = append(b.srcs, si)
+			}
 			_, started := p.sources[si].tracker.Last()
 			fresh = fresh || !started
+		}
+		for _, si := range q.sources {
+			add(si, nil)
+		}
+		var kids []*backfillKid
+		for _, ci := range q.children {
+			kid := &backfillKid{filter: p.queries[ci].filter}
+			for _, si := range p.queries[ci].sources {
+				add(si, kid)
+			}
+			if len(kid.srcs) > 0 {
+				kids = append(kids, kid)
+			}
 		}
 		if b == nil {
 			continue
 		}
+		b.kids = kids
 		// A fresh source's first pull reads back ForgetAfter for the
 		// baselines; a resumed one reads from its last pull, minus the
 		// overlap for late samples.
@@ -273,6 +304,14 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 						ok[si], inputs[si] = true, bufs[i]
 					}
 				}
+				for _, k := range b.kids {
+					k.buf = k.filter.filter(k.buf, bufs[i])
+					for _, si := range k.srcs {
+						if startOf[si] <= s {
+							ok[si], inputs[si] = true, k.buf
+						}
+					}
+				}
 			}
 			for _, b := range bqs {
 				if b.empty {
@@ -281,14 +320,19 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 							ok[si], inputs[si] = true, nil
 						}
 					}
+					for _, k := range b.kids {
+						for _, si := range k.srcs {
+							if startOf[si] <= s {
+								ok[si], inputs[si] = true, nil
+							}
+						}
+					}
 				}
 			}
 			p.step(s, inputs, ok)
-			for _, b := range bqs {
-				for _, si := range b.srcs {
-					if err := p.sources[si].err; err != nil && ok[si] {
-						return steps, fmt.Errorf("backfill at %s: %w", time.UnixMilli(s).UTC().Format(time.RFC3339), err)
-					}
+			for si := range p.sources {
+				if err := p.sources[si].err; err != nil && ok[si] {
+					return steps, fmt.Errorf("backfill at %s: %w", time.UnixMilli(s).UTC().Format(time.RFC3339), err)
 				}
 			}
 			steps++
@@ -364,7 +408,7 @@ func (p *Puller) probe(ctx context.Context, bqs []*backfillQuery, to int64, prog
 	for _, b := range bqs {
 		q := p.queries[b.qi]
 		native := false
-		for _, si := range q.sources {
+		for _, si := range p.family(b.qi) {
 			native = native || p.sources[si].native != nil
 		}
 		if q.raw && !native {

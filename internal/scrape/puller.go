@@ -62,6 +62,11 @@ type PullerConfig struct {
 	MaxPending int
 	// Fanout is how many queries run at once; zero means DefaultFanout.
 	Fanout int
+	// NoSharedReads reads every expression by itself, even when the read
+	// of a more general one holds its series (see shareReads): for
+	// comparisons, and for tests where one of a target's queries fails
+	// while the other succeeds.
+	NoSharedReads bool
 	// Logger; nil means none.
 	Logger *zap.Logger
 	// AfterStep, when set, is called after every pull (tick or backfill
@@ -101,6 +106,12 @@ type query struct {
 	// otherwise it reads the value at each pull (gauges).
 	raw     bool
 	sources []int
+	// parent is the raw query whose read serves this one (-1: it is read
+	// itself), filter keeps the parent's series this one selects, and
+	// children are the queries this one's read serves (see shareReads).
+	parent   int
+	filter   *seriesFilter
+	children []int
 }
 
 // source is one (expression, le filter, gauge condition or native
@@ -343,15 +354,27 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	// The sources of one query are backfilled together, from the same
+	for _, q := range p.queries {
+		q.parent = -1
+	}
+	if !cfg.NoSharedReads {
+		if err := p.shareReads(); err != nil {
+			return nil, err
+		}
+	}
+	// The sources of one read are backfilled together, from the same
 	// start: the first pull of a query carries the baselines of all its
 	// series.
-	for _, q := range p.queries {
+	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			continue
+		}
 		var longest int64
-		for _, si := range q.sources {
+		fam := p.family(qi)
+		for _, si := range fam {
 			longest = max(longest, p.sources[si].maxPeriod)
 		}
-		for _, si := range q.sources {
+		for _, si := range fam {
 			p.sources[si].maxPeriod = longest
 		}
 	}
@@ -402,24 +425,47 @@ type TickResult struct {
 func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 	start := time.Now()
 	tms := t.UnixMilli()
-	res := TickResult{Time: t, Queries: len(p.queries)}
+	res := TickResult{Time: t}
+	for _, q := range p.queries {
+		if q.parent < 0 {
+			res.Queries++
+		}
+	}
 	pulled := make([][]point, len(p.queries))
 	errs := make([]error, len(p.queries))
 	npts := make([]int, len(p.queries))
 	p.fanout(len(p.queries), func(i int) {
 		q := p.queries[i]
+		if q.parent >= 0 {
+			return // read with its parent
+		}
 		if q.raw {
-			m, err := p.q.RawSamples(ctx, q.expr, time.UnixMilli(p.rawFrom(q, tms)), t)
+			m, err := p.q.RawSamples(ctx, q.expr, time.UnixMilli(p.rawFrom(i, tms)), t)
 			pulled[i], npts[i], errs[i] = matrixPoints(m), matrixSamples(m), err
 			return
 		}
 		v, err := p.q.Query(ctx, q.expr, t)
 		pulled[i], npts[i], errs[i] = vectorPoints(v, tms), len(v), err
 	})
+	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			errs[qi] = errs[q.parent]
+			if errs[qi] == nil {
+				pulled[qi] = q.filter.filter(nil, pulled[q.parent])
+			}
+		}
+	}
 	p.c.ticks++
 	ok := make([]bool, len(p.sources))
 	inputs := make([][]point, len(p.sources))
 	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			for _, si := range q.sources {
+				ok[si] = errs[qi] == nil
+				inputs[si] = pulled[qi]
+			}
+			continue
+		}
 		p.c.queries++
 		if errs[qi] != nil {
 			p.c.queryErrors++
@@ -509,9 +555,9 @@ func (p *Puller) fanout(n int, f func(i int)) {
 // without a pull yet reads back ForgetAfter, to find every series'
 // baseline. After an outage the gap is backfilled separately, so a tick
 // never reads back more than two intervals for a started source.
-func (p *Puller) rawFrom(q *query, t int64) int64 {
+func (p *Puller) rawFrom(qi int, t int64) int64 {
 	from := t
-	for _, si := range q.sources {
+	for _, si := range p.family(qi) {
 		last, started := p.sources[si].tracker.Last()
 		if !started {
 			from = min(from, t-p.forget)
