@@ -770,8 +770,14 @@ func (p *Puller) newSeries(s *source, fp uint64, m model.Metric, t int64) *serie
 	return info
 }
 
-// pruneSeries drops cached series not seen for ForgetAfter.
+// pruneSeries drops cached series not seen for ForgetAfter, and the shared
+// reads' cached matches (they are rebuilt as series come).
 func (p *Puller) pruneSeries(t int64) {
+	for _, q := range p.queries {
+		if q.filter != nil {
+			clear(q.filter.seen)
+		}
+	}
 	for _, s := range p.sources {
 		for fp, info := range s.series {
 			if t-info.seen > p.forget {
