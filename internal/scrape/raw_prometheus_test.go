@@ -123,7 +123,7 @@ func newLiveEngine(t *testing.T, q Querier) (*evaluator.Engine, *Puller) {
 // samples in (from, to], the first against the last sample at or before
 // from; a series whose first sample is inside counts from its second. It
 // never uses increase().
-func rawTruth(t *testing.T, srv *promtest.Server, sel, by string, from, to time.Time) map[string]float64 {
+func rawTruth(t *testing.T, srv truthServer, sel, by string, from, to time.Time) map[string]float64 {
 	t.Helper()
 	lookback := to.Sub(from) + 2*time.Minute
 	m, err := srv.QueryMatrix(context.Background(), fmt.Sprintf("%s[%s]", sel, model.Duration(lookback)), to)
@@ -141,6 +141,9 @@ func rawTruth(t *testing.T, srv *promtest.Server, sel, by string, from, to time.
 		for _, sp := range ss.Values {
 			ts := sp.Timestamp.Time()
 			v := float64(sp.Value)
+			if math.IsNaN(v) {
+				continue // a staleness marker, where a server returns them
+			}
 			if !ts.After(from) {
 				prev, have = v, true
 				continue
@@ -167,7 +170,7 @@ func rawTruth(t *testing.T, srv *promtest.Server, sel, by string, from, to time.
 // checkRawTruth compares every window of the live engine at T with
 // rawTruth, over (max(T-W, start), T] where start is the engine's first
 // pull, within 1e-9 relative.
-func checkRawTruth(t *testing.T, srv *promtest.Server, snap *evaluator.Snapshot, start time.Time) {
+func checkRawTruth(t *testing.T, srv truthServer, snap *evaluator.Snapshot, start time.Time) {
 	t.Helper()
 	T := snap.Time
 	for si, sr := range snap.SLOs {
@@ -218,6 +221,13 @@ func closeRel(a, b float64) bool {
 	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
 }
 
+// truthServer answers the test's own queries: Prometheus (promtest) or
+// VictoriaMetrics.
+type truthServer interface {
+	Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error)
+	QueryMatrix(ctx context.Context, expr string, ts time.Time) (model.Matrix, error)
+}
+
 // TestRawSampleProof runs a real Prometheus scraping a live counter source
 // every second (restarts between ticks, a series that appears late, a
 // scrape gap) and ticks the puller every 3s: after every tick, every
@@ -231,14 +241,26 @@ func TestRawSampleProof(t *testing.T) {
 	src := newLiveCounters()
 	hs := httptest.NewServer(src)
 	defer hs.Close()
-	srv := promtest.Start(t, promtest.Options{ConfigYAML: fmt.Sprintf(`global:
+	srv := promtest.Start(t, promtest.Options{ConfigYAML: liveScrapeConfig(hs.URL)})
+	runRawSampleProof(t, src, srv, srv.URL, 1500*time.Millisecond)
+}
+
+// liveScrapeConfig scrapes the live source every second.
+func liveScrapeConfig(url string) string {
+	return fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 900ms
 scrape_configs:
   - job_name: app
     static_configs:
       - targets: [%q]
-`, strings.TrimPrefix(hs.URL, "http://"))})
+`, strings.TrimPrefix(url, "http://"))
+}
+
+// runRawSampleProof is the proof against a server at url that scrapes src.
+// Ticks run delay after their time, so that the samples up to it are
+// ingested and searchable (the daemon's query_offset does the same).
+func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, url string, delay time.Duration) {
 	ctx := context.Background()
 
 	// Wait for a few samples, then start on the next tick.
@@ -253,13 +275,10 @@ scrape_configs:
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	// Ticks run 1.5s after their time, so that the samples up to it are
-	// ingested (the daemon's query_offset does the same).
-	const delay = 1500 * time.Millisecond
 	sleepUntil := func(tm time.Time) { time.Sleep(time.Until(tm)) }
 	T0 := time.Now().Truncate(liveInterval).Add(liveInterval)
 	const ticks = 22
-	client := newTestClient(t, srv.URL)
+	client := newTestClient(t, url)
 	eng, p := newLiveEngine(t, client)
 	for k := 0; k <= ticks; k++ {
 		T := T0.Add(time.Duration(k) * liveInterval)
