@@ -121,9 +121,9 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	// Let Prometheus hold the series for over two evaluation intervals, so
-	// the exporters' start-up backfill (steps at multiples of the interval,
-	// up to now minus the offset) sees them: the first step that does is
-	// their baseline, which baseline() finds from outside.
+	// the exporters' start-up backfill (up to now minus the offset) sees
+	// them: their first raw sample is the baseline, which baseline() finds
+	// from outside.
 	waitFor(t, "the first scrapes of the simulator", 30*time.Second, func() error {
 		v, err := prom.Query(context.Background(), `http_requests_total{job="model-api",model="resnet50",code="200"}`, time.Now())
 		if err != nil || len(v) == 0 {
@@ -305,18 +305,17 @@ func windowCounts(t *testing.T, prom *promtest.Server, sim *simulator.Sim, m str
 	return g1 - g0, v1 - v0
 }
 
-// baseline returns the timestamp of the sample the exporters' backfill
-// started from: at the first evaluation step (a multiple of the interval)
-// at which the series existed.
+// baseline returns the timestamp of the sample the exporters count from:
+// the series' first raw sample (a series that appears counts from its
+// second sample, as PromQL does, and the backfill reads every raw sample).
 func baseline(t *testing.T, prom *promtest.Server, simStart time.Time) time.Time {
 	t.Helper()
-	from := simStart.Add(-time.Minute).Truncate(interval)
-	m, err := prom.QueryRange(context.Background(), `timestamp(http_requests_total{job="model-api",model="resnet50",code="200"})`,
-		from, from.Add(3*time.Minute), interval)
+	at := simStart.Add(2 * time.Minute)
+	m, err := prom.QueryMatrix(context.Background(), `http_requests_total{job="model-api",model="resnet50",code="200"}[4m]`, at)
 	if err != nil || len(m) != 1 || len(m[0].Values) == 0 {
 		t.Fatalf("first sample: %v %v", m, err)
 	}
-	return time.UnixMilli(int64(math.Round(float64(m[0].Values[0].Value) * 1000)))
+	return m[0].Values[0].Timestamp.Time()
 }
 
 // waitAlert polls Prometheus' /api/v1/alerts until the fast-tier alert with

@@ -1,10 +1,172 @@
-#!/bin/sh
-# Backfill a 30d period for 100 SLOs from a local Prometheus serving 31 days
-# of synthetic TSDB blocks (built with promtool), and print wall time,
-# range queries issued and points fetched.
+#!/usr/bin/env bash
+# bench-backfill.sh: what the start-up backfill costs, before and after a
+# change, against the floor: one PromQL query that reads every sample once.
 #
-# Needs prometheus and promtool (PROMETHEUS / PROMTOOL, else PATH, else
-# ~/go/bin). Usage: scripts/bench-backfill.sh [extra go test flags]
-set -eu
+# One local Prometheus serves DAYS of history (bench/gen: two counters per
+# model, one sample every STEP, written as TSDB blocks by promtool) for SLOS
+# models; the configuration has one SLO per model (good: its ok counter,
+# valid: both), so no two SLOs share a query, with a period of PERIOD. Then,
+# one after the other on the same Prometheus:
+#   floor:  sum by (model) (increase(bench_requests_total[PERIOD])), timed,
+#           with the Prometheus CPU it costs;
+#   before: slo-exporter built from git ref BEFORE (default main), started
+#           with the configuration: wall time until /-/ready, Prometheus CPU
+#           meanwhile, queries and points (its own self-metrics), response
+#           bytes (counted by a proxy in front of Prometheus: bytes on the
+#           wire, as each build asked for them), peak RSS (VmHWM) at ready,
+#           and RSS after SETTLE seconds of ticking (steady);
+#   after:  the same for the working tree's build;
+#   steady: the working tree's build without backfill (backfill: false),
+#           its RSS after SETTLE seconds of ticking: the memory the engine
+#           needs, against which the backfills' peaks are judged.
+# Prints one table. Environment: SLOS (200), DAYS (7), PERIOD (DAYS-1 days),
+# STEP (60s), SETTLE (60), BEFORE (main), RUNS ("before after"),
+# PROMETHEUS, PROMTOOL (binaries),
+# PORT_BASE (19300), KEEP (1: keep the work directory). Everything listens
+# on 127.0.0.1. Needs curl, jq and awk.
+set -euo pipefail
 cd "$(dirname "$0")/.."
-exec go test ./internal/scrape -run '^$' -bench '^BenchmarkBackfill$' -benchtime 1x -timeout 30m "$@"
+ROOT=$PWD
+
+SLOS=${SLOS:-200}
+DAYS=${DAYS:-7}
+PERIOD=${PERIOD:-$((DAYS - 1))d}
+STEP=${STEP:-60s}
+SETTLE=${SETTLE:-60}
+BEFORE=${BEFORE:-main}
+RUNS=${RUNS:-"before after"}
+PORT_BASE=${PORT_BASE:-19300}
+PROM_ADDR=127.0.0.1:$((PORT_BASE + 90))
+PROXY_ADDR=127.0.0.1:$((PORT_BASE + 91))
+EXP_ADDR=127.0.0.1:$((PORT_BASE + 99))
+PROM=http://$PROM_ADDR
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+find_bin() {
+	local v=${!2:-}
+	if [ -n "$v" ]; then [ -x "$v" ] || die "$2=$v is not executable"; echo "$v"; return; fi
+	if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return; fi
+	[ -x "$HOME/go/bin/$1" ] && { echo "$HOME/go/bin/$1"; return; }
+	die "$1 not found (set $2)"
+}
+PROMETHEUS_BIN=$(find_bin prometheus PROMETHEUS)
+PROMTOOL_BIN=$(find_bin promtool PROMTOOL)
+for t in curl jq awk git; do command -v $t >/dev/null || die "$t is needed"; done
+
+WORK=$(mktemp -d /tmp/bench-backfill.XXXXXX)
+PIDS=""
+cleanup() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	if [ "${KEEP:-0}" = 1 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start() {
+	local name=$1; shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+}
+stop() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+CLK=$(getconf CLK_TCK)
+now() { date +%s.%N; }
+cpu() { awk -v c="$CLK" '{print ($14 + $15) / c}' "/proc/$1/stat"; }
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
+mval() {
+	awk -v n="$2" 'index($0, n "{") == 1 || index($0, n " ") == 1 { s += $NF; f = 1 } END { if (f) printf "%.10g", s; else print "nan" }' "$1"
+}
+wait_for() {
+	local n=$1; shift
+	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+	return 1
+}
+
+# Builds: BEFORE from git (never touching any checkout), after from here.
+log "building $BEFORE and the working tree"
+if [[ " $RUNS " == *" before "* ]]; then
+	mkdir -p "$WORK/before-src"
+	git archive "$BEFORE" | tar -x -C "$WORK/before-src"
+	(cd "$WORK/before-src" && go build -o "$WORK/before" ./cmd/slo-exporter)
+fi
+go build -o "$WORK/after" ./cmd/slo-exporter
+go build -o "$WORK/gen" ./bench/gen
+ln -s "$PROMETHEUS_BIN" "$WORK/bench-prom"
+
+# History.
+step_s=$(awk -v d="$STEP" 'BEGIN { u = substr(d, length(d)); n = d + 0; print (u == "m") ? n * 60 : n }')
+t_end=$(($(date +%s) - 60))
+t_end=$((t_end - t_end % step_s))
+from=$((t_end - DAYS * 86400))
+mkdir -p "$WORK/om" "$WORK/data"
+t0=$(now)
+samples=$("$WORK/gen" history -models "$SLOS" -origin "$((from - 86400))" -from "$from" -to "$t_end" -step "$STEP" -out "$WORK/om")
+ls "$WORK"/om/*.om | xargs -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$WORK/data" >/dev/null
+rm -rf "$WORK/om"
+log "$samples samples ($SLOS models x 2 series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"
+
+printf 'global:\n  scrape_interval: 1h\n' >"$WORK/prom.yml"
+start prometheus "$WORK/bench-prom" --config.file="$WORK/prom.yml" --storage.tsdb.path="$WORK/data" \
+	--storage.tsdb.retention.time=90d --web.listen-address="$PROM_ADDR" --query.max-samples=1000000000 --log.level=warn
+PROM_PID=$LAST_PID
+wait_for 300 curl -sf "$PROM/-/ready" || die "Prometheus not ready (see $WORK/prometheus.log)"
+start proxy "$WORK/gen" proxy -addr "$PROXY_ADDR" -target "$PROM"
+wait_for 50 curl -sf "http://$PROXY_ADDR/-/bytes" || die "proxy not up"
+"$WORK/gen" slos -models "$SLOS" -prometheus "http://$PROXY_ADDR" -period "$PERIOD" >"$WORK/slos.yaml"
+sed 's/^  backfill: true$/  backfill: false/' "$WORK/slos.yaml" >"$WORK/slos-nobackfill.yaml"
+
+# Warm the page cache, so that neither build pays for the first read.
+curl -sf --data-urlencode "query=count(count_over_time(bench_requests_total[$((DAYS * 24))h]))" "$PROM/api/v1/query" >/dev/null
+
+declare -A R
+# The floor: one query reading every sample of the period once.
+floor_q="sum by (model) (increase(bench_requests_total{job=\"bench\"}[$PERIOD]))"
+c0=$(cpu "$PROM_PID"); w0=$(now)
+n=$(curl -sf --data-urlencode "query=$floor_q" --data-urlencode "time=$t_end" "$PROM/api/v1/query" | jq '.data.result | length')
+R[floor_wall]=$(calc "$(now) - $w0"); R[floor_cpu]=$(calc "$(cpu "$PROM_PID") - $c0")
+[ "$n" = "$SLOS" ] || die "floor query returned $n series, want $SLOS"
+log "floor: ${R[floor_wall]}s wall, ${R[floor_cpu]}s Prometheus CPU"
+
+run() { # run NAME BINARY [CONFIG]
+	local name=$1 bin=$2 cfg=${3:-$WORK/slos.yaml} b0 c0 w0 pid
+	b0=$(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}')
+	c0=$(cpu "$PROM_PID"); w0=$(now)
+	start "$name" "$bin" serve --config.file="$cfg" --web.listen-address="$EXP_ADDR"
+	pid=$LAST_PID
+	wait_for 30000 curl -sf "http://$EXP_ADDR/-/ready" || die "$name never ready (see $WORK/$name.log)"
+	R[${name}_wall]=$(calc "$(now) - $w0")
+	R[${name}_cpu]=$(calc "$(cpu "$PROM_PID") - $c0")
+	R[${name}_selfcpu]=$(cpu "$pid")
+	R[${name}_hwm]=$(calc "$(status_kb "$pid" VmHWM) / 1024")
+	R[${name}_bytes]=$(calc "($(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}') - $b0) / 1048576")
+	curl -sf "http://$EXP_ADDR/metrics" >"$WORK/$name.metrics"
+	R[${name}_queries]=$(mval "$WORK/$name.metrics" slo_exporter_queries_total)
+	R[${name}_points]=$(mval "$WORK/$name.metrics" slo_exporter_query_points_total)
+	sleep "$SETTLE"
+	R[${name}_rss]=$(calc "$(status_kb "$pid" VmRSS) / 1024")
+	log "$name: ready in ${R[${name}_wall]}s, ${R[${name}_queries]} queries, ${R[${name}_points]} points, ${R[${name}_bytes]} MiB, VmHWM ${R[${name}_hwm]} MiB, steady ${R[${name}_rss]} MiB"
+	stop "$pid"
+}
+for n in $RUNS; do run "$n" "$WORK/$n"; done
+run steady "$WORK/after" "$WORK/slos-nobackfill.yaml"
+
+printf '\n%d SLOs x 2 series, %d days at %s (%s samples), period %s, Prometheus %s\n' "$SLOS" "$DAYS" "$STEP" "$samples" "$PERIOD" \
+	"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
+row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' "$@"; }
+row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB"
+row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - -
+for n in $RUNS steady; do
+	row "$n" "${R[${n}_wall]}" "${R[${n}_cpu]}" "${R[${n}_queries]}" \
+		"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}"
+done
+for n in $RUNS; do
+	printf '%s: wall %sx the floor, Prometheus CPU %sx the floor, peak RSS %sx steady\n' "$n" \
+		"$(calc "${R[${n}_wall]} / ${R[floor_wall]}")" "$(calc "${R[${n}_cpu]} / ${R[floor_cpu]}")" "$(calc "${R[${n}_hwm]} / ${R[steady_rss]}")"
+done

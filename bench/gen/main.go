@@ -8,6 +8,14 @@
 //	gen serve   -addr 127.0.0.1:9101 -models 1000 -origin 1700000000
 //	gen history -models 1000 -origin T -from T -to T -step 30s -out DIR
 //	gen config  -models 1000 -target ADDR -exporter ADDR -prometheus URL -interval 10s -out DIR
+//	gen slos    -models 200 -prometheus URL -period 6d > slos.yaml
+//	gen proxy   -addr 127.0.0.1:9102 -target http://127.0.0.1:9190
+//
+// slos writes the configuration of scripts/bench-backfill.sh: one SLO per
+// model (good: its "ok" counter, valid: both of its counters), so that the
+// SLOs share no query. proxy forwards to a Prometheus and counts the
+// response bytes it passes, served at /-/bytes, so that the backfill cost
+// of any slo-exporter build can be measured the same way.
 package main
 
 import (
@@ -21,6 +29,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,8 +46,12 @@ func main() {
 		err = history(os.Args[2:])
 	case "config":
 		err = configs(os.Args[2:])
+	case "slos":
+		err = slos(os.Args[2:])
+	case "proxy":
+		err = proxy(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown subcommand %q (want serve, history or config)", os.Args[1])
+		err = fmt.Errorf("unknown subcommand %q (want serve, history, config, slos or proxy)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
@@ -224,4 +237,69 @@ func rules(interval string) string {
 `, w)
 	}
 	return b.String()
+}
+
+// slos prints a configuration with one SLO per model.
+func slos(args []string) error {
+	fs := flag.NewFlagSet("slos", flag.ExitOnError)
+	models := fs.Int("models", 200, "number of SLOs, one per model")
+	promURL := fs.String("prometheus", "http://127.0.0.1:9190", "Prometheus URL for slo-exporter")
+	period := fs.String("period", "30d", "budget period of every SLO")
+	interval := fs.String("interval", "30s", "slo-exporter evaluation_interval")
+	_ = fs.Parse(args)
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(w, "global:\n  evaluation_interval: %s\n  backfill: true\nprometheus:\n  url: %s\nslos:\n", *interval, *promURL)
+	for i := 0; i < *models; i++ {
+		fmt.Fprintf(w, `  - name: bench-%[1]s
+    service: bench
+    objective: 99.9%%
+    period: %[2]s
+    sli:
+      ratio:
+        good: 'bench_requests_total{job="bench",model="%[1]s",code="ok"}'
+        valid: 'bench_requests_total{job="bench",model="%[1]s"}'
+`, model(i), *period)
+	}
+	return w.Flush()
+}
+
+// proxy forwards every request to -target and counts the response bytes.
+func proxy(args []string) error {
+	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:9102", "listen address")
+	target := fs.String("target", "http://127.0.0.1:9190", "Prometheus base URL")
+	_ = fs.Parse(args)
+	var mu sync.Mutex
+	var bytes, requests int64
+	client := &http.Client{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/-/bytes", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%d %d\n", bytes, requests)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, *target+r.URL.RequestURI(), r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		req.Header = r.Header.Clone()
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		n, _ := io.Copy(w, resp.Body)
+		mu.Lock()
+		bytes += n
+		requests++
+		mu.Unlock()
+	})
+	return http.ListenAndServe(*addr, mux)
 }

@@ -3,8 +3,10 @@
 // # Semantics
 //
 // A Tracker follows many series across pulls (ticks of the daemon, or steps
-// of a range query during backfill). For each series it keeps the last value
-// seen and returns, at every pull, the increment since then:
+// of a backfill). A pull hands it the raw samples of each series since the
+// previous pull (ObserveSample), or one value per series (Observe). For
+// each series it keeps the last raw sample consumed and returns the
+// increments between consecutive raw samples:
 //
 //   - a value at or above the previous one increments by the difference;
 //   - a value below the previous one is a counter reset (the process
@@ -20,6 +22,10 @@
 //     comes back it starts from a new baseline;
 //   - NaN, ±Inf and negative samples are skipped without touching the state
 //     and counted in Stats.InvalidSamples;
+//   - a raw sample at or before the last one consumed of its series is
+//     ignored: pulls may overlap (a tick reads a little before its
+//     previous pull to catch late samples), and each raw sample still
+//     counts exactly once;
 //   - a pull at a time not after the previous pull (a clock that went back,
 //     a duplicate timestamp) is refused as a whole and counted.
 //
@@ -45,8 +51,12 @@ import (
 type Stats struct {
 	// Resets is the number of counter resets (value drops).
 	Resets uint64
-	// InvalidSamples is the number of NaN, infinite or negative samples skipped.
+	// InvalidSamples is the number of NaN, infinite or negative samples
+	// skipped, and of implausible ones (see Tracker.SetMaxRate).
 	InvalidSamples uint64
+	// ImplausibleSamples is the part of InvalidSamples refused because
+	// their increase exceeded the maximum rate.
+	ImplausibleSamples uint64
 	// RefusedPulls is the number of pulls refused because their time was not
 	// after the previous pull's.
 	RefusedPulls uint64
@@ -60,7 +70,8 @@ type Stats struct {
 // Tracker computes per-series increments across pulls. It is not safe for
 // concurrent use.
 type Tracker struct {
-	forgetAfter int64 // ms
+	maxRate     float64 // events per second; 0: no bound
+	forgetAfter int64   // ms
 	series      map[uint64]*state
 	pull        int64 // time of the current pull, ms
 	started     bool
@@ -69,6 +80,7 @@ type Tracker struct {
 
 type state struct {
 	value float64
+	ts    int64 // timestamp of the last raw sample consumed, ms
 	seen  int64 // time of the last pull that had this series, ms
 }
 
@@ -96,36 +108,77 @@ func (tr *Tracker) Begin(t int64) bool {
 // Last returns the time of the last accepted pull and whether there was one.
 func (tr *Tracker) Last() (int64, bool) { return tr.pull, tr.started }
 
-// Observe records the value of series key in the current pull and returns
-// its increment since the series' previous sample. ok is false for a
-// baseline or skipped sample, in which case inc is zero.
+// Observe records the value of series key in the current pull, as a
+// sample stamped with the pull's time, and returns its increment since the
+// series' previous sample. ok is false for a baseline or skipped sample,
+// in which case inc is zero. A second value of the same series in one pull
+// is ignored.
 func (tr *Tracker) Observe(key uint64, v float64) (inc float64, ok bool) {
+	return tr.ObserveSample(key, tr.pull, v)
+}
+
+// ObserveSample consumes one raw sample of series key, taken at ts (unix
+// ms), in the current pull, and returns the increment since the series'
+// previous raw sample: the difference, or the new value after a drop (a
+// reset). Samples of one series must come in timestamp order; a sample at
+// or before the last one consumed (a pull's span that overlaps the
+// previous one) is ignored, so every raw sample counts exactly once
+// whatever the spans of the queries that returned it. ok is false for a
+// baseline, an ignored or a skipped (NaN, infinite, negative) sample.
+func (tr *Tracker) ObserveSample(key uint64, ts int64, v float64) (inc float64, ok bool) {
+	s, found := tr.series[key]
+	if found && ts <= s.ts && tr.pull-s.seen <= tr.forgetAfter {
+		return 0, false // consumed before
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		tr.stats.InvalidSamples++
 		return 0, false
 	}
-	s, found := tr.series[key]
 	if found && tr.pull-s.seen > tr.forgetAfter {
 		// Missing for longer than ForgetAfter: End would have dropped it.
 		tr.stats.ForgottenSeries++
 		found = false
 	}
 	if !found {
-		tr.series[key] = &state{value: v, seen: tr.pull}
+		tr.series[key] = &state{value: v, ts: ts, seen: tr.pull}
 		tr.stats.NewSeries++
 		return 0, false
 	}
-	if s.seen == tr.pull { // the same series twice in one pull: keep the first
-		return 0, false
-	}
-	if v < s.value {
-		tr.stats.Resets++
+	reset := v < s.value
+	if reset {
 		inc = v
 	} else {
 		inc = v - s.value
 	}
-	s.value, s.seen = v, tr.pull
+	if tr.maxRate > 0 && ts > s.ts && inc > tr.maxRate*float64(ts-s.ts)/1000 {
+		// More events than the series can have had since its last sample
+		// (a corrupt sample 1e300 above normal): refused, and not a
+		// baseline, so the next sample is compared with the last good one
+		// and does not look like a reset.
+		tr.stats.InvalidSamples++
+		tr.stats.ImplausibleSamples++
+		return 0, false
+	}
+	if reset {
+		tr.stats.Resets++
+	}
+	s.value, s.ts, s.seen = v, ts, tr.pull
 	return inc, true
+}
+
+// SetMaxRate sets the highest plausible increase per second of one series
+// (global.max_increase_rate); a sample implying more is refused and
+// counted. Zero means no bound.
+func (tr *Tracker) SetMaxRate(perSecond float64) { tr.maxRate = max(perSecond, 0) }
+
+// LastSample returns the timestamp of the last raw sample consumed of
+// series key, and whether the series is tracked.
+func (tr *Tracker) LastSample(key uint64) (int64, bool) {
+	s, ok := tr.series[key]
+	if !ok {
+		return 0, false
+	}
+	return s.ts, true
 }
 
 // End finishes the current pull and forgets series not seen for ForgetAfter.

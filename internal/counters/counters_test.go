@@ -169,3 +169,49 @@ func BenchmarkObserve(b *testing.B) {
 		tr.End()
 	}
 }
+
+// TestMaxRateGuard: with a maximum rate, a sample implying more events than
+// the series can have had since its last sample is refused, counted, and
+// not a baseline: the next normal sample continues from the last good one
+// (no false reset), and the total is the brute-force sum of the good
+// samples' deltas. The probed faults: a sample 1e300 above normal, a 1e308
+// one, and a normal counter whose rate stays under the bound.
+func TestMaxRateGuard(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		values         []float64 // one sample a second
+		wantTotal      float64
+		wantRefused    uint64
+		wantResetCount uint64
+	}{
+		{"normal traffic", []float64{0, 10, 20, 30, 40}, 40, 0, 0},
+		{"one huge sample", []float64{0, 10, 1e300, 30, 40}, 40, 1, 0},
+		{"one 1e308 sample", []float64{100, 110, 1e308, 120, 130}, 30, 1, 0},
+		{"a real reset stays a reset", []float64{0, 10, 20, 5, 15}, 35, 0, 1},
+		{"huge then a reset", []float64{0, 10, 1e300, 3, 13}, 23, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := NewTracker(time.Hour)
+			tr.SetMaxRate(1e6) // events per second
+			var total float64
+			base := int64(1_700_000_000_000)
+			for i, v := range tc.values {
+				if !tr.Begin(base + int64(i)*1000) {
+					t.Fatal("pull refused")
+				}
+				if inc, ok := tr.ObserveSample(1, base+int64(i)*1000, v); ok {
+					total += inc
+				}
+				tr.End()
+			}
+			st := tr.Stats()
+			if total != tc.wantTotal || st.ImplausibleSamples != tc.wantRefused || st.Resets != tc.wantResetCount {
+				t.Errorf("total %v, refused %d, resets %d; want %v, %d, %d",
+					total, st.ImplausibleSamples, st.Resets, tc.wantTotal, tc.wantRefused, tc.wantResetCount)
+			}
+			if st.InvalidSamples != st.ImplausibleSamples {
+				t.Errorf("invalid %d, implausible %d: refused samples are counted as invalid too", st.InvalidSamples, st.ImplausibleSamples)
+			}
+		})
+	}
+}

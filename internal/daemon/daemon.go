@@ -9,8 +9,11 @@
 //     start-up error). The whole longest period is backfilled with range
 //     queries; while Prometheus is unreachable the backfill is retried every
 //     interval, snapshots are still published (slo_data_up 0) and the
-//     daemon is not ready. After the backfill and the first evaluation it
-//     reports ready.
+//     daemon is not ready. When the backfill ended before the current tick
+//     (it crossed a tick boundary), that tick is pulled too, so the first
+//     snapshot holds every interval up to its stamp; then it is evaluated
+//     and the daemon reports ready, with slo_data_up 1 for every SLO whose
+//     backfill and pulls succeeded.
 //   - ticks: at every multiple of the evaluation interval, the evaluation
 //     time is pinned to that multiple minus the query offset; every query of
 //     the tick uses it. A failed pull leaves the last values in place with
@@ -20,8 +23,10 @@
 //     validated; a bad one is rejected, logged and reported in
 //     slo_exporter_config_last_reload_successful, and the running one goes
 //     on. A good one gets its own engine, backfilled in the background while
-//     the old one keeps ticking; it replaces the old one once ready, so SLOs
-//     removed from the configuration disappear from /metrics then.
+//     the old one keeps ticking; once ready it is pulled up to the current
+//     tick and replaces the old one (with its own slo_data_up, 1 where its
+//     backfill succeeded), so SLOs removed from the configuration disappear
+//     from /metrics then.
 //   - stop: cancelling the context ends the loop after the current step.
 package daemon
 
@@ -56,6 +61,9 @@ type State struct {
 	// once it completed.
 	Backfill     scrape.BackfillProgress
 	BackfillDone bool
+	// Backfills is what the backfills of the runtimes replaced by reloads
+	// cost; the running one's are in Puller. Their sum only grows.
+	Backfills BackfillCost
 	// ReloadOK and ReloadTime describe the last configuration load.
 	ReloadOK   bool
 	ReloadTime time.Time
@@ -63,6 +71,21 @@ type State struct {
 	Ready bool
 	// NotReadyReason says what the daemon waits for.
 	NotReadyReason string
+}
+
+// BackfillCost sums backfill queries, samples, response bytes and wall
+// time.
+type BackfillCost struct {
+	Queries, Samples, Bytes uint64
+	Seconds                 float64
+}
+
+// add adds a puller's backfill totals.
+func (c *BackfillCost) add(s scrape.Stats) {
+	c.Queries += s.BackfillQueries
+	c.Samples += s.BackfillSamples
+	c.Bytes += s.BackfillBytes
+	c.Seconds += s.BackfillSeconds
 }
 
 // Sink receives the daemon's states; export implements it.
@@ -103,6 +126,7 @@ type runtime struct {
 	puller *scrape.Puller
 	offset time.Duration
 	ready  bool
+	pulled time.Time // the time the engine holds data up to
 }
 
 // New loads the configuration and builds the first runtime. A bad
@@ -150,12 +174,14 @@ func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
 		URL: cfg.Prometheus.URL, HTTP: cfg.Prometheus.HTTPClientConfig,
 		Timeout: time.Duration(g.QueryTimeout), Retries: retries(g.QueryRetries),
 		MaxConcurrency: g.MaxConcurrentQueries, Logger: d.log,
+		MaxResponseBytes: g.MaxResponseBytes.Bytes(), MaxSeries: g.MaxSeriesPerSelector,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	puller, err := scrape.NewPuller(client, eng, p.Targets, scrape.PullerConfig{
 		Interval: p.Interval, MaxPoints: g.MaxPointsPerQuery, Fanout: g.MaxConcurrentQueries, Logger: d.log,
+		MaxIncreaseRate: g.MaxIncreaseRate,
 	})
 	if err != nil {
 		return nil, err
@@ -197,7 +223,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	d.evaluate(d.cur, d.evalTime(d.cur))
+	d.evaluate(d.cur, d.catchUp(ctx, d.cur))
 	d.cur.ready = true
 	d.publish()
 
@@ -236,8 +262,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			timer.Stop()
 			building = nil
 			d.log.Info("new configuration is ready; replacing the running one", zap.Int("slos", len(rt.plan.Specs)))
+			d.state.Backfills.add(d.cur.puller.Stats())
 			d.cur = rt
-			d.evaluate(rt, d.evalTime(rt))
+			d.evaluate(rt, d.catchUp(ctx, rt))
 			rt.ready = true
 			d.publish()
 		case <-timer.C:
@@ -247,10 +274,30 @@ func (d *Daemon) Run(ctx context.Context) error {
 			for _, err := range d.state.Tick.Errors {
 				d.log.Warn("pull failed", zap.Time("eval_time", t), zap.Error(err))
 			}
+			rt.pulled = t
 			d.evaluate(rt, t)
 			d.publish()
 		}
 	}
+}
+
+// catchUp pulls rt up to the current tick when its backfill ended before
+// it (a backfill that crossed a tick boundary, or a new configuration
+// whose backfill ran while the old one ticked), so that the first snapshot
+// it publishes holds every interval up to its stamp; a gap of more than
+// one interval is backfilled by the tick itself. It returns the time to
+// evaluate at.
+func (d *Daemon) catchUp(ctx context.Context, rt *runtime) time.Time {
+	t := d.evalTime(rt)
+	if !t.After(rt.pulled) {
+		return rt.pulled
+	}
+	d.state.Tick = rt.puller.Tick(ctx, t)
+	for _, err := range d.state.Tick.Errors {
+		d.log.Warn("pull failed", zap.Time("eval_time", t), zap.Error(err))
+	}
+	rt.pulled = t
+	return t
 }
 
 // evalTime is the pinned time of the current tick: the last multiple of the
@@ -303,7 +350,8 @@ func (d *Daemon) startup(ctx context.Context, rt *runtime, published bool) {
 		})
 		if err == nil {
 			d.log.Info("backfill done", zap.Time("from", from), zap.Time("to", to), zap.Duration("took", time.Since(start)),
-				zap.Int("queries", last.Queries), zap.Uint64("points", last.Points))
+				zap.Int("queries", last.Queries), zap.Uint64("points", last.Points), zap.Uint64("bytes", last.Bytes))
+			rt.pulled = to
 			if published {
 				d.state.BackfillDone = true
 			}

@@ -43,6 +43,11 @@ func (s exportSink) Publish(st *State) {
 		PullErrors: map[string]uint64{"le_boundary": st.Puller.LEErrors, "native_boundary": st.Puller.NativeErrors,
 			"missing_valid": st.Puller.MissingValid},
 		SkippedSamples: st.Puller.SkippedSamples,
+
+		BackfillQueries: st.Backfills.Queries + st.Puller.BackfillQueries,
+		BackfillSamples: st.Backfills.Samples + st.Puller.BackfillSamples,
+		BackfillBytes:   st.Backfills.Bytes + st.Puller.BackfillBytes,
+		BackfillSeconds: st.Backfills.Seconds + st.Puller.BackfillSeconds,
 	}
 	for _, r := range scrape.Reasons() {
 		self.QueryErrors[string(r)] = st.Client.Errors[r]

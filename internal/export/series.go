@@ -67,6 +67,10 @@ var (
 	famPoints         = &family{"slo_exporter_query_points_total", "Samples returned by queries to Prometheus.", counterType}
 	famEvalDuration   = &family{"slo_exporter_evaluation_duration_seconds", "Wall time of the last evaluation.", gaugeType}
 	famBackfill       = &family{"slo_exporter_backfill_progress_ratio", "Progress of the start-up backfill, 0 to 1.", gaugeType}
+	famBfQueries      = &family{"slo_exporter_backfill_queries_total", "Queries issued by backfills (start-up, reload and outage gaps), included in slo_exporter_queries_total.", counterType}
+	famBfSamples      = &family{"slo_exporter_backfill_samples_total", "Samples returned to backfills, included in slo_exporter_query_points_total.", counterType}
+	famBfBytes        = &family{"slo_exporter_backfill_response_bytes_total", "Response bytes read by backfills.", counterType}
+	famBfSeconds      = &family{"slo_exporter_backfill_duration_seconds_total", "Wall time spent in backfills.", counterType}
 	famSeries         = &family{"slo_exporter_tracked_series", "Source series whose counters are followed.", gaugeType}
 	famReloadOK       = &family{"slo_exporter_config_last_reload_successful", "1 when the last configuration load succeeded, else 0.", gaugeType}
 	famReloadTime     = &family{"slo_exporter_config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.", gaugeType}
@@ -76,7 +80,7 @@ var (
 	famGroupsRefused  = &family{"slo_exporter_engine_groups_refused_total", "Groups refused because the SLO reached its group cap.", counterType}
 	famGroupsExpired  = &family{"slo_exporter_engine_groups_expired_total", "Groups dropped after a period without data.", counterType}
 	famResets         = &family{"slo_exporter_source_resets_total", "Source counter resets (value drops) seen.", counterType}
-	famInvalidSamples = &family{"slo_exporter_source_invalid_samples_total", "Source samples skipped for NaN, infinite or negative values.", counterType}
+	famInvalidSamples = &family{"slo_exporter_source_invalid_samples_total", "Source samples skipped for NaN, infinite or negative values, or an increase above max_increase_rate.", counterType}
 	famRefusedPulls   = &family{"slo_exporter_source_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
 	famPullErrors     = &family{"slo_exporter_source_pull_errors_total", "Pulls of a selector refused because the data cannot give exact events, by reason: le_boundary (no classic bucket at the latency threshold), native_boundary (a native histogram bucket spans it), missing_valid (good or bad series without valid ones).", counterType}
 	famSkipped        = &family{"slo_exporter_source_skipped_samples_total", "Samples skipped because their kind (float or native histogram) does not fit the selector that received them.", counterType}
@@ -376,6 +380,10 @@ func writeSelf(e emitter, slos []sloSeries, st *Self) {
 	one(famPoints, float64(st.Points))
 	one(famEvalDuration, st.EvalDuration.Seconds())
 	one(famBackfill, st.BackfillRatio)
+	one(famBfQueries, float64(st.BackfillQueries))
+	one(famBfSamples, float64(st.BackfillSamples))
+	one(famBfBytes, float64(st.BackfillBytes))
+	one(famBfSeconds, st.BackfillSeconds)
 	one(famSeries, float64(st.TrackedSeries))
 	one(famReloadOK, b2f(st.ReloadOK))
 	if !st.ReloadTime.IsZero() {

@@ -65,6 +65,11 @@ type Self struct {
 	EvalDuration time.Duration
 	// BackfillRatio is the start-up backfill's progress in [0, 1].
 	BackfillRatio float64
+	// BackfillQueries, BackfillSamples, BackfillBytes and BackfillSeconds
+	// are what backfills cost since the process started: queries, samples
+	// returned, response bytes and wall time.
+	BackfillQueries, BackfillSamples, BackfillBytes uint64
+	BackfillSeconds                                 float64
 	// TrackedSeries is the number of source series whose counters are
 	// followed.
 	TrackedSeries int

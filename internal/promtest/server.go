@@ -343,6 +343,27 @@ func (s *Server) Query(ctx context.Context, expr string, ts time.Time) (model.Ve
 	return v, nil
 }
 
+// QueryMatrix runs an instant query whose result is a matrix, such as a
+// range selector x[5m] (its raw samples), at ts.
+func (s *Server) QueryMatrix(ctx context.Context, expr string, ts time.Time) (model.Matrix, error) {
+	params := url.Values{"query": {expr}, "time": {formatTime(ts)}}
+	var data struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	if err := s.apiGet(ctx, "/api/v1/query", params, &data); err != nil {
+		return nil, err
+	}
+	if data.ResultType != "matrix" {
+		return nil, fmt.Errorf("promtest: query %q: result type %q, want matrix", expr, data.ResultType)
+	}
+	var m model.Matrix
+	if err := json.Unmarshal(data.Result, &m); err != nil {
+		return nil, fmt.Errorf("promtest: query %q: decoding result: %w", expr, err)
+	}
+	return m, nil
+}
+
 // QueryRange runs a range query over [start, end] at step and returns its
 // matrix.
 func (s *Server) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (model.Matrix, error) {

@@ -3,6 +3,8 @@ package scrape
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -26,18 +28,27 @@ type BackfillProgress struct {
 	Elapsed time.Duration
 }
 
-// Backfill replays history into the engine: range queries at step =
-// interval from `from` to `to` (both rounded down to the interval), chunked
-// so that no series has more than MaxPoints points per query and one chunk
-// holds at most MaxSamples samples, chunks in time order. Each chunk is
-// transposed into one pull per step, recorded by exactly the code that
-// Tick uses. Every source starts at to minus the longest period of the
-// targets that use it (or at from, if later), and resumes after its last
-// pull when it has one, so a failed Backfill can be called again.
+// Backfill replays history into the engine, from `from` to `to` (both
+// rounded down to the interval), one pull per interval, each recorded by
+// exactly the code that Tick uses, so that the engine ends as if it had
+// ticked through the history. Counters and native histograms are read as
+// raw samples (RawSamples, in chunks of time whose size keeps about
+// MaxSamples samples in memory), and each step receives the raw samples of
+// its interval: the numbers are those of ticking, whatever the scrape
+// interval and wherever counters reset. Gauges are read with range
+// queries at step = interval, as ticks read them at each pull. Before any
+// raw sample is read, one probe (count_over_time of every expression,
+// batched) finds the expressions that have samples at all and how many:
+// empty history costs the probe alone.
 //
-// The first step of a source is its baseline: events are counted from the
-// interval after it. The daemon calls Backfill for the longest SLO period
-// before it reports ready, then ticks from the next interval on.
+// Every source starts at to minus the longest period of the targets that
+// use it (or at from, if later), and resumes after its last pull when it
+// has one, so a failed Backfill can be called again. The first step of a
+// source is its baseline (each series' last sample up to ForgetAfter
+// before it): events are counted from the interval after it. The daemon
+// calls Backfill for the longest SLO period before it reports ready, then
+// ticks from the next interval on. On success every target whose sources
+// all reached `to` has data_up 1.
 func (p *Puller) Backfill(ctx context.Context, from, to time.Time, progress func(BackfillProgress)) error {
 	toMs := floorTo(to.UnixMilli(), p.iv)
 	fromMs := floorTo(from.UnixMilli(), p.iv)
@@ -51,6 +62,16 @@ func (p *Puller) Backfill(ctx context.Context, from, to time.Time, progress func
 		starts[si] = max(fromMs, toMs-s.maxPeriod)
 	}
 	_, err := p.backfill(ctx, srcs, starts, toMs, progress)
+	if err == nil {
+		for _, ts := range p.targets {
+			up := true
+			for _, si := range ts.sources {
+				last, started := p.sources[si].tracker.Last()
+				up = up && started && last >= toMs && p.sources[si].err == nil
+			}
+			p.eng.SetDataUp(ts.SLO, up)
+		}
+	}
 	p.publish()
 	return err
 }
@@ -62,6 +83,40 @@ func floorTo(ms, step int64) int64 {
 		r += step
 	}
 	return ms - r
+}
+
+// probeLabel is the label the probe query adds to tell its expressions
+// apart.
+const probeLabel = "slo_exporter_probe"
+
+// probeBatch is how many expressions one probe query holds.
+const probeBatch = 64
+
+// backfillQuery is one query's part in a backfill.
+type backfillQuery struct {
+	qi    int
+	start int64 // first step
+	srcs  []int
+	// Raw queries: after is the exclusive lower bound of the next chunk's
+	// samples; samples is the probe's count (-1: not probed); empty when
+	// the probe found none, so the query is never sent and its sources
+	// pull nothing at every step.
+	after   int64
+	samples int64
+	span    int64 // ms the probe counted samples over
+	empty   bool
+	// seen is the samples (raw) or series (sampled) of the last chunk.
+	seen int
+	// kids are the queries read with this one (shareReads).
+	kids []*backfillKid
+}
+
+// backfillKid is a query read with its parent: its sources get the
+// parent's series that its filter keeps.
+type backfillKid struct {
+	filter *seriesFilter
+	srcs   []int
+	buf    []point
 }
 
 // backfill replays sources srcs from starts[i] (rounded up onto the grid
@@ -92,126 +147,203 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 	if p.client != nil {
 		bytes0 = p.client.Stats().BytesRead
 	}
-
-	// Chunk length in steps: MaxPoints, fewer when the series known so far
-	// would exceed MaxSamples; a short first chunk when nothing is known.
-	chunkSteps := func(series int) int {
-		if series == 0 {
-			return min(p.cfg.MaxPoints, firstChunkSteps)
+	// The cost counters follow the progress, chunk by chunk.
+	var counted BackfillProgress
+	account := func() {
+		prog.Elapsed = time.Since(began)
+		if p.client != nil {
+			prog.Bytes = p.client.Stats().BytesRead - bytes0
 		}
-		return max(1, min(p.cfg.MaxPoints, p.cfg.MaxSamples/series))
+		p.c.bfQueries += uint64(prog.Queries - counted.Queries)
+		p.c.bfSamples += prog.Points - counted.Points
+		p.c.bfBytes += prog.Bytes - counted.Bytes
+		p.c.bfSeconds += (prog.Elapsed - counted.Elapsed).Seconds()
+		counted = prog
 	}
-	known := 0
-	for si := range startOf {
-		known += p.sources[si].tracker.Len()
+	defer account()
+
+	var bqs []*backfillQuery
+	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			continue // read with its parent
+		}
+		var b *backfillQuery
+		fresh := false
+		add := func(si int, kid *backfillKid) {
+			st, ok := startOf[si]
+			if !ok {
+				return
+			}
+			if b == nil {
+				b = &backfillQuery{qi: qi, start: st, samples: -1}
+			}
+			b.start = min(b.start, st)
+			if kid != nil {
+				kid.srcs = append(kid.srcs, si)
+			} else {
+				b.srcs = append(b.srcs, si)
+			}
+			_, started := p.sources[si].tracker.Last()
+			fresh = fresh || !started
+		}
+		for _, si := range q.sources {
+			add(si, nil)
+		}
+		var kids []*backfillKid
+		for _, ci := range q.children {
+			kid := &backfillKid{filter: p.queries[ci].filter}
+			for _, si := range p.queries[ci].sources {
+				add(si, kid)
+			}
+			if len(kid.srcs) > 0 {
+				kids = append(kids, kid)
+			}
+		}
+		if b == nil {
+			continue
+		}
+		b.kids = kids
+		// A fresh source's first pull reads back ForgetAfter for the
+		// baselines; a resumed one reads from its last pull, minus the
+		// overlap for late samples.
+		b.after = b.start - p.iv - p.overlap
+		if fresh {
+			b.after = b.start - p.forget
+		}
+		bqs = append(bqs, b)
 	}
-	n := chunkSteps(known)
+	if err := p.probe(ctx, bqs, to, &prog); err != nil {
+		return 0, err
+	}
 
 	ok := make([]bool, len(p.sources))
 	inputs := make([][]point, len(p.sources))
 	steps := 0
+	n := p.chunkSteps(bqs, to-from+p.iv, true)
 	for cs := from; cs <= to; {
 		ce := min(to, cs+int64(n-1)*p.iv)
-		// The queries this chunk needs, each from its earliest source's start.
-		type rq struct {
-			qi    int
-			start int64
-			srcs  []int
-			m     model.Matrix
-			err   error
-		}
-		var rqs []*rq
-		for qi, q := range p.queries {
-			var r *rq
-			for _, si := range q.sources {
-				st, ok := startOf[si]
-				if !ok || st > ce {
-					continue
-				}
-				if r == nil {
-					r = &rq{qi: qi, start: max(cs, st)}
-				}
-				r.start = min(r.start, max(cs, st))
-				r.srcs = append(r.srcs, si)
-			}
-			if r != nil {
-				rqs = append(rqs, r)
+		var rqs []*backfillQuery
+		for _, b := range bqs {
+			if b.start <= ce && !b.empty {
+				rqs = append(rqs, b)
 			}
 		}
+		mats := make([]model.Matrix, len(rqs))
+		errs := make([]error, len(rqs))
 		p.fanout(len(rqs), func(i int) {
-			r := rqs[i]
-			r.m, r.err = p.q.QueryRange(ctx, p.queries[r.qi].expr, time.UnixMilli(r.start), time.UnixMilli(ce), p.cfg.Interval)
+			b := rqs[i]
+			q := p.queries[b.qi]
+			if q.raw {
+				mats[i], errs[i] = p.q.RawSamples(ctx, q.expr, time.UnixMilli(b.after), time.UnixMilli(ce))
+				return
+			}
+			mats[i], errs[i] = p.q.QueryRange(ctx, q.expr, time.UnixMilli(max(cs, b.start)), time.UnixMilli(ce), p.cfg.Interval)
 		})
-		series := 0
-		for _, r := range rqs {
+		for i, b := range rqs {
 			p.c.queries++
 			prog.Queries++
-			if r.err != nil {
+			if errs[i] != nil {
 				p.c.queryErrors++
 				return steps, fmt.Errorf("backfill chunk %s..%s: %w",
-					time.UnixMilli(r.start).UTC().Format(time.RFC3339), time.UnixMilli(ce).UTC().Format(time.RFC3339), r.err)
+					time.UnixMilli(max(cs, b.start)).UTC().Format(time.RFC3339), time.UnixMilli(ce).UTC().Format(time.RFC3339), errs[i])
 			}
-			series += len(r.m)
-			for _, ss := range r.m {
-				n := uint64(len(ss.Values) + len(ss.Histograms))
-				p.c.points += n
-				prog.Points += n
+			pts := matrixSamples(mats[i])
+			p.c.points += uint64(pts)
+			prog.Points += uint64(pts)
+			b.seen = pts
+			if !p.queries[b.qi].raw {
+				b.seen = len(mats[i])
 			}
 		}
 
-		// Transpose: one pull per step, in time order.
-		cursors := make([][]streamCursor, len(rqs))
-		for i, r := range rqs {
-			cursors[i] = make([]streamCursor, len(r.m))
-			for j, ss := range r.m {
-				cursors[i][j] = streamCursor{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values, hists: ss.Histograms}
-			}
+		// Transpose: one pull per step, in time order. A raw query's
+		// cursor hands each step the samples up to it that earlier steps
+		// did not take (the first step also those before the source's
+		// start, its baselines); a sampled query's the sample at the step.
+		cursors := make([][]point, len(rqs))
+		for i := range rqs {
+			cursors[i] = matrixPoints(mats[i])
 		}
 		bufs := make([][]point, len(rqs))
 		for s := cs; s <= ce; s += p.iv {
 			clear(ok)
-			for i, r := range rqs {
+			for i, b := range rqs {
+				raw := p.queries[b.qi].raw
 				bufs[i] = bufs[i][:0]
 				for j := range cursors[i] {
 					c := &cursors[i][j]
-					for len(c.vals) > 0 && int64(c.vals[0].Timestamp) < s {
-						c.vals = c.vals[1:]
+					k := 0
+					for k < len(c.vals) && int64(c.vals[k].Timestamp) <= s {
+						k++
 					}
-					if len(c.vals) > 0 && int64(c.vals[0].Timestamp) == s {
-						bufs[i] = append(bufs[i], point{fp: c.fp, metric: c.metric, v: float64(c.vals[0].Value)})
+					h := 0
+					for h < len(c.hists) && int64(c.hists[h].Timestamp) <= s {
+						h++
 					}
-					// A series may change kind over time (floats, then
-					// native histograms); each source keeps its kind.
-					for len(c.hists) > 0 && int64(c.hists[0].Timestamp) < s {
-						c.hists = c.hists[1:]
+					pt := point{fp: c.fp, metric: c.metric}
+					if raw {
+						pt.vals, pt.hists = c.vals[:k], c.hists[:h]
+					} else {
+						// The sample at the step, if any.
+						if k > 0 && int64(c.vals[k-1].Timestamp) == s {
+							pt.vals = c.vals[k-1 : k]
+						}
+						if h > 0 && int64(c.hists[h-1].Timestamp) == s {
+							pt.hists = c.hists[h-1 : h]
+						}
 					}
-					if len(c.hists) > 0 && int64(c.hists[0].Timestamp) == s {
-						bufs[i] = append(bufs[i], point{fp: c.fp, metric: c.metric, h: c.hists[0].Histogram})
+					c.vals, c.hists = c.vals[k:], c.hists[h:]
+					if len(pt.vals)+len(pt.hists) > 0 {
+						bufs[i] = append(bufs[i], pt)
 					}
 				}
-				for _, si := range r.srcs {
+			}
+			for i, b := range rqs {
+				for _, si := range b.srcs {
 					if startOf[si] <= s {
 						ok[si], inputs[si] = true, bufs[i]
 					}
 				}
+				for _, k := range b.kids {
+					k.buf = k.filter.filter(k.buf, bufs[i])
+					for _, si := range k.srcs {
+						if startOf[si] <= s {
+							ok[si], inputs[si] = true, k.buf
+						}
+					}
+				}
+			}
+			for _, b := range bqs {
+				if b.empty {
+					for _, si := range b.srcs {
+						if startOf[si] <= s {
+							ok[si], inputs[si] = true, nil
+						}
+					}
+					for _, k := range b.kids {
+						for _, si := range k.srcs {
+							if startOf[si] <= s {
+								ok[si], inputs[si] = true, nil
+							}
+						}
+					}
+				}
 			}
 			p.step(s, inputs, ok)
-			for _, r := range rqs {
-				for _, si := range r.srcs {
-					if err := p.sources[si].err; err != nil {
-						return steps, fmt.Errorf("backfill at %s: %w", time.UnixMilli(s).UTC().Format(time.RFC3339), err)
-					}
+			for si := range p.sources {
+				if err := p.sources[si].err; err != nil && ok[si] {
+					return steps, fmt.Errorf("backfill at %s: %w", time.UnixMilli(s).UTC().Format(time.RFC3339), err)
 				}
 			}
 			steps++
 		}
 		clear(inputs)
+		for _, b := range rqs {
+			b.after = ce
+		}
 
 		prog.StepsDone = int((ce-from)/p.iv) + 1
-		prog.Elapsed = time.Since(began)
-		if p.client != nil {
-			prog.Bytes = p.client.Stats().BytesRead - bytes0
-		}
+		account()
 		p.publish()
 		if progress != nil {
 			progress(prog)
@@ -220,18 +352,102 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 			return steps, err
 		}
 		p.log.Debug("backfill chunk", zap.Time("from", time.UnixMilli(cs)), zap.Time("to", time.UnixMilli(ce)),
-			zap.Int("series", series), zap.Int("steps", int((ce-cs)/p.iv)+1))
-		n = chunkSteps(series)
+			zap.Int("queries", len(rqs)), zap.Int("steps", int((ce-cs)/p.iv)+1))
+		n = p.chunkSteps(bqs, ce-cs+p.iv, false)
 		cs = ce + p.iv
 	}
 	return steps, nil
 }
 
-// streamCursor walks one series of a range result step by step, through
-// its float samples and its native histogram samples.
-type streamCursor struct {
-	fp     uint64
-	metric model.Metric
-	vals   []model.SamplePair
-	hists  []model.SampleHistogramPair
+// chunkSteps sizes the next chunk, in steps, so that it holds about
+// MaxSamples samples: from the probe's counts over span (first chunk) or
+// from what the last chunk, of span ms, returned. Sampled queries also
+// keep within MaxPoints per series. The first chunk of queries that were
+// not probed is firstChunkSteps long.
+func (p *Puller) chunkSteps(bqs []*backfillQuery, span int64, first bool) int {
+	var perStep float64 // samples per step, estimated
+	unknown, sampled := false, false
+	for _, b := range bqs {
+		if b.empty {
+			continue
+		}
+		raw := p.queries[b.qi].raw
+		sampled = sampled || !raw
+		switch {
+		case first && raw && b.samples >= 0:
+			perStep += float64(b.samples) * float64(p.iv) / float64(max(b.span, p.iv))
+		case first:
+			unknown = true
+		case raw:
+			perStep += float64(b.seen) * float64(p.iv) / float64(max(span, p.iv))
+		default:
+			perStep += float64(b.seen)
+		}
+	}
+	n := maxChunkSteps
+	if perStep > 0 {
+		n = min(n, int(float64(p.cfg.MaxSamples)/perStep))
+	}
+	if unknown {
+		n = min(n, firstChunkSteps)
+	}
+	if sampled {
+		n = min(n, p.cfg.MaxPoints)
+	}
+	return max(1, n)
+}
+
+// probe counts, with count_over_time over each raw query's backfill span,
+// the samples every raw query would return, batching many expressions into
+// one query (each summed over its series and tagged with probeLabel by
+// label_replace, so that the answer holds one series per expression, well
+// under max_series_per_selector whatever the selectors match). Queries found empty are marked so.
+// Native histogram queries are not probed: count_over_time does not count
+// histogram samples on every server version.
+func (p *Puller) probe(ctx context.Context, bqs []*backfillQuery, to int64, prog *BackfillProgress) error {
+	var todo []*backfillQuery
+	for _, b := range bqs {
+		q := p.queries[b.qi]
+		native := false
+		for _, si := range p.family(b.qi) {
+			native = native || p.sources[si].native != nil
+		}
+		if q.raw && !native {
+			todo = append(todo, b)
+		}
+	}
+	for len(todo) > 0 {
+		batch := todo[:min(len(todo), probeBatch)]
+		todo = todo[len(batch):]
+		var expr strings.Builder
+		for i, b := range batch {
+			if i > 0 {
+				expr.WriteString(" or ")
+			}
+			fmt.Fprintf(&expr, `label_replace(sum(count_over_time(%s)), %q, "%d", "", "")`,
+				RangeSelector(p.queries[b.qi].expr, to-b.after), probeLabel, i)
+		}
+		v, err := p.q.Query(ctx, expr.String(), time.UnixMilli(to))
+		p.log.Debug("probe", zap.String("expr", expr.String()), zap.Int("series", len(v)), zap.Error(err))
+		p.c.queries++
+		prog.Queries++
+		if err != nil {
+			p.c.queryErrors++
+			return fmt.Errorf("backfill probe: %w", err)
+		}
+		for _, b := range batch {
+			b.samples, b.span = 0, to-b.after
+		}
+		for _, smp := range v {
+			i, err := strconv.Atoi(string(smp.Metric[probeLabel]))
+			if err != nil || i < 0 || i >= len(batch) {
+				return fmt.Errorf("backfill probe: a series without a valid %s label: %s", probeLabel, smp.Metric)
+			}
+			batch[i].samples += int64(smp.Value)
+		}
+		for _, b := range batch {
+			b.empty = b.samples == 0
+		}
+	}
+	return nil
 }

@@ -35,15 +35,16 @@ func BenchmarkTickMerge(b *testing.B) {
 				return v
 			}
 			good, valid := vec("good"), vec("valid")
-			inputs := [][]point{vectorPoints(good), vectorPoints(valid)}
+			inputs := [][]point{vectorPoints(good, 0), vectorPoints(valid, 0)}
 			ok := []bool{true, true}
 			t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 			step := func(k int) {
+				tk := t0 + int64(k)*interval.Milliseconds()
 				for i := range inputs[0] {
-					inputs[0][i].v = float64(k * 99)
-					inputs[1][i].v = float64(k * 100)
+					inputs[0][i].vals[0] = model.SamplePair{Timestamp: model.Time(tk), Value: model.SampleValue(k * 99)}
+					inputs[1][i].vals[0] = model.SamplePair{Timestamp: model.Time(tk), Value: model.SampleValue(k * 100)}
 				}
-				p.step(t0+int64(k)*interval.Milliseconds(), inputs, ok)
+				p.step(tk, inputs, ok)
 			}
 			step(0)
 			step(1)
@@ -74,7 +75,7 @@ func BenchmarkVectorPoints(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		vectorPoints(v)
+		vectorPoints(v, 0)
 	}
 }
 

@@ -29,6 +29,11 @@ type Querier interface {
 	Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error)
 	// QueryRange evaluates expr at start, start+step, ... up to end.
 	QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (model.Matrix, error)
+	// RawSamples returns the raw samples, as stored, of the series that
+	// the plain selector sel selects, with timestamps in (start, end]:
+	// float samples in Values and native histograms in Histograms,
+	// ascending, and no series without samples.
+	RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error)
 }
 
 // Defaults of ClientConfig.
@@ -70,6 +75,16 @@ type ClientConfig struct {
 	// Logger receives warnings returned by the server (debug level) and
 	// retries (debug level). Nil means none.
 	Logger *zap.Logger
+	// MaxResponseBytes caps the body of an answer read whole (instant and
+	// range queries: global.max_response_bytes); a larger one is refused as
+	// bad_response without being decoded. Raw-sample answers are decoded as
+	// they arrive, bounded by the backfill's chunk size instead, and only
+	// by the 1 GiB hard cap. Zero means that cap.
+	MaxResponseBytes int64
+	// MaxSeries caps the series of one answer
+	// (global.max_series_per_selector); a larger answer is refused as
+	// bad_response and none of its series is tracked. Zero means no cap.
+	MaxSeries int
 }
 
 // Reason classifies a failed query, for the self-metric
@@ -228,6 +243,8 @@ type Client struct {
 	sleep               func(context.Context, time.Duration) error // tests shorten it
 	jitter              func() float64
 	userAgent           string
+	maxBody             int64 // bytes of an answer read whole
+	maxSeries           int   // series of one answer; 0: no cap
 }
 
 // NewClient validates cfg and returns a client.
@@ -252,6 +269,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		backoff: cfg.RetryBackoff, maxBackoff: cfg.MaxBackoff, log: cfg.Logger,
 		sleep: sleepCtx, jitter: rand.Float64,
 		userAgent: "slo-exporter",
+		maxBody:   maxBodyBytes, maxSeries: max(cfg.MaxSeries, 0),
+	}
+	if cfg.MaxResponseBytes > 0 && cfg.MaxResponseBytes < maxBodyBytes {
+		c.maxBody = cfg.MaxResponseBytes
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -353,6 +374,55 @@ func (c *Client) QueryRange(ctx context.Context, expr string, start, end time.Ti
 	var m model.Matrix
 	err := c.do(ctx, "query_range", expr, params, model.ValMatrix, &m)
 	return m, err
+}
+
+// RawSamples implements Querier with one instant query of the range
+// selector sel[end-start] at end, whose answer is a matrix of raw samples
+// on Prometheus and VictoriaMetrics alike. Prometheus 2.x includes a
+// sample exactly at start (closed ranges) and 3.x does not (left-open):
+// samples at or before start are dropped here, so every server gives
+// (start, end].
+func (c *Client) RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error) {
+	span := end.UnixMilli() - start.UnixMilli()
+	if span <= 0 {
+		return nil, fmt.Errorf("raw samples of %s: empty span (%s, %s]", sel, formatTime(start), formatTime(end))
+	}
+	expr := RangeSelector(sel, span)
+	params := url.Values{"query": {expr}, "time": {formatTime(end)}}
+	var m model.Matrix
+	if err := c.do(ctx, "query", expr, params, model.ValMatrix, &matrixStream{&m}); err != nil {
+		return nil, err
+	}
+	return TrimMatrix(m, start.UnixMilli()), nil
+}
+
+// RangeSelector appends a range of span milliseconds to a plain selector:
+// sel[span ms].
+func RangeSelector(sel string, spanMs int64) string {
+	return strings.TrimSpace(sel) + "[" + strconv.FormatInt(spanMs, 10) + "ms]"
+}
+
+// TrimMatrix drops the samples at or before after (unix ms) and the series
+// left without samples, in place.
+func TrimMatrix(m model.Matrix, after int64) model.Matrix {
+	out := m[:0]
+	for _, ss := range m {
+		i := 0
+		for i < len(ss.Values) && int64(ss.Values[i].Timestamp) <= after {
+			i++
+		}
+		ss.Values = ss.Values[i:]
+		j := 0
+		for j < len(ss.Histograms) && int64(ss.Histograms[j].Timestamp) <= after {
+			j++
+		}
+		ss.Histograms = ss.Histograms[j:]
+		if len(ss.Values)+len(ss.Histograms) > 0 {
+			out = append(out, ss)
+		}
+	}
+	clear(m[len(out):])
+	return out
 }
 
 // formatTime renders ts as Unix seconds with millisecond precision.
@@ -474,15 +544,21 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, params url.
 		return fail(transportReason(ctx, actx, err), 0, err), 0
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	if ms, ok := out.(*matrixStream); ok {
+		if resp.StatusCode/100 == 2 {
+			return c.stream(ctx, actx, resp, ms.m, fail)
+		}
+		out = ms.m
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	c.mu.Lock()
 	c.stats.BytesRead += uint64(len(body))
 	c.mu.Unlock()
 	if err != nil {
 		return fail(transportReason(ctx, actx, err), resp.StatusCode, fmt.Errorf("reading body: %w", err)), 0
 	}
-	if len(body) > maxBodyBytes {
-		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("body larger than %d bytes", maxBodyBytes)), 0
+	if int64(len(body)) > c.maxBody {
+		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("body larger than %d bytes (max_response_bytes)", c.maxBody)), 0
 	}
 	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"))
 
@@ -516,12 +592,111 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, params url.
 	if err := json.Unmarshal(data.Result, out); err != nil {
 		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("decoding %s result: %w", want, err)), 0
 	}
+	if err := c.checkSeries(out); err != nil {
+		return fail(ReasonBadResponse, resp.StatusCode, err), 0
+	}
 	if n := len(env.Warnings) + len(env.Infos); n > 0 {
 		c.mu.Lock()
 		c.stats.Warnings += uint64(n)
 		c.mu.Unlock()
 		for _, w := range append(env.Warnings, env.Infos...) {
 			c.log.Debug("query warning", zap.String("endpoint", endpoint), zap.String("expr", expr), zap.String("warning", w))
+		}
+	}
+	return nil, 0
+}
+
+// checkSeries refuses a decoded answer with more series than MaxSeries:
+// the caller then tracks none of them, instead of memory growing with the
+// worst answer.
+func (c *Client) checkSeries(out any) error {
+	if c.maxSeries <= 0 {
+		return nil
+	}
+	n := 0
+	switch v := out.(type) {
+	case *model.Vector:
+		n = len(*v)
+	case *model.Matrix:
+		n = len(*v)
+	}
+	if n > c.maxSeries {
+		clearResult(out)
+		return fmt.Errorf("%d series in one answer, more than max_series_per_selector (%d): narrow the selector or raise the limit", n, c.maxSeries)
+	}
+	return nil
+}
+
+// clearResult empties a refused answer so that its series can be freed.
+func clearResult(out any) {
+	switch v := out.(type) {
+	case *model.Vector:
+		*v = nil
+	case *model.Matrix:
+		*v = nil
+	}
+}
+
+// matrixStream asks attempt to decode a successful response's matrix as
+// it arrives (decodeMatrixEnvelope) instead of reading the body first.
+type matrixStream struct{ m *model.Matrix }
+
+// countingReader counts the bytes read and keeps the reader's error.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	cr.n += int64(n)
+	if err != nil && err != io.EOF {
+		cr.err = err
+	}
+	return n, err
+}
+
+// stream decodes a 2xx response holding a matrix, as attempt would with
+// the body read first: the same reasons for the same failures.
+func (c *Client) stream(ctx, actx context.Context, resp *http.Response, out *model.Matrix,
+	fail func(Reason, int, error) *QueryError) (*QueryError, time.Duration) {
+	cr := &countingReader{r: io.LimitReader(resp.Body, maxBodyBytes+1)}
+	var m model.Matrix
+	env, err := decodeMatrixEnvelope(cr, &m)
+	c.mu.Lock()
+	c.stats.BytesRead += uint64(cr.n)
+	c.mu.Unlock()
+	switch {
+	case cr.err != nil:
+		return fail(transportReason(ctx, actx, cr.err), resp.StatusCode, fmt.Errorf("reading body: %w", cr.err)), 0
+	case cr.n > maxBodyBytes:
+		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("body larger than %d bytes", maxBodyBytes)), 0
+	case err == nil && env.status == "":
+		err = errors.New(`no "status" field`)
+	}
+	if err != nil {
+		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("undecodable body: %w", err)), 0
+	}
+	if env.status != "success" {
+		return fail(apiErrorReason(resp.StatusCode, env.errorType), resp.StatusCode, fmt.Errorf("%s: %s", env.errorType, env.errMsg)), 0
+	}
+	if !env.hasResult {
+		return fail(ReasonBadResponse, resp.StatusCode, errors.New(`decoding data: no "data.result" field`)), 0
+	}
+	if env.resultType != model.ValMatrix.String() {
+		return fail(ReasonBadResponse, resp.StatusCode, fmt.Errorf("result type %q, want %q", env.resultType, model.ValMatrix)), 0
+	}
+	if err := c.checkSeries(&m); err != nil {
+		return fail(ReasonBadResponse, resp.StatusCode, err), 0
+	}
+	*out = m
+	if n := len(env.warnings); n > 0 {
+		c.mu.Lock()
+		c.stats.Warnings += uint64(n)
+		c.mu.Unlock()
+		for _, w := range env.warnings {
+			c.log.Debug("query warning", zap.String("endpoint", "query"), zap.String("warning", w))
 		}
 	}
 	return nil, 0

@@ -315,3 +315,71 @@ func TestNewClientErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestClientLimits: an answer with more series than MaxSeries, whether read
+// whole (instant query) or streamed (raw samples), and a whole-read body
+// over MaxResponseBytes are refused as bad_response, once (not retried),
+// with a message naming the limit; within the limits the same answers pass.
+func TestClientLimits(t *testing.T) {
+	series := func(n int, matrix bool) string {
+		var b strings.Builder
+		kind := "vector"
+		if matrix {
+			kind = "matrix"
+		}
+		fmt.Fprintf(&b, `{"status":"success","data":{"resultType":%q,"result":[`, kind)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if matrix {
+				fmt.Fprintf(&b, `{"metric":{"__name__":"x","i":"%d"},"values":[[1700000000,"1"],[1700000001,"2"]]}`, i)
+			} else {
+				fmt.Fprintf(&b, `{"metric":{"__name__":"x","i":"%d"},"value":[1700000000,"1"]}`, i)
+			}
+		}
+		b.WriteString(`]}}`)
+		return b.String()
+	}
+	at := time.Unix(1700000001, 0)
+	for _, tc := range []struct {
+		name    string
+		body    string
+		cfg     ClientConfig
+		raw     bool
+		wantErr string
+	}{
+		{"instant within", series(3, false), ClientConfig{MaxSeries: 3}, false, ""},
+		{"instant over", series(4, false), ClientConfig{MaxSeries: 3}, false, "4 series in one answer, more than max_series_per_selector (3)"},
+		{"raw within", series(3, true), ClientConfig{MaxSeries: 3}, true, ""},
+		{"raw over", series(5, true), ClientConfig{MaxSeries: 3}, true, "5 series in one answer, more than max_series_per_selector (3)"},
+		{"body over", series(50, false), ClientConfig{MaxResponseBytes: 1024}, false, "body larger than 1024 bytes (max_response_bytes)"},
+		{"raw body is streamed", series(50, true), ClientConfig{MaxResponseBytes: 1024}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFaultServer(t, reply{status: 200, body: tc.body})
+			cfg := tc.cfg
+			cfg.URL = fs.URL
+			c, _ := testClient(t, cfg)
+			var err error
+			if tc.raw {
+				_, err = c.RawSamples(context.Background(), "x", at.Add(-time.Minute), at)
+			} else {
+				_, err = c.Query(context.Background(), "x", at)
+			}
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("within the limits: %v", err)
+				}
+				return
+			}
+			var qe *QueryError
+			if !errors.As(err, &qe) || qe.Reason != ReasonBadResponse || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want bad_response containing %q", err, tc.wantErr)
+			}
+			if fs.count() != 1 {
+				t.Errorf("%d requests: a refused answer must not be retried", fs.count())
+			}
+		})
+	}
+}

@@ -125,9 +125,10 @@ type incrementer interface {
 	Begin(t int64) bool
 	// Last returns the time of the last accepted pull.
 	Last() (int64, bool)
-	// Observe takes one series' sample and returns its events; ok is false
-	// when the sample counts nothing (a counter's baseline).
-	Observe(key uint64, v float64) (inc float64, ok bool)
+	// ObserveSample takes one series' sample, taken at ts, and returns its
+	// events; ok is false when the sample counts nothing (a counter's
+	// baseline, a raw sample consumed before).
+	ObserveSample(key uint64, ts int64, v float64) (inc float64, ok bool)
 	// End finishes the pull.
 	End()
 	// Len is the number of series followed.
@@ -137,11 +138,13 @@ type incrementer interface {
 }
 
 // newIncrementer returns the incrementer of a selector.
-func newIncrementer(sel Selector, forgetAfter time.Duration) incrementer {
+func newIncrementer(sel Selector, forgetAfter time.Duration, maxRate float64) incrementer {
 	if sel.Gauge != nil {
 		return &gaugeEvents{cond: *sel.Gauge}
 	}
-	return counters.NewTracker(forgetAfter)
+	tr := counters.NewTracker(forgetAfter)
+	tr.SetMaxRate(maxRate)
+	return tr
 }
 
 // gaugeEvents counts one event per series and pull, good when the sample
@@ -166,7 +169,10 @@ func (g *gaugeEvents) Begin(t int64) bool {
 
 func (g *gaugeEvents) Last() (int64, bool) { return g.pull, g.started }
 
-func (g *gaugeEvents) Observe(_ uint64, v float64) (float64, bool) {
+// ObserveSample counts the series' one event of the pull: gauges are read
+// at the pull's time (one sample per series and pull), never as raw
+// samples.
+func (g *gaugeEvents) ObserveSample(_ uint64, _ int64, v float64) (float64, bool) {
 	g.n++
 	if g.cond.Holds(v) {
 		return 1, true

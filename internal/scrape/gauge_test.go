@@ -57,13 +57,13 @@ func TestGaugeTargetValidation(t *testing.T) {
 // TestGaugeEventsPull checks the per-pull counting: one event per series,
 // counted when within the bound, and pulls not after the last refused.
 func TestGaugeEventsPull(t *testing.T) {
-	g := newIncrementer(Selector{Expr: "f", Gauge: &Condition{Op: "<=", Value: 300}}, 0)
+	g := newIncrementer(Selector{Expr: "f", Gauge: &Condition{Op: "<=", Value: 300}}, 0, 0)
 	if !g.Begin(1000) {
 		t.Fatal("first pull refused")
 	}
 	var sum float64
 	for i, v := range []float64{10, 300, 301, math.NaN()} {
-		inc, ok := g.Observe(uint64(i), v)
+		inc, ok := g.ObserveSample(uint64(i), 1000, v)
 		if !ok {
 			t.Fatalf("sample %v not counted", v)
 		}

@@ -140,40 +140,67 @@ func (st *straddle) error(sel Selector, m model.Metric) error {
 		sel, m, formatBound(st.le), bucketString(st.bucket), st.bucket.Count, strings.Join(near, ", "))
 }
 
-// deriveNative computes the values of a native source's points into
-// s.nvals. It reports false, after setting s.err and counting, when a
-// populated bucket of any series straddles the threshold: the source then
-// skips this pull.
+// deriveNative computes the values of a native source's histogram
+// samples into s.nvals, point by point and sample by sample. It reports
+// false, after setting s.err and counting, when a populated bucket of any
+// sample straddles the threshold: the source then skips this pull.
 func (p *Puller) deriveNative(s *source, pts []point) bool {
 	s.nvals = s.nvals[:0]
 	for i := range pts {
-		v, st := nativeAtOrBelow(pts[i].h, *s.sel.NativeLE)
-		if st != nil {
-			p.c.nativeErrors++
-			s.err = st.error(s.sel, pts[i].metric)
-			return false
+		for _, h := range pts[i].hists {
+			v, st := nativeAtOrBelow(h.Histogram, *s.sel.NativeLE)
+			if st != nil {
+				p.c.nativeErrors++
+				s.err = st.error(s.sel, pts[i].metric)
+				return false
+			}
+			s.nvals = append(s.nvals, v)
 		}
-		s.nvals = append(s.nvals, v)
 	}
 	return true
 }
 
-// ofKind returns the points of pts that source s reads: histograms for a
-// native source, floats for the others. The others are counted as skipped,
-// and a pull with only the other kind is logged once per source. It
-// returns pts itself when nothing is skipped.
+// ofKind returns the points of pts that source s reads: those with
+// histograms for a native source, with floats for the others. Samples of
+// the other kind are counted as skipped, and a pull with only the other
+// kind is logged once per source. It returns pts itself when nothing is
+// skipped.
 func (p *Puller) ofKind(s *source, pts []point) []point {
 	native := s.sel.NativeLE != nil
-	n := 0
+	// Samples at or before the source's last pull were seen (and counted)
+	// by it already: ticks read a little before their previous pull.
+	after, started := s.tracker.Last()
+	n, skipped, other := 0, 0, 0
 	for i := range pts {
-		if (pts[i].h != nil) == native {
+		pt := &pts[i]
+		own := len(pt.vals)
+		if native {
+			own = len(pt.hists)
+		}
+		if own > 0 {
 			n++
 		}
+		if native && len(pt.vals) > 0 {
+			other++
+			for _, v := range pt.vals {
+				if !started || int64(v.Timestamp) > after {
+					skipped++
+				}
+			}
+		}
+		if !native && len(pt.hists) > 0 {
+			other++
+			for _, h := range pt.hists {
+				if !started || int64(h.Timestamp) > after {
+					skipped++
+				}
+			}
+		}
 	}
-	if n == len(pts) {
+	if other == 0 {
 		return pts
 	}
-	p.c.skipped += uint64(len(pts) - n)
+	p.c.skipped += uint64(skipped)
 	if n == 0 && !s.kindWarned {
 		// Every sample is of the other kind: most likely a native
 		// histogram read without a native threshold, or the reverse.
@@ -183,11 +210,11 @@ func (p *Puller) ofKind(s *source, pts []point) []point {
 			got, wants = "float samples", "a native threshold reads only native histograms"
 		}
 		p.log.Warn("selector returned only "+got+"; they are skipped: "+wants,
-			zap.String("selector", s.sel.String()), zap.Int("samples", len(pts)))
+			zap.String("selector", s.sel.String()), zap.Int("samples", skipped))
 	}
 	s.kept = s.kept[:0]
 	for i := range pts {
-		if (pts[i].h != nil) == native {
+		if (native && len(pts[i].hists) > 0) || (!native && len(pts[i].vals) > 0) {
 			s.kept = append(s.kept, pts[i])
 		}
 	}
@@ -208,7 +235,8 @@ type nativeCounter struct {
 
 type nativeSeen struct {
 	count float64
-	seen  int64
+	ts    int64 // the sample's timestamp
+	seen  int64 // the pull's time
 }
 
 func newNativeCounter(forgetAfter time.Duration) *nativeCounter {
@@ -218,20 +246,21 @@ func newNativeCounter(forgetAfter time.Duration) *nativeCounter {
 	return &nativeCounter{Tracker: counters.NewTracker(forgetAfter), forget: forgetAfter.Milliseconds(), counts: map[uint64]nativeSeen{}}
 }
 
-// observe takes a series' derived value v and its histogram's count. The
-// puller calls it instead of the embedded Tracker's Observe.
-func (n *nativeCounter) observe(key uint64, v, count float64) (float64, bool) {
+// observe takes one raw histogram sample of a series, at ts: its derived
+// value v and its histogram's count. The puller calls it instead of the
+// embedded Tracker's ObserveSample.
+func (n *nativeCounter) observe(key uint64, ts int64, v, count float64) (float64, bool) {
 	pull, _ := n.Last()
 	prev, had := n.counts[key]
-	if had && prev.seen == pull {
-		return 0, false // the same series twice in one pull: keep the first
+	if had && ts <= prev.ts && pull-prev.seen <= n.forget {
+		return 0, false // consumed before
 	}
 	resets := n.Tracker.Stats().Resets
-	inc, ok := n.Tracker.Observe(key, v)
+	inc, ok := n.Tracker.ObserveSample(key, ts, v)
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return inc, ok // skipped by the tracker, state untouched
 	}
-	n.counts[key] = nativeSeen{count: count, seen: pull}
+	n.counts[key] = nativeSeen{count: count, ts: ts, seen: pull}
 	if ok && had && pull-prev.seen <= n.forget && count < prev.count && n.Tracker.Stats().Resets == resets {
 		inc = v
 		n.resets++

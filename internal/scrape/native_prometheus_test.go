@@ -106,8 +106,17 @@ func TestNativeHistogramProof(t *testing.T) {
 		strings.TrimPrefix(exp.URL, "http://"))
 	srv := promtest.Start(t, promtest.Options{Binary: bin, ConfigYAML: cfg, ExtraArgs: []string{"--enable-feature=native-histograms"}})
 	if major := srv.Major(); major != 2 {
+		// Prometheus 3 scrapes native histograms only when the scrape
+		// configuration asks for them (2.42 refuses the field).
 		v, _ := srv.Version()
-		t.Logf("Prometheus %s: the proof was written for 2.42; histogram functions may differ", v)
+		t.Logf("Prometheus %q: the proof was written for 2.42; asking for native histograms in the scrape configuration", v)
+		cfg = strings.Replace(cfg, "    scrape_timeout: 1s\n", "    scrape_timeout: 1s\n    scrape_native_histograms: true\n", 1)
+		if err := srv.UpdateConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Reload(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	client := newTestClient(t, srv.URL)
 	ctx := context.Background()

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,11 +152,36 @@ type fakeSeries struct {
 // fakeQuerier answers instant and range queries from fixed series, with
 // samples only at the exact times they were given at.
 type fakeQuerier struct {
-	data            map[string][]*fakeSeries
-	queries, ranges int
+	data                  map[string][]*fakeSeries
+	queries, ranges, raws int
+	probes                int
 }
 
-func (f *fakeQuerier) Query(_ context.Context, expr string, ts time.Time) (model.Vector, error) {
+// probePart is one expression of the backfill's probe.
+var probePart = regexp.MustCompile(`label_replace\(sum\(count_over_time\((.*?)\[(\d+)ms\]\)\), "` + probeLabel + `", "(\d+)", "", ""\)`)
+
+func (f *fakeQuerier) Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error) {
+	if strings.HasPrefix(expr, "label_replace(") {
+		// The probe: count the samples of each part, as count_over_time
+		// over the part's range would (left-open, as Prometheus 3.x).
+		var v model.Vector
+		for _, m := range probePart.FindAllStringSubmatch(expr, -1) {
+			span, _ := strconv.ParseInt(m[2], 10, 64)
+			mat, err := f.RawSamples(ctx, m[1], ts.Add(-time.Duration(span)*time.Millisecond), ts)
+			f.raws--
+			if err != nil {
+				return nil, err
+			}
+			for _, ss := range mat {
+				metric := ss.Metric.Clone()
+				delete(metric, model.MetricNameLabel)
+				metric[probeLabel] = model.LabelValue(m[3])
+				v = append(v, &model.Sample{Metric: metric, Value: model.SampleValue(len(ss.Values))})
+			}
+		}
+		f.probes++
+		return v, nil
+	}
 	ss, ok := f.data[expr]
 	if !ok {
 		return nil, fmt.Errorf("fake: unknown expression %q", expr)
@@ -169,6 +197,42 @@ func (f *fakeQuerier) Query(_ context.Context, expr string, ts time.Time) (model
 		}
 	}
 	return v, nil
+}
+
+// RawSamples returns the samples in (start, end]; an expression that
+// wraps a selector (the backfill's probe) is not known to it.
+func (f *fakeQuerier) RawSamples(_ context.Context, sel string, start, end time.Time) (model.Matrix, error) {
+	ss, ok := f.data[sel]
+	if !ok {
+		return nil, fmt.Errorf("fake: unknown expression %q", sel)
+	}
+	f.raws++
+	var m model.Matrix
+	for _, s := range ss {
+		st := &model.SampleStream{Metric: s.metric}
+		var ts []int64
+		for t := range s.floats {
+			ts = append(ts, t)
+		}
+		for t := range s.hists {
+			ts = append(ts, t)
+		}
+		slices.Sort(ts)
+		for _, t := range ts {
+			if t <= start.UnixMilli() || t > end.UnixMilli() {
+				continue
+			}
+			if h, ok := s.hists[t]; ok {
+				st.Histograms = append(st.Histograms, model.SampleHistogramPair{Timestamp: model.Time(t), Histogram: h})
+			} else {
+				st.Values = append(st.Values, model.SamplePair{Timestamp: model.Time(t), Value: model.SampleValue(s.floats[t])})
+			}
+		}
+		if len(st.Values)+len(st.Histograms) > 0 {
+			m = append(m, st)
+		}
+	}
+	return m, nil
 }
 
 func (f *fakeQuerier) QueryRange(_ context.Context, expr string, start, end time.Time, step time.Duration) (model.Matrix, error) {

@@ -20,9 +20,10 @@ const (
 	// DefaultMaxPoints is Prometheus' limit of points per series in one
 	// range query.
 	DefaultMaxPoints = 11000
-	// DefaultMaxSamples caps the samples (series x points) one backfill
-	// chunk holds in memory across all its queries.
-	DefaultMaxSamples = 5_000_000
+	// DefaultMaxSamples caps the samples one backfill chunk holds in memory
+	// across all its queries: 1,000,000 samples are 16 MB decoded, so that
+	// the backfill's peak memory stays near the steady state.
+	DefaultMaxSamples = 1_000_000
 	// DefaultMaxPending caps the per-target pending pulls kept while some
 	// of a target's queries fail.
 	DefaultMaxPending = 120
@@ -32,6 +33,9 @@ const (
 	// firstChunkSteps is the length of the first backfill chunk, before the
 	// number of series is known.
 	firstChunkSteps = 720
+	// maxChunkSteps caps a backfill chunk of raw samples (a week at 30s),
+	// so that progress is reported regularly even for sparse series.
+	maxChunkSteps = 20160
 	// refusedRetry is how long a group refused by the engine's cap waits
 	// before its creation is tried again.
 	refusedRetry = 5 * time.Minute
@@ -52,12 +56,21 @@ type PullerConfig struct {
 	// state is dropped (counters.NewTracker); zero means one hour or ten
 	// intervals, whichever is longer.
 	ForgetAfter time.Duration
+	// MaxIncreaseRate is the highest plausible increase per second of one
+	// counter series (global.max_increase_rate); samples implying more are
+	// refused and counted as invalid. Zero means no bound.
+	MaxIncreaseRate float64
 	// MaxPending caps a target's pending pulls; zero means
 	// DefaultMaxPending. Beyond it the oldest two are merged: their events
 	// are kept but land in the later one's bucket.
 	MaxPending int
 	// Fanout is how many queries run at once; zero means DefaultFanout.
 	Fanout int
+	// NoSharedReads reads every expression by itself, even when the read
+	// of a more general one holds its series (see shareReads): for
+	// comparisons, and for tests where one of a target's queries fails
+	// while the other succeeds.
+	NoSharedReads bool
 	// Logger; nil means none.
 	Logger *zap.Logger
 	// AfterStep, when set, is called after every pull (tick or backfill
@@ -83,16 +96,26 @@ type Puller struct {
 	entryPool  []*entry
 	scratch    []*entry
 	stepsSince int
+	overlap    int64 // ms a tick reads before its previous pull
 
 	c       internalStats
 	statsMu sync.Mutex
 	pub     Stats
 }
 
-// query is one unique expression.
+// query is one unique expression and how it is read.
 type query struct {
-	expr    string
+	expr string
+	// raw: the query reads raw samples (counters and native histograms);
+	// otherwise it reads the value at each pull (gauges).
+	raw     bool
 	sources []int
+	// parent is the raw query whose read serves this one (-1: it is read
+	// itself), filter keeps the parent's series this one selects, and
+	// children are the queries this one's read serves (see shareReads).
+	parent   int
+	filter   *seriesFilter
+	children []int
 }
 
 // source is one (expression, le filter, gauge condition or native
@@ -151,13 +174,15 @@ type entry struct {
 	sums [][3]float64
 }
 
-// point is one sample of one source at one step: a float v, or a native
-// histogram h when h is not nil.
+// point is one series of one source at one pull: its raw samples since the
+// previous pull (or, for a gauge, its one value at the pull), floats in
+// vals and native histograms in hists, each ascending. A series can have
+// both while it changes kind; each source reads only its own kind.
 type point struct {
 	fp     uint64
 	metric model.Metric
-	v      float64
-	h      *model.SampleHistogram
+	vals   []model.SamplePair
+	hists  []model.SampleHistogramPair
 }
 
 type internalStats struct {
@@ -165,6 +190,8 @@ type internalStats struct {
 	groupsRefused, negativeGood, recordErrors, leErrors, merged         uint64
 	nativeErrors, skipped, missingValid                                 uint64
 	droppedValid                                                        float64
+	bfQueries, bfSamples, bfBytes                                       uint64
+	bfSeconds                                                           float64
 }
 
 // Stats is what a Puller reports for self-metrics. Fields other than
@@ -212,6 +239,14 @@ type Stats struct {
 	MergedPending uint64
 	// Counters sums the counter trackers' stats.
 	Counters counters.Stats
+	// BackfillQueries, BackfillSamples and BackfillBytes are what the
+	// backfills (start-up and outage gaps) cost: queries issued (the probe
+	// included), raw samples (or, for gauges, points) returned, and
+	// response bytes read (0 when the Querier is not a *Client);
+	// BackfillSeconds their wall time. They are included in Queries and
+	// PointsFetched.
+	BackfillQueries, BackfillSamples, BackfillBytes uint64
+	BackfillSeconds                                 float64
 }
 
 // NewPuller validates the targets against the engine and builds the
@@ -244,6 +279,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	if p.log == nil {
 		p.log = zap.NewNop()
 	}
+	p.overlap = p.iv
 	p.client, _ = q.(*Client)
 	queryIdx := map[string]int{}
 	sourceIdx := map[string]int{}
@@ -272,11 +308,16 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 				continue
 			}
 			expr := strings.TrimSpace(sel.Expr)
-			qi, ok := queryIdx[expr]
+			raw := sel.Gauge == nil
+			qkey := expr
+			if !raw {
+				qkey += "\xffsampled"
+			}
+			qi, ok := queryIdx[qkey]
 			if !ok {
 				qi = len(p.queries)
-				queryIdx[expr] = qi
-				p.queries = append(p.queries, &query{expr: expr})
+				queryIdx[qkey] = qi
+				p.queries = append(p.queries, &query{expr: expr, raw: raw})
 			}
 			key := expr
 			if sel.LE != nil {
@@ -298,7 +339,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 					s.native = newNativeCounter(cfg.ForgetAfter)
 					s.tracker = s.native
 				} else {
-					s.tracker = newIncrementer(sel, cfg.ForgetAfter)
+					s.tracker = newIncrementer(sel, cfg.ForgetAfter, cfg.MaxIncreaseRate)
 				}
 				if sel.LE != nil {
 					s.le = &leMatcher{want: *sel.LE}
@@ -316,6 +357,30 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	for _, q := range p.queries {
+		q.parent = -1
+	}
+	if !cfg.NoSharedReads {
+		if err := p.shareReads(); err != nil {
+			return nil, err
+		}
+	}
+	// The sources of one read are backfilled together, from the same
+	// start: the first pull of a query carries the baselines of all its
+	// series.
+	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			continue
+		}
+		var longest int64
+		fam := p.family(qi)
+		for _, si := range fam {
+			longest = max(longest, p.sources[si].maxPeriod)
+		}
+		for _, si := range fam {
+			p.sources[si].maxPeriod = longest
+		}
 	}
 	p.publish()
 	return p, nil
@@ -350,26 +415,61 @@ type TickResult struct {
 	Duration time.Duration
 }
 
-// Tick pulls every target at the pinned time t: one instant query per
-// unique expression, all at t. Targets whose queries all succeeded record
-// their increments for (previous success, t]; the others record nothing,
-// get data_up false, and keep the increments already taken from their
+// Tick pulls every target at the pinned time t. A counter or native
+// histogram expression is read as raw samples: every sample stored since
+// the previous pull (and a little before it, so that samples ingested late
+// are not missed; each raw sample still counts once), so a counter reset
+// between two ticks loses nothing. A gauge expression is read as one
+// instant query at t. Targets whose queries all succeeded record their
+// increments for (previous success, t]; the others record nothing, get
+// data_up false, and keep the increments already taken from their
 // successful queries for their next successful pull. When a source comes
-// back after missing pulls, the gap is backfilled with range queries first,
-// so that its events land in the right buckets.
+// back after missing pulls, the gap is backfilled first, so that its
+// events land in the right buckets.
 func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 	start := time.Now()
 	tms := t.UnixMilli()
-	res := TickResult{Time: t, Queries: len(p.queries)}
-	vecs := make([]model.Vector, len(p.queries))
+	res := TickResult{Time: t}
+	for _, q := range p.queries {
+		if q.parent < 0 {
+			res.Queries++
+		}
+	}
+	pulled := make([][]point, len(p.queries))
 	errs := make([]error, len(p.queries))
+	npts := make([]int, len(p.queries))
 	p.fanout(len(p.queries), func(i int) {
-		vecs[i], errs[i] = p.q.Query(ctx, p.queries[i].expr, t)
+		q := p.queries[i]
+		if q.parent >= 0 {
+			return // read with its parent
+		}
+		if q.raw {
+			m, err := p.q.RawSamples(ctx, q.expr, time.UnixMilli(p.rawFrom(i, tms)), t)
+			pulled[i], npts[i], errs[i] = matrixPoints(m), matrixSamples(m), err
+			return
+		}
+		v, err := p.q.Query(ctx, q.expr, t)
+		pulled[i], npts[i], errs[i] = vectorPoints(v, tms), len(v), err
 	})
+	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			errs[qi] = errs[q.parent]
+			if errs[qi] == nil {
+				pulled[qi] = q.filter.filter(nil, pulled[q.parent])
+			}
+		}
+	}
 	p.c.ticks++
 	ok := make([]bool, len(p.sources))
 	inputs := make([][]point, len(p.sources))
 	for qi, q := range p.queries {
+		if q.parent >= 0 {
+			for _, si := range q.sources {
+				ok[si] = errs[qi] == nil
+				inputs[si] = pulled[qi]
+			}
+			continue
+		}
 		p.c.queries++
 		if errs[qi] != nil {
 			p.c.queryErrors++
@@ -377,11 +477,10 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 			res.Errors = append(res.Errors, errs[qi])
 			continue
 		}
-		p.c.points += uint64(len(vecs[qi]))
-		pts := vectorPoints(vecs[qi])
+		p.c.points += uint64(npts[qi])
 		for _, si := range q.sources {
 			ok[si] = true
-			inputs[si] = pts
+			inputs[si] = pulled[qi]
 		}
 	}
 
@@ -453,14 +552,59 @@ func (p *Puller) fanout(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// vectorPoints converts an instant vector into points: floats, and native
-// histograms for native sources (each source keeps the kind it reads).
-func vectorPoints(v model.Vector) []point {
+// rawFrom is where a tick at t starts reading a raw query's samples
+// (exclusive): the earliest last pull of its sources, moved back by one
+// interval for samples that were ingested after that pull (they still
+// count once: the trackers drop what they consumed before). A source
+// without a pull yet reads back ForgetAfter, to find every series'
+// baseline. After an outage the gap is backfilled separately, so a tick
+// never reads back more than two intervals for a started source.
+func (p *Puller) rawFrom(qi int, t int64) int64 {
+	from := t
+	for _, si := range p.family(qi) {
+		last, started := p.sources[si].tracker.Last()
+		if !started {
+			from = min(from, t-p.forget)
+			continue
+		}
+		from = min(from, max(last, t-p.iv)-p.overlap)
+	}
+	return min(from, t-p.iv)
+}
+
+// vectorPoints converts an instant vector at t into points of one sample
+// each: floats, and native histograms (each source keeps the kind it
+// reads).
+func vectorPoints(v model.Vector, t int64) []point {
 	pts := make([]point, 0, len(v))
 	for _, s := range v {
-		pts = append(pts, point{fp: uint64(s.Metric.Fingerprint()), metric: s.Metric, v: float64(s.Value), h: s.Histogram})
+		pt := point{fp: uint64(s.Metric.Fingerprint()), metric: s.Metric}
+		if s.Histogram != nil {
+			pt.hists = []model.SampleHistogramPair{{Timestamp: model.Time(t), Histogram: s.Histogram}}
+		} else {
+			pt.vals = []model.SamplePair{{Timestamp: model.Time(t), Value: s.Value}}
+		}
+		pts = append(pts, pt)
 	}
 	return pts
+}
+
+// matrixPoints converts a matrix of raw samples into points.
+func matrixPoints(m model.Matrix) []point {
+	pts := make([]point, 0, len(m))
+	for _, ss := range m {
+		pts = append(pts, point{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values, hists: ss.Histograms})
+	}
+	return pts
+}
+
+// matrixSamples counts the samples of a matrix.
+func matrixSamples(m model.Matrix) int {
+	n := 0
+	for _, ss := range m {
+		n += len(ss.Values) + len(ss.Histograms)
+	}
+	return n
 }
 
 // step processes one pull at time t: inputs[si] are source si's samples,
@@ -506,6 +650,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 			}
 		}
 		s.matched = 0
+		nv := 0 // index into s.nvals
 		for i := range pts {
 			pt := &pts[i]
 			info := s.series[pt.fp]
@@ -520,9 +665,18 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 			var inc float64
 			var counted bool
 			if s.native != nil {
-				inc, counted = s.native.observe(pt.fp, s.nvals[i], float64(pt.h.Count))
+				for _, h := range pt.hists {
+					d, c := s.native.observe(pt.fp, int64(h.Timestamp), s.nvals[nv], float64(h.Histogram.Count))
+					nv++
+					inc += d
+					counted = counted || c
+				}
 			} else {
-				inc, counted = s.tracker.Observe(pt.fp, pt.v)
+				for _, sp := range pt.vals {
+					d, c := s.tracker.ObserveSample(pt.fp, int64(sp.Timestamp), float64(sp.Value))
+					inc += d
+					counted = counted || c
+				}
 			}
 			for ci, c := range s.consumers {
 				sums := ents[ci].at(info.groups[ci]) // a slot even without an increment
@@ -620,8 +774,14 @@ func (p *Puller) newSeries(s *source, fp uint64, m model.Metric, t int64) *serie
 	return info
 }
 
-// pruneSeries drops cached series not seen for ForgetAfter.
+// pruneSeries drops cached series not seen for ForgetAfter, and the shared
+// reads' cached matches (they are rebuilt as series come).
 func (p *Puller) pruneSeries(t int64) {
+	for _, q := range p.queries {
+		if q.filter != nil {
+			clear(q.filter.seen)
+		}
+	}
 	for _, s := range p.sources {
 		for fp, info := range s.series {
 			if t-info.seen > p.forget {
@@ -863,6 +1023,7 @@ func (p *Puller) publish() {
 		GroupsRefused: p.c.groupsRefused, DroppedValidEvents: p.c.droppedValid, NegativeGood: p.c.negativeGood,
 		RecordErrors: p.c.recordErrors, MergedPending: p.c.merged,
 		NativeErrors: p.c.nativeErrors, SkippedSamples: p.c.skipped, MissingValid: p.c.missingValid,
+		BackfillQueries: p.c.bfQueries, BackfillSamples: p.c.bfSamples, BackfillBytes: p.c.bfBytes, BackfillSeconds: p.c.bfSeconds,
 	}
 	for _, src := range p.sources {
 		s.SeriesTracked += src.tracker.Len()

@@ -1,0 +1,275 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/slo-exporter/slo-exporter/config"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/promtest"
+	"github.com/slo-exporter/slo-exporter/internal/scrape"
+)
+
+// restartingCounters is scraped by Prometheus: at every scrape model "a"
+// grows by 7 good and 1 bad request and model "b" by 5 good, and model a
+// restarts (drops to its increment) every 4th scrape.
+type restartingCounters struct {
+	mu      sync.Mutex
+	scrapes int
+	vals    map[string]float64
+}
+
+func (rc *restartingCounters) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.scrapes++
+	var b strings.Builder
+	b.WriteString("# TYPE app_requests_total counter\n")
+	for _, s := range []struct {
+		model, code string
+		inc         float64
+	}{{"a", "200", 7}, {"a", "500", 1}, {"b", "200", 5}} {
+		key := s.model + "/" + s.code
+		if s.model == "a" && rc.scrapes%4 == 0 {
+			rc.vals[key] = s.inc
+		} else {
+			rc.vals[key] += s.inc
+		}
+		fmt.Fprintf(&b, "app_requests_total{model=%q,code=%q} %g\n", s.model, s.code, rc.vals[key])
+	}
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// crossingQuerier delays the first backfill of its runtime (at its probe)
+// until after the next tick boundary, so that the backfill ends before the
+// tick the daemon then evaluates.
+type crossingQuerier struct {
+	scrape.Querier
+	iv      time.Duration
+	delayed bool
+}
+
+func (c *crossingQuerier) Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error) {
+	if !c.delayed && strings.HasPrefix(expr, "label_replace(count_over_time(") {
+		c.delayed = true
+		time.Sleep(time.Until(time.Now().Truncate(c.iv).Add(c.iv + c.iv/3)))
+	}
+	return c.Querier.Query(ctx, expr, ts)
+}
+
+// recordingSink keeps every published state.
+type recordingSink struct {
+	mu     sync.Mutex
+	states []*State
+}
+
+func (s *recordingSink) Publish(st *State) {
+	s.mu.Lock()
+	s.states = append(s.states, st)
+	s.mu.Unlock()
+}
+
+// wait returns the first state after index from that satisfies ok.
+func (s *recordingSink) wait(t *testing.T, from int, what string, ok func(*State) bool) (int, *State) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		for i := from; i < len(s.states); i++ {
+			if ok(s.states[i]) {
+				st := s.states[i]
+				s.mu.Unlock()
+				return i, st
+			}
+		}
+		s.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no state: %s", what)
+	return 0, nil
+}
+
+// rawEvents is the test's own count of the events of sel in (from, to]
+// per model, from the raw samples of sel[range] (never increase()):
+// reset-aware deltas between consecutive samples, the first against the
+// last sample at or before from.
+func rawEvents(t *testing.T, srv *promtest.Server, sel string, from, to time.Time) map[string]float64 {
+	t.Helper()
+	m, err := srv.QueryMatrix(context.Background(), fmt.Sprintf("%s[%s]", sel, model.Duration(to.Sub(from)+2*time.Minute)), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, ss := range m {
+		key := string(ss.Metric["model"])
+		var prev float64
+		have := false
+		for _, sp := range ss.Values {
+			ts, v := sp.Timestamp.Time(), float64(sp.Value)
+			if ts.After(to) {
+				break
+			}
+			if ts.After(from) && have {
+				if v < prev {
+					out[key] += v
+				} else {
+					out[key] += v - prev
+				}
+			}
+			prev, have = v, true
+		}
+	}
+	return out
+}
+
+// checkSnapshot compares every window of every group with rawEvents and
+// requires data_up 1.
+func checkSnapshot(t *testing.T, srv *promtest.Server, snap *evaluator.Snapshot) {
+	t.Helper()
+	T := snap.Time
+	for _, sr := range snap.SLOs {
+		if !sr.DataUp {
+			t.Errorf("%s: data_up 0 at %s", sr.Spec.Name, T.Format(time.TimeOnly))
+		}
+		for wi, w := range sr.Windows {
+			good := rawEvents(t, srv, `app_requests_total{job="app",code="200"}`, T.Add(-w), T)
+			valid := rawEvents(t, srv, `app_requests_total{job="app"}`, T.Add(-w), T)
+			if len(sr.Groups) != len(valid) {
+				t.Errorf("%s: %d groups, raw samples have %d", sr.Spec.Name, len(sr.Groups), len(valid))
+			}
+			for _, g := range sr.Groups {
+				key := g.Labels[0].Value
+				got := g.Windows[wi]
+				if !closeRel(got.Good, good[key]) || !closeRel(got.Valid, valid[key]) {
+					t.Errorf("%s at %s, window %s %q: engine good/valid %v/%v, raw samples %v/%v",
+						sr.Spec.Name, T.Format(time.TimeOnly), model.Duration(w), key, got.Good, got.Valid, good[key], valid[key])
+				}
+			}
+		}
+	}
+}
+
+func closeRel(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// TestStartupAndReloadSnapshots runs the daemon against a real Prometheus
+// scraping restarting counters every second, with a backfill that ends
+// after a tick boundary (at start-up and again after a reload): the first
+// snapshot served as ready, and the first one of the reloaded
+// configuration, hold every interval up to their stamp (every window
+// equals the raw-sample count) with slo_data_up 1, and data_up never
+// drops to 0 around the reload.
+func TestStartupAndReloadSnapshots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus")
+	}
+	src := &restartingCounters{vals: map[string]float64{}}
+	hs := httptest.NewServer(src)
+	defer hs.Close()
+	srv := promtest.Start(t, promtest.Options{ConfigYAML: fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+scrape_configs:
+  - job_name: app
+    static_configs:
+      - targets: [%q]
+`, strings.TrimPrefix(hs.URL, "http://"))})
+	// Some history to backfill: 10 scrapes.
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		v, err := srv.Query(context.Background(), `count_over_time(app_requests_total{model="b"}[1m])`, time.Now())
+		if err == nil && len(v) == 1 && v[0].Value >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the source was not scraped: %v %v", v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	const iv = 3 * time.Second
+	yaml := fmt.Sprintf(`global:
+  evaluation_interval: 3s
+  query_offset: 3s
+  backfill: true
+prometheus:
+  url: %s
+slos:
+  - name: app-availability
+    service: app
+    objective: 99%%
+    period: 1h
+    group_by: [model]
+    windows: [3s, 6s, 15s, 30s, 1m]
+    sli:
+      ratio:
+        good: 'app_requests_total{job="app",code="200"}'
+        valid: 'app_requests_total{job="app"}'
+    alerting:
+      tiers:
+        - {name: fast, budget_fraction: 0.05, long_window: 15m, short_window: 3m}
+        - {name: medium, enabled: false}
+        - {name: slow, enabled: false}
+        - {name: long, enabled: false}
+`, srv.URL)
+	sink := &recordingSink{}
+	d, err := New(Options{
+		Load:   func() (*config.Config, error) { return config.Parse("test.yaml", []byte(yaml)) },
+		Sink:   sink,
+		Logger: zaptest.NewLogger(t),
+		NewQuerier: func(c scrape.ClientConfig) (scrape.Querier, error) {
+			cl, err := scrape.NewClient(c)
+			return &crossingQuerier{Querier: cl, iv: iv}, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	i, ready := sink.wait(t, 0, "ready", func(s *State) bool { return s.Ready })
+	if !ready.BackfillDone || !ready.Snapshot.Time.After(ready.Backfill.To) {
+		t.Errorf("first ready snapshot at %s, backfill to %s: the backfill was made to end before a tick boundary",
+			ready.Snapshot.Time, ready.Backfill.To)
+	}
+	// The probe and one read (valid holds the good series).
+	if ps := ready.Puller; ps.BackfillQueries != 2 || ps.BackfillSamples == 0 || ps.BackfillSeconds <= 0 {
+		t.Errorf("backfill cost not counted: %+v", ps)
+	}
+	time.Sleep(time.Until(ready.Snapshot.Time.Add(iv + 2*time.Second))) // ingested up to the stamp
+	checkSnapshot(t, srv, ready.Snapshot)
+
+	if err := d.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := &ready.Meta[0]
+	j, swapped := sink.wait(t, i, "reloaded", func(s *State) bool { return len(s.Meta) > 0 && &s.Meta[0] != first })
+	time.Sleep(time.Until(swapped.Snapshot.Time.Add(iv + 2*time.Second)))
+	checkSnapshot(t, srv, swapped.Snapshot)
+	if swapped.Backfills.Queries < ready.Puller.BackfillQueries {
+		t.Errorf("the replaced runtime's backfill cost was dropped: %+v, first %+v", swapped.Backfills, ready.Puller)
+	}
+	sink.mu.Lock()
+	for _, s := range sink.states[i : j+1] {
+		for _, sr := range s.Snapshot.SLOs {
+			if !sr.DataUp {
+				t.Errorf("data_up 0 at %s around the reload", s.Snapshot.Time.Format(time.TimeOnly))
+			}
+		}
+	}
+	sink.mu.Unlock()
+}

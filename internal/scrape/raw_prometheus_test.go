@@ -1,0 +1,379 @@
+package scrape
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/promtest"
+)
+
+// liveCounters is a counter source that Prometheus scrapes: at every scrape
+// each series grows by a pseudo-random amount, so that every raw sample
+// carries events. It restarts model "a" (its counters drop to a small
+// value) at chosen scrapes, exposes model "c" only from a chosen scrape on
+// (and only once non-zero), and fails a run of scrapes (a scrape gap).
+type liveCounters struct {
+	mu       sync.Mutex
+	scrapes  int
+	rng      *rand.Rand
+	vals     map[string]float64 // by "model/code"
+	resets   map[int]bool       // scrape numbers where model a restarts
+	lateFrom int                // first scrape that exposes model c
+	gap      [2]int             // scrapes in [gap[0], gap[1]) fail
+}
+
+func newLiveCounters() *liveCounters {
+	lc := &liveCounters{rng: rand.New(rand.NewPCG(16, 61)), vals: map[string]float64{},
+		resets: map[int]bool{}, lateFrom: 26, gap: [2]int{34, 39}}
+	// Model a restarts every 7 scrapes: with 1s scrapes and 3s ticks, most
+	// restarts fall between two ticks.
+	for k := 9; k < 400; k += 7 {
+		lc.resets[k] = true
+	}
+	return lc
+}
+
+func (lc *liveCounters) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.scrapes++
+	k := lc.scrapes
+	if k >= lc.gap[0] && k < lc.gap[1] {
+		http.Error(w, "scrape gap", http.StatusServiceUnavailable)
+		return
+	}
+	var b strings.Builder
+	b.WriteString("# TYPE app_requests_total counter\n")
+	for _, m := range []string{"a", "b", "c"} {
+		if m == "c" && k < lc.lateFrom {
+			continue
+		}
+		for _, code := range []string{"200", "500"} {
+			key := m + "/" + code
+			inc := float64(lc.rng.IntN(40) + 1)
+			if code == "500" {
+				inc = float64(lc.rng.IntN(4))
+			}
+			if m == "a" && lc.resets[k] {
+				lc.vals[key] = inc // restarted: counting again from zero
+			} else {
+				lc.vals[key] += inc
+			}
+			if lc.vals[key] == 0 {
+				continue // exposed only once non-zero
+			}
+			fmt.Fprintf(&b, "app_requests_total{model=%q,code=%q} %g\n", m, code, lc.vals[key])
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// Selectors of the live source.
+const (
+	liveGood  = `app_requests_total{job="app",code="200"}`
+	liveBad   = `app_requests_total{job="app",code="500"}`
+	liveValid = `app_requests_total{job="app"}`
+)
+
+// liveInterval is the engine's tick in the live proof; Prometheus scrapes
+// every second.
+const liveInterval = 3 * time.Second
+
+var liveWindows = []time.Duration{3 * time.Second, 6 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 3 * time.Minute}
+
+// liveSetup builds an engine with three SLOs (good/valid, by model;
+// bad/valid; good/bad) and a puller on q.
+func newLiveEngine(t *testing.T, q Querier) (*evaluator.Engine, *Puller) {
+	t.Helper()
+	spec := func(name string) evaluator.Spec {
+		return evaluator.Spec{Name: name, Objective: 0.99, Period: 5 * time.Minute, Windows: liveWindows}
+	}
+	eng, err := evaluator.New(liveInterval, []evaluator.Spec{spec("by-model"), spec("bad-valid"), spec("good-bad")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPuller(q, eng, []Target{
+		{SLO: 0, GroupBy: []string{"model"}, Good: Selector{Expr: liveGood}, Valid: Selector{Expr: liveValid}},
+		{SLO: 1, Bad: Selector{Expr: liveBad}, Valid: Selector{Expr: liveValid}},
+		{SLO: 2, Good: Selector{Expr: liveGood}, Bad: Selector{Expr: liveBad}},
+	}, PullerConfig{Interval: liveInterval, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, p
+}
+
+// rawTruth computes, from the raw samples Prometheus returns for
+// sel[range] at `to`, the events of (from, to] per value of label by ("":
+// all series): per series the reset-aware deltas between consecutive raw
+// samples in (from, to], the first against the last sample at or before
+// from; a series whose first sample is inside counts from its second. It
+// never uses increase().
+func rawTruth(t *testing.T, srv truthServer, sel, by string, from, to time.Time) map[string]float64 {
+	t.Helper()
+	lookback := to.Sub(from) + 2*time.Minute
+	m, err := srv.QueryMatrix(context.Background(), fmt.Sprintf("%s[%s]", sel, model.Duration(lookback)), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, ss := range m {
+		key := ""
+		if by != "" {
+			key = string(ss.Metric[model.LabelName(by)])
+		}
+		var prev float64
+		have := false
+		for _, sp := range ss.Values {
+			ts := sp.Timestamp.Time()
+			v := float64(sp.Value)
+			if math.IsNaN(v) {
+				continue // a staleness marker, where a server returns them
+			}
+			if !ts.After(from) {
+				prev, have = v, true
+				continue
+			}
+			if ts.After(to) {
+				break
+			}
+			if have {
+				if v < prev {
+					out[key] += v
+				} else {
+					out[key] += v - prev
+				}
+			}
+			prev, have = v, true
+		}
+		if _, ok := out[key]; !ok {
+			out[key] += 0
+		}
+	}
+	return out
+}
+
+// checkRawTruth compares every window of the live engine at T with
+// rawTruth, over (max(T-W, start), T] where start is the engine's first
+// pull, within 1e-9 relative.
+func checkRawTruth(t *testing.T, srv truthServer, snap *evaluator.Snapshot, start time.Time) {
+	t.Helper()
+	T := snap.Time
+	for si, sr := range snap.SLOs {
+		for wi, w := range sr.Windows {
+			from := T.Add(-w)
+			if from.Before(start) {
+				from = start
+			}
+			by := ""
+			if si == 0 {
+				by = "model"
+			}
+			good := rawTruth(t, srv, liveGood, by, from, T)
+			bad := rawTruth(t, srv, liveBad, by, from, T)
+			valid := rawTruth(t, srv, liveValid, by, from, T)
+			got := map[string]evaluator.WindowResult{}
+			for _, g := range sr.Groups {
+				key := ""
+				if len(g.Labels) > 0 {
+					key = g.Labels[0].Value
+				}
+				got[key] = g.Windows[wi]
+			}
+			keys := make([]string, 0, len(valid))
+			for k := range valid {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, key := range keys {
+				wantGood, wantValid := good[key], valid[key]
+				switch si {
+				case 1:
+					wantGood = math.Max(0, valid[key]-bad[key])
+				case 2:
+					wantValid = good[key] + bad[key]
+				}
+				g := got[key]
+				if !closeRel(g.Good, wantGood) || !closeRel(g.Valid, wantValid) {
+					t.Errorf("%s at %s, window %s %q: engine good/valid %v/%v, raw samples %v/%v",
+						sr.Spec.Name, T.Format("15:04:05"), fmtDur(w), key, g.Good, g.Valid, wantGood, wantValid)
+				}
+			}
+		}
+	}
+}
+
+func closeRel(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// truthServer answers the test's own queries: Prometheus (promtest) or
+// VictoriaMetrics.
+type truthServer interface {
+	Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error)
+	QueryMatrix(ctx context.Context, expr string, ts time.Time) (model.Matrix, error)
+}
+
+// TestRawSampleProof runs a real Prometheus scraping a live counter source
+// every second (restarts between ticks, a series that appears late, a
+// scrape gap) and ticks the puller every 3s: after every tick, every
+// window of every SLO equals the events computed by the test from the raw
+// samples themselves. Then a backfill of the same span, and a backfill of
+// its first half followed by ticks, give the same numbers as ticking.
+func TestRawSampleProof(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus and runs for about a minute")
+	}
+	src := newLiveCounters()
+	hs := httptest.NewServer(src)
+	defer hs.Close()
+	srv := promtest.Start(t, promtest.Options{ConfigYAML: liveScrapeConfig(hs.URL)})
+	runRawSampleProof(t, src, srv, srv.URL, 1500*time.Millisecond)
+}
+
+// liveScrapeConfig scrapes the live source every second.
+func liveScrapeConfig(url string) string {
+	return fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+scrape_configs:
+  - job_name: app
+    static_configs:
+      - targets: [%q]
+`, strings.TrimPrefix(url, "http://"))
+}
+
+// runRawSampleProof is the proof against a server at url that scrapes src.
+// Ticks run delay after their time, so that the samples up to it are
+// ingested and searchable (the daemon's query_offset does the same).
+func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, url string, delay time.Duration) {
+	ctx := context.Background()
+
+	// Wait for a few samples, then start on the next tick.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := srv.Query(ctx, `count_over_time(app_requests_total{model="a",code="200"}[1m])`, time.Now())
+		if err == nil && len(v) == 1 && v[0].Value >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no samples scraped: %v %v", v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	sleepUntil := func(tm time.Time) { time.Sleep(time.Until(tm)) }
+	T0 := time.Now().Truncate(liveInterval).Add(liveInterval)
+	const ticks = 22
+	client := newTestClient(t, url)
+	eng, p := newLiveEngine(t, client)
+	for k := 0; k <= ticks; k++ {
+		T := T0.Add(time.Duration(k) * liveInterval)
+		sleepUntil(T.Add(delay))
+		r := p.Tick(ctx, T)
+		if k > 0 && (r.Failed != 0 || r.Down != 0 || r.GapSteps != 0) {
+			t.Fatalf("tick %d: %+v", k, r)
+		}
+		snap := eng.Evaluate(T)
+		for _, s := range snap.SLOs {
+			if !s.DataUp {
+				t.Errorf("tick %d: %s data_up 0", k, s.Spec.Name)
+			}
+		}
+		if k > 0 {
+			checkRawTruth(t, srv, snap, T0)
+		}
+	}
+	Tend := T0.Add(ticks * liveInterval)
+	ticked := eng.Evaluate(Tend)
+	st := p.Stats()
+	src.mu.Lock()
+	scrapes := src.scrapes
+	src.mu.Unlock()
+	t.Logf("%d scrapes, %d ticks: %d queries, %d raw samples, resets %d, new series %d",
+		scrapes, ticks+1, st.Queries, st.PointsFetched, st.Counters.Resets, st.Counters.NewSeries)
+	if st.Counters.Resets < 4 {
+		t.Errorf("%d resets seen; the source restarted model a every 7 scrapes", st.Counters.Resets)
+	}
+	if len(ticked.SLOs[0].Groups) != 3 {
+		t.Errorf("groups %v, want a, b and the late c", ticked.SLOs[0].Groups)
+	}
+
+	t.Run("backfill equals ticking", func(t *testing.T) {
+		beng, bp := newLiveEngine(t, client)
+		var prog BackfillProgress
+		if err := bp.Backfill(ctx, T0, Tend, func(b BackfillProgress) { prog = b }); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("backfill: %d queries, %d samples, %d bytes", prog.Queries, prog.Points, prog.Bytes)
+		// The self-metrics say what it cost: the probe and one raw query,
+		// of the valid selector, whose series hold the good and bad ones.
+		if bs := bp.Stats(); bs.BackfillQueries != uint64(prog.Queries) || bs.BackfillSamples != prog.Points ||
+			bs.BackfillBytes != prog.Bytes || prog.Bytes == 0 || bs.BackfillSeconds <= 0 || prog.Queries != 2 {
+			t.Errorf("backfill stats %+v, progress %+v", bs, prog)
+		}
+		snap := beng.Evaluate(Tend)
+		sameWindows(t, ticked, snap)
+		checkRawTruth(t, srv, snap, T0)
+		for _, s := range snap.SLOs {
+			if !s.DataUp {
+				t.Errorf("%s: data_up 0 after a successful backfill", s.Spec.Name)
+			}
+		}
+	})
+	t.Run("empty history costs the probe", func(t *testing.T) {
+		specs := make([]evaluator.Spec, 100)
+		targets := make([]Target, 100)
+		for i := range specs {
+			specs[i] = evaluator.Spec{Name: fmt.Sprintf("none-%d", i), Objective: 0.99, Period: 24 * time.Hour, Windows: liveWindows}
+			targets[i] = Target{SLO: i, Good: Selector{Expr: fmt.Sprintf(`absent_total{job="app",slo="%d",code="200"}`, i)},
+				Valid: Selector{Expr: fmt.Sprintf(`absent_total{job="app",slo="%d"}`, i)}}
+		}
+		eeng, err := evaluator.New(liveInterval, specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, err := NewPuller(client, eeng, targets, PullerConfig{Interval: liveInterval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prog BackfillProgress
+		if err := ep.Backfill(ctx, Tend.Add(-24*time.Hour), Tend, func(b BackfillProgress) { prog = b }); err != nil {
+			t.Fatal(err)
+		}
+		// 200 expressions, of which the 100 valid ones are read (they hold
+		// the good series), 64 to a probe query, and nothing else.
+		if prog.Queries != 2 || prog.Points != 0 || prog.StepsDone != prog.StepsTotal {
+			t.Errorf("empty history: %+v, want 2 probe queries and no samples", prog)
+		}
+		if r := ep.Tick(ctx, Tend.Add(liveInterval)); r.Down != 0 || r.Queries != 100 {
+			t.Errorf("first tick after an empty backfill: %+v", r)
+		}
+	})
+	t.Run("backfill then ticks equals ticking", func(t *testing.T) {
+		meng, mp := newLiveEngine(t, client)
+		mid := T0.Add(ticks / 2 * liveInterval)
+		if err := mp.Backfill(ctx, T0, mid, nil); err != nil {
+			t.Fatal(err)
+		}
+		for T := mid.Add(liveInterval); !T.After(Tend); T = T.Add(liveInterval) {
+			if r := mp.Tick(ctx, T); r.Failed != 0 || r.Down != 0 {
+				t.Fatalf("tick at %s: %+v", T, r)
+			}
+		}
+		sameWindows(t, ticked, meng.Evaluate(Tend))
+	})
+}
