@@ -13,11 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"net/http"
+	"net/http/httptest"
+
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+	"github.com/slo-exporter/slo-exporter/internal/export"
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
 
@@ -336,7 +340,10 @@ type harness struct {
 	clock *fakeClock
 	prom  *fakeProm
 	sink  *recordingSink
-	d     *Daemon
+	// srv is the export server the daemon also publishes to, as serve
+	// wires it: its /metrics and /-/ready are what users see.
+	srv *export.Server
+	d   *Daemon
 	// yaml is the configuration the next load reads.
 	yaml atomic.Pointer[string]
 	// loads counts loads; inLoad and maxInLoad show whether two ran at once.
@@ -356,9 +363,15 @@ func newHarness(t *testing.T, promDown bool) *harness {
 	h.prom.down.Store(promDown)
 	y := testConfig("app-availability")
 	h.yaml.Store(&y)
+	store := export.NewStore()
+	srv, err := export.NewServer(store, export.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = srv
 	d, err := New(Options{
 		Load:       h.load,
-		Sink:       h.sink,
+		Sink:       teeSink{h.sink, ExportSink(store, srv)},
 		Logger:     zap.NewNop(),
 		Now:        h.clock.Now,
 		NewTimer:   h.clock.NewTimer,
@@ -373,6 +386,60 @@ func newHarness(t *testing.T, promDown bool) *harness {
 	go func() { h.done <- d.Run(ctx) }()
 	t.Cleanup(func() { h.stop() })
 	return h
+}
+
+// teeSink publishes to each of its sinks in turn.
+type teeSink []Sink
+
+func (t teeSink) Publish(st *State) {
+	for _, s := range t {
+		s.Publish(st)
+	}
+}
+
+// exported returns the values of the /metrics lines that start with
+// prefix (a metric name, or a name and the start of its labels), in order.
+func (h *harness) exported(prefix string) []string {
+	h.t.Helper()
+	var b strings.Builder
+	if err := h.srv.WriteText(&b); err != nil {
+		h.t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line[strings.LastIndexByte(line, ' ')+1:])
+		}
+	}
+	return out
+}
+
+// readyCode is the status of GET /-/ready.
+func (h *harness) readyCode() int {
+	rec := httptest.NewRecorder()
+	h.srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/-/ready", nil))
+	return rec.Code
+}
+
+// checkExported requires /metrics to show the SLO slo with data_up up and
+// reload_successful reloadOK, and /-/ready to answer ready.
+func (h *harness) checkExported(slo string, up, reloadOK bool, ready bool) {
+	h.t.Helper()
+	want := func(b bool) []string {
+		if b {
+			return []string{"1"}
+		}
+		return []string{"0"}
+	}
+	if got := h.exported(`slo_data_up{slo="` + slo + `",`); strings.Join(got, ",") != strings.Join(want(up), ",") {
+		h.t.Errorf("/metrics: slo_data_up of %s is %v, want %v", slo, got, want(up))
+	}
+	if got := h.exported("slo_exporter_config_last_reload_successful "); strings.Join(got, ",") != strings.Join(want(reloadOK), ",") {
+		h.t.Errorf("/metrics: slo_exporter_config_last_reload_successful is %v, want %v", got, want(reloadOK))
+	}
+	if code, wantCode := h.readyCode(), map[bool]int{true: http.StatusOK, false: http.StatusServiceUnavailable}[ready]; code != wantCode {
+		h.t.Errorf("/-/ready answered %d, want %d", code, wantCode)
+	}
 }
 
 func (h *harness) load() (*config.Config, error) {
@@ -540,6 +607,7 @@ func testStartupAndTicks(t *testing.T) {
 		t.Errorf("backfill cost not counted: %+v", st.Puller)
 	}
 	checkCounts(t, st.Snapshot)
+	h.checkExported("app-availability", true, true, true)
 	for range 4 {
 		st := h.tick()
 		if !st.Ready || st.Tick.Failed != 0 {
@@ -565,6 +633,7 @@ func testReload(t *testing.T) {
 			t.Errorf("while the new configuration backfills: SLOs %s, ready %v, data_up %v", names(st), st.Ready, dataUp(st))
 		}
 		checkCounts(t, st.Snapshot)
+		h.checkExported("app-availability", true, true, true)
 	}
 	n := h.published()
 	h.prom.gate.Store(nil)
@@ -578,6 +647,10 @@ func testReload(t *testing.T) {
 	}
 	checkCounts(t, st.Snapshot)
 	h.idle()
+	h.checkExported("app-availability-v2", true, true, true)
+	if got := h.exported(`slo_data_up{slo="app-availability",`); len(got) != 0 {
+		t.Errorf("/metrics still shows the removed SLO: %v", got)
+	}
 	for range 2 {
 		st := h.tick()
 		if names(st) != "app-availability-v2" {
@@ -600,12 +673,14 @@ func testBadReload(t *testing.T) {
 	if st.ReloadOK || names(st) != "app-availability" || !st.Ready {
 		t.Errorf("after a bad reload: reload ok %v, SLOs %s, ready %v", st.ReloadOK, names(st), st.Ready)
 	}
+	h.checkExported("app-availability", true, false, true)
 	for range 2 {
 		st := h.tick()
 		if st.ReloadOK || names(st) != "app-availability" || !dataUp(st) {
 			t.Errorf("ticks after a bad reload: reload ok %v, SLOs %s, data_up %v", st.ReloadOK, names(st), dataUp(st))
 		}
 		checkCounts(t, st.Snapshot)
+		h.checkExported("app-availability", true, false, true)
 	}
 	if got := h.loads.Load(); got != 2 {
 		t.Errorf("%d loads, want 2", got)
@@ -616,6 +691,7 @@ func testBadReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitState(0, "reload ok again", func(s *State) bool { return s.ReloadOK && s.Ready })
+	h.checkExported("app-availability", true, true, true)
 }
 
 func testConcurrentReloads(t *testing.T) {
@@ -720,6 +796,7 @@ func testPrometheusDown(t *testing.T) {
 	if st.Ready || dataUp(st) || !strings.HasPrefix(st.NotReadyReason, "backfill failed") {
 		t.Errorf("prometheus down at start: ready %v, data_up %v, reason %q", st.Ready, dataUp(st), st.NotReadyReason)
 	}
+	h.checkExported("app-availability", false, true, false)
 	if retry.at.Sub(t0) != testInterval {
 		t.Errorf("the backfill is retried after %s, want the interval", retry.at.Sub(t0))
 	}
@@ -738,6 +815,7 @@ func testPrometheusDown(t *testing.T) {
 		t.Errorf("prometheus back at start-up: data_up %v, backfill done %v", dataUp(st), st.BackfillDone)
 	}
 	checkCounts(t, st.Snapshot)
+	h.checkExported("app-availability", true, true, true)
 
 	// Down between ticks: data_up 0 while it is, the gap is filled after.
 	h.prom.down.Store(true)
@@ -746,6 +824,7 @@ func testPrometheusDown(t *testing.T) {
 		if !st.Ready || dataUp(st) || st.Tick.Failed == 0 {
 			t.Errorf("tick while down: ready %v, data_up %v, %d failed", st.Ready, dataUp(st), st.Tick.Failed)
 		}
+		h.checkExported("app-availability", false, true, true)
 	}
 	h.prom.down.Store(false)
 	st = h.tick()
@@ -753,5 +832,6 @@ func testPrometheusDown(t *testing.T) {
 		t.Errorf("no gap backfilled after the outage: %+v", st.Tick)
 	}
 	checkCounts(t, st.Snapshot)
+	h.checkExported("app-availability", true, true, true)
 	checkCounts(t, h.tick().Snapshot)
 }
