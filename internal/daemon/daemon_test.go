@@ -95,6 +95,13 @@ func (c *fakeClock) waitTimer(t *testing.T, from int) *fakeTimer {
 	return nil
 }
 
+// advance moves the clock forward by d without firing timers.
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
 // fire moves the clock to the timer's time and fires it.
 func (c *fakeClock) fire(tm *fakeTimer) {
 	c.mu.Lock()
@@ -155,6 +162,9 @@ type fakeProm struct {
 	// gate, when set at the time a querier is built, blocks that
 	// querier's calls until it is closed or their context ends.
 	gate atomic.Pointer[chan struct{}]
+	// slowProbe, when set, is how far the clock moves while the next
+	// backfill probe runs: a backfill that takes that long.
+	slowProbe atomic.Int64
 }
 
 // querier is one runtime's client.
@@ -191,6 +201,9 @@ func (q *querier) Query(ctx context.Context, expr string, ts time.Time) (model.V
 	parts := probePart.FindAllStringSubmatch(expr, -1)
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("fake prometheus: unexpected query %q", expr)
+	}
+	if d := q.p.slowProbe.Swap(0); d > 0 {
+		q.p.clock.advance(time.Duration(d))
 	}
 	var v model.Vector
 	for _, m := range parts {
@@ -357,7 +370,8 @@ type harness struct {
 // t0 is the start time, unaligned: 7.4s past a 3s boundary.
 var t0 = time.Date(2026, 3, 1, 12, 0, 7, 400e6, time.UTC)
 
-func newHarness(t *testing.T, promDown bool) *harness {
+// newHarness starts a daemon; setup, if any, runs before it starts.
+func newHarness(t *testing.T, promDown bool, setup ...func(*harness)) *harness {
 	h := &harness{t: t, clock: newFakeClock(t0), sink: &recordingSink{}}
 	h.prom = &fakeProm{clock: h.clock}
 	h.prom.down.Store(promDown)
@@ -381,6 +395,9 @@ func newHarness(t *testing.T, promDown bool) *harness {
 		t.Fatal(err)
 	}
 	h.d = d
+	for _, f := range setup {
+		f(h)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- d.Run(ctx) }()
@@ -565,7 +582,8 @@ func TestDaemonLoop(t *testing.T) {
 		name string
 		run  func(t *testing.T)
 	}{
-		{"start-up backfill, first evaluation, ready, aligned ticks", testStartupAndTicks},
+		{"start-up backfill, first evaluation, ready, aligned ticks", func(t *testing.T) { testStartupAndTicks(t, 0) }},
+		{"start-up backfill crossing a tick boundary", func(t *testing.T) { testStartupAndTicks(t, 4*time.Second) }},
 		{"reload replaces the engine once the new one is ready", testReload},
 		{"bad reload keeps the running SLOs", testBadReload},
 		{"concurrent reloads are serialized", testConcurrentReloads},
@@ -576,8 +594,11 @@ func TestDaemonLoop(t *testing.T) {
 	}
 }
 
-func testStartupAndTicks(t *testing.T) {
-	h := newHarness(t, false)
+// testStartupAndTicks starts the daemon with a backfill that takes
+// backfillTakes on the clock. When it crosses a tick boundary, the tick
+// after it is pulled before the first evaluation, which is at that tick.
+func testStartupAndTicks(t *testing.T, backfillTakes time.Duration) {
+	h := newHarness(t, false, func(h *harness) { h.prom.slowProbe.Store(int64(backfillTakes)) })
 	h.idle()
 	states := h.states()
 	ready := -1
@@ -600,8 +621,12 @@ func testStartupAndTicks(t *testing.T) {
 	if !st.BackfillDone || !st.ReloadOK {
 		t.Errorf("ready state: backfill done %v, reload ok %v", st.BackfillDone, st.ReloadOK)
 	}
-	if want := t0.Truncate(testInterval).Add(-testOffset); !st.Snapshot.Time.Equal(want) {
+	if want := t0.Add(backfillTakes).Truncate(testInterval).Add(-testOffset); !st.Snapshot.Time.Equal(want) {
 		t.Errorf("first snapshot at %s, want %s", st.Snapshot.Time, want)
+	}
+	if backfilledTo, crossed := st.Backfill.To, backfillTakes > 0; backfilledTo.Before(st.Snapshot.Time) != crossed ||
+		(crossed && (st.Tick.Time != st.Snapshot.Time || st.Tick.Up != 1)) {
+		t.Errorf("backfill to %s, first snapshot at %s, catch-up tick %+v", backfilledTo, st.Snapshot.Time, st.Tick)
 	}
 	if st.Puller.BackfillQueries == 0 || st.Puller.BackfillSamples == 0 {
 		t.Errorf("backfill cost not counted: %+v", st.Puller)
@@ -769,9 +794,7 @@ func testShutdown(t *testing.T) {
 				t.Errorf("%d timers left running after shutdown", n)
 			}
 			n := h.published()
-			h.clock.mu.Lock()
-			h.clock.now = h.clock.now.Add(time.Hour)
-			h.clock.mu.Unlock()
+			h.clock.advance(time.Hour)
 			settle(t, before)
 			if got := h.published(); got != n {
 				t.Errorf("%d states published after shutdown", got-n)
