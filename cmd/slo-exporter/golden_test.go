@@ -105,12 +105,16 @@ func TestCommandsGolden(t *testing.T) {
 			if status != tc.status {
 				t.Errorf("exit status %d, want %d\nstderr:\n%s", status, tc.status, stderr)
 			}
-			got := fmt.Sprintf("$ slo-exporter %s\n# exit status %d\n# stdout\n%s# stderr\n%s",
-				strings.Join(tc.args, " "), status, stdout, stderr)
-			got = strings.ReplaceAll(got, srv.URL, "{{url}}")
+			got := strings.ReplaceAll(transcript(tc.args, status, stdout, stderr), srv.URL, "{{url}}")
 			compareGolden(t, filepath.Join("testdata", tc.name+".golden"), got)
 		})
 	}
+}
+
+// transcript is what a golden file holds: the command line as written in
+// the test, the exit status, stdout and stderr.
+func transcript(args []string, status int, stdout, stderr string) string {
+	return fmt.Sprintf("$ slo-exporter %s\n# exit status %d\n# stdout\n%s# stderr\n%s", strings.Join(args, " "), status, stdout, stderr)
 }
 
 // compareGolden compares got with the golden file, or rewrites it with
