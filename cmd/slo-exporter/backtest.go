@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,7 +20,7 @@ import (
 
 func init() { commands = append(commands, backtestCommand) }
 
-func backtestCommand(app *kingpin.Application) (string, func() error) {
+func backtestCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("backtest", `Replay history from Prometheus through the evaluator and judge the alert tiers.
 
 For each SLO group and tier: when alerts would have fired and resolved, the budget each spent, detection and reset times, and precision and recall against significant events (incidents that spent --significant-fraction of the budget within --within). History starts --lead-in before --from so that every window is full when judging begins.`)
@@ -31,8 +32,8 @@ For each SLO group and tier: when alerts would have fired and resolved, the budg
 	frac := cmd.Flag("significant-fraction", "Budget share an incident must spend within --within to be significant.").Default("0.02").Float64()
 	within := cmd.Flag("within", "Span for --significant-fraction.").Default("1h").String()
 	asJSON := cmd.Flag("json", "Print JSON instead of a table.").Bool()
-	return cmd.FullCommand(), func() error {
-		cfg, err := cf.load()
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
+		cfg, err := cf.load(stderr)
 		if err != nil {
 			return err
 		}
@@ -94,7 +95,7 @@ For each SLO group and tier: when alerts would have fired and resolved, the budg
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
 		err = backtest.Replay(ctx, client, eng, p.Targets, start.Add(-lead), end, backtest.ReplayOptions{
 			Interval: p.Interval, MaxPoints: cfg.Global.MaxPointsPerQuery,
@@ -104,19 +105,19 @@ For each SLO group and tier: when alerts would have fired and resolved, the budg
 				}
 			},
 			Progress: func(bp scrape.BackfillProgress) {
-				fmt.Fprintf(os.Stderr, "\rbacktest: %d/%d steps, %d queries, %d points", bp.StepsDone, bp.StepsTotal, bp.Queries, bp.Points)
+				fmt.Fprintf(stderr, "\rbacktest: %d/%d steps, %d queries, %d points", bp.StepsDone, bp.StepsTotal, bp.Queries, bp.Points)
 			}})
-		fmt.Fprintln(os.Stderr)
+		fmt.Fprintln(stderr)
 		if err != nil {
 			return err
 		}
 		rep := rec.Report()
 		if *asJSON {
-			enc := json.NewEncoder(os.Stdout)
+			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
 		}
-		return rep.WriteTable(os.Stdout)
+		return rep.WriteTable(stdout)
 	}
 }
 

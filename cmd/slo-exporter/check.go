@@ -1,8 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -13,11 +14,11 @@ import (
 
 func init() { commands = append(commands, checkCommand) }
 
-func checkCommand(app *kingpin.Application) (string, func() error) {
+func checkCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("check", "Validate configuration files (slo-exporter, Sloth, Pyrra or OpenSLO) and print every problem found (exit status 1 if any).")
 	cf := addConfigFlags(cmd)
-	return cmd.FullCommand(), func() error {
-		cfg, err := cf.load()
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
+		cfg, err := cf.load(stderr)
 		if err == nil {
 			// Also build what the daemon builds, so check fails exactly
 			// when serve would.
@@ -27,24 +28,24 @@ func checkCommand(app *kingpin.Application) (string, func() error) {
 			}
 		}
 		if err != nil {
-			return printProblems(err)
+			return printProblems(stderr, err)
 		}
 		for _, s := range cfg.SLOs {
 			for _, w := range s.Warnings() {
-				fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
 		}
-		fmt.Printf("%d SLO(s) in %d file(s): OK\n", len(cfg.SLOs), len(*cf.files))
+		fmt.Fprintf(stdout, "%d SLO(s) in %d file(s): OK\n", len(cfg.SLOs), len(*cf.files))
 		return nil
 	}
 }
 
-// printProblems prints a configuration error's problems, one per line, and
-// returns an error that counts them.
-func printProblems(err error) error {
+// printProblems prints a configuration error's problems to w, one per
+// line, and returns an error that counts them.
+func printProblems(w io.Writer, err error) error {
 	list := config.List(err)
 	for _, e := range list {
-		fmt.Fprintln(os.Stderr, e)
+		fmt.Fprintln(w, e)
 	}
 	return fmt.Errorf("%d problem(s) found", len(list))
 }

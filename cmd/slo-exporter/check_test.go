@@ -24,10 +24,10 @@ slos:
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, err := runCommand(t, "check", "--config.file", file)
+	_, errOut, status := runCommand(t, "check", "--config.file", file)
 	want := file + `: document 1: prometheus.url "http://alice:xxxxx@prometheus:9090/%zz": not a URL: invalid URL escape "%zz"`
-	if err == nil || !strings.Contains(errOut, want) || !strings.Contains(errOut, file+`: document 2: slos[0] "web": sli.ratio.good`) {
-		t.Errorf("check: %v\n%s\nwant a line %s and one for document 2", err, errOut, want)
+	if status != 1 || !strings.Contains(errOut, want) || !strings.Contains(errOut, file+`: document 2: slos[0] "web": sli.ratio.good`) {
+		t.Errorf("check: exit %d\n%s\nwant a line %s and one for document 2", status, errOut, want)
 	}
 	_, flagOut, _ := runCommand(t, "check", "--config.file", file, "--prometheus.url", "alice:hunter2@prometheus:9090")
 	t.Setenv("SLO_EXPORTER_PROMETHEUS_URL", "http://alice:hunter#2@prometheus:9090")

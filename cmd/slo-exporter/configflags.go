@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -27,9 +28,9 @@ func addConfigFlags(cmd *kingpin.CmdClause) configFlags {
 }
 
 // load reads the files in any supported format with the environment and
-// flag overrides; what the readers read but cannot use is printed as a
-// warning.
-func (f configFlags) load() (*config.Config, error) {
+// flag overrides; what the readers read but cannot use is printed to
+// stderr as a warning.
+func (f configFlags) load(stderr io.Writer) (*config.Config, error) {
 	overrides := map[string]any{}
 	if *f.prometheusURL != "" {
 		overrides["prometheus.url"] = *f.prometheusURL
@@ -39,7 +40,7 @@ func (f configFlags) load() (*config.Config, error) {
 	}
 	res, err := readers.Load(*f.files, os.Environ(), overrides, "")
 	for _, w := range res.Warnings {
-		fmt.Fprintf(os.Stderr, "warning: %v\n", w)
+		fmt.Fprintf(stderr, "warning: %v\n", w)
 	}
 	return res.Config, err
 }

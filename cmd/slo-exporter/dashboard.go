@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -12,7 +14,7 @@ import (
 
 func init() { commands = append(commands, dashboardCommand) }
 
-func dashboardCommand(app *kingpin.Application) (string, func() error) {
+func dashboardCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("dashboard", `Write Grafana dashboards for the configured SLOs, built on the exported slo_* series.
 
 Three files: slo-overview.json (every SLO: objective, SLI, budget, zone, firing tiers), slo-detail.json (one SLO: SLI and burn rate per window with the tiers' thresholds, budget burn-down, events, exhaustion, coverage) and slo-exporter-health.json (the exporter's own metrics). Import them in Grafana, or let the Helm chart ship them to the Grafana sidecar (dashboards.enabled=true). See docs/dashboards.md.`)
@@ -20,8 +22,8 @@ Three files: slo-overview.json (every SLO: objective, SLI, budget, zone, firing 
 	dir := cmd.Flag("output.dir", "Directory to write the dashboards to (created if missing); json format only.").Default(".").String()
 	format := cmd.Flag("format", "json: one file per dashboard in --output.dir; helm-values: a values file on stdout that enables the Helm chart's dashboard ConfigMaps with these dashboards.").
 		Default("json").Enum("json", "helm-values")
-	return cmd.FullCommand(), func() error {
-		cfg, err := cf.load()
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
+		cfg, err := cf.load(stderr)
 		if err != nil {
 			return err
 		}
@@ -34,7 +36,7 @@ Three files: slo-overview.json (every SLO: objective, SLI, budget, zone, firing 
 			if err != nil {
 				return err
 			}
-			_, err = os.Stdout.Write(out)
+			_, err = stdout.Write(out)
 			return err
 		}
 		if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -45,7 +47,7 @@ Three files: slo-overview.json (every SLO: objective, SLI, budget, zone, firing 
 			if err := os.WriteFile(p, f.JSON, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintln(os.Stderr, "wrote", p)
+			fmt.Fprintln(stderr, "wrote", p)
 		}
 		return nil
 	}

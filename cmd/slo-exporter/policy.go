@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -16,7 +17,7 @@ import (
 
 func init() { commands = append(commands, policyCommand) }
 
-func policyCommand(app *kingpin.Application) (string, func() error) {
+func policyCommand(app *kingpin.Application) (string, action) {
 	pc := app.Command("policy", "The error-budget policy: the deploy gate.")
 	cmd := pc.Command("check", `Ask the error-budget policy whether a change may ship now (a deploy gate for CI/CD).
 
@@ -36,7 +37,7 @@ Exit codes:
 	output := cmd.Flag("output", "Output format: text or json.").Short('o').Default("text").Enum("text", "json")
 	maxAge := cmd.Flag("max-age", "States evaluated longer ago than this are stale (exit 3); 0 disables.").Default(policy.DefaultMaxAge.String()).Duration()
 	timeout := cmd.Flag("timeout", "Timeout of the whole check.").Default("30s").Duration()
-	return cmd.FullCommand(), func() error {
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
 		opt := gate.Options{
 			Request:     policy.Request{Change: *change, SLO: *slo, Service: *service, MaxAge: *maxAge},
 			ExporterURL: *url,
@@ -63,10 +64,12 @@ Exit codes:
 			}
 			opt.Prometheus = client
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-		code := gate.Run(ctx, opt, os.Stdout, os.Stderr)
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		code := gate.Run(ctx, opt, stdout, stderr)
 		cancel()
-		os.Exit(code)
+		if code != 0 {
+			return exitStatus(code)
+		}
 		return nil
 	}
 }

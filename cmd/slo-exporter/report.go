@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"time"
@@ -27,8 +28,8 @@ func addRangeFlags(cmd *kingpin.CmdClause, what string) rangeFlags {
 
 // runReport loads the configuration, builds the Prometheus client and runs
 // report.Command.
-func runReport(cf configFlags, opt report.CommandOptions) error {
-	cfg, err := cf.load()
+func runReport(ctx context.Context, stdout, stderr io.Writer, cf configFlags, opt report.CommandOptions) error {
+	cfg, err := cf.load(stderr)
 	if err != nil {
 		return err
 	}
@@ -37,12 +38,12 @@ func runReport(cf configFlags, opt report.CommandOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	return report.Command(ctx, cfg, client, opt, os.Stdout, os.Stderr)
+	return report.Command(ctx, cfg, client, opt, stdout, stderr)
 }
 
-func reportCommand(app *kingpin.Application) (string, func() error) {
+func reportCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("report", `Write the SLO report of a time range (default: the last calendar month) from Prometheus history.
 
 Per SLO group: objective and achieved SLI, error budget spent (events and minutes), worst windows, incidents, alert tier firings, time in each policy zone, met or violated, and the policy's recommendations. The history is replayed through the same puller and engine as the daemon and backtest, so the zones and budgets are those the daemon exported. See docs/policy.md.`)
@@ -53,20 +54,20 @@ Per SLO group: objective and achieved SLI, error budget spent (events and minute
 	slos := cmd.Flag("slo", "Only this SLO (repeatable).").Strings()
 	costs := cmd.Flag("cost-per-event", "Cost of one bad event of an SLO, as slo=cost (repeatable); the report shows the cost of the budget spent.").Strings()
 	currency := cmd.Flag("currency", "Unit of --cost-per-event, e.g. EUR.").String()
-	return cmd.FullCommand(), func() error {
-		return runReport(cf, report.CommandOptions{From: *rf.from, To: *rf.to, TimeZone: *rf.tz, SLOs: *slos, Format: *format,
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
+		return runReport(ctx, stdout, stderr, cf, report.CommandOptions{From: *rf.from, To: *rf.to, TimeZone: *rf.tz, SLOs: *slos, Format: *format,
 			Costs: *costs, Currency: *currency})
 	}
 }
 
-func postmortemCommand(app *kingpin.Application) (string, func() error) {
+func postmortemCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("postmortem", `Draft a postmortem (Markdown) for an SLO from Prometheus history.
 
 Filled from the data: impact (groups affected, budget spent, worst SLI, budget left), detection and reset times of the alerts, and a timeline of incidents, tier firings and zone changes. Summary, root cause, trigger, resolution, lessons and action items are left as headed blanks for people.`)
 	cf := addConfigFlags(cmd)
 	rf := addRangeFlags(cmd, "incident range")
 	slo := cmd.Flag("slo", "The SLO.").Required().String()
-	return cmd.FullCommand(), func() error {
-		return runReport(cf, report.CommandOptions{From: *rf.from, To: *rf.to, TimeZone: *rf.tz, Postmortem: *slo})
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
+		return runReport(ctx, stdout, stderr, cf, report.CommandOptions{From: *rf.from, To: *rf.to, TimeZone: *rf.tz, Postmortem: *slo})
 	}
 }

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"os"
+	"context"
+	"io"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -12,7 +13,7 @@ import (
 
 func init() { commands = append(commands, rulesCommand) }
 
-func rulesCommand(app *kingpin.Application) (string, func() error) {
+func rulesCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("rules", `Generate Prometheus alerting rules for the configured SLOs, built on the exported slo_* series.
 
 Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale evaluation and absent series, and one per error-budget policy zone with a notify list (SLOErrorBudgetZone, labels zone and notify for Alertmanager routing). Load the output with rule_files, or apply it as a PrometheusRule with --format prometheusrule.`)
@@ -27,8 +28,8 @@ Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale 
 		PlaceHolder("NAME=VALUE").StringMap()
 	staleAfter := cmd.Flag("stale-after", "Fire SLOEvaluationStale when the last evaluation is older than this.").Default("5m").Duration()
 	inhibit := cmd.Flag("inhibitions", "Print an Alertmanager inhibit_rules snippet (pages silence tickets of the same SLO) instead.").Bool()
-	return cmd.FullCommand(), func() error {
-		cfg, err := cf.load()
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
+		cfg, err := cf.load(stderr)
 		if err != nil {
 			return err
 		}
@@ -43,7 +44,7 @@ Per SLO: one alert per enabled burn-rate tier, budget exhausted, no data, stale 
 		if err != nil {
 			return err
 		}
-		_, err = os.Stdout.Write(out)
+		_, err = stdout.Write(out)
 		return err
 	}
 }

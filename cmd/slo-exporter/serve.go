@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -26,7 +27,7 @@ import (
 
 func init() { commands = append(commands, serveCommand) }
 
-func serveCommand(app *kingpin.Application) (string, func() error) {
+func serveCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("serve", `Run the exporter: backfill, then pull, evaluate and serve the slo_* metrics.
 
 Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy gate, ?change=feature), /-/healthy, /-/ready (after the start-up backfill and first evaluation), POST /-/reload (with --web.enable-lifecycle; SIGHUP always reloads).`)
@@ -46,7 +47,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy g
 		Default(string(export.ProfileDefault)).Enum(string(export.ProfileDefault), string(export.ProfileFull))
 	exposition := cmd.Flag("web.exposition", "The /metrics implementation: text (fast, default) or client_golang (negotiates protobuf).").
 		Default(string(export.ExpositionText)).Enum(string(export.ExpositionText), string(export.ExpositionClientGolang))
-	return cmd.FullCommand(), func() error {
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
 		log, slogger, err := newLoggers(*level, *format)
 		if err != nil {
 			return err
@@ -59,7 +60,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy g
 		log.Info("starting slo-exporter", zap.String("version", version.Version), zap.String("revision", version.Revision))
 		setMemoryLimit(*memRatio, log)
 
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 
 		store := export.NewStoreProfile(export.Profile(*profileFlag))
@@ -72,7 +73,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy g
 		// The deploy gate (/api/v1/policy, slo_policy_*) decides with the
 		// budget policy of the configuration loaded last.
 		load := func() (*config.Config, error) {
-			cfg, err := cf.load()
+			cfg, err := cf.load(stderr)
 			if err != nil {
 				return cfg, err
 			}

@@ -1,8 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"os"
+	"io"
 	"time"
 
 	"github.com/slo-exporter/slo-exporter/internal/slo"
@@ -15,7 +16,7 @@ import (
 
 func init() { commands = append(commands, simulateCommand) }
 
-func simulateCommand(app *kingpin.Application) (string, func() error) {
+func simulateCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("simulate", `Feed scripted incidents through the evaluator: which alert tiers fire, when, and how much budget is spent.
 
 Example: slo-exporter simulate --objective 99.9 --incident start=0s,duration=30m,error_ratio=0.05`)
@@ -25,7 +26,7 @@ Example: slo-exporter simulate --objective 99.9 --incident start=0s,duration=30m
 	baseline := cmd.Flag("baseline-error-ratio", "Error ratio outside incidents.").Default("0").Float64()
 	interval := cmd.Flag("interval", "Evaluation interval.").Default("30s").String()
 	asJSON := cmd.Flag("json", "Print JSON instead of a table.").Bool()
-	return cmd.FullCommand(), func() error {
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
 		obj, err := parseObjective(*objective)
 		if err != nil {
 			return err
@@ -52,11 +53,11 @@ Example: slo-exporter simulate --objective 99.9 --incident start=0s,duration=30m
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(os.Stdout)
+			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
 		}
-		return rep.WriteTable(os.Stdout)
+		return rep.WriteTable(stdout)
 	}
 }
 

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
-	"os"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -13,13 +13,13 @@ import (
 
 func init() { commands = append(commands, statusCommand) }
 
-func statusCommand(app *kingpin.Application) (string, func() error) {
+func statusCommand(app *kingpin.Application) (string, action) {
 	cmd := app.Command("status", "Print a one-screen summary of a running slo-exporter's SLOs, read from its /metrics.")
 	url := cmd.Flag("url", "The exporter's metrics URL.").Default("http://localhost:9099/metrics").String()
 	window := cmd.Flag("window", "The short window to show as now.").Default("5m").String()
 	timeout := cmd.Flag("timeout", "HTTP timeout.").Default("10s").Duration()
-	return cmd.FullCommand(), func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 		if err != nil {
@@ -38,6 +38,6 @@ func statusCommand(app *kingpin.Application) (string, func() error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", *url, err)
 		}
-		return status.Write(os.Stdout, rows)
+		return status.Write(stdout, rows)
 	}
 }

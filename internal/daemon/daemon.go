@@ -104,6 +104,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// NewTimer starts a timer that fires once after d on the same clock as
+	// Now and returns its channel and a function that stops it; nil means
+	// time.NewTimer. Tests pass a fake clock's.
+	NewTimer func(d time.Duration) (<-chan time.Time, func())
 	// NewQuerier builds the query client; nil means scrape.NewClient.
 	NewQuerier func(scrape.ClientConfig) (scrape.Querier, error)
 }
@@ -134,6 +138,12 @@ type runtime struct {
 func New(opt Options) (*Daemon, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.NewTimer == nil {
+		opt.NewTimer = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTimer(d)
+			return t.C, func() { t.Stop() }
+		}
 	}
 	if opt.Logger == nil {
 		opt.Logger = zap.NewNop()
@@ -231,17 +241,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var building context.CancelFunc
 	for {
 		interval := d.cur.plan.Interval
-		wait := time.Until(d.opt.Now().Truncate(interval).Add(interval))
-		timer := time.NewTimer(wait)
+		now := d.opt.Now()
+		timer, stop := d.opt.NewTimer(now.Truncate(interval).Add(interval).Sub(now))
 		select {
 		case <-ctx.Done():
-			timer.Stop()
+			stop()
 			if building != nil {
 				building()
 			}
 			return nil
 		case res := <-d.reloads:
-			timer.Stop()
+			stop()
 			rt, err := d.reload()
 			res <- err
 			if err != nil || rt == nil {
@@ -259,7 +269,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 				}
 			}()
 		case rt := <-pending:
-			timer.Stop()
+			stop()
 			building = nil
 			d.log.Info("new configuration is ready; replacing the running one", zap.Int("slos", len(rt.plan.Specs)))
 			d.state.Backfills.add(d.cur.puller.Stats())
@@ -267,7 +277,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.evaluate(rt, d.catchUp(ctx, rt))
 			rt.ready = true
 			d.publish()
-		case <-timer.C:
+		case <-timer:
 			rt := d.cur
 			t := d.evalTime(rt)
 			d.state.Tick = rt.puller.Tick(ctx, t)
@@ -369,10 +379,12 @@ func (d *Daemon) startup(ctx context.Context, rt *runtime, published bool) {
 			d.evaluate(rt, to)
 			d.publish()
 		}
+		timer, stop := d.opt.NewTimer(rt.plan.Interval)
 		select {
 		case <-ctx.Done():
+			stop()
 			return
-		case <-time.After(rt.plan.Interval):
+		case <-timer:
 		}
 	}
 }

@@ -114,8 +114,9 @@ type published struct {
 	once   sync.Once
 	body   []byte
 	// sizeHint is the previous snapshot's text size, to allocate the
-	// buffer once.
-	sizeHint int
+	// buffer once. Atomic: the next SetSnapshot reads it while this
+	// snapshot's text may still be rendered.
+	sizeHint atomic.Int64
 	// gzOnce and gz: body as one gzip member, made on the first gzipped
 	// scrape.
 	gzOnce sync.Once
@@ -143,7 +144,7 @@ func NewStoreProfile(profile Profile) *Store {
 func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
 	p := &published{snap: snap, info: info, profile: s.profile, policy: s.Policy(), warmed: make(chan struct{})}
 	if old := s.cur.Load(); old != nil {
-		p.sizeHint = old.sizeHint
+		p.sizeHint.Store(old.sizeHint.Load())
 	}
 	s.cur.Store(p)
 	s.history.Record(snap)

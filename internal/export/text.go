@@ -110,10 +110,11 @@ func writeText(b *bytes.Buffer, p *published) {
 func (p *published) sloText() []byte {
 	p.once.Do(func() {
 		var b bytes.Buffer
-		b.Grow(p.sizeHint + p.sizeHint/8)
+		hint := int(p.sizeHint.Load())
+		b.Grow(hint + hint/8)
 		writeText(&b, p)
 		p.body = b.Bytes()
-		p.sizeHint = len(p.body)
+		p.sizeHint.Store(int64(len(p.body)))
 	})
 	return p.body
 }
