@@ -90,8 +90,7 @@ For each SLO group and tier: when alerts would have fired and resolved, the budg
 		if err != nil {
 			return err
 		}
-		client, err := scrape.NewClient(scrape.ClientConfig{URL: cfg.Prometheus.URL, HTTP: cfg.Prometheus.HTTPClientConfig,
-			Timeout: time.Duration(cfg.Global.QueryTimeout), MaxConcurrency: cfg.Global.MaxConcurrentQueries})
+		client, err := prometheusClient(cfg)
 		if err != nil {
 			return err
 		}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/readers"
+	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
 
 // configFlags are the flags every configuration-reading subcommand takes.
@@ -43,4 +45,14 @@ func (f configFlags) load(stderr io.Writer) (*config.Config, error) {
 		fmt.Fprintf(stderr, "warning: %v\n", w)
 	}
 	return res.Config, err
+}
+
+// prometheusClient is the query client of the commands that read history
+// (backtest, report, postmortem): the configuration's server, credentials,
+// timeout, concurrency and answer limits, as the daemon uses them.
+func prometheusClient(cfg *config.Config) (*scrape.Client, error) {
+	g := cfg.Global
+	return scrape.NewClient(scrape.ClientConfig{URL: cfg.Prometheus.URL, HTTP: cfg.Prometheus.HTTPClientConfig,
+		Timeout: time.Duration(g.QueryTimeout), MaxConcurrency: g.MaxConcurrentQueries,
+		MaxResponseBytes: g.MaxResponseBytes.Bytes(), MaxSeries: g.MaxSeriesPerSelector})
 }

@@ -5,12 +5,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/slo-exporter/slo-exporter/internal/report"
-	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
 
 func init() { commands = append(commands, reportCommand, postmortemCommand) }
@@ -33,8 +31,7 @@ func runReport(ctx context.Context, stdout, stderr io.Writer, cf configFlags, op
 	if err != nil {
 		return err
 	}
-	client, err := scrape.NewClient(scrape.ClientConfig{URL: cfg.Prometheus.URL, HTTP: cfg.Prometheus.HTTPClientConfig,
-		Timeout: time.Duration(cfg.Global.QueryTimeout), MaxConcurrency: cfg.Global.MaxConcurrentQueries})
+	client, err := prometheusClient(cfg)
 	if err != nil {
 		return err
 	}
