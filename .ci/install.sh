@@ -10,7 +10,6 @@ CI_GO_TOOLS=(
   "staticcheck|honnef.co/go/tools/cmd/staticcheck@v0.8.2|staticcheck 2026.2.2"
   "helm|helm.sh/helm/v3/cmd/helm@v3.22.0|Helm 3.22.0"
   "sloth|github.com/slok/sloth/cmd/sloth@v0.16.0|Sloth v0.16.0, for the converter's comparison"
-  "victoria-metrics|github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0|VictoriaMetrics v1.151.0 single-node, the raw-sample proof's second server"
 )
 
 # Debian packages: "command|package". prometheus brings promtool (2.42 on
