@@ -108,6 +108,18 @@ func (s *SLO) SeriesLimit() int {
 	return s.MaxGroups * DefaultSeriesPerGroup
 }
 
+// MaxSeriesPerAnswer is the most series one answer of the server may hold:
+// global.max_series_per_selector, raised to the largest SLO's series limit
+// (its max_series, or max_groups x DefaultSeriesPerGroup), so that an SLO
+// configured for many groups is not refused by the global default.
+func (c *Config) MaxSeriesPerAnswer() int {
+	n := c.Global.MaxSeriesPerSelector
+	for _, s := range c.SLOs {
+		n = max(n, s.SeriesLimit())
+	}
+	return n
+}
+
 // validateLimits checks the global limits.
 func validateLimits(g *Global, report func(field, value, msg string)) {
 	if g.MaxSeriesPerSelector < 1 {

@@ -415,6 +415,11 @@ slos:
 	if a, b := cfg.SLOs[0].SeriesLimit(), cfg.SLOs[1].SeriesLimit(); a != 1000 || b != 300 {
 		t.Errorf("series limits %d and %d, want 1000 (50 groups x 20) and 300", a, b)
 	}
+	// One answer may hold the global limit (500), raised to the largest
+	// SLO's own limit (1000): an SLO with many groups is not refused.
+	if got := cfg.MaxSeriesPerAnswer(); got != 1000 {
+		t.Errorf("MaxSeriesPerAnswer = %d, want 1000", got)
+	}
 	if out := cfg.Redacted(); !strings.Contains(out, "max_response_bytes: 8MiB") {
 		t.Errorf("printed configuration lacks the size with its unit:\n%s", out)
 	}

@@ -54,5 +54,5 @@ func prometheusClient(cfg *config.Config) (*scrape.Client, error) {
 	g := cfg.Global
 	return scrape.NewClient(scrape.ClientConfig{URL: cfg.Prometheus.URL, HTTP: cfg.Prometheus.HTTPClientConfig,
 		Timeout: time.Duration(g.QueryTimeout), MaxConcurrency: g.MaxConcurrentQueries,
-		MaxResponseBytes: g.MaxResponseBytes.Bytes(), MaxSeries: g.MaxSeriesPerSelector})
+		MaxResponseBytes: g.MaxResponseBytes.Bytes(), MaxSeries: cfg.MaxSeriesPerAnswer()})
 }

@@ -184,7 +184,7 @@ func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
 		URL: cfg.Prometheus.URL, HTTP: cfg.Prometheus.HTTPClientConfig,
 		Timeout: time.Duration(g.QueryTimeout), Retries: retries(g.QueryRetries),
 		MaxConcurrency: g.MaxConcurrentQueries, Logger: d.log,
-		MaxResponseBytes: g.MaxResponseBytes.Bytes(), MaxSeries: g.MaxSeriesPerSelector,
+		MaxResponseBytes: g.MaxResponseBytes.Bytes(), MaxSeries: cfg.MaxSeriesPerAnswer(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
