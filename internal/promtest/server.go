@@ -325,43 +325,35 @@ func majorOf(v string) int {
 // Query runs an instant query at ts and returns its vector. A result of
 // another type (scalar, matrix, string) is an error.
 func (s *Server) Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error) {
-	params := url.Values{"query": {expr}, "time": {formatTime(ts)}}
-	var data struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	}
-	if err := s.apiGet(ctx, "/api/v1/query", params, &data); err != nil {
-		return nil, err
-	}
-	if data.ResultType != "vector" {
-		return nil, fmt.Errorf("promtest: query %q: result type %q, want vector", expr, data.ResultType)
-	}
 	var v model.Vector
-	if err := json.Unmarshal(data.Result, &v); err != nil {
-		return nil, fmt.Errorf("promtest: query %q: decoding result: %w", expr, err)
-	}
-	return v, nil
+	return v, s.instant(ctx, expr, ts, "vector", &v)
 }
 
 // QueryMatrix runs an instant query whose result is a matrix, such as a
 // range selector x[5m] (its raw samples), at ts.
 func (s *Server) QueryMatrix(ctx context.Context, expr string, ts time.Time) (model.Matrix, error) {
+	var m model.Matrix
+	return m, s.instant(ctx, expr, ts, "matrix", &m)
+}
+
+// instant runs an instant query at ts and decodes its result, of type
+// want, into out.
+func (s *Server) instant(ctx context.Context, expr string, ts time.Time, want string, out any) error {
 	params := url.Values{"query": {expr}, "time": {formatTime(ts)}}
 	var data struct {
 		ResultType string          `json:"resultType"`
 		Result     json.RawMessage `json:"result"`
 	}
 	if err := s.apiGet(ctx, "/api/v1/query", params, &data); err != nil {
-		return nil, err
+		return err
 	}
-	if data.ResultType != "matrix" {
-		return nil, fmt.Errorf("promtest: query %q: result type %q, want matrix", expr, data.ResultType)
+	if data.ResultType != want {
+		return fmt.Errorf("promtest: query %q: result type %q, want %s", expr, data.ResultType, want)
 	}
-	var m model.Matrix
-	if err := json.Unmarshal(data.Result, &m); err != nil {
-		return nil, fmt.Errorf("promtest: query %q: decoding result: %w", expr, err)
+	if err := json.Unmarshal(data.Result, out); err != nil {
+		return fmt.Errorf("promtest: query %q: decoding result: %w", expr, err)
 	}
-	return m, nil
+	return nil
 }
 
 // QueryRange runs a range query over [start, end] at step and returns its

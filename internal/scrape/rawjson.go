@@ -212,24 +212,7 @@ func (j *jsonReader) value(dst []byte, keep bool) ([]byte, error) {
 
 // object calls f for every key of an object; f must consume the value.
 func (j *jsonReader) object(f func(key string) error) error {
-	c, err := j.next()
-	if err != nil {
-		return err
-	}
-	if c == 'n' { // null
-		_, err := j.scalar(c)
-		return err
-	}
-	if c != '{' {
-		return fmt.Errorf("%w: %q where an object was expected", errSyntax, c)
-	}
-	if p, err := j.peek(); err != nil {
-		return err
-	} else if p == '}' {
-		_, _ = j.next()
-		return nil
-	}
-	for {
+	return j.container('{', '}', "an object", func() error {
 		k, err := j.str()
 		if err != nil {
 			return err
@@ -237,24 +220,18 @@ func (j *jsonReader) object(f func(key string) error) error {
 		if err := j.expect(':'); err != nil {
 			return err
 		}
-		if err := f(k); err != nil {
-			return err
-		}
-		d, err := j.next()
-		if err != nil {
-			return err
-		}
-		if d == '}' {
-			return nil
-		}
-		if d != ',' {
-			return fmt.Errorf("%w: %q in an object", errSyntax, d)
-		}
-	}
+		return f(k)
+	})
 }
 
 // array calls f for every element of an array; f must consume it.
 func (j *jsonReader) array(f func() error) error {
+	return j.container('[', ']', "a list", f)
+}
+
+// container reads null or an object or array opened by open and closed by
+// end, calling item for each member (which must consume it).
+func (j *jsonReader) container(open, end byte, what string, item func() error) error {
 	c, err := j.next()
 	if err != nil {
 		return err
@@ -263,28 +240,28 @@ func (j *jsonReader) array(f func() error) error {
 		_, err := j.scalar(c)
 		return err
 	}
-	if c != '[' {
-		return fmt.Errorf("%w: %q where a list was expected", errSyntax, c)
+	if c != open {
+		return fmt.Errorf("%w: %q where %s was expected", errSyntax, c, what)
 	}
 	if p, err := j.peek(); err != nil {
 		return err
-	} else if p == ']' {
+	} else if p == end {
 		_, _ = j.next()
 		return nil
 	}
 	for {
-		if err := f(); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
 		d, err := j.next()
 		if err != nil {
 			return err
 		}
-		if d == ']' {
+		if d == end {
 			return nil
 		}
 		if d != ',' {
-			return fmt.Errorf("%w: %q in a list", errSyntax, d)
+			return fmt.Errorf("%w: %q in %s", errSyntax, d, what)
 		}
 	}
 }
