@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // Budgeting methods of an SLO (budgeting_method).
@@ -65,10 +67,10 @@ func validateBudgeting(s *SLO, interval time.Duration, c *checker) {
 	case l <= 0:
 		c.report("time_slice.length", md(ts.Length), "must be positive, e.g. 1m")
 	case interval > 0 && l%interval != 0:
-		c.report("time_slice.length", md(ts.Length), fmt.Sprintf("must be a multiple of the evaluation interval %s (a slice is made of whole ticks)", fmtDuration(interval)))
+		c.report("time_slice.length", md(ts.Length), fmt.Sprintf("must be a multiple of the evaluation interval %s (a slice is made of whole ticks)", slo.FormatWindow(interval)))
 	default:
 		if ws := s.AllWindows(); len(ws) > 0 && l > ws[0] {
-			c.report("time_slice.length", md(ts.Length), fmt.Sprintf("longer than the shortest window %s, which would then hold at most one slice", fmtDuration(ws[0])))
+			c.report("time_slice.length", md(ts.Length), fmt.Sprintf("longer than the shortest window %s, which would then hold at most one slice", slo.FormatWindow(ws[0])))
 		}
 	}
 	if !(ts.Target > 0 && ts.Target <= 1) || math.IsNaN(ts.Target) {

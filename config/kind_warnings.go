@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
+)
 
 // Warnings returns what is valid but probably not meant in the SLO's
 // configuration, one sentence each, for the caller to log. Today that is
@@ -18,7 +22,7 @@ func (s *SLO) Warnings() []string {
 		if t.LongWindow <= 0 {
 			continue
 		}
-		if th := round12(t.Threshold(period)); th < 1 {
+		if th := slo.RoundNoise(t.Threshold(period)); th < 1 {
 			out = append(out, fmt.Sprintf(
 				"slo %q: alerting.tiers[%s]: threshold %s (budget_fraction %s x period %s / long_window %s) is below 1, "+
 					"so the tier fires while the budget is on track to last the period; raise budget_fraction to at least %s or disable the tier",

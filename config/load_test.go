@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 const day = 24 * time.Hour
@@ -77,8 +79,8 @@ func TestScenarioArithmetic(t *testing.T) {
 			t.Fatalf("tiers %v, want %d", tiers, len(ths))
 		}
 		for i, tier := range tiers {
-			if got := round12(tier.Threshold(period)); got != ths[i] {
-				t.Errorf("%s tier at %s: threshold %v, want %v", tier.Name, fmtDuration(period), got, ths[i])
+			if got := slo.RoundNoise(tier.Threshold(period)); got != ths[i] {
+				t.Errorf("%s tier at %s: threshold %v, want %v", tier.Name, slo.FormatWindow(period), got, ths[i])
 			}
 		}
 	}
@@ -198,7 +200,7 @@ slos:
 	if got, want := names(cfg.SLOs[1].EnabledTiers()), names(cfg.Global.AlertTiers); got != want {
 		t.Errorf("slo b tiers %s, want the global ones %s", got, want)
 	}
-	if th := cfg.SLOs[0].EnabledTiers()[3].Threshold(30 * day); round12(th) != round12(0.5*30.0/7) {
+	if th := cfg.SLOs[0].EnabledTiers()[3].Threshold(30 * day); slo.RoundNoise(th) != slo.RoundNoise(0.5*30.0/7) {
 		t.Errorf("weekly threshold %v", th)
 	}
 }

@@ -53,7 +53,7 @@ func (o Objective) Ratio() (float64, error) {
 	case pct && v >= 100:
 		return 0, fmt.Errorf("impossible: 100%% or more leaves no error budget; write a percent below 100 such as \"99.9%%\"")
 	case pct:
-		return round12(v / 100), nil
+		return slo.RoundNoise(v / 100), nil
 	case v == 1:
 		return 0, fmt.Errorf("ambiguous: 1 could mean a ratio of 1 (100%%, no error budget) or 1%%; write a ratio below 1 such as 0.99 or a percent string such as \"1%%\"")
 	case v <= 0:
@@ -61,7 +61,7 @@ func (o Objective) Ratio() (float64, error) {
 	case v >= 100:
 		return 0, fmt.Errorf("impossible: 100%% or more leaves no error budget; write a ratio in (0, 1) such as 0.999 or a percent below 100 such as \"99.9%%\"")
 	case v > 1:
-		return round12(v / 100), nil
+		return slo.RoundNoise(v / 100), nil
 	}
 	return v, nil
 }
@@ -83,6 +83,3 @@ func (o Objective) MarshalYAML() (any, error) {
 	}
 	return o.text, nil
 }
-
-// round12 rounds float noise away (see evaluator.RoundNoise).
-func round12(v float64) float64 { return slo.RoundNoise(v) }

@@ -53,13 +53,12 @@ const unsafeChars = "`\"\\{}\n\r"
 
 // fmtDuration prints a duration as the window label does (days as the
 // largest unit).
-func fmtDuration(d time.Duration) string { return slo.FormatWindow(d) }
 
-func md(d model.Duration) string { return fmtDuration(time.Duration(d)) }
+func md(d model.Duration) string { return slo.FormatWindow(time.Duration(d)) }
 
 // fmtFloat prints a float without noise: 14.4, 0.933333333333.
 func fmtFloat(v float64) string {
-	return fmt.Sprint(round12(v))
+	return fmt.Sprint(slo.RoundNoise(v))
 }
 
 // windowProblem returns what is wrong with a window for the engine's
@@ -69,7 +68,7 @@ func windowProblem(w, interval time.Duration) string {
 	case w <= 0:
 		return "must be positive"
 	case interval > 0 && w%interval != 0:
-		return fmt.Sprintf("must be a multiple of the evaluation interval %s", fmtDuration(interval))
+		return fmt.Sprintf("must be a multiple of the evaluation interval %s", slo.FormatWindow(interval))
 	case w > fineSpan && w%midRes != 0:
 		return "a window over 6h must be a multiple of 5m (the engine keeps 5m buckets for it)"
 	case w > midSpan && w%coarse != 0:
@@ -414,13 +413,13 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 		if objErr != nil || t.LongWindow <= 0 {
 			continue
 		}
-		th, maxBurn := round12(t.Threshold(budget)), round12(1/(1-obj))
+		th, maxBurn := slo.RoundNoise(t.Threshold(budget)), slo.RoundNoise(1/(1-obj))
 		if th >= maxBurn {
 			c.report(p, "", fmt.Sprintf(
 				"threshold %s (budget_fraction %s x period %s / long_window %s) is at or above the highest possible burn rate %s "+
 					"(1 / (1 - objective %s), reached at 100%% errors), so the tier can never fire; "+
 					"lower budget_fraction, lengthen long_window or disable the tier",
-				fmtFloat(th), fmtFloat(t.BudgetFraction), fmtDuration(budget), md(t.LongWindow), fmtFloat(maxBurn), fmtFloat(obj)))
+				fmtFloat(th), fmtFloat(t.BudgetFraction), slo.FormatWindow(budget), md(t.LongWindow), fmtFloat(maxBurn), fmtFloat(obj)))
 		}
 	}
 }

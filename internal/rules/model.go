@@ -223,8 +223,8 @@ func (s SLO) validate() error {
 			}
 		}
 		tiers[t.Name] = true
-		th := round12(t.Threshold(period))
-		if mb := round12(maxBurn); th >= mb {
+		th := slo.RoundNoise(t.Threshold(period))
+		if mb := slo.RoundNoise(maxBurn); th >= mb {
 			return terr("threshold %s (%s of %s within %s) is at or above the highest possible burn rate %s "+
 				"(1 / (1 - objective %s), reached at 100%% errors), so the tier can never fire; "+
 				"lower the budget fraction or lengthen the long window",
@@ -234,9 +234,6 @@ func (s SLO) validate() error {
 	}
 	return nil
 }
-
-// round12 rounds float noise away (see evaluator.RoundNoise).
-func round12(v float64) float64 { return slo.RoundNoise(v) }
 
 // formatFloat prints v without float noise: 0.999, 14.4, 0.933333333333.
 func formatFloat(v float64) string { return slo.FormatFloat(v) }

@@ -338,7 +338,7 @@ func (c *converter) target(o *object, field string, obj v1.SLOObjective) (config
 	case obj.Target != nil:
 		return config.ParseObjective(fmtFloat(*obj.Target)), *obj.Target, true
 	case obj.TargetPercent != nil:
-		return config.ParseObjective(fmtFloat(*obj.TargetPercent) + "%"), round12(*obj.TargetPercent / 100), true
+		return config.ParseObjective(fmtFloat(*obj.TargetPercent) + "%"), slo.RoundNoise(*obj.TargetPercent / 100), true
 	default:
 		c.add(o, field+".target", "", "missing; give target (a ratio such as 0.999) or targetPercent (99.9)")
 		return config.Objective{}, 0, false
@@ -427,7 +427,7 @@ func (c *converter) composite(o *object, spec v1.SLOSpec, base config.SLO) []con
 	}
 	base.SLI.Composite = comp
 	if complete && sumW > 0 {
-		mean := round12(sumWT / sumW)
+		mean := slo.RoundNoise(sumWT / sumW)
 		base.RawObjective = config.ParseObjective(fmtFloat(mean))
 		base.Origin += fmt.Sprintf(": the composite of its objectives, weighted by compositeWeight (default 1);\n%s = (%s) / %s = %s",
 			compositeMsg, strings.Join(terms, " + "), fmtFloat(sumW), fmtFloat(mean))
@@ -807,7 +807,7 @@ func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec
 		return config.AlertTier{}, false // the time window or lookback was reported already
 	}
 	short := max(long/12/time.Minute*time.Minute, time.Minute)
-	frac := round12(*cond.Threshold * float64(long) / float64(period))
+	frac := slo.RoundNoise(*cond.Threshold * float64(long) / float64(period))
 	if frac > 1 {
 		c.add(o, field+".condition.threshold", strconv.FormatFloat(*cond.Threshold, 'g', -1, 64), fmt.Sprintf(
 			"burning at this rate for %s spends %s times the whole budget of the %s period (budget_fraction = threshold x lookbackWindow / period must be at most 1)",
@@ -825,9 +825,6 @@ func (c *converter) tier(o *object, field, name string, cs v1.AlertConditionSpec
 // fmtDuration prints a duration as the configuration documentation
 // writes it: 28d, 1h, 2m30s.
 func fmtDuration(d time.Duration) string { return slo.FormatWindow(max(d, 0)) }
-
-// round12 rounds float noise away (see evaluator.RoundNoise).
-func round12(v float64) float64 { return slo.RoundNoise(v) }
 
 // fmtFloat prints a number in the shortest form that reads back the same.
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
