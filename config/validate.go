@@ -51,9 +51,8 @@ var reservedLabels = map[string]bool{
 // unsafeChars cannot appear in a service name, which alert rules quote.
 const unsafeChars = "`\"\\{}\n\r"
 
-// fmtDuration prints a duration as the window label does (days as the
-// largest unit).
-
+// md prints a duration as the window label does (days as the largest
+// unit).
 func md(d model.Duration) string { return slo.FormatWindow(time.Duration(d)) }
 
 // fmtFloat prints a float without noise: 14.4, 0.933333333333.
