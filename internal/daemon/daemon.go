@@ -396,9 +396,7 @@ func (d *Daemon) evaluate(rt *runtime, t time.Time) {
 	d.state.Snapshot = snap
 	d.state.Meta = rt.plan.Meta
 	d.state.Puller = rt.puller.Stats()
-	if c, ok := rt.client.(*scrape.Client); ok {
-		d.state.Client = c.Stats()
-	}
+	d.state.Client = rt.client.Stats()
 }
 
 // publish hands a copy of the state to the sink.

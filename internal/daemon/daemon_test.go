@@ -169,6 +169,7 @@ type fakeProm struct {
 
 // querier is one runtime's client.
 type querier struct {
+	scrape.NoStats
 	p    *fakeProm
 	gate *chan struct{}
 }

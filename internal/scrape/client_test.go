@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
 )
 
 // The tests in this file use an httptest server only to inject faults a
@@ -21,6 +22,9 @@ import (
 // prometheus_test.go.
 
 const okVector = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"x","a":"1"},"value":[1700000000,"42"]}]}}`
+
+// okMatrix is the raw-sample answer of the same series.
+const okMatrix = `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","a":"1"},"values":[[1699999970,"41"],[1700000000,"42"]]}]}}`
 
 // reply is one scripted response.
 type reply struct {
@@ -129,47 +133,77 @@ func TestClientFaults(t *testing.T) {
 		{"slow response times out", []reply{{status: 200, body: okVector, stall: 5 * time.Second}}, 50 * time.Millisecond, ReasonTimeout, 3},
 		{"slow once, then fast", []reply{{status: 200, body: okVector, stall: 5 * time.Second}, {status: 200, body: okVector}}, 50 * time.Millisecond, "", 2},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fs := newFaultServer(t, tc.replies...)
-			c, _ := testClient(t, ClientConfig{URL: fs.URL, Timeout: tc.timeout})
-			v, err := c.Query(context.Background(), `x`, time.Unix(1700000000, 0))
-			st := c.Stats()
-			if fs.count() != tc.attempts || st.Attempts != uint64(tc.attempts) || st.Retries != uint64(tc.attempts-1) {
-				t.Errorf("server saw %d requests, stats %d attempts %d retries; want %d attempts", fs.count(), st.Attempts, st.Retries, tc.attempts)
-			}
-			if st.Queries != 1 || st.Duration.Count != 1 {
-				t.Errorf("queries %d, duration observations %d; want 1, 1", st.Queries, st.Duration.Count)
-			}
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error %v", err)
+	// Each case runs through both paths of the client: an instant query
+	// (the v1 API) and a raw-sample read (the streaming decoder), whose
+	// answers are matrices: the same failure must get the same reason.
+	asRaw := strings.NewReplacer(okVector, okMatrix, `"resultType":"matrix"`, `"resultType":"vector"`)
+	for _, path := range []string{"query", "raw"} {
+		for _, tc := range tests {
+			t.Run(path+"/"+tc.name, func(t *testing.T) {
+				replies := append([]reply(nil), tc.replies...)
+				if path == "raw" {
+					for i := range replies {
+						replies[i].body = asRaw.Replace(replies[i].body)
+					}
 				}
-				if len(v) != 1 || v[0].Value != 42 || v[0].Metric["a"] != "1" {
-					t.Errorf("vector %v", v)
+				fs := newFaultServer(t, replies...)
+				c, _ := testClient(t, ClientConfig{URL: fs.URL, Timeout: tc.timeout})
+				at := time.Unix(1700000000, 0)
+				var err error
+				var series int
+				var value float64
+				wantExpr := "x"
+				if path == "raw" {
+					var m model.Matrix
+					m, err = c.RawSamples(context.Background(), `x`, at.Add(-time.Minute), at)
+					if series = len(m); series == 1 && m[0].Metric["a"] == "1" {
+						value = float64(m[0].Values[len(m[0].Values)-1].Value)
+					}
+					wantExpr = "x[60000ms]"
+				} else {
+					var v model.Vector
+					v, err = c.Query(context.Background(), `x`, at)
+					if series = len(v); series == 1 && v[0].Metric["a"] == "1" {
+						value = float64(v[0].Value)
+					}
 				}
-				return
-			}
-			var qe *QueryError
-			if !errors.As(err, &qe) {
-				t.Fatalf("error %v (%T), want a *QueryError", err, err)
-			}
-			if qe.Reason != tc.wantErr || ReasonOf(err) != tc.wantErr {
-				t.Errorf("reason %q, want %q (%v)", qe.Reason, tc.wantErr, err)
-			}
-			if qe.Attempts != tc.attempts || qe.Expr != "x" || qe.Endpoint != "query" {
-				t.Errorf("error fields %+v", qe)
-			}
-			for _, r := range Reasons() {
-				want := uint64(0)
-				if r == tc.wantErr {
-					want = 1
+				st := c.Stats()
+				if fs.count() != tc.attempts || st.Attempts != uint64(tc.attempts) || st.Retries != uint64(tc.attempts-1) {
+					t.Errorf("server saw %d requests, stats %d attempts %d retries; want %d attempts", fs.count(), st.Attempts, st.Retries, tc.attempts)
 				}
-				if got, ok := st.Errors[r]; !ok || got != want {
-					t.Errorf("Errors[%s] = %d (present %v), want %d", r, got, ok, want)
+				if st.Queries != 1 || st.Duration.Count != 1 {
+					t.Errorf("queries %d, duration observations %d; want 1, 1", st.Queries, st.Duration.Count)
 				}
-			}
-		})
+				if tc.wantErr == "" {
+					if err != nil {
+						t.Fatalf("unexpected error %v", err)
+					}
+					if series != 1 || value != 42 {
+						t.Errorf("%d series, value %v; want 1 series labelled a=1 at 42", series, value)
+					}
+					return
+				}
+				var qe *QueryError
+				if !errors.As(err, &qe) {
+					t.Fatalf("error %v (%T), want a *QueryError", err, err)
+				}
+				if qe.Reason != tc.wantErr || ReasonOf(err) != tc.wantErr {
+					t.Errorf("reason %q, want %q (%v)", qe.Reason, tc.wantErr, err)
+				}
+				if qe.Attempts != tc.attempts || qe.Expr != wantExpr || qe.Endpoint != "query" {
+					t.Errorf("error fields %+v", qe)
+				}
+				for _, r := range Reasons() {
+					want := uint64(0)
+					if r == tc.wantErr {
+						want = 1
+					}
+					if got, ok := st.Errors[r]; !ok || got != want {
+						t.Errorf("Errors[%s] = %d (present %v), want %d", r, got, ok, want)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -187,9 +221,11 @@ func TestClientRequest(t *testing.T) {
 		t.Fatalf("matrix %v", m)
 	}
 	f, h := fs.forms[0], fs.headers[0]
+	// The v1 API's encoding: seconds with the fraction they need, and the
+	// timeout as a Go duration; Prometheus and VictoriaMetrics read both.
 	want := map[string]string{
 		"_path": "/prometheus/api/v1/query_range", "_method": "POST", "query": "sum(x)",
-		"start": "1700000000.000", "end": "1700000030.500", "step": "30", "timeout": "7",
+		"start": "1700000000", "end": "1700000030.5", "step": "30", "timeout": "7s",
 	}
 	for k, v := range want {
 		if f[k] != v {
@@ -198,6 +234,9 @@ func TestClientRequest(t *testing.T) {
 	}
 	if u, p, ok := (&http.Request{Header: h}).BasicAuth(); !ok || u != "u" || p != "p" {
 		t.Errorf("basic auth %q %q %v", u, p, ok)
+	}
+	if got := h.Get("User-Agent"); got != "slo-exporter" {
+		t.Errorf("User-Agent = %q", got)
 	}
 	if got := h.Get("X-Scope-OrgID"); got != "tenant-1" {
 		t.Errorf("X-Scope-OrgID = %q", got)

@@ -152,6 +152,7 @@ type fakeSeries struct {
 // fakeQuerier answers instant and range queries from fixed series, with
 // samples only at the exact times they were given at.
 type fakeQuerier struct {
+	NoStats
 	data                  map[string][]*fakeSeries
 	queries, ranges, raws int
 	probes                int

@@ -92,7 +92,7 @@ type Puller struct {
 	queries    []*query
 	sources    []*source
 	targets    []*targetState
-	client     *Client // q as a *Client, for bytes read; may be nil
+	client     Querier // q, whose Stats give the backfill's bytes read
 	entryPool  []*entry
 	scratch    []*entry
 	stepsSince int
@@ -280,7 +280,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 		p.log = zap.NewNop()
 	}
 	p.overlap = p.iv
-	p.client, _ = q.(*Client)
+	p.client = q
 	queryIdx := map[string]int{}
 	sourceIdx := map[string]int{}
 	usedSLO := map[int]bool{}
