@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // Ways a composite combines its components (CompositeSLI.Combine).
@@ -41,7 +43,7 @@ type CompositeComponent struct {
 	Weight *float64 `yaml:"weight,omitempty"`
 }
 
-func (*CompositeSLI) kindName() string { return "composite" }
+func (*CompositeSLI) kind() slo.SLIKind { return slo.Composite }
 
 // CombineOrDefault returns Combine, or CombineWeighted when it is empty.
 func (c *CompositeSLI) CombineOrDefault() string {
@@ -94,7 +96,7 @@ func validateComposites(cfg *Config, names map[string]*SLO, checks []*checker) {
 		if len(s.GroupBy) > 0 {
 			rep("group_by", strings.Join(s.GroupBy, ", "), "a composite is not grouped: it combines its components' SLIs, and components are ungrouped SLOs")
 		}
-		if s.Method() != Occurrences {
+		if s.Method() != slo.Occurrences {
 			rep("budgeting_method", s.BudgetingMethod, "a composite combines its components' SLIs and cannot budget time slices itself; give time slices to the components")
 		}
 		for j, comp := range c.Components {

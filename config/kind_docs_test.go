@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // docBlock returns the first ```yaml block after heading in
@@ -40,7 +42,7 @@ func TestDocsKindExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := cfg.SLOs[0]
-	if s.Method() != Timeslices || s.TimeSlice == nil || s.TimeSlice.Length.String() != "1m" || s.TimeSlice.Target != 0.95 {
+	if s.Method() != slo.Timeslices || s.TimeSlice == nil || s.TimeSlice.Length.String() != "1m" || s.TimeSlice.Target != 0.95 {
 		t.Errorf("timeslices example loaded as method %q, slice %+v", s.Method(), s.TimeSlice)
 	}
 	comp := "slos:\n" + indent(docBlock(t, "### Composite and journey SLOs"), "  ") +

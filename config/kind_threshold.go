@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // ThresholdOps are the comparison operators of a threshold SLI.
@@ -27,7 +29,7 @@ type ThresholdSLI struct {
 	Value *float64 `yaml:"value"`
 }
 
-func (*ThresholdSLI) kindName() string { return "threshold" }
+func (*ThresholdSLI) kind() slo.SLIKind { return slo.Threshold }
 
 func (s *ThresholdSLI) validate(report func(field, value, msg string)) {
 	name, _, err := parseSelector(s.Gauge)

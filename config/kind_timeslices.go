@@ -11,20 +11,6 @@ import (
 	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
-// Budgeting methods of an SLO (budgeting_method).
-const (
-	// Occurrences budgets events: every valid event counts once, and the
-	// SLI is good events / valid events. It is the default.
-	Occurrences = "occurrences"
-	// Timeslices budgets time: every time_slice.length of time with valid
-	// events is one event, good when its own good/valid ratio meets
-	// time_slice.target.
-	Timeslices = "timeslices"
-)
-
-// BudgetingMethods lists the budgeting methods this version understands.
-var BudgetingMethods = []string{Occurrences, Timeslices}
-
 // TimeSlice configures the timeslices budgeting method.
 type TimeSlice struct {
 	// Length of one slice; a multiple of the evaluation interval and at
@@ -35,11 +21,12 @@ type TimeSlice struct {
 	Target float64 `yaml:"target"`
 }
 
-// Method returns the SLO's budgeting method: Occurrences unless it says
+// Method returns the SLO's budgeting method (the vocabulary's
+// slo.Occurrences or slo.Timeslices): occurrences unless it says
 // timeslices.
 func (s *SLO) Method() string {
 	if s.BudgetingMethod == "" {
-		return Occurrences
+		return slo.Occurrences
 	}
 	return s.BudgetingMethod
 }
@@ -47,14 +34,14 @@ func (s *SLO) Method() string {
 // validateBudgeting checks budgeting_method and time_slice.
 func validateBudgeting(s *SLO, interval time.Duration, c *checker) {
 	switch s.Method() {
-	case Occurrences:
+	case slo.Occurrences:
 		if s.TimeSlice != nil {
 			c.report("time_slice", "", "only applies to budgeting_method: timeslices")
 		}
 		return
-	case Timeslices:
+	case slo.Timeslices:
 	default:
-		c.report("budgeting_method", s.BudgetingMethod, "must be one of "+strings.Join(BudgetingMethods, ", "))
+		c.report("budgeting_method", s.BudgetingMethod, "must be one of "+strings.Join(slo.BudgetingMethods(), ", "))
 		return
 	}
 	ts := s.TimeSlice

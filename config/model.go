@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/calendar"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // Config is a complete, validated configuration: the global settings, the
@@ -379,9 +380,10 @@ func (c *Config) SLO(name string) *SLO {
 
 // SLI says how good and valid events are counted. Exactly one kind is set.
 //
-// To add a kind (gauge thresholds, native histograms, time slices,
-// composites), add a pointer field here, a type implementing sliKind, and
-// a case in kinds; validation and Kind pick it up from there.
+// The kinds themselves (their names and what is common to them) are the
+// vocabulary's: slo.SLIKind. To add a kind, name it there, add a pointer
+// field here, a type implementing sliKind, and a case in kinds;
+// validation and Kind pick it up from there.
 type SLI struct {
 	// Ratio counts good (or bad) and valid events from counters.
 	Ratio *RatioSLI `yaml:"ratio,omitempty"`
@@ -396,8 +398,8 @@ type SLI struct {
 
 // sliKind is implemented by every SLI kind.
 type sliKind interface {
-	// kindName is the kind's key under sli.
-	kindName() string
+	// kind is the kind's name in the vocabulary, also its key under sli.
+	kind() slo.SLIKind
 	// validate reports the kind's problems through report, with field
 	// paths relative to the kind's own key (e.g. "good").
 	validate(report func(field, value, msg string))
@@ -421,18 +423,14 @@ func (s SLI) kinds() []sliKind {
 	return out
 }
 
-// SLIKinds lists the SLI kinds this version evaluates.
-var SLIKinds = []string{"ratio", "latency", "threshold", "composite"}
-
-// Kind returns the name of the SLI kind ("ratio", "latency", "threshold",
-// "composite"), or "" when
-// none or several are set (which a loaded Config never has).
-func (s SLI) Kind() string {
+// Kind returns the SLI's kind, or "" when none or several are set (which
+// a loaded Config never has).
+func (s SLI) Kind() slo.SLIKind {
 	k := s.kinds()
 	if len(k) != 1 {
 		return ""
 	}
-	return k[0].kindName()
+	return k[0].kind()
 }
 
 // RatioSLI counts events with counters: exactly two of Good, Bad and Valid
@@ -447,7 +445,7 @@ type RatioSLI struct {
 	Valid string `yaml:"valid,omitempty"`
 }
 
-func (*RatioSLI) kindName() string { return "ratio" }
+func (*RatioSLI) kind() slo.SLIKind { return slo.Ratio }
 
 // LatencySLI counts requests faster than Threshold from a histogram. For
 // a classic one, good events are the bucket le=Threshold and valid events
@@ -467,7 +465,7 @@ type LatencySLI struct {
 	Native bool `yaml:"native,omitempty"`
 }
 
-func (*LatencySLI) kindName() string { return "latency" }
+func (*LatencySLI) kind() slo.SLIKind { return slo.Latency }
 
 // HistogramName returns the metric name of the histogram selector, or "".
 func (l *LatencySLI) HistogramName() string {

@@ -8,6 +8,7 @@ import (
 
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -231,7 +232,7 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 			case sf.extra != nil:
 				c.check(val, sf.extra, p)
 			case t == sliType:
-				c.unknown(p, fmt.Sprintf("not a known SLI kind; supported kinds: %s", strings.Join(SLIKinds, ", ")))
+				c.unknown(p, fmt.Sprintf("not a known SLI kind; supported kinds: %s", slo.SLIKindList()))
 			default:
 				c.unknown(p, "")
 			}

@@ -453,20 +453,20 @@ func validateSLI(sli SLI, c *checker) {
 	kinds := sli.kinds()
 	switch len(kinds) {
 	case 0:
-		c.report("sli", "", fmt.Sprintf("missing; give exactly one kind: %s", strings.Join(SLIKinds, ", ")))
+		c.report("sli", "", fmt.Sprintf("missing; give exactly one kind: %s", slo.SLIKindList()))
 		return
 	case 1:
 	default:
 		var names []string
 		for _, k := range kinds {
-			names = append(names, k.kindName())
+			names = append(names, string(k.kind()))
 		}
 		c.report("sli", "", fmt.Sprintf("exactly one kind is allowed, got %s", strings.Join(names, " and ")))
 		return
 	}
 	k := kinds[0]
 	k.validate(func(field, value, msg string) {
-		c.report(strings.TrimSuffix(joinPath("sli."+k.kindName(), field), "."), value, msg)
+		c.report(strings.TrimSuffix(joinPath("sli."+string(k.kind()), field), "."), value, msg)
 	})
 }
 

@@ -118,7 +118,7 @@ func SLOs(snap *evaluator.Snapshot, info map[string]SLOInfo) []SLO {
 
 func toSLO(snap *evaluator.Snapshot, r *evaluator.SLOResult, meta SLOInfo) SLO {
 	s := SLO{
-		Name: r.Spec.Name, Service: r.Spec.Service, Kind: meta.Kind, Metadata: maps.Clone(meta.Labels),
+		Name: r.Spec.Name, Service: r.Spec.Service, Kind: string(meta.Kind), Metadata: maps.Clone(meta.Labels),
 		Objective: r.Spec.Objective, Period: WindowLabel(r.Spec.Period), PeriodSeconds: r.Period.Seconds(),
 		PeriodStart: r.PeriodStart.UTC(), DataUp: r.DataUp, EvaluatedAt: snap.Time.UTC(),
 		Groups: make([]Group, 0, len(r.Groups)),

@@ -175,7 +175,7 @@ func prepare(snap *evaluator.Snapshot, info map[string]SLOInfo) []sloSeries {
 		s.r = r
 		s.base = labels("slo", r.Spec.Name, "service", r.Spec.Service)
 		meta := info[r.Spec.Name]
-		pairs := []string{"slo", r.Spec.Name, "service", r.Spec.Service, "sli_kind", meta.Kind}
+		pairs := []string{"slo", r.Spec.Name, "service", r.Spec.Service, "sli_kind", string(meta.Kind)}
 		for _, k := range slices.Sorted(maps.Keys(meta.Labels)) {
 			pairs = append(pairs, k, meta.Labels[k])
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/policy"
+	"github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 // SLOInfo is the descriptive part of an SLO that the evaluator does not
@@ -14,7 +15,7 @@ import (
 // identity of any other series.
 type SLOInfo struct {
 	// Kind is the SLI kind, exported as sli_kind (e.g. "ratio", "latency").
-	Kind string
+	Kind slo.SLIKind
 	// Labels are metadata labels such as owner, team or tier. Names that
 	// are not valid Prometheus label names, or that clash with slo,
 	// service or sli_kind, are left out.

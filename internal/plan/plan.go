@@ -22,8 +22,8 @@ import (
 
 // Meta is an SLO's descriptive metadata, exported on slo_info only.
 type Meta struct {
-	// Kind is the SLI kind (ratio, latency, threshold).
-	Kind string
+	// Kind is the SLI kind.
+	Kind slo.SLIKind
 	// Labels are the SLO's metadata labels plus description.
 	Labels map[string]string
 	// Cost prices one bad event (cost.per_event); nil when not configured.
@@ -60,15 +60,15 @@ func Build(cfg *config.Config) (*Plan, error) {
 		if s.Calendar != "" {
 			spec.Calendar, spec.Location = calendar.Unit(s.Calendar), s.Location()
 		}
-		if s.Method() == config.Timeslices && s.TimeSlice != nil {
+		if s.Method() == slo.Timeslices && s.TimeSlice != nil {
 			spec.TimeSlice = &evaluator.TimeSlice{Length: time.Duration(s.TimeSlice.Length), Target: s.TimeSlice.Target}
 		}
 		for _, t := range s.EnabledTiers() {
 			spec.Tiers = append(spec.Tiers, evaluator.Tier{Name: t.Name, Severity: t.Severity, BudgetFraction: t.BudgetFraction,
 				LongWindow: time.Duration(t.LongWindow), ShortWindow: time.Duration(t.ShortWindow)})
 		}
-		if c := s.SLI.Composite; c != nil {
-			spec.Composite = compositeOf(cfg, c)
+		if s.SLI.Kind() == slo.Composite {
+			spec.Composite = compositeOf(cfg, s.SLI.Composite)
 		} else {
 			target, err := targetOf(i, s)
 			if err != nil {
@@ -130,19 +130,22 @@ func (p *Plan) LongestPeriod() time.Duration {
 	return longest
 }
 
+// targetOf turns an SLO of a kind that reads series into its pull target:
+// which selectors give good and valid events. Each kind is one case.
 func targetOf(i int, s *config.SLO) (scrape.Target, error) {
 	t := scrape.Target{SLO: i, GroupBy: s.GroupBy}
-	switch {
-	case s.SLI.Ratio != nil:
+	switch s.SLI.Kind() {
+	case slo.Ratio:
 		r := s.SLI.Ratio
 		t.Good, t.Valid, t.Bad = scrape.Selector{Expr: r.Good}, scrape.Selector{Expr: r.Valid}, scrape.Selector{Expr: r.Bad}
-	case s.SLI.Latency != nil && s.SLI.Latency.Native:
+	case slo.Latency:
 		l := s.SLI.Latency
-		le, all := l.Threshold, math.Inf(1)
-		expr := strings.TrimSpace(l.Histogram)
-		t.Good, t.Valid = scrape.Selector{Expr: expr, NativeLE: &le}, scrape.Selector{Expr: expr, NativeLE: &all}
-	case s.SLI.Latency != nil:
-		l := s.SLI.Latency
+		if l.Native {
+			le, all := l.Threshold, math.Inf(1)
+			expr := strings.TrimSpace(l.Histogram)
+			t.Good, t.Valid = scrape.Selector{Expr: expr, NativeLE: &le}, scrape.Selector{Expr: expr, NativeLE: &all}
+			break
+		}
 		bucket, err := withSuffix(l.Histogram, l.HistogramName(), "_bucket")
 		if err != nil {
 			return t, fmt.Errorf("slo %q: sli.latency.histogram: %w", s.Name, err)
@@ -150,7 +153,7 @@ func targetOf(i int, s *config.SLO) (scrape.Target, error) {
 		count, _ := withSuffix(l.Histogram, l.HistogramName(), "_count")
 		le := l.Threshold
 		t.Good, t.Valid = scrape.Selector{Expr: bucket, LE: &le}, scrape.Selector{Expr: count}
-	case s.SLI.Threshold != nil:
+	case slo.Threshold:
 		th := s.SLI.Threshold
 		if th.Value == nil {
 			return t, fmt.Errorf("slo %q: sli.threshold.value: missing", s.Name)

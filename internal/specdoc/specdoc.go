@@ -57,7 +57,7 @@ func writeSLO(b *strings.Builder, s *config.SLO) {
 	fmt.Fprintf(b, "| SLI | %s |\n", sli(s))
 	fmt.Fprintf(b, "| objective | %s of valid events good |\n", percent(s.Objective()))
 	fmt.Fprintf(b, "| budget period | %s |\n", periodLong(s))
-	if s.Method() == config.Timeslices && s.TimeSlice != nil {
+	if s.Method() == slo.Timeslices && s.TimeSlice != nil {
 		fmt.Fprintf(b, "| budgeting | time slices: every %s is one event, good when its own ratio is at least %s |\n",
 			s.TimeSlice.Length, percent(s.TimeSlice.Target))
 	}

@@ -317,7 +317,7 @@ func timeSlice(obj v1.SLOObjective) (string, *config.TimeSlice) {
 	if obj.TimeSliceTarget == nil || obj.TimeSliceWindow == nil {
 		return "", nil
 	}
-	return config.Timeslices, &config.TimeSlice{Length: model.Duration(obj.TimeSliceWindow.Duration()), Target: *obj.TimeSliceTarget}
+	return slo.Timeslices, &config.TimeSlice{Length: model.Duration(obj.TimeSliceWindow.Duration()), Target: *obj.TimeSliceTarget}
 }
 
 // objective maps the single objective's target or targetPercent.

@@ -13,6 +13,7 @@ import (
 	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/readers"
 	"github.com/slo-exporter/slo-exporter/internal/readers/openslo"
+	vocabulary "github.com/slo-exporter/slo-exporter/internal/slo"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -283,9 +284,9 @@ func TestComposite(t *testing.T) {
 					t.Errorf("component %q budgets over %v %q %v, the composite over %v %q %v", c.SLO,
 						cs.BudgetPeriod(), cs.Calendar, cs.Location(), s.BudgetPeriod(), s.Calendar, s.Location())
 				}
-				wantMethod, wantSlice := config.Occurrences, time.Duration(0)
+				wantMethod, wantSlice := vocabulary.Occurrences, time.Duration(0)
 				if tc.slices != nil {
-					wantMethod, wantSlice = config.Timeslices, tc.slices[i]
+					wantMethod, wantSlice = vocabulary.Timeslices, tc.slices[i]
 				}
 				gotSlice := time.Duration(0)
 				if cs.TimeSlice != nil {
@@ -310,7 +311,7 @@ func TestComposite(t *testing.T) {
 			if got := s.Objective(); math.Abs(got-want) > 1e-12 || math.Abs(got-num/den) > 1e-12 {
 				t.Errorf("composite objective %v, want the weighted mean of the targets %v (of the loaded components %v)", got, want, num/den)
 			}
-			if s.Method() != config.Occurrences {
+			if s.Method() != vocabulary.Occurrences {
 				t.Errorf("composite budgets %s, want occurrences", s.Method())
 			}
 			var tiers []string
