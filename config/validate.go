@@ -298,11 +298,33 @@ func credentialsField(hc *promconfig.HTTPClientConfig) string {
 	return ""
 }
 
-// validateSLO checks one SLO.
+// validateSLO checks one SLO, part by part.
 //
 // tierTypeErr says that the SLO's alerting.tiers had type errors: its tiers
 // then decoded to zeros, and checking them would only pile on.
 func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
+	validateIdentity(s, c)
+	obj, objErr := s.RawObjective.Ratio()
+	if objErr != nil {
+		c.report("objective", s.RawObjective.String(), objErr.Error())
+	}
+	periodOK := validatePeriod(s, c)
+	validateGrouping(s, c)
+	validateWindows(s, interval, periodOK, c)
+	validateSLI(s.SLI, c)
+	validateBudgeting(s, interval, c)
+	if tierTypeErr {
+		return
+	}
+	var objective *float64
+	if objErr == nil {
+		objective = &obj
+	}
+	validateSLOTiers(s, interval, objective, periodOK, c)
+}
+
+// validateIdentity checks what names the SLO: name, service and labels.
+func validateIdentity(s *SLO, c *checker) {
 	switch {
 	case s.Name == "":
 		c.report("name", "", "missing")
@@ -320,15 +342,15 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 			c.report("labels."+k, "", p)
 		}
 	}
-	obj, objErr := s.RawObjective.Ratio()
-	if objErr != nil {
-		c.report("objective", s.RawObjective.String(), objErr.Error())
-	}
+}
 
-	// A period or calendar that was reported already (a type error) decoded
-	// to its default: checks against it would report problems the file
-	// does not have.
-	periodOK := !c.reported("period") && !c.reported("calendar")
+// validatePeriod checks the budget period (rolling period or calendar)
+// and its time zone, and reports whether checks against the period may
+// trust it. A period or calendar that was reported already (a type error)
+// decoded to its default: checks against it would report problems the
+// file does not have.
+func validatePeriod(s *SLO, c *checker) (periodOK bool) {
+	periodOK = !c.reported("period") && !c.reported("calendar")
 	switch {
 	case s.Calendar != "" && s.Period != 0:
 		c.report("calendar", s.Calendar, "period and calendar are mutually exclusive: a budget is either rolling or calendar-aligned")
@@ -358,7 +380,12 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 			s.loc = loc
 		}
 	}
+	return periodOK
+}
 
+// validateGrouping checks how the SLO splits and bounds its series:
+// group_by, max_groups and max_series, and the cost of a bad event.
+func validateGrouping(s *SLO, c *checker) {
 	seen := map[string]bool{}
 	for i, g := range s.GroupBy {
 		f := fmt.Sprintf("group_by[%d]", i)
@@ -378,7 +405,11 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 	if s.Cost != nil && (math.IsNaN(s.Cost.PerEvent) || math.IsInf(s.Cost.PerEvent, 0) || s.Cost.PerEvent < 0) {
 		c.report("cost.per_event", fmtFloat(s.Cost.PerEvent), "must be a number at least 0")
 	}
+}
 
+// validateWindows checks the SLO's own windows, and (when the period can
+// be trusted) that none is longer than the budget period.
+func validateWindows(s *SLO, interval time.Duration, periodOK bool, c *checker) {
 	budget := s.BudgetPeriod()
 	for i, w := range s.Windows {
 		f := fmt.Sprintf("windows[%d]", i)
@@ -388,13 +419,13 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 			c.report(f, md(w), fmt.Sprintf("longer than the %s budget period", periodName(s)))
 		}
 	}
+}
 
-	validateSLI(s.SLI, c)
-	validateBudgeting(s, interval, c)
-
-	if tierTypeErr {
-		return
-	}
+// validateSLOTiers checks the SLO's alert tiers: its overrides as tiers,
+// and every enabled tier against the budget period and, when the
+// objective is known, against the highest burn rate it allows.
+func validateSLOTiers(s *SLO, interval time.Duration, objective *float64, periodOK bool, c *checker) {
+	budget := s.BudgetPeriod()
 	for _, t := range s.Alerting.Tiers {
 		p := tierPath("alerting.tiers", t.Name)
 		if s.overrides[t.Name] {
@@ -409,16 +440,16 @@ func validateSLO(s *SLO, interval time.Duration, c *checker, tierTypeErr bool) {
 				periodName(s), t.Name))
 			continue
 		}
-		if objErr != nil || t.LongWindow <= 0 {
+		if objective == nil || t.LongWindow <= 0 {
 			continue
 		}
-		th, maxBurn := slo.RoundNoise(t.Threshold(budget)), slo.RoundNoise(1/(1-obj))
+		th, maxBurn := slo.RoundNoise(t.Threshold(budget)), slo.RoundNoise(1/(1-*objective))
 		if th >= maxBurn {
 			c.report(p, "", fmt.Sprintf(
 				"threshold %s (budget_fraction %s x period %s / long_window %s) is at or above the highest possible burn rate %s "+
 					"(1 / (1 - objective %s), reached at 100%% errors), so the tier can never fire; "+
 					"lower budget_fraction, lengthen long_window or disable the tier",
-				fmtFloat(th), fmtFloat(t.BudgetFraction), slo.FormatWindow(budget), md(t.LongWindow), fmtFloat(maxBurn), fmtFloat(obj)))
+				fmtFloat(th), fmtFloat(t.BudgetFraction), slo.FormatWindow(budget), md(t.LongWindow), fmtFloat(maxBurn), fmtFloat(*objective)))
 		}
 	}
 }
