@@ -368,6 +368,26 @@ func (s *SLO) AllWindows() []time.Duration {
 	return slices.Compact(out)
 }
 
+// KeepSLOs keeps only the SLOs named in names, in configuration order;
+// no names keeps them all. It fails, keeping them all, when none of the
+// names is an SLO of the configuration.
+func (c *Config) KeepSLOs(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	var kept []*SLO
+	for _, s := range c.SLOs {
+		if slices.Contains(names, s.Name) {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) == 0 {
+		return fmt.Errorf("no such SLO in the configuration: %s", strings.Join(names, ","))
+	}
+	c.SLOs = kept
+	return nil
+}
+
 // SLO returns the SLO with the given name, or nil.
 func (c *Config) SLO(name string) *SLO {
 	for _, s := range c.SLOs {

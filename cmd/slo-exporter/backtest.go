@@ -13,7 +13,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/slo-exporter/slo-exporter/internal/backtest"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/plan"
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
@@ -37,58 +36,33 @@ For each SLO group and tier: when alerts would have fired and resolved, the budg
 		if err != nil {
 			return err
 		}
-		if len(*sloName) > 0 {
-			kept := cfg.SLOs[:0]
-			for _, s := range cfg.SLOs {
-				for _, n := range *sloName {
-					if s.Name == n {
-						kept = append(kept, s)
-					}
-				}
-			}
-			if len(kept) == 0 {
-				return fmt.Errorf("--slo %s: no such SLO in the configuration", strings.Join(*sloName, ","))
-			}
-			cfg.SLOs = kept
+		if err := cfg.KeepSLOs(*sloName); err != nil {
+			return fmt.Errorf("--slo: %w", err)
 		}
 		p, err := plan.Build(cfg)
 		if err != nil {
 			return err
 		}
+		job := backtest.Job{Interval: p.Interval, Specs: p.Specs, Targets: p.Targets,
+			LeadIn: backtest.LongestTierWindow(p.Specs), MaxPoints: cfg.Global.MaxPointsPerQuery,
+			Options: backtest.Options{SignificantFraction: *frac},
+			Progress: func(bp scrape.BackfillProgress) {
+				fmt.Fprintf(stderr, "\rbacktest: %d/%d steps, %d queries, %d points", bp.StepsDone, bp.StepsTotal, bp.Queries, bp.Points)
+			}}
 		now := time.Now().Truncate(p.Interval)
-		start, err := parseTimeOrAgo("--from", *from, now)
-		if err != nil {
+		if job.From, err = parseTimeOrAgo("--from", *from, now); err != nil {
 			return err
 		}
-		end, err := parseTimeOrAgo("--to", *to, now)
-		if err != nil {
+		if job.To, err = parseTimeOrAgo("--to", *to, now); err != nil {
 			return err
 		}
-		w, err := parseDuration("--within", *within)
-		if err != nil {
+		if job.Options.Within, err = parseDuration("--within", *within); err != nil {
 			return err
-		}
-		lead := time.Duration(0)
-		for _, s := range p.Specs {
-			for _, t := range s.Tiers {
-				lead = max(lead, t.LongWindow)
-			}
 		}
 		if *leadIn != "" {
-			if lead, err = parseDuration("--lead-in", *leadIn); err != nil {
+			if job.LeadIn, err = parseDuration("--lead-in", *leadIn); err != nil {
 				return err
 			}
-		}
-		for i := range p.Specs {
-			p.Specs[i].Windows = append(p.Specs[i].Windows, p.Interval)
-		}
-		eng, err := evaluator.New(p.Interval, p.Specs)
-		if err != nil {
-			return err
-		}
-		rec, err := backtest.NewRecorder(eng, p.Interval, backtest.Options{SignificantFraction: *frac, Within: w})
-		if err != nil {
-			return err
 		}
 		client, err := prometheusClient(cfg)
 		if err != nil {
@@ -96,21 +70,11 @@ For each SLO group and tier: when alerts would have fired and resolved, the budg
 		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
-		err = backtest.Replay(ctx, client, eng, p.Targets, start.Add(-lead), end, backtest.ReplayOptions{
-			Interval: p.Interval, MaxPoints: cfg.Global.MaxPointsPerQuery,
-			AfterStep: func(t time.Time) {
-				if t.After(start) {
-					rec.Observe(t)
-				}
-			},
-			Progress: func(bp scrape.BackfillProgress) {
-				fmt.Fprintf(stderr, "\rbacktest: %d/%d steps, %d queries, %d points", bp.StepsDone, bp.StepsTotal, bp.Queries, bp.Points)
-			}})
+		rep, err := backtest.FromPrometheus(ctx, client, job)
 		fmt.Fprintln(stderr)
 		if err != nil {
 			return err
 		}
-		rep := rec.Report()
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")

@@ -171,3 +171,40 @@ func TestWriteTable(t *testing.T) {
 		}
 	}
 }
+
+func TestLongestTierWindow(t *testing.T) {
+	tiers := func(ws ...time.Duration) []evaluator.Tier {
+		var out []evaluator.Tier
+		for _, w := range ws {
+			out = append(out, evaluator.Tier{LongWindow: w, ShortWindow: w / 12})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		specs []evaluator.Spec
+		want  time.Duration
+	}{
+		{"none", nil, 0},
+		{"no tiers", []evaluator.Spec{{}}, 0},
+		{"across specs", []evaluator.Spec{{Tiers: tiers(time.Hour, 6*time.Hour)}, {Tiers: tiers(3 * 24 * time.Hour)}}, 3 * 24 * time.Hour},
+	} {
+		if got := LongestTierWindow(tc.specs); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestWithStepWindow: the step is added to every spec's windows, and the
+// caller's specs (a plan's, shared with others) are left as they were.
+func TestWithStepWindow(t *testing.T) {
+	in := []evaluator.Spec{{Name: "a", Windows: make([]time.Duration, 1, 4)}, {Name: "b"}}
+	in[0].Windows[0] = time.Hour
+	out := withStepWindow(in, 30*time.Second)
+	if len(in[0].Windows) != 1 || in[0].Windows[:2][1] != 0 || len(in[1].Windows) != 0 {
+		t.Errorf("input changed: %v", in)
+	}
+	if !slices.Equal(out[0].Windows, []time.Duration{time.Hour, 30 * time.Second}) || !slices.Equal(out[1].Windows, []time.Duration{30 * time.Second}) {
+		t.Errorf("windows %v, %v", out[0].Windows, out[1].Windows)
+	}
+}

@@ -16,8 +16,9 @@ import (
 )
 
 // TestBacktestFromPrometheus replays four days of synthetic history from a
-// real Prometheus through the puller, with the recorder evaluating after
-// every step, exactly as `slo-exporter backtest` does. Group "a" has a
+// real Prometheus through FromPrometheus (the puller, with the recorder
+// evaluating after every step), as `slo-exporter backtest` does: three
+// days of lead-in, the fourth judged. Group "a" has a
 // 30-minute full outage on day 4; group "b" stays at its 0.1% baseline.
 // At 99%/30d the fast tier needs 2% x 30d x 1% / 100% = 518.4 s of the
 // outage: it must fire at the 540 s step and reset within one 5m short
@@ -45,35 +46,26 @@ func TestBacktestFromPrometheus(t *testing.T) {
 	srv := promtest.Start(t, promtest.Options{DataDir: dir})
 
 	step := 30 * time.Second
-	eng, err := evaluator.New(step, []evaluator.Spec{{Name: "synth", Service: "synth", Objective: 0.99,
-		Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers(), Windows: []time.Duration{step}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	judgeFrom := start.Add(3 * 24 * time.Hour)
-	rec, err := backtest.NewRecorder(eng, step, backtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	client, err := scrape.NewClient(scrape.ClientConfig{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	puller, err := scrape.NewPuller(client, eng, []scrape.Target{{SLO: 0, GroupBy: []string{"model"},
-		Good:  scrape.Selector{Expr: `synth_requests_total{job="synth",code="200"}`},
-		Valid: scrape.Selector{Expr: `synth_requests_total{job="synth"}`}}},
-		scrape.PullerConfig{Interval: step, AfterStep: func(t time.Time) {
-			if t.After(judgeFrom) {
-				rec.Observe(t)
-			}
-		}})
+	judgeFrom := start.Add(3 * 24 * time.Hour)
+	rep, err := backtest.FromPrometheus(context.Background(), client, backtest.Job{
+		Interval: step,
+		Specs: []evaluator.Spec{{Name: "synth", Service: "synth", Objective: 0.99,
+			Period: 30 * 24 * time.Hour, Tiers: slo.DefaultTiers()}},
+		Targets: []scrape.Target{{SLO: 0, GroupBy: []string{"model"},
+			Good:  scrape.Selector{Expr: `synth_requests_total{job="synth",code="200"}`},
+			Valid: scrape.Selector{Expr: `synth_requests_total{job="synth"}`}}},
+		From: judgeFrom, To: start.Add(4 * 24 * time.Hour), LeadIn: judgeFrom.Sub(start),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := puller.Backfill(context.Background(), start, start.Add(4*24*time.Hour), nil); err != nil {
-		t.Fatal(err)
+	if !rep.From.Equal(judgeFrom) || !rep.To.Equal(start.Add(4*24*time.Hour)) {
+		t.Errorf("judged (%s, %s], want (%s, %s]", rep.From, rep.To, judgeFrom, start.Add(4*24*time.Hour))
 	}
-	rep := rec.Report()
 	if len(rep.Groups) != 2 {
 		t.Fatalf("groups: %+v", rep.Groups)
 	}
