@@ -295,19 +295,11 @@ func (c *Client) Query(ctx context.Context, expr string, ts time.Time) (model.Ve
 	var vec model.Vector
 	err := c.run(ctx, "query", expr, c.wholeLimit(), func(ctx context.Context) error {
 		val, warnings, infos, err := c.api.Query(ctx, expr, ts, v1.WithTimeout(c.timeout))
-		if err != nil {
-			return err
+		if err == nil {
+			c.noteWarnings("query", expr, warnings, infos)
 		}
-		c.noteWarnings("query", expr, warnings, infos)
-		v, ok := val.(model.Vector)
-		if !ok {
-			return refuse("result type %s, want %s", valueType(val), model.ValVector)
-		}
-		if err := c.checkSeries(len(v)); err != nil {
-			return err
-		}
-		vec = v
-		return nil
+		vec, err = accept[model.Vector](c, val, err)
+		return err
 	})
 	return vec, err
 }
@@ -318,21 +310,30 @@ func (c *Client) QueryRange(ctx context.Context, expr string, start, end time.Ti
 	r := v1.Range{Start: start, End: end, Step: step}
 	err := c.run(ctx, "query_range", expr, c.wholeLimit(), func(ctx context.Context) error {
 		val, warnings, infos, err := c.api.QueryRange(ctx, expr, r, v1.WithTimeout(c.timeout))
-		if err != nil {
-			return err
+		if err == nil {
+			c.noteWarnings("query_range", expr, warnings, infos)
 		}
-		c.noteWarnings("query_range", expr, warnings, infos)
-		m, ok := val.(model.Matrix)
-		if !ok {
-			return refuse("result type %s, want %s", valueType(val), model.ValMatrix)
-		}
-		if err := c.checkSeries(len(m)); err != nil {
-			return err
-		}
-		mat = m
-		return nil
+		mat, err = accept[model.Matrix](c, val, err)
+		return err
 	})
 	return mat, err
+}
+
+// accept returns the v1 API's answer as the result type T, refusing
+// another type or more series than the limit.
+func accept[T model.Vector | model.Matrix](c *Client, val model.Value, err error) (T, error) {
+	if err != nil {
+		return nil, err
+	}
+	v, ok := val.(T)
+	if !ok {
+		var want T
+		return nil, refuse("result type %s, want %s", valueType(val), model.Value(want).Type())
+	}
+	if err := c.checkSeries(len(v)); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // valueType names the type of a decoded result; "none" when the answer
