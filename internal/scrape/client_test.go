@@ -422,3 +422,59 @@ func TestClientLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestClientRetryAfterAndGetFallback: what the v1 API does not report is
+// still seen by the layer, on both paths: the Retry-After of a 429 sets
+// the backoff (the transport reads it), and a server that refuses POST
+// with 405 is asked again with GET within the same attempt.
+func TestClientRetryAfterAndGetFallback(t *testing.T) {
+	at := time.Unix(1700000000, 0)
+	read := func(c *Client, raw bool) error {
+		if raw {
+			_, err := c.RawSamples(context.Background(), "x", at.Add(-time.Minute), at)
+			return err
+		}
+		_, err := c.Query(context.Background(), "x", at)
+		return err
+	}
+	for _, raw := range []bool{false, true} {
+		ok := okVector
+		if raw {
+			ok = okMatrix
+		}
+		fs := newFaultServer(t, reply{status: 429, body: "slow down", header: map[string]string{"Retry-After": "3"}}, reply{status: 200, body: ok})
+		c, sleeps := testClient(t, ClientConfig{URL: fs.URL, RetryBackoff: time.Second, MaxBackoff: 10 * time.Second})
+		if err := read(c, raw); err != nil {
+			t.Fatalf("raw %v: %v", raw, err)
+		}
+		if len(*sleeps) != 1 || (*sleeps)[0] != 3*time.Second {
+			t.Errorf("raw %v: backoff sleeps %v, want [3s] from Retry-After", raw, *sleeps)
+		}
+
+		var methods []string
+		var mu sync.Mutex
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			methods = append(methods, r.Method)
+			mu.Unlock()
+			if r.Method != http.MethodGet {
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			if r.URL.Query().Get("query") == "" {
+				http.Error(w, "no query parameter", http.StatusBadRequest)
+				return
+			}
+			_, _ = w.Write([]byte(ok))
+		}))
+		c, _ = testClient(t, ClientConfig{URL: srv.URL})
+		err := read(c, raw)
+		srv.Close()
+		if err != nil {
+			t.Fatalf("raw %v, GET-only server: %v", raw, err)
+		}
+		if st := c.Stats(); st.Attempts != 1 || fmt.Sprint(methods) != "[POST GET]" {
+			t.Errorf("raw %v: %d attempts, methods %v; want 1 attempt of POST then GET", raw, st.Attempts, methods)
+		}
+	}
+}
