@@ -81,6 +81,10 @@ type ClientConfig struct {
 	// they arrive, bounded by the backfill's chunk size instead, and only
 	// by the 1 GiB hard cap. Zero means that cap.
 	MaxResponseBytes int64
+	// Metrics receives the client's counts as self-metrics; nil means
+	// unregistered ones of its own. Pass the same one to the clients of
+	// successive configurations so that the counters only grow.
+	Metrics *ClientMetrics
 	// MaxSeries caps the series of one answer
 	// (global.max_series_per_selector); a larger answer is refused as
 	// bad_response and none of its series is tracked. Zero means no cap.
@@ -172,45 +176,6 @@ func ReasonOf(err error) Reason {
 	return ReasonBadResponse
 }
 
-// DurationBuckets are the upper bounds, in seconds, of the query duration
-// histogram.
-var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
-
-// Histogram is a cumulative-free histogram: Counts[i] counts observations
-// in (Buckets[i-1], Buckets[i]]; the last element counts those above the
-// last bound.
-type Histogram struct {
-	// Buckets are the upper bounds, ascending.
-	Buckets []float64
-	// Counts has len(Buckets)+1 entries.
-	Counts []uint64
-	// Sum and Count of all observations.
-	Sum   float64
-	Count uint64
-}
-
-func newHistogram(bounds []float64) Histogram {
-	return Histogram{Buckets: bounds, Counts: make([]uint64, len(bounds)+1)}
-}
-
-func (h *Histogram) observe(v float64) {
-	i := len(h.Buckets)
-	for j, b := range h.Buckets {
-		if v <= b {
-			i = j
-			break
-		}
-	}
-	h.Counts[i]++
-	h.Sum += v
-	h.Count++
-}
-
-func (h Histogram) clone() Histogram {
-	h.Counts = append([]uint64(nil), h.Counts...)
-	return h
-}
-
 // ClientStats counts what a Client did. Fields only grow.
 type ClientStats struct {
 	// Queries counts queries (one per call, whatever the attempts).
@@ -223,9 +188,6 @@ type ClientStats struct {
 	Warnings uint64
 	// BytesRead counts response body bytes.
 	BytesRead uint64
-	// Duration observes each query's wall time in seconds, retries
-	// included.
-	Duration Histogram
 }
 
 // Client queries a Prometheus-compatible HTTP API. It is safe for
@@ -240,6 +202,7 @@ type Client struct {
 	log                 *zap.Logger
 	mu                  sync.Mutex
 	stats               ClientStats
+	metrics             *ClientMetrics
 	sleep               func(context.Context, time.Duration) error // tests shorten it
 	jitter              func() float64
 	userAgent           string
@@ -301,7 +264,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	for _, r := range Reasons() {
 		c.stats.Errors[r] = 0
 	}
-	c.stats.Duration = newHistogram(DurationBuckets)
+	c.metrics = cfg.Metrics
+	if c.metrics == nil {
+		c.metrics, _ = NewClientMetrics(nil) // unregistered: cannot fail
+	}
 	return c, nil
 }
 
@@ -351,7 +317,6 @@ func (c *Client) Stats() ClientStats {
 	for k, v := range c.stats.Errors {
 		s.Errors[k] = v
 	}
-	s.Duration = c.stats.Duration.clone()
 	return s
 }
 
@@ -464,15 +429,17 @@ func (c *Client) do(ctx context.Context, endpoint, expr string, params url.Value
 			}
 		}
 	}
+	var failed Reason
 	c.mu.Lock()
 	c.stats.Queries++
 	c.stats.Attempts += uint64(attempts)
 	c.stats.Retries += uint64(attempts - 1)
-	c.stats.Duration.observe(time.Since(start).Seconds())
 	if qe != nil {
 		c.stats.Errors[qe.Reason]++
+		failed = qe.Reason
 	}
 	c.mu.Unlock()
+	c.metrics.observe(attempts, time.Since(start).Seconds(), failed)
 	if qe != nil {
 		return qe
 	}
@@ -554,6 +521,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, params url.
 	c.mu.Lock()
 	c.stats.BytesRead += uint64(len(body))
 	c.mu.Unlock()
+	c.metrics.bytes.Add(float64(len(body)))
 	if err != nil {
 		return fail(transportReason(ctx, actx, err), resp.StatusCode, fmt.Errorf("reading body: %w", err)), 0
 	}
@@ -599,6 +567,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, params url.
 		c.mu.Lock()
 		c.stats.Warnings += uint64(n)
 		c.mu.Unlock()
+		c.metrics.warnings.Add(float64(n))
 		for _, w := range append(env.Warnings, env.Infos...) {
 			c.log.Debug("query warning", zap.String("endpoint", endpoint), zap.String("expr", expr), zap.String("warning", w))
 		}
@@ -667,6 +636,7 @@ func (c *Client) stream(ctx, actx context.Context, resp *http.Response, out *mod
 	c.mu.Lock()
 	c.stats.BytesRead += uint64(cr.n)
 	c.mu.Unlock()
+	c.metrics.bytes.Add(float64(cr.n))
 	switch {
 	case cr.err != nil:
 		return fail(transportReason(ctx, actx, cr.err), resp.StatusCode, fmt.Errorf("reading body: %w", cr.err)), 0
@@ -695,6 +665,7 @@ func (c *Client) stream(ctx, actx context.Context, resp *http.Response, out *mod
 		c.mu.Lock()
 		c.stats.Warnings += uint64(n)
 		c.mu.Unlock()
+		c.metrics.warnings.Add(float64(n))
 		for _, w := range env.warnings {
 			c.log.Debug("query warning", zap.String("endpoint", "query"), zap.String("warning", w))
 		}
