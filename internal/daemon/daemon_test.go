@@ -662,6 +662,8 @@ func testReload(t *testing.T) {
 	h := newHarness(t, false)
 	h.tick()
 	backfillQueries := h.exportedValue("slo_exporter_backfill_queries_total ")
+	counted := h.counters()
+	ticks := counted["slo_exporter_ticks_total"]
 	gate := make(chan struct{})
 	h.prom.gate.Store(&gate)
 	h.setConfig(testConfig("app-availability-v2"))
@@ -686,6 +688,13 @@ func testReload(t *testing.T) {
 	}
 	if got := h.exportedValue("slo_exporter_backfill_queries_total "); got <= backfillQueries {
 		t.Errorf("/metrics: backfill queries %v after the reload's backfill, %v before: the new runtime's cost was not added", got, backfillQueries)
+	}
+	// The new runtime counts into the same metrics: no counter restarts,
+	// and the three ticks while it backfilled and the catch-up tick (if
+	// any) went on counting.
+	checkNoReset(t, counted, h.counters())
+	if got := h.counters()["slo_exporter_ticks_total"]; got < ticks+3 {
+		t.Errorf("ticks_total %v after 3 more ticks, %v before", got, ticks)
 	}
 	checkCounts(t, st.Snapshot)
 	h.idle()
