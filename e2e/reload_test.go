@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/promtest"
 )
@@ -93,6 +97,7 @@ scrape_configs:
 	}
 
 	// A good configuration without "drop", by SIGHUP.
+	countedBefore := selfCounters(t, url)
 	write(head + slo("keep", `http_requests_total{job="model-api",code="200"}`))
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
@@ -106,6 +111,59 @@ scrape_configs:
 	if done, code := p.exited(); done {
 		t.Fatalf("exporter exited (code %d)", code)
 	}
+	// The reloaded configuration's client and puller count into the same
+	// self-metrics: no counter restarted, and the reload's backfill added
+	// its queries.
+	countedAfter := selfCounters(t, url)
+	for k, v := range countedBefore {
+		if got, ok := countedAfter[k]; !ok || got < v {
+			t.Errorf("%s went from %v to %v (present %v) across the reload", k, v, got, ok)
+		}
+	}
+	if k := "slo_exporter_backfill_queries_total"; countedAfter[k] <= countedBefore[k] {
+		t.Errorf("%s %v after the reload's backfill, %v before", k, countedAfter[k], countedBefore[k])
+	}
+}
+
+// selfCounters scrapes url's /metrics, checks it with promtool check
+// metrics, and returns the value of every slo_exporter_* counter series by
+// name and labels.
+func selfCounters(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	code, body, err := httpGet(url + "/metrics")
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("scraping %s: %d %v", url, code, err)
+	}
+	cmd := exec.Command(promtest.Binary(t, "promtool", "PROMTOOL"), "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("promtool check metrics on /metrics: %v\n%s", err, out)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parsing %s/metrics: %v", url, err)
+	}
+	out := map[string]float64{}
+	for name, fam := range fams {
+		if !strings.HasPrefix(name, "slo_exporter_") {
+			continue
+		}
+		for _, m := range fam.Metric {
+			if m.Counter == nil {
+				continue
+			}
+			key := name
+			for _, l := range m.Label {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			out[key] = m.GetCounter().GetValue()
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no slo_exporter_* counter on %s/metrics", url)
+	}
+	return out
 }
 
 // TestSourceDownAtStart: with Prometheus down, the exporter serves

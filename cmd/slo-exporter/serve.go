@@ -88,7 +88,8 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy g
 			}
 			return mine, nil
 		}
-		d, err = daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv), Logger: log})
+		d, err = daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv), Logger: log,
+			Registerer: srv.Registerer()})
 		if err != nil {
 			return fmt.Errorf("loading the configuration: %w", err)
 		}

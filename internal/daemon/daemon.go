@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/slo-exporter/slo-exporter/config"
@@ -44,26 +45,20 @@ import (
 	"github.com/slo-exporter/slo-exporter/internal/scrape"
 )
 
-// State is what the daemon publishes after every evaluation.
+// State is what the daemon publishes after every evaluation. The
+// self-metrics are not in it: the components that count them register
+// them (Options.Registerer).
 type State struct {
 	// Snapshot is the latest evaluation; nil before the first.
 	Snapshot *evaluator.Snapshot
 	// Meta describes the snapshot's SLOs, index for index.
 	Meta []plan.Meta
-	// Puller and Client are the query statistics of the running engine.
-	Puller scrape.Stats
-	Client scrape.ClientStats
-	// EvalDuration is the wall time of the last evaluation.
-	EvalDuration time.Duration
 	// Tick is the last tick's report.
 	Tick scrape.TickResult
 	// Backfill is the start-up backfill's progress; BackfillDone is set
 	// once it completed.
 	Backfill     scrape.BackfillProgress
 	BackfillDone bool
-	// Backfills is what the backfills of the runtimes replaced by reloads
-	// cost; the running one's are in Puller. Their sum only grows.
-	Backfills BackfillCost
 	// ReloadOK and ReloadTime describe the last configuration load.
 	ReloadOK   bool
 	ReloadTime time.Time
@@ -71,21 +66,6 @@ type State struct {
 	Ready bool
 	// NotReadyReason says what the daemon waits for.
 	NotReadyReason string
-}
-
-// BackfillCost sums backfill queries, samples, response bytes and wall
-// time.
-type BackfillCost struct {
-	Queries, Samples, Bytes uint64
-	Seconds                 float64
-}
-
-// add adds a puller's backfill totals.
-func (c *BackfillCost) add(s scrape.Stats) {
-	c.Queries += s.BackfillQueries
-	c.Samples += s.BackfillSamples
-	c.Bytes += s.BackfillBytes
-	c.Seconds += s.BackfillSeconds
 }
 
 // Sink receives the daemon's states; export implements it.
@@ -110,6 +90,11 @@ type Options struct {
 	NewTimer func(d time.Duration) (<-chan time.Time, func())
 	// NewQuerier builds the query client; nil means scrape.NewClient.
 	NewQuerier func(scrape.ClientConfig) (scrape.Querier, error)
+	// Registerer receives the self-metrics (slo_exporter_*) of the daemon,
+	// its clients and pullers, registered once by New and kept across
+	// reloads; serve passes the registry /metrics gathers. Nil leaves them
+	// unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Daemon is the main loop. Create it with New and run it with Run.
@@ -119,6 +104,7 @@ type Daemon struct {
 	reloads chan chan error
 	cur     *runtime
 	state   State
+	metrics *metrics
 }
 
 // runtime is one configuration's engine and puller.
@@ -131,6 +117,9 @@ type runtime struct {
 	offset time.Duration
 	ready  bool
 	pulled time.Time // the time the engine holds data up to
+	// counted is the engine's Stats as of its last evaluation, what the
+	// engine counters have received from it.
+	counted evaluator.Stats
 }
 
 // New loads the configuration and builds the first runtime. A bad
@@ -151,7 +140,11 @@ func New(opt Options) (*Daemon, error) {
 	if opt.NewQuerier == nil {
 		opt.NewQuerier = func(c scrape.ClientConfig) (scrape.Querier, error) { return scrape.NewClient(c) }
 	}
-	d := &Daemon{opt: opt, log: opt.Logger, reloads: make(chan chan error)}
+	m, err := newMetrics(opt.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("registering the self-metrics: %w", err)
+	}
+	d := &Daemon{opt: opt, log: opt.Logger, reloads: make(chan chan error), metrics: m}
 	cfg, err := opt.Load()
 	if err != nil {
 		return nil, err
@@ -162,6 +155,8 @@ func New(opt Options) (*Daemon, error) {
 	}
 	d.cur = rt
 	d.state.ReloadOK, d.state.ReloadTime = true, opt.Now()
+	d.metrics.reloadOK.Set(1)
+	d.metrics.reloadTime.Set(float64(d.state.ReloadTime.UnixMilli()) / 1e3)
 	return d, nil
 }
 
@@ -185,13 +180,14 @@ func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
 		Timeout: time.Duration(g.QueryTimeout), Retries: retries(g.QueryRetries),
 		MaxConcurrency: g.MaxConcurrentQueries, Logger: d.log,
 		MaxResponseBytes: g.MaxResponseBytes.Bytes(), MaxSeries: cfg.MaxSeriesPerAnswer(),
+		Metrics: d.metrics.client,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	puller, err := scrape.NewPuller(client, eng, p.Targets, scrape.PullerConfig{
 		Interval: p.Interval, MaxPoints: g.MaxPointsPerQuery, Fanout: g.MaxConcurrentQueries, Logger: d.log,
-		MaxIncreaseRate: g.MaxIncreaseRate,
+		MaxIncreaseRate: g.MaxIncreaseRate, Metrics: d.metrics.puller,
 	})
 	if err != nil {
 		return nil, err
@@ -272,7 +268,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 			stop()
 			building = nil
 			d.log.Info("new configuration is ready; replacing the running one", zap.Int("slos", len(rt.plan.Specs)))
-			d.state.Backfills.add(d.cur.puller.Stats())
 			d.cur = rt
 			d.evaluate(rt, d.catchUp(ctx, rt))
 			rt.ready = true
@@ -327,12 +322,14 @@ func (d *Daemon) reload() (*runtime, error) {
 		rt, err = d.build(cfg)
 	}
 	d.state.ReloadOK = err == nil
+	d.metrics.reloadOK.Set(b2f(err == nil))
 	if err != nil {
 		d.log.Error("configuration rejected; the running one stays", zap.Error(err))
 		d.publish()
 		return nil, err
 	}
 	d.state.ReloadTime = d.opt.Now()
+	d.metrics.reloadTime.Set(float64(d.state.ReloadTime.UnixMilli()) / 1e3)
 	d.log.Info("configuration loaded; backfilling before it replaces the running one", zap.Int("slos", len(rt.plan.Specs)))
 	d.publish()
 	return rt, nil
@@ -354,6 +351,7 @@ func (d *Daemon) startup(ctx context.Context, rt *runtime, published bool) {
 			last = p
 			if published {
 				d.state.Backfill = p
+				d.metrics.backfillProgress.Set(float64(p.StepsDone) / float64(max(1, p.StepsTotal)))
 				d.state.NotReadyReason = fmt.Sprintf("backfill %.0f%%", 100*float64(p.StepsDone)/float64(max(1, p.StepsTotal)))
 				d.publish()
 			}
@@ -364,6 +362,7 @@ func (d *Daemon) startup(ctx context.Context, rt *runtime, published bool) {
 			rt.pulled = to
 			if published {
 				d.state.BackfillDone = true
+				d.metrics.backfillProgress.Set(1)
 			}
 			return
 		}
@@ -392,11 +391,19 @@ func (d *Daemon) startup(ctx context.Context, rt *runtime, published bool) {
 func (d *Daemon) evaluate(rt *runtime, t time.Time) {
 	start := time.Now()
 	snap := rt.engine.Evaluate(t)
-	d.state.EvalDuration = time.Since(start)
+	d.metrics.evalDuration.Set(time.Since(start).Seconds())
+	d.metrics.addEngine(rt.counted, snap.Stats)
+	rt.counted = snap.Stats
+	d.metrics.trackedSeries.Set(float64(rt.puller.Stats().SeriesTracked))
 	d.state.Snapshot = snap
 	d.state.Meta = rt.plan.Meta
-	d.state.Puller = rt.puller.Stats()
-	d.state.Client = rt.client.Stats()
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // publish hands a copy of the state to the sink.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap/zaptest"
 
@@ -224,10 +225,12 @@ slos:
         - {name: long, enabled: false}
 `, srv.URL)
 	sink := &recordingSink{}
+	reg := prometheus.NewPedanticRegistry()
 	d, err := New(Options{
-		Load:   func() (*config.Config, error) { return config.Parse("test.yaml", []byte(yaml)) },
-		Sink:   sink,
-		Logger: zaptest.NewLogger(t),
+		Load:       func() (*config.Config, error) { return config.Parse("test.yaml", []byte(yaml)) },
+		Sink:       sink,
+		Logger:     zaptest.NewLogger(t),
+		Registerer: reg,
 		NewQuerier: func(c scrape.ClientConfig) (scrape.Querier, error) {
 			cl, err := scrape.NewClient(c)
 			return &crossingQuerier{Querier: cl, iv: iv}, err
@@ -247,8 +250,10 @@ slos:
 			ready.Snapshot.Time, ready.Backfill.To)
 	}
 	// The probe and one read (valid holds the good series).
-	if ps := ready.Puller; ps.BackfillQueries != 2 || ps.BackfillSamples == 0 || ps.BackfillSeconds <= 0 {
-		t.Errorf("backfill cost not counted: %+v", ps)
+	before := gatherValues(t, reg)
+	if before["slo_exporter_backfill_queries_total"] != 2 || before["slo_exporter_backfill_samples_total"] == 0 ||
+		before["slo_exporter_backfill_duration_seconds_total"] <= 0 || before["slo_exporter_source_resets_total"] == 0 {
+		t.Errorf("backfill cost and resets not counted: %v", before)
 	}
 	time.Sleep(time.Until(ready.Snapshot.Time.Add(iv + 2*time.Second))) // ingested up to the stamp
 	checkSnapshot(t, srv, ready.Snapshot)
@@ -260,8 +265,20 @@ slos:
 	j, swapped := sink.wait(t, i, "reloaded", func(s *State) bool { return len(s.Meta) > 0 && &s.Meta[0] != first })
 	time.Sleep(time.Until(swapped.Snapshot.Time.Add(iv + 2*time.Second)))
 	checkSnapshot(t, srv, swapped.Snapshot)
-	if swapped.Backfills.Queries < ready.Puller.BackfillQueries {
-		t.Errorf("the replaced runtime's backfill cost was dropped: %+v, first %+v", swapped.Backfills, ready.Puller)
+	// The reload's runtime counted into the same metrics: nothing was
+	// registered twice (the registry would refuse to gather) and no
+	// counter went back; its backfill added its own probe and read.
+	after := gatherValues(t, reg)
+	for name, v := range before {
+		if strings.HasSuffix(name, "_total") && after[name] < v {
+			t.Errorf("%s went from %v to %v across the reload", name, v, after[name])
+		}
+	}
+	if got, want := after["slo_exporter_backfill_queries_total"], before["slo_exporter_backfill_queries_total"]+2; got < want {
+		t.Errorf("backfill queries %v after the reload, want at least %v: the replaced runtime's cost was dropped", got, want)
+	}
+	if after["slo_exporter_ticks_total"] <= before["slo_exporter_ticks_total"] {
+		t.Errorf("ticks did not go on counting across the reload: %v then %v", before["slo_exporter_ticks_total"], after["slo_exporter_ticks_total"])
 	}
 	sink.mu.Lock()
 	for _, s := range sink.states[i : j+1] {
@@ -272,4 +289,38 @@ slos:
 		}
 	}
 	sink.mu.Unlock()
+}
+
+// gatherValues gathers reg as /metrics does and returns each counter's and
+// gauge's value by name (and labels in braces, when it has some), and
+// name_count of each histogram. A registration or collection problem fails
+// the test.
+func gatherValues(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			if len(m.GetLabel()) > 0 {
+				var ls []string
+				for _, l := range m.GetLabel() {
+					ls = append(ls, l.GetName()+`="`+l.GetValue()+`"`)
+				}
+				key += "{" + strings.Join(ls, ",") + "}"
+			}
+			switch {
+			case m.Counter != nil:
+				out[key] = m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				out[key+"_count"] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
 }

@@ -391,6 +391,7 @@ func newHarness(t *testing.T, promDown bool, setup ...func(*harness)) *harness {
 		Now:        h.clock.Now,
 		NewTimer:   h.clock.NewTimer,
 		NewQuerier: h.prom.newQuerier,
+		Registerer: srv.Registerer(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -430,6 +431,21 @@ func (h *harness) exported(prefix string) []string {
 		}
 	}
 	return out
+}
+
+// exportedValue is the value of the one /metrics line that starts with
+// prefix.
+func (h *harness) exportedValue(prefix string) float64 {
+	h.t.Helper()
+	got := h.exported(prefix)
+	if len(got) != 1 {
+		h.t.Fatalf("/metrics has %d lines starting with %q, want 1", len(got), prefix)
+	}
+	v, err := strconv.ParseFloat(got[0], 64)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v
 }
 
 // readyCode is the status of GET /-/ready.
@@ -629,8 +645,8 @@ func testStartupAndTicks(t *testing.T, backfillTakes time.Duration) {
 		(crossed && (st.Tick.Time != st.Snapshot.Time || st.Tick.Up != 1)) {
 		t.Errorf("backfill to %s, first snapshot at %s, catch-up tick %+v", backfilledTo, st.Snapshot.Time, st.Tick)
 	}
-	if st.Puller.BackfillQueries == 0 || st.Puller.BackfillSamples == 0 {
-		t.Errorf("backfill cost not counted: %+v", st.Puller)
+	if q, s := h.exported("slo_exporter_backfill_queries_total "), h.exported("slo_exporter_backfill_samples_total "); len(q) != 1 || q[0] == "0" || len(s) != 1 || s[0] == "0" {
+		t.Errorf("/metrics: backfill cost not counted: queries %v, samples %v", q, s)
 	}
 	checkCounts(t, st.Snapshot)
 	h.checkExported("app-availability", true, true, true)
@@ -646,6 +662,9 @@ func testStartupAndTicks(t *testing.T, backfillTakes time.Duration) {
 func testReload(t *testing.T) {
 	h := newHarness(t, false)
 	h.tick()
+	backfillQueries := h.exportedValue("slo_exporter_backfill_queries_total ")
+	counted := h.counters()
+	ticks := counted["slo_exporter_ticks_total"]
 	gate := make(chan struct{})
 	h.prom.gate.Store(&gate)
 	h.setConfig(testConfig("app-availability-v2"))
@@ -668,8 +687,15 @@ func testReload(t *testing.T) {
 	if !st.Ready || !dataUp(st) || !st.ReloadOK {
 		t.Errorf("after the swap: ready %v, data_up %v, reload ok %v", st.Ready, dataUp(st), st.ReloadOK)
 	}
-	if st.Backfills.Queries == 0 {
-		t.Errorf("the replaced runtime's backfill cost was dropped: %+v", st.Backfills)
+	if got := h.exportedValue("slo_exporter_backfill_queries_total "); got <= backfillQueries {
+		t.Errorf("/metrics: backfill queries %v after the reload's backfill, %v before: the new runtime's cost was not added", got, backfillQueries)
+	}
+	// The new runtime counts into the same metrics: no counter restarts,
+	// and the three ticks while it backfilled and the catch-up tick (if
+	// any) went on counting.
+	checkNoReset(t, counted, h.counters())
+	if got := h.counters()["slo_exporter_ticks_total"]; got < ticks+3 {
+		t.Errorf("ticks_total %v after 3 more ticks, %v before", got, ticks)
 	}
 	checkCounts(t, st.Snapshot)
 	h.idle()

@@ -33,7 +33,6 @@ func BenchmarkExposition(b *testing.B) {
 		for b.Loop() {
 			out.Reset()
 			p := &published{snap: snap, info: info} // a new snapshot: nothing cached
-			writeSelfText(&out, p, store.Self())
 			writeText(&out, p)
 		}
 		b.ReportMetric(float64(out.Len()), "bytes/scrape")
@@ -43,7 +42,6 @@ func BenchmarkExposition(b *testing.B) {
 		for b.Loop() {
 			out.Reset()
 			e := &vmEmitter{textEmitter: textEmitter{b: &out}}
-			writeSelf(e, prepareBase(snap), store.Self())
 			writeSLOs(e, snap, prepare(snap, info), ProfileFull)
 		}
 		b.ReportMetric(float64(out.Len()), "bytes/scrape")
@@ -54,7 +52,6 @@ func BenchmarkExposition(b *testing.B) {
 		p.sloText()
 		for b.Loop() {
 			out.Reset()
-			writeSelfText(&out, p, store.Self())
 			out.Write(p.sloText())
 		}
 		b.ReportMetric(float64(out.Len()), "bytes/scrape")

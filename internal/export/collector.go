@@ -8,8 +8,8 @@ import (
 )
 
 // Collector is the client_golang implementation of the exposition: a
-// prometheus.Collector that turns the store's latest snapshot and
-// statistics into const metrics at every collection. It is the
+// prometheus.Collector that turns the store's latest snapshot into const
+// metrics at every collection. It is the
 // alternative to the default text writer (see docs/metrics.md for why it
 // is not the default) and produces the same series.
 type Collector struct {
@@ -28,13 +28,10 @@ func (c *Collector) Describe(chan<- *prometheus.Desc) {}
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	e := &promEmitter{ch: ch, descs: map[string]*prometheus.Desc{}}
 	p := c.store.cur.Load()
-	var slos []sloSeries
 	if p != nil && p.snap != nil {
-		slos = prepare(p.snap, p.info)
-		writeSLOs(e, p.snap, slos, p.profile)
+		writeSLOs(e, p.snap, prepare(p.snap, p.info), p.profile)
 		writePolicy(e, p.snap, p.info, p.policy)
 	}
-	writeSelf(e, slos, c.store.Self())
 }
 
 // promEmitter turns series into const metrics, with one Desc per family
@@ -101,23 +98,6 @@ func (e *promEmitter) sample(base, extra *labelSet, v float64) {
 	m, err := prometheus.NewConstMetric(d, vt, v, values(base, extra)...)
 	if err != nil {
 		m = prometheus.NewInvalidMetric(d, fmt.Errorf("%s{%s}: %w", e.f.name, strings.Join(values(base, extra), ","), err))
-	}
-	e.ch <- m
-}
-
-func (e *promEmitter) histogram(base *labelSet, h *Histogram) {
-	d := e.desc(base, nil)
-	buckets := make(map[float64]uint64, len(h.Bounds))
-	var cum uint64
-	for i, b := range h.Bounds {
-		if i < len(h.Counts) {
-			cum += h.Counts[i]
-		}
-		buckets[b] = cum
-	}
-	m, err := prometheus.NewConstHistogram(d, h.total(), h.Sum, buckets, values(base, nil)...)
-	if err != nil {
-		m = prometheus.NewInvalidMetric(d, err)
 	}
 	e.ch <- m
 }

@@ -40,7 +40,6 @@ func compositeStore(t *testing.T) *Store {
 	}
 	s := NewStoreProfile(ProfileFull)
 	s.SetSnapshot(e.Evaluate(time.UnixMilli(30_000)), map[string]SLOInfo{"inference-availability": {Kind: "composite"}})
-	s.SetSelf(fixtureSelf())
 	return s
 }
 

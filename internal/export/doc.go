@@ -4,9 +4,11 @@
 // readiness and reload endpoints.
 //
 // It computes nothing. The daemon (or any other driver) publishes each new
-// snapshot with Store.SetSnapshot and its own statistics with
-// Store.SetSelf; handlers read the latest ones without locks, because
-// snapshots are immutable.
+// snapshot with Store.SetSnapshot; handlers read the latest one without
+// locks, because snapshots are immutable. The self-metrics are registered
+// by the components that count them on the registry /metrics gathers
+// (Server.Registerer); export adds only slo_exporter_build_info and
+// slo_exporter_groups.
 //
 // The series follow docs/metrics.md exactly. Values that do not exist are
 // left out, never exported as NaN: an SLI and burn rate without valid

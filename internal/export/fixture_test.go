@@ -82,20 +82,6 @@ func fixture() (*evaluator.Snapshot, map[string]SLOInfo) {
 	return snap, info
 }
 
-// fixtureSelf is a set of daemon statistics.
-func fixtureSelf() *Self {
-	return &Self{
-		QueryDuration: Histogram{Bounds: []float64{0.01, 0.1, 1}, Counts: []uint64{5, 3, 1, 1}, Sum: 2.5, Count: 10},
-		QueryErrors:   map[string]uint64{"timeout": 2, "unreachable": 0, "bad_data": 0},
-		Queries:       10, Points: 1234, EvalDuration: 1500 * time.Microsecond, BackfillRatio: 1, TrackedSeries: 42,
-		BackfillQueries: 4, BackfillSamples: 1000, BackfillBytes: 20480, BackfillSeconds: 1.25,
-		ReloadOK: true, ReloadTime: fixtureTime.Add(-time.Hour),
-		Clamped: 1, OutOfOrder: 2, Invalid: 3, GroupsRefused: 4, GroupsExpired: 5,
-		CounterResets: 6, InvalidSamples: 7, RefusedPulls: 8,
-		PullErrors: map[string]uint64{"le_boundary": 9, "native_boundary": 10, "missing_valid": 0}, SkippedSamples: 11,
-	}
-}
-
 // bigSnapshot is the benchmark's snapshot: slos SLOs of groups groups each,
 // with windows windows and tiers tiers, every value present.
 func bigSnapshot(slos, groups, windows, tiers int) (*evaluator.Snapshot, map[string]SLOInfo) {

@@ -3,7 +3,6 @@ package export
 import (
 	"maps"
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
-	"github.com/slo-exporter/slo-exporter/internal/version"
 )
 
 // metricType is the type of a family.
@@ -23,7 +21,6 @@ type metricType uint8
 const (
 	gaugeType metricType = iota
 	counterType
-	histogramType
 )
 
 // family is one metric family: its name, HELP text and type.
@@ -55,35 +52,6 @@ var (
 	sloFamilies = []*family{famInfo, famObjective, famPeriod, famSLI, famGood, famValid, famBurn,
 		famRemRatio, famRemEvents, famExhaustion, famThreshold, famAlert, famZone, famCoverage,
 		famDataUp, famEvaluatedAt}
-)
-
-// The slo_exporter_* families.
-var (
-	famBuildInfo      = &family{"slo_exporter_build_info", "Build of the running slo-exporter; always 1.", gaugeType}
-	famGroups         = &family{"slo_exporter_groups", "Groups tracked per SLO.", gaugeType}
-	famQueryDuration  = &family{"slo_exporter_query_duration_seconds", "Wall time of queries to Prometheus, retries included.", histogramType}
-	famQueryErrors    = &family{"slo_exporter_query_errors_total", "Failed queries to Prometheus by reason.", counterType}
-	famQueries        = &family{"slo_exporter_queries_total", "Queries issued to Prometheus.", counterType}
-	famPoints         = &family{"slo_exporter_query_points_total", "Samples returned by queries to Prometheus.", counterType}
-	famEvalDuration   = &family{"slo_exporter_evaluation_duration_seconds", "Wall time of the last evaluation.", gaugeType}
-	famBackfill       = &family{"slo_exporter_backfill_progress_ratio", "Progress of the start-up backfill, 0 to 1.", gaugeType}
-	famBfQueries      = &family{"slo_exporter_backfill_queries_total", "Queries issued by backfills (start-up, reload and outage gaps), included in slo_exporter_queries_total.", counterType}
-	famBfSamples      = &family{"slo_exporter_backfill_samples_total", "Samples returned to backfills, included in slo_exporter_query_points_total.", counterType}
-	famBfBytes        = &family{"slo_exporter_backfill_response_bytes_total", "Response bytes read by backfills.", counterType}
-	famBfSeconds      = &family{"slo_exporter_backfill_duration_seconds_total", "Wall time spent in backfills.", counterType}
-	famSeries         = &family{"slo_exporter_tracked_series", "Source series whose counters are followed.", gaugeType}
-	famReloadOK       = &family{"slo_exporter_config_last_reload_successful", "1 when the last configuration load succeeded, else 0.", gaugeType}
-	famReloadTime     = &family{"slo_exporter_config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.", gaugeType}
-	famClamped        = &family{"slo_exporter_engine_clamped_records_total", "Records whose good events exceeded valid ones and were clamped to valid.", counterType}
-	famOutOfOrder     = &family{"slo_exporter_engine_out_of_order_records_total", "Records refused because they ended at or before the group's last one.", counterType}
-	famInvalid        = &family{"slo_exporter_engine_invalid_records_total", "Records refused for NaN, infinite or negative values.", counterType}
-	famGroupsRefused  = &family{"slo_exporter_engine_groups_refused_total", "Groups refused because the SLO reached its group cap.", counterType}
-	famGroupsExpired  = &family{"slo_exporter_engine_groups_expired_total", "Groups dropped after a period without data.", counterType}
-	famResets         = &family{"slo_exporter_source_resets_total", "Source counter resets (value drops) seen.", counterType}
-	famInvalidSamples = &family{"slo_exporter_source_invalid_samples_total", "Source samples skipped for NaN, infinite or negative values, or an increase above max_increase_rate.", counterType}
-	famRefusedPulls   = &family{"slo_exporter_source_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
-	famPullErrors     = &family{"slo_exporter_source_pull_errors_total", "Pulls of a selector refused because the data cannot give exact events, by reason: le_boundary (no classic bucket at the latency threshold), native_boundary (a native histogram bucket spans it), missing_valid (good or bad series without valid ones).", counterType}
-	famSkipped        = &family{"slo_exporter_source_skipped_samples_total", "Samples skipped because their kind (float or native histogram) does not fit the selector that received them.", counterType}
 )
 
 // labelSet is a list of label pairs with its text form (`a="b",c="d"`)
@@ -142,12 +110,11 @@ func writeEscaped(b *strings.Builder, v string) {
 }
 
 // emitter receives the series family by family: family starts one, and
-// sample and histogram add series to it. base holds the labels shared by
-// many series, extra (nil or not) the series' own.
+// sample adds series to it. base holds the labels shared by many series,
+// extra (nil or not) the series' own.
 type emitter interface {
 	family(f *family)
 	sample(base, extra *labelSet, v float64)
-	histogram(base *labelSet, h *Histogram)
 }
 
 // WindowLabel is the window label of a duration: a Prometheus duration
@@ -214,17 +181,6 @@ func prepare(snap *evaluator.Snapshot, info map[string]SLOInfo) []sloSeries {
 			}
 			s.groups[j] = labels(pairs...)
 		}
-	}
-	return out
-}
-
-// prepareBase is prepare without the per-group and per-window label sets,
-// for the self-metrics that need only each SLO's base labels.
-func prepareBase(snap *evaluator.Snapshot) []sloSeries {
-	out := make([]sloSeries, len(snap.SLOs))
-	for i := range snap.SLOs {
-		r := &snap.SLOs[i]
-		out[i] = sloSeries{r: r, base: labels("slo", r.Spec.Name, "service", r.Spec.Service)}
 	}
 	return out
 }
@@ -346,62 +302,6 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries, profile Pr
 	perSLO(famDataUp, func(s *sloSeries) float64 { return b2f(s.r.DataUp) })
 	t := float64(snap.Time.UnixMilli()) / 1e3
 	perSLO(famEvaluatedAt, func(*sloSeries) float64 { return t })
-}
-
-// buildLabels are the labels of slo_exporter_build_info.
-var buildLabels = labels("version", version.Version, "revision", version.Revision,
-	"build_date", version.BuildDate, "goversion", runtime.Version())
-
-// writeSelf emits the slo_exporter_* series. snap may be nil (no groups
-// yet) and so may st (no statistics yet: only build_info and groups).
-func writeSelf(e emitter, slos []sloSeries, st *Self) {
-	e.family(famBuildInfo)
-	e.sample(buildLabels, nil, 1)
-	if len(slos) > 0 {
-		e.family(famGroups)
-		for i := range slos {
-			e.sample(slos[i].base, nil, float64(len(slos[i].r.Groups)))
-		}
-	}
-	if st == nil {
-		return
-	}
-	e.family(famQueryDuration)
-	e.histogram(nil, &st.QueryDuration)
-	e.family(famQueryErrors)
-	for _, reason := range slices.Sorted(maps.Keys(st.QueryErrors)) {
-		e.sample(labels("reason", reason), nil, float64(st.QueryErrors[reason]))
-	}
-	one := func(f *family, v float64) {
-		e.family(f)
-		e.sample(nil, nil, v)
-	}
-	one(famQueries, float64(st.Queries))
-	one(famPoints, float64(st.Points))
-	one(famEvalDuration, st.EvalDuration.Seconds())
-	one(famBackfill, st.BackfillRatio)
-	one(famBfQueries, float64(st.BackfillQueries))
-	one(famBfSamples, float64(st.BackfillSamples))
-	one(famBfBytes, float64(st.BackfillBytes))
-	one(famBfSeconds, st.BackfillSeconds)
-	one(famSeries, float64(st.TrackedSeries))
-	one(famReloadOK, b2f(st.ReloadOK))
-	if !st.ReloadTime.IsZero() {
-		one(famReloadTime, float64(st.ReloadTime.UnixMilli())/1e3)
-	}
-	one(famClamped, float64(st.Clamped))
-	one(famOutOfOrder, float64(st.OutOfOrder))
-	one(famInvalid, float64(st.Invalid))
-	one(famGroupsRefused, float64(st.GroupsRefused))
-	one(famGroupsExpired, float64(st.GroupsExpired))
-	one(famResets, float64(st.CounterResets))
-	one(famInvalidSamples, float64(st.InvalidSamples))
-	one(famRefusedPulls, float64(st.RefusedPulls))
-	e.family(famPullErrors)
-	for _, reason := range slices.Sorted(maps.Keys(st.PullErrors)) {
-		e.sample(labels("reason", reason), nil, float64(st.PullErrors[reason]))
-	}
-	one(famSkipped, float64(st.SkippedSamples))
 }
 
 func b2f(b bool) float64 {

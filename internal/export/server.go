@@ -83,7 +83,8 @@ func NewServer(store *Store, opt Options) (*Server, error) {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{store: store, opt: opt, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		selfCollector{store})
 	switch opt.Exposition {
 	case "", ExpositionText:
 		s.metrics = http.HandlerFunc(s.serveText)
@@ -109,6 +110,10 @@ func NewServer(store *Store, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /slo/{name}", s.serveSLOPage)
 	return s, nil
 }
+
+// Registerer is the registry /metrics gathers at every scrape: the
+// components that count self-metrics (slo_exporter_*) register them there.
+func (s *Server) Registerer() prometheus.Registerer { return s.reg }
 
 // Handler returns the server's routes, for tests and for callers that
 // serve them themselves.
@@ -163,9 +168,9 @@ const LifecycleDisabled = "Lifecycle API is not enabled: start slo-exporter serv
 // contentTypeText is the text exposition format's content type.
 const contentTypeText = "text/plain; version=0.0.4; charset=utf-8"
 
-// serveText writes go_* and process_* (client_golang collectors, a fixed
-// small cost), the self-metrics, then the snapshot's slo_* text, rendered
-// once per snapshot. It answers in the text format whatever the Accept
+// serveText writes the registry's families (go_*, process_* and the
+// slo_exporter_* self-metrics: client_golang collectors, a fixed small
+// cost), then the snapshot's slo_* text, rendered once per snapshot. It answers in the text format whatever the Accept
 // header asks: every Prometheus-compatible scraper accepts it.
 //
 // With Accept-Encoding gzip, the body is two gzip members: the small head
@@ -198,8 +203,9 @@ func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// head renders everything but the slo_* series: the Go and process
-// collectors and the self-metrics.
+// head renders everything but the slo_* series: what is registered on the
+// server's registry, that is the Go and process collectors and the
+// self-metrics.
 func (s *Server) head(p *published) []byte {
 	var b bytes.Buffer
 	mfs, err := s.reg.Gather()
@@ -209,7 +215,6 @@ func (s *Server) head(p *published) []byte {
 	for _, mf := range mfs {
 		_, _ = expfmt.MetricFamilyToText(&b, mf)
 	}
-	writeSelfText(&b, p, s.store.Self())
 	return b.Bytes()
 }
 

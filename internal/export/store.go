@@ -3,7 +3,6 @@ package export
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 	"github.com/slo-exporter/slo-exporter/internal/policy"
@@ -31,73 +30,10 @@ type CostInfo struct {
 	Currency string
 }
 
-// Histogram is a distribution in the shape the scrape package keeps:
-// Counts[i] is the number of observations in (Bounds[i-1], Bounds[i]] and
-// the last entry those above the last bound, so len(Counts) is
-// len(Bounds)+1. Counts are per bucket, not cumulative.
-type Histogram struct {
-	Bounds []float64
-	Counts []uint64
-	Sum    float64
-	Count  uint64
-}
-
-// total is the number of observations: Count, or the sum of Counts if
-// that is larger, so that the exported buckets stay cumulative.
-func (h *Histogram) total() uint64 {
-	var n uint64
-	for _, c := range h.Counts {
-		n += c
-	}
-	return max(n, h.Count)
-}
-
-// Self is the daemon's own statistics, exported as slo_exporter_* series.
-// Counters are totals since the process started.
-type Self struct {
-	// QueryDuration observes the wall time of each query in seconds.
-	QueryDuration Histogram
-	// QueryErrors counts failed queries by reason; the daemon passes every
-	// known reason, with 0 for those that never happened.
-	QueryErrors map[string]uint64
-	// Queries counts the queries issued; Points the samples they returned.
-	Queries, Points uint64
-	// EvalDuration is the wall time of the last evaluation.
-	EvalDuration time.Duration
-	// BackfillRatio is the start-up backfill's progress in [0, 1].
-	BackfillRatio float64
-	// BackfillQueries, BackfillSamples, BackfillBytes and BackfillSeconds
-	// are what backfills cost since the process started: queries, samples
-	// returned, response bytes and wall time.
-	BackfillQueries, BackfillSamples, BackfillBytes uint64
-	BackfillSeconds                                 float64
-	// TrackedSeries is the number of source series whose counters are
-	// followed.
-	TrackedSeries int
-	// ReloadOK reports whether the last configuration load succeeded;
-	// ReloadTime is when the last successful one happened.
-	ReloadOK   bool
-	ReloadTime time.Time
-	// Engine counts records the engine clamped (good > valid), refused as
-	// out of order or invalid, and groups it refused (cap) or expired.
-	Clamped, OutOfOrder, Invalid, GroupsRefused, GroupsExpired uint64
-	// Counter resets seen, invalid samples skipped and pulls refused by the
-	// counter trackers.
-	CounterResets, InvalidSamples, RefusedPulls uint64
-	// PullErrors counts selector pulls refused because the data cannot
-	// give exact events, by reason (le_boundary, native_boundary,
-	// missing_valid); the daemon passes every reason, with 0 for those that
-	// never happened.
-	PullErrors map[string]uint64
-	// SkippedSamples counts samples whose kind did not fit their selector.
-	SkippedSamples uint64
-}
-
-// Store holds the latest snapshot and self-statistics. Writers replace
-// them atomically; readers never block.
+// Store holds the latest snapshot. Writers replace it atomically; readers
+// never block.
 type Store struct {
 	cur     atomic.Pointer[published]
-	self    atomic.Pointer[Self]
 	policy  atomic.Pointer[policy.Policy]
 	profile Profile
 	// history feeds the status page's charts (see History for its bounds).
@@ -128,7 +64,7 @@ type published struct {
 	warmed chan struct{}
 }
 
-// NewStore returns an empty store: /metrics shows only self-metrics until
+// NewStore returns an empty store: /metrics shows no slo_* series until
 // the first snapshot.
 func NewStore() *Store { return NewStoreProfile(ProfileDefault) }
 
@@ -169,10 +105,6 @@ func (s *Store) warm(p *published) {
 	p.sloGzip()
 }
 
-// SetSelf publishes the daemon's statistics; st must not be modified
-// afterwards.
-func (s *Store) SetSelf(st *Self) { s.self.Store(st) }
-
 // Snapshot returns the latest snapshot and its metadata; nil before the
 // first.
 func (s *Store) Snapshot() (*evaluator.Snapshot, map[string]SLOInfo) {
@@ -182,6 +114,3 @@ func (s *Store) Snapshot() (*evaluator.Snapshot, map[string]SLOInfo) {
 	}
 	return p.snap, p.info
 }
-
-// Self returns the latest statistics; nil before the first.
-func (s *Store) Self() *Self { return s.self.Load() }

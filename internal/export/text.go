@@ -27,8 +27,6 @@ func (e *textEmitter) family(f *family) {
 	switch f.typ {
 	case counterType:
 		typ = "counter"
-	case histogramType:
-		typ = "histogram"
 	}
 	buf := e.b.AvailableBuffer()
 	buf = append(buf, "# HELP "...)
@@ -79,20 +77,6 @@ func (e *textEmitter) line(name string, base, extra *labelSet, le string, v floa
 
 func (e *textEmitter) sample(base, extra *labelSet, v float64) {
 	e.line(e.f.name, base, extra, "", v)
-}
-
-func (e *textEmitter) histogram(base *labelSet, h *Histogram) {
-	var cum uint64
-	for i, b := range h.Bounds {
-		if i < len(h.Counts) {
-			cum += h.Counts[i]
-		}
-		e.line(e.f.name+"_bucket", base, nil, formatFloat(b), float64(cum))
-	}
-	total := h.total()
-	e.line(e.f.name+"_bucket", base, nil, "+Inf", float64(total))
-	e.line(e.f.name+"_sum", base, nil, "", h.Sum)
-	e.line(e.f.name+"_count", base, nil, "", float64(total))
 }
 
 // writeText writes the slo_* series of p in the text format.
@@ -151,12 +135,3 @@ var gzipWriters = sync.Pool{New: func() any {
 // for 25% more (BenchmarkGzipSnapshot). Compression runs once per snapshot
 // and off the scrape path, so the default level's ratio is worth its time.
 const gzipLevel = gzip.DefaultCompression
-
-// writeSelfText writes the slo_exporter_* series in the text format.
-func writeSelfText(b *bytes.Buffer, p *published, st *Self) {
-	var slos []sloSeries
-	if p != nil && p.snap != nil {
-		slos = prepareBase(p.snap)
-	}
-	writeSelf(&textEmitter{b: b}, slos, st)
-}

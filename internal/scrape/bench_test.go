@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -100,7 +102,8 @@ func BenchmarkBackfill(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		client, err := NewClient(ClientConfig{URL: h.srv.URL, Timeout: time.Minute})
+		metrics, _ := NewClientMetrics(nil)
+		client, err := NewClient(ClientConfig{URL: h.srv.URL, Timeout: time.Minute, Metrics: metrics})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -123,7 +126,7 @@ func BenchmarkBackfill(b *testing.B) {
 		cs := client.Stats()
 		fmt.Printf("backfill 30d x %d SLOs: wall %s, %d steps, %d range queries (%d retries), %d points, %.1f MiB read, query p50 bucket <= %s\n",
 			slos, wall.Round(time.Millisecond), last.StepsDone, last.Queries, cs.Retries, last.Points,
-			float64(last.Bytes)/(1<<20), medianBucket(cs.Duration))
+			float64(last.Bytes)/(1<<20), medianBucket(metrics.duration))
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(float64(last.Queries), "queries")
 		b.ReportMetric(float64(last.Points), "points")
@@ -131,16 +134,16 @@ func BenchmarkBackfill(b *testing.B) {
 }
 
 // medianBucket returns the upper bound of the bucket holding the median.
-func medianBucket(h Histogram) string {
-	var n uint64
-	for i, c := range h.Counts {
-		n += c
-		if 2*n >= h.Count {
-			if i < len(h.Buckets) {
-				return fmt.Sprintf("%gs", h.Buckets[i])
-			}
-			return "+Inf"
+func medianBucket(h prometheus.Histogram) string {
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		return err.Error()
+	}
+	total := m.GetHistogram().GetSampleCount()
+	for _, b := range m.GetHistogram().GetBucket() {
+		if 2*b.GetCumulativeCount() >= total {
+			return fmt.Sprintf("%gs", b.GetUpperBound())
 		}
 	}
-	return "n/a"
+	return "+Inf"
 }

@@ -96,45 +96,10 @@ type ClientConfig struct {
 	// (global.max_series_per_selector); a larger answer is refused as
 	// bad_response and none of its series is tracked. Zero means no cap.
 	MaxSeries int
-}
-
-// DurationBuckets are the upper bounds, in seconds, of the query duration
-// histogram.
-var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
-
-// Histogram is a cumulative-free histogram: Counts[i] counts observations
-// in (Buckets[i-1], Buckets[i]]; the last element counts those above the
-// last bound.
-type Histogram struct {
-	// Buckets are the upper bounds, ascending.
-	Buckets []float64
-	// Counts has len(Buckets)+1 entries.
-	Counts []uint64
-	// Sum and Count of all observations.
-	Sum   float64
-	Count uint64
-}
-
-func newHistogram(bounds []float64) Histogram {
-	return Histogram{Buckets: bounds, Counts: make([]uint64, len(bounds)+1)}
-}
-
-func (h *Histogram) observe(v float64) {
-	i := len(h.Buckets)
-	for j, b := range h.Buckets {
-		if v <= b {
-			i = j
-			break
-		}
-	}
-	h.Counts[i]++
-	h.Sum += v
-	h.Count++
-}
-
-func (h Histogram) clone() Histogram {
-	h.Counts = append([]uint64(nil), h.Counts...)
-	return h
+	// Metrics receives the client's counts as self-metrics; nil means
+	// unregistered ones of its own. Pass the same one to the clients of
+	// successive configurations so that the counters only grow.
+	Metrics *ClientMetrics
 }
 
 // ClientStats counts what a Client did. Fields only grow.
@@ -151,9 +116,6 @@ type ClientStats struct {
 	Warnings uint64
 	// BytesRead counts response body bytes.
 	BytesRead uint64
-	// Duration observes each query's wall time in seconds, retries
-	// included.
-	Duration Histogram
 }
 
 // Client queries a Prometheus-compatible HTTP API. It is a thin layer over
@@ -179,6 +141,7 @@ type Client struct {
 	jitter              func() float64
 	maxBody             int64 // bytes of an answer read whole
 	maxSeries           int   // series of one answer; 0: no cap
+	metrics             *ClientMetrics
 
 	mu    sync.Mutex
 	stats ClientStats
@@ -260,7 +223,10 @@ func (c *Client) applyDefaults(cfg ClientConfig) {
 	for _, r := range Reasons() {
 		c.stats.Errors[r] = 0
 	}
-	c.stats.Duration = newHistogram(DurationBuckets)
+	c.metrics = cfg.Metrics
+	if c.metrics == nil {
+		c.metrics, _ = NewClientMetrics(nil) // unregistered: cannot fail
+	}
 }
 
 // shownURL is the query URL as errors quote it: without the password of
@@ -286,7 +252,6 @@ func (c *Client) Stats() ClientStats {
 	for k, v := range c.stats.Errors {
 		s.Errors[k] = v
 	}
-	s.Duration = c.stats.Duration.clone()
 	return s
 }
 
@@ -455,11 +420,13 @@ func (c *Client) run(ctx context.Context, endpoint, expr string, limit wholeRead
 	c.stats.Queries++
 	c.stats.Attempts += uint64(attempts)
 	c.stats.Retries += uint64(attempts - 1)
-	c.stats.Duration.observe(time.Since(start).Seconds())
+	var failed Reason
 	if qe != nil {
 		c.stats.Errors[qe.Reason]++
+		failed = qe.Reason
 	}
 	c.mu.Unlock()
+	c.metrics.observe(attempts, time.Since(start).Seconds(), failed)
 	if qe != nil {
 		return qe
 	}
@@ -483,6 +450,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, limit whole
 	res := ex.result()
 	c.mu.Lock()
 	c.stats.BytesRead += uint64(res.bytes)
+	c.metrics.bytes.Add(float64(res.bytes))
 	c.mu.Unlock()
 	if err == nil {
 		return nil, 0
@@ -535,6 +503,7 @@ func (c *Client) noteWarnings(endpoint, expr string, lists ...[]string) {
 	if n > 0 {
 		c.mu.Lock()
 		c.stats.Warnings += uint64(n)
+		c.metrics.warnings.Add(float64(n))
 		c.mu.Unlock()
 	}
 }

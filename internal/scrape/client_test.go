@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
@@ -147,9 +148,13 @@ func TestClientFaults(t *testing.T) {
 					}
 				}
 				fs := newFaultServer(t, replies...)
-				c, _ := testClient(t, ClientConfig{URL: fs.URL, Timeout: tc.timeout})
+				reg := prometheus.NewPedanticRegistry()
+				metrics, err := NewClientMetrics(reg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, _ := testClient(t, ClientConfig{URL: fs.URL, Timeout: tc.timeout, Metrics: metrics})
 				at := time.Unix(1700000000, 0)
-				var err error
 				var series int
 				var value float64
 				wantExpr := "x"
@@ -171,9 +176,22 @@ func TestClientFaults(t *testing.T) {
 				if fs.count() != tc.attempts || st.Attempts != uint64(tc.attempts) || st.Retries != uint64(tc.attempts-1) {
 					t.Errorf("server saw %d requests, stats %d attempts %d retries; want %d attempts", fs.count(), st.Attempts, st.Retries, tc.attempts)
 				}
-				if st.Queries != 1 || st.Duration.Count != 1 {
-					t.Errorf("queries %d, duration observations %d; want 1, 1", st.Queries, st.Duration.Count)
+				if st.Queries != 1 {
+					t.Errorf("queries %d, want 1", st.Queries)
 				}
+				// /metrics counts what the server saw.
+				want := map[string]float64{
+					"slo_exporter_query_attempts_total":         float64(fs.count()),
+					"slo_exporter_query_retries_total":          float64(fs.count() - 1),
+					"slo_exporter_query_duration_seconds_count": 1,
+				}
+				for _, r := range Reasons() {
+					want[`slo_exporter_query_errors_total{reason="`+string(r)+`"}`] = 0
+				}
+				if tc.wantErr != "" {
+					want[`slo_exporter_query_errors_total{reason="`+string(tc.wantErr)+`"}`] = 1
+				}
+				gather(t, reg).check(t, want)
 				if tc.wantErr == "" {
 					if err != nil {
 						t.Fatalf("unexpected error %v", err)
@@ -212,7 +230,12 @@ func TestClientRequest(t *testing.T) {
 	hc := config.DefaultHTTPClientConfig
 	hc.BasicAuth = &config.BasicAuth{Username: "u", Password: "p"}
 	hc.HTTPHeaders = &config.Headers{Headers: map[string]config.Header{"X-Scope-OrgID": {Values: []string{"tenant-1"}}}}
-	c, _ := testClient(t, ClientConfig{URL: fs.URL + "/prometheus/", HTTP: hc, Timeout: 7 * time.Second})
+	reg := prometheus.NewPedanticRegistry()
+	metrics, err := NewClientMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := testClient(t, ClientConfig{URL: fs.URL + "/prometheus/", HTTP: hc, Timeout: 7 * time.Second, Metrics: metrics})
 	m, err := c.QueryRange(context.Background(), `sum(x)`, time.UnixMilli(1700000000000), time.UnixMilli(1700000030500), 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -244,6 +267,12 @@ func TestClientRequest(t *testing.T) {
 	if st := c.Stats(); st.Warnings != 2 || st.BytesRead == 0 {
 		t.Errorf("warnings %d bytes %d", st.Warnings, st.BytesRead)
 	}
+	// The body the server wrote, byte for byte, and its warning and info.
+	gather(t, reg).check(t, map[string]float64{
+		"slo_exporter_query_warnings_total":       2,
+		"slo_exporter_query_response_bytes_total": float64(len(fs.replies[0].body)),
+		"slo_exporter_query_attempts_total":       1,
+	})
 }
 
 func TestClientUnreachableAndCanceled(t *testing.T) {

@@ -15,6 +15,11 @@
 // pull per step. A source that comes back after failed ticks is backfilled
 // over the gap before the tick is recorded.
 //
+// ClientMetrics and PullerMetrics are the self-metrics the client and the
+// puller count (slo_exporter_query_*, slo_exporter_backfill_*,
+// slo_exporter_source_*, ...), registered on the registry /metrics gathers;
+// one set outlives the clients and pullers of successive configurations.
+//
 // The semantics (pinned time, dedupe, counter rules, chunking, outages,
 // offset, backends) are written down in docs/scrape.md.
 package scrape

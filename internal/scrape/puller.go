@@ -73,6 +73,10 @@ type PullerConfig struct {
 	NoSharedReads bool
 	// Logger; nil means none.
 	Logger *zap.Logger
+	// Metrics receives the puller's counts as self-metrics; nil means
+	// unregistered ones of its own. Pass the same one to the pullers of
+	// successive configurations so that the counters only grow.
+	Metrics *PullerMetrics
 	// AfterStep, when set, is called after every pull (tick or backfill
 	// step) has been recorded, with its time. Backtests evaluate the engine
 	// there, so history replays step by step through the same code.
@@ -101,6 +105,11 @@ type Puller struct {
 	c       internalStats
 	statsMu sync.Mutex
 	pub     Stats
+	// m receives the counts; sent and sentCounters are what publish added
+	// to it so far.
+	m            *PullerMetrics
+	sent         internalStats
+	sentCounters counters.Stats
 }
 
 // query is one unique expression and how it is read.
@@ -194,7 +203,9 @@ type internalStats struct {
 	bfSeconds                                                           float64
 }
 
-// Stats is what a Puller reports for self-metrics. Fields other than
+// Stats is what one Puller counted, for tests, backtests and the daemon's
+// gauges; the same counts reach /metrics through PullerMetrics, summed over
+// the pullers of successive configurations. Fields other than
 // SeriesTracked and Groups only grow.
 type Stats struct {
 	// Ticks counts Tick calls; Steps counts pulls processed (ticks and
@@ -205,7 +216,9 @@ type Stats struct {
 	// tick that ended the outage).
 	GapBackfills, GapBackfillErrors uint64
 	// Queries and QueryErrors count instant and range queries issued by
-	// the puller; PointsFetched the samples they returned.
+	// the puller; PointsFetched the samples they returned. Failed queries
+	// are exported by reason by the Client
+	// (slo_exporter_query_errors_total).
 	Queries, QueryErrors, PointsFetched uint64
 	// LEErrors counts pulls of a bucket selector whose series had no le
 	// label equal to the wanted boundary.
@@ -226,8 +239,10 @@ type Stats struct {
 	SeriesTracked int
 	// Groups is the number of groups known across targets.
 	Groups int
-	// GroupsRefused counts groups the engine refused (its MaxGroups cap);
-	// DroppedValidEvents the valid events of those groups that were lost.
+	// GroupsRefused counts groups the engine refused (its MaxGroups cap;
+	// the engine exports its own count,
+	// slo_exporter_engine_groups_refused_total); DroppedValidEvents the
+	// valid events of those groups that were lost.
 	GroupsRefused      uint64
 	DroppedValidEvents float64
 	// NegativeGood counts group pulls where bad exceeded valid (good =
@@ -275,7 +290,10 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 		cfg.Fanout = DefaultFanout
 	}
 	p := &Puller{q: q, eng: eng, cfg: cfg, iv: cfg.Interval.Milliseconds(),
-		forget: cfg.ForgetAfter.Milliseconds(), log: cfg.Logger}
+		forget: cfg.ForgetAfter.Milliseconds(), log: cfg.Logger, m: cfg.Metrics}
+	if p.m == nil {
+		p.m, _ = NewPullerMetrics(nil) // unregistered: cannot fail
+	}
 	if p.log == nil {
 		p.log = zap.NewNop()
 	}
@@ -1015,7 +1033,8 @@ func (ts *targetState) values(p *Puller, s [3]float64) (good, valid float64) {
 	}
 }
 
-// publish copies the counts into the Stats that other goroutines read.
+// publish copies the counts into the Stats that other goroutines read and
+// adds what was counted since the previous call to the self-metrics.
 func (p *Puller) publish() {
 	s := Stats{
 		Ticks: p.c.ticks, Steps: p.c.steps, GapBackfills: p.c.gapBackfills, GapBackfillErrors: p.c.gapErrors,
@@ -1030,6 +1049,7 @@ func (p *Puller) publish() {
 		cs := src.tracker.Stats()
 		s.Counters.Resets += cs.Resets
 		s.Counters.InvalidSamples += cs.InvalidSamples
+		s.Counters.ImplausibleSamples += cs.ImplausibleSamples
 		s.Counters.RefusedPulls += cs.RefusedPulls
 		s.Counters.NewSeries += cs.NewSeries
 		s.Counters.ForgottenSeries += cs.ForgottenSeries
@@ -1037,6 +1057,8 @@ func (p *Puller) publish() {
 	for _, ts := range p.targets {
 		s.Groups += len(ts.groups)
 	}
+	p.m.add(&p.sent, &p.c, &p.sentCounters, &s.Counters)
+	p.sent, p.sentCounters = p.c, s.Counters
 	p.statsMu.Lock()
 	p.pub = s
 	p.statsMu.Unlock()
