@@ -131,7 +131,7 @@ func (p *Plan) LongestPeriod() time.Duration {
 }
 
 func targetOf(i int, s *config.SLO) (scrape.Target, error) {
-	t := scrape.Target{SLO: i, GroupBy: s.GroupBy}
+	t := scrape.Target{SLO: i, GroupBy: s.GroupBy, MaxSeries: s.SeriesLimit()}
 	switch {
 	case s.SLI.Ratio != nil:
 		r := s.SLI.Ratio
