@@ -252,9 +252,10 @@ type Stats struct {
 	// those refused at the SLO's series cap (max_series). A series is
 	// counted once per SLO that refuses it, when first seen.
 	SeriesRefusedGroups, SeriesRefusedCap uint64
-	// DuplicateSeries is the number of series the duplicate-replica guard
-	// flags now (counters: resets on half their samples, their increments
-	// dropped); Duplicates names up to maxListedDuplicates of them.
+	// DuplicateSeries is the number of series (label sets) the
+	// duplicate-replica guard flags now (counters: resets on half their
+	// samples, their increments dropped); Duplicates names the first
+	// maxListedDuplicates of them in label order.
 	DuplicateSeries int
 	Duplicates      []DuplicateSeries
 	// Counters sums the counter trackers' stats.
@@ -275,6 +276,22 @@ type DuplicateSeries struct {
 	SLOs []string
 	// Series is its label set.
 	Series string
+}
+
+// addDuplicate adds a flagged series read for slos to list, once per
+// label set (a series read by two selectors is flagged by each).
+func addDuplicate(list []DuplicateSeries, labels string, slos []string) []DuplicateSeries {
+	for i := range list {
+		if list[i].Series == labels {
+			for _, name := range slos {
+				if !slices.Contains(list[i].SLOs, name) {
+					list[i].SLOs = append(list[i].SLOs, name)
+				}
+			}
+			return list
+		}
+	}
+	return append(list, DuplicateSeries{SLOs: slices.Clone(slos), Series: labels})
 }
 
 // maxListedDuplicates caps Stats.Duplicates.
@@ -907,12 +924,12 @@ func (p *Puller) reportDuplicates(s *source, pts []point) {
 		if !ch.Flagged {
 			delete(s.flagged, ch.Key)
 			p.log.Info("series behaves again: its increments count again", zap.Strings("slos", slos),
-				zap.String("series", labels[ch.Key]), zap.Int("samples_without_reset", counters.DuplicateWindow))
+				zap.String("selector", s.sel.String()), zap.String("series", labels[ch.Key]), zap.Int("samples_without_reset", counters.DuplicateWindow))
 			continue
 		}
 		s.flagged[ch.Key] = labels[ch.Key]
 		p.log.Warn("series resets on nearly every sample: its increments are not counted", zap.Strings("slos", slos),
-			zap.String("series", labels[ch.Key]), zap.Int("resets", ch.Resets), zap.Int("of_samples", counters.DuplicateWindow),
+			zap.String("selector", s.sel.String()), zap.String("series", labels[ch.Key]), zap.Int("resets", ch.Resets), zap.Int("of_samples", counters.DuplicateWindow),
 			zap.String("hint", duplicateHint))
 	}
 }
@@ -1198,13 +1215,13 @@ func (p *Puller) publish() {
 		s.Counters.DuplicateFlags += cs.DuplicateFlags
 		s.Counters.DuplicateSamples += cs.DuplicateSamples
 		s.Counters.DroppedEvents += cs.DroppedEvents
-		s.DuplicateSeries += len(src.flagged)
 		for _, labels := range src.flagged {
-			if len(s.Duplicates) < maxListedDuplicates {
-				s.Duplicates = append(s.Duplicates, DuplicateSeries{SLOs: p.sourceSLOs(src), Series: labels})
-			}
+			s.Duplicates = addDuplicate(s.Duplicates, labels, p.sourceSLOs(src))
 		}
 	}
+	s.DuplicateSeries = len(s.Duplicates)
+	slices.SortFunc(s.Duplicates, func(a, b DuplicateSeries) int { return strings.Compare(a.Series, b.Series) })
+	s.Duplicates = s.Duplicates[:min(len(s.Duplicates), maxListedDuplicates)]
 	for _, ts := range p.targets {
 		s.Groups += len(ts.groups)
 	}
