@@ -43,6 +43,10 @@ func (s exportSink) Publish(st *State) {
 		PullErrors: map[string]uint64{"le_boundary": st.Puller.LEErrors, "native_boundary": st.Puller.NativeErrors,
 			"missing_valid": st.Puller.MissingValid},
 		SkippedSamples: st.Puller.SkippedSamples,
+		SeriesRefused: map[string]uint64{"max_groups": st.Puller.SeriesRefusedGroups,
+			"max_series": st.Puller.SeriesRefusedCap},
+		DuplicateSeries: st.Puller.DuplicateSeries, DuplicateSamples: st.Puller.Counters.DuplicateSamples,
+		DuplicateEvents: st.Puller.Counters.DroppedEvents,
 
 		BackfillQueries: st.Backfills.Queries + st.Puller.BackfillQueries,
 		BackfillSamples: st.Backfills.Samples + st.Puller.BackfillSamples,

@@ -93,6 +93,7 @@ func fixtureSelf() *Self {
 		Clamped: 1, OutOfOrder: 2, Invalid: 3, GroupsRefused: 4, GroupsExpired: 5,
 		CounterResets: 6, InvalidSamples: 7, RefusedPulls: 8,
 		PullErrors: map[string]uint64{"le_boundary": 9, "native_boundary": 10, "missing_valid": 0}, SkippedSamples: 11,
+		SeriesRefused: map[string]uint64{"max_groups": 12, "max_series": 0}, DuplicateSeries: 1, DuplicateSamples: 13, DuplicateEvents: 1.4e7,
 	}
 }
 

@@ -84,6 +84,10 @@ var (
 	famRefusedPulls   = &family{"slo_exporter_source_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
 	famPullErrors     = &family{"slo_exporter_source_pull_errors_total", "Pulls of a selector refused because the data cannot give exact events, by reason: le_boundary (no classic bucket at the latency threshold), native_boundary (a native histogram bucket spans it), missing_valid (good or bad series without valid ones).", counterType}
 	famSkipped        = &family{"slo_exporter_source_skipped_samples_total", "Samples skipped because their kind (float or native histogram) does not fit the selector that received them.", counterType}
+	famSeriesRefused  = &family{"slo_exporter_source_series_refused_total", "Source series not tracked at all, by reason: max_groups (their group was refused at the SLO's group cap), max_series (the SLO's series cap).", counterType}
+	famDupSeries      = &family{"slo_exporter_source_duplicate_series", "Source series flagged now as two replicas of one counter (resets on half their latest samples); their increments are not counted.", gaugeType}
+	famDupSamples     = &family{"slo_exporter_source_duplicate_samples_total", "Samples of flagged duplicate series whose increments were dropped.", counterType}
+	famDupEvents      = &family{"slo_exporter_source_duplicate_dropped_events_total", "Events not counted because their series was flagged as a duplicate.", counterType}
 )
 
 // labelSet is a list of label pairs with its text form (`a="b",c="d"`)
@@ -402,6 +406,13 @@ func writeSelf(e emitter, slos []sloSeries, st *Self) {
 		e.sample(labels("reason", reason), nil, float64(st.PullErrors[reason]))
 	}
 	one(famSkipped, float64(st.SkippedSamples))
+	e.family(famSeriesRefused)
+	for _, reason := range slices.Sorted(maps.Keys(st.SeriesRefused)) {
+		e.sample(labels("reason", reason), nil, float64(st.SeriesRefused[reason]))
+	}
+	one(famDupSeries, float64(st.DuplicateSeries))
+	one(famDupSamples, float64(st.DuplicateSamples))
+	one(famDupEvents, st.DuplicateEvents)
 }
 
 func b2f(b bool) float64 {

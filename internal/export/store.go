@@ -90,6 +90,17 @@ type Self struct {
 	PullErrors map[string]uint64
 	// SkippedSamples counts samples whose kind did not fit their selector.
 	SkippedSamples uint64
+	// SeriesRefused counts source series not tracked, by reason:
+	// max_groups (their group was refused at the SLO's group cap) and
+	// max_series (the SLO's series cap); the daemon passes both reasons.
+	SeriesRefused map[string]uint64
+	// DuplicateSeries is the number of series flagged now as two replicas
+	// of one counter (resets on half their samples); DuplicateSamples
+	// counts the samples whose increments were dropped for it, and
+	// DuplicateEvents the events dropped.
+	DuplicateSeries  int
+	DuplicateSamples uint64
+	DuplicateEvents  float64
 }
 
 // Store holds the latest snapshot and self-statistics. Writers replace
