@@ -174,3 +174,71 @@ func TestBytesPerTrackedSeries(t *testing.T) {
 	}
 	runtime.KeepAlive(p)
 }
+
+// churnQuerier answers raw queries with the series whose instance is in
+// [lo, hi), one sample at the query's end counting one event a second.
+type churnQuerier struct {
+	wideQuerier
+	lo, hi int
+}
+
+func (c *churnQuerier) RawSamples(_ context.Context, _ string, _, end time.Time) (model.Matrix, error) {
+	var m model.Matrix
+	for i := c.lo; i < c.hi; i++ {
+		m = append(m, &model.SampleStream{Metric: model.Metric{"__name__": "wide_total", "instance": model.LabelValue(fmt.Sprint(i))},
+			Values: []model.SamplePair{{Timestamp: model.TimeFromUnixNano(end.UnixNano()), Value: model.SampleValue(end.Unix())}}})
+	}
+	return m, nil
+}
+
+// TestSeriesCapRoom: an ungrouped SLO with max_series 4 over 6 series
+// tracks 2 per selector (the cap is shared, so valid is never starved by
+// good); when the tracked series go away and are forgotten, the refused
+// ones are admitted at their next retry and counted from their next
+// sample, and the refusals are counted once per series and selector.
+func TestSeriesCapRoom(t *testing.T) {
+	q := &churnQuerier{lo: 0, hi: 6}
+	eng, err := evaluator.New(time.Minute, []evaluator.Spec{{Name: "room", Objective: 0.99, Period: 24 * time.Hour,
+		Windows: []time.Duration{time.Hour}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPuller(q, eng, []Target{{SLO: 0, MaxSeries: 4, Good: Selector{Expr: `wide_total`}, Valid: Selector{Expr: `wide_total{instance!=""}`}}},
+		PullerConfig{Interval: time.Minute, ForgetAfter: 10 * time.Minute, NoSharedReads: true, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tick := func(k int) {
+		t.Helper()
+		if res := p.Tick(context.Background(), t0.Add(time.Duration(k)*time.Minute)); len(res.Errors) > 0 {
+			t.Fatal(res.Errors)
+		}
+	}
+	for k := 0; k < 3; k++ {
+		tick(k)
+	}
+	if st := p.Stats(); st.SeriesTracked != 4 || st.SeriesRefusedCap != 8 {
+		t.Fatalf("tracked %d, refused %d; want 4 (2 per selector), 8", st.SeriesTracked, st.SeriesRefusedCap)
+	}
+	// Instances 0 and 1 (the admitted ones) stop; after ForgetAfter and
+	// the retry delay, two of the others take their place.
+	q.lo = 2
+	for k := 3; k < 30; k++ {
+		tick(k)
+	}
+	st := p.Stats()
+	if st.SeriesTracked != 4 || st.SeriesRefusedCap != 8 {
+		t.Errorf("after churn: tracked %d, refused %d; want 4 readmitted, still 8 refusals", st.SeriesTracked, st.SeriesRefusedCap)
+	}
+	// Brute force: instances 0 and 1 count 60 events a minute each at
+	// ticks 1 and 2 (tick 0 is the baseline); they are forgotten and their
+	// places freed at the prune of tick 19; instances 2 and 3, refused at
+	// ticks 0, 5, 10 and 15, are admitted at the retry of tick 20 (their
+	// baseline) and count at ticks 21 to 29.
+	want := float64(2*60*2 + 2*60*9)
+	w := eng.Evaluate(t0.Add(29 * time.Minute)).SLOs[0].Groups[0].Windows[0]
+	if w.Good != want || w.Valid != want {
+		t.Errorf("1h window %v/%v events, want %v", w.Good, w.Valid, want)
+	}
+}

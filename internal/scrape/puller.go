@@ -237,7 +237,10 @@ type Stats struct {
 	// Groups is the number of groups known across targets.
 	Groups int
 	// GroupsRefused counts groups the engine refused (its MaxGroups cap);
-	// DroppedValidEvents the valid events of those groups that were lost.
+	// DroppedValidEvents the valid events lost because a group with events
+	// could not be created (one that expired and came back over the cap).
+	// The series of groups refused when first seen are not tracked at all:
+	// see SeriesRefusedGroups.
 	GroupsRefused      uint64
 	DroppedValidEvents float64
 	// NegativeGood counts group pulls where bad exceeded valid (good =
