@@ -27,7 +27,11 @@
 //     previous pull to catch late samples), and each raw sample still
 //     counts exactly once;
 //   - a pull at a time not after the previous pull (a clock that went back,
-//     a duplicate timestamp) is refused as a whole and counted.
+//     a duplicate timestamp) is refused as a whole and counted;
+//   - a series that resets on half its samples (two replicas of one
+//     counter interleaved) is flagged and its increments dropped, and a
+//     reset close to another is held until the series is known not to be
+//     one: see the duplicate-replica guard in duplicate.go.
 //
 // # Difference from PromQL increase()
 //
