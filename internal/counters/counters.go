@@ -27,7 +27,11 @@
 //     previous pull to catch late samples), and each raw sample still
 //     counts exactly once;
 //   - a pull at a time not after the previous pull (a clock that went back,
-//     a duplicate timestamp) is refused as a whole and counted.
+//     a duplicate timestamp) is refused as a whole and counted;
+//   - a series that resets on half its samples (two replicas of one
+//     counter interleaved) is flagged and its increments dropped, and a
+//     reset close to another is held until the series is known not to be
+//     one: see the duplicate-replica guard in duplicate.go.
 //
 // # Difference from PromQL increase()
 //
@@ -65,6 +69,16 @@ type Stats struct {
 	NewSeries uint64
 	// ForgottenSeries is the number of series dropped after ForgetAfter.
 	ForgottenSeries uint64
+	// DuplicateFlags is the number of times a series was flagged as a
+	// likely duplicate (see the duplicate-replica guard below).
+	DuplicateFlags uint64
+	// DuplicateSamples is the number of samples of flagged series whose
+	// increments were dropped.
+	DuplicateSamples uint64
+	// DroppedEvents is the number of events not counted: the increments of
+	// flagged series (their held resets included), and held reset
+	// increments of series forgotten before they were released.
+	DroppedEvents float64
 }
 
 // Tracker computes per-series increments across pulls. It is not safe for
@@ -76,12 +90,14 @@ type Tracker struct {
 	pull        int64 // time of the current pull, ms
 	started     bool
 	stats       Stats
+	guard       duplicateGuard
 }
 
 type state struct {
 	value float64
 	ts    int64 // timestamp of the last raw sample consumed, ms
 	seen  int64 // time of the last pull that had this series, ms
+	dup   dupState
 }
 
 // NewTracker returns a Tracker that forgets series missing for longer than
@@ -102,6 +118,7 @@ func (tr *Tracker) Begin(t int64) bool {
 		return false
 	}
 	tr.pull, tr.started = t, true
+	tr.guard.changes = tr.guard.changes[:0]
 	return true
 }
 
@@ -137,6 +154,7 @@ func (tr *Tracker) ObserveSample(key uint64, ts int64, v float64) (inc float64, 
 	if found && tr.pull-s.seen > tr.forgetAfter {
 		// Missing for longer than ForgetAfter: End would have dropped it.
 		tr.stats.ForgottenSeries++
+		tr.forgetDup(s)
 		found = false
 	}
 	if !found {
@@ -163,6 +181,9 @@ func (tr *Tracker) ObserveSample(key uint64, ts int64, v float64) (inc float64, 
 		tr.stats.Resets++
 	}
 	s.value, s.ts, s.seen = v, ts, tr.pull
+	if !tr.guard.off {
+		return tr.checkDuplicate(key, s, inc, reset)
+	}
 	return inc, true
 }
 
@@ -185,6 +206,7 @@ func (tr *Tracker) LastSample(key uint64) (int64, bool) {
 func (tr *Tracker) End() {
 	for k, s := range tr.series {
 		if tr.pull-s.seen > tr.forgetAfter {
+			tr.forgetDup(s)
 			delete(tr.series, k)
 			tr.stats.ForgottenSeries++
 		}

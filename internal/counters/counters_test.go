@@ -102,7 +102,15 @@ func bruteIncrease(ts []int64, vs []float64, forget int64) float64 {
 
 // TestPropertyIncrementsMatchBruteForce: random series with resets, gaps and
 // churn; the tracker's increments per series add up to the brute-force sum.
+// With the duplicate guard on, resets close together are held back, so the
+// increments plus what is held now plus what was dropped add up to it.
 func TestPropertyIncrementsMatchBruteForce(t *testing.T) {
+	for _, guard := range []bool{false, true} {
+		propertyIncrements(t, guard)
+	}
+}
+
+func propertyIncrements(t *testing.T, guard bool) {
 	const step, forget = int64(30000), int64(10 * 60000)
 	for seed := uint64(0); seed < 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
@@ -130,6 +138,7 @@ func TestPropertyIncrementsMatchBruteForce(t *testing.T) {
 				gapFrom: rng.IntN(pulls), gapLength: rng.IntN(40)}
 		}
 		tr := NewTracker(time.Duration(forget) * time.Millisecond)
+		tr.SetDuplicateGuard(guard)
 		got := make([]float64, nSeries)
 		for p := 0; p < pulls; p++ {
 			now := int64(p+1) * step
@@ -149,10 +158,16 @@ func TestPropertyIncrementsMatchBruteForce(t *testing.T) {
 			}
 			tr.End()
 		}
+		var sumGot, sumWant float64
 		for i, s := range ss {
-			if want := bruteIncrease(s.ts, s.vs, forget); got[i] != want {
-				t.Fatalf("seed %d series %d: tracker %v, brute force %v", seed, i, got[i], want)
+			want := bruteIncrease(s.ts, s.vs, forget)
+			sumGot, sumWant = sumGot+got[i], sumWant+want
+			if !guard && got[i] != want || guard && got[i] > want {
+				t.Fatalf("guard %v seed %d series %d: tracker %v, brute force %v", guard, seed, i, got[i], want)
 			}
+		}
+		if st := tr.Stats(); guard && sumGot+tr.HeldEvents()+st.DroppedEvents != sumWant {
+			t.Fatalf("seed %d: counted %v + held %v + dropped %v, brute force %v", seed, sumGot, tr.HeldEvents(), st.DroppedEvents, sumWant)
 		}
 	}
 }

@@ -133,7 +133,7 @@ func (p *Plan) LongestPeriod() time.Duration {
 // targetOf turns an SLO of a kind that reads series into its pull target:
 // which selectors give good and valid events. Each kind is one case.
 func targetOf(i int, s *config.SLO) (scrape.Target, error) {
-	t := scrape.Target{SLO: i, GroupBy: s.GroupBy}
+	t := scrape.Target{SLO: i, GroupBy: s.GroupBy, MaxSeries: s.SeriesLimit()}
 	switch s.SLI.Kind() {
 	case slo.Ratio:
 		r := s.SLI.Ratio

@@ -91,6 +91,9 @@ type PullerMetrics struct {
 	skipped                                                prometheus.Counter
 	pullErrors                                             *prometheus.CounterVec
 	resets, invalid, implausible, refused, newSeries, gone prometheus.Counter
+	seriesRefused                                          *prometheus.CounterVec
+	dupSeries                                              prometheus.Gauge
+	dupSamples, dupEvents                                  prometheus.Counter
 }
 
 // Pull error reasons of slo_exporter_source_pull_errors_total.
@@ -144,6 +147,19 @@ func NewPullerMetrics(reg prometheus.Registerer) (*PullerMetrics, error) {
 			"Source series seen for the first time, or again after being forgotten."),
 		gone: c("slo_exporter_source_forgotten_series_total",
 			"Source series whose counter state was dropped after they were missing for the forget period."),
+		seriesRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slo_exporter_source_series_refused_total",
+			Help: "Source series not tracked at all, by reason: max_groups (their group was refused at the SLO's group cap), max_series (the SLO's series cap).",
+		}, []string{"reason"}),
+		dupSeries: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "slo_exporter_source_duplicate_series",
+			Help: "Source series flagged now as two replicas of one counter (resets on half their latest samples); their increments are not counted.",
+		}),
+		dupSamples: c("slo_exporter_source_duplicate_samples_total", "Samples of flagged duplicate series whose increments were dropped."),
+		dupEvents:  c("slo_exporter_source_duplicate_dropped_events_total", "Events not counted because their series was flagged as a duplicate."),
+	}
+	for _, r := range []string{refusedReasonGroups, refusedReasonSeries} {
+		m.seriesRefused.WithLabelValues(r)
 	}
 	for _, r := range []string{pullErrLE, pullErrNative, pullErrMissing} {
 		m.pullErrors.WithLabelValues(r)
@@ -151,8 +167,14 @@ func NewPullerMetrics(reg prometheus.Registerer) (*PullerMetrics, error) {
 	return m, register(reg, m.queries, m.points, m.bfQueries, m.bfSamples, m.bfBytes, m.bfSeconds,
 		m.ticks, m.steps, m.gapBackfills, m.gapErrors, m.negativeGood, m.recordErrors, m.merged,
 		m.droppedValid, m.skipped, m.pullErrors, m.resets, m.invalid, m.implausible, m.refused,
-		m.newSeries, m.gone)
+		m.newSeries, m.gone, m.seriesRefused, m.dupSeries, m.dupSamples, m.dupEvents)
 }
+
+// Reasons of slo_exporter_source_series_refused_total.
+const (
+	refusedReasonGroups = "max_groups"
+	refusedReasonSeries = "max_series"
+)
 
 // add adds what a puller counted between before and now, its counts at
 // its previous and current publication.
@@ -191,6 +213,10 @@ func (m *PullerMetrics) add(before, now *internalStats, csBefore, csNow *counter
 	inc(m.refused, csBefore.RefusedPulls, csNow.RefusedPulls)
 	inc(m.newSeries, csBefore.NewSeries, csNow.NewSeries)
 	inc(m.gone, csBefore.ForgottenSeries, csNow.ForgottenSeries)
+	inc(m.seriesRefused.WithLabelValues(refusedReasonGroups), before.seriesRefused[refusedGroupCap], now.seriesRefused[refusedGroupCap])
+	inc(m.seriesRefused.WithLabelValues(refusedReasonSeries), before.seriesRefused[refusedSeriesCap], now.seriesRefused[refusedSeriesCap])
+	inc(m.dupSamples, csBefore.DuplicateSamples, csNow.DuplicateSamples)
+	incF(m.dupEvents, csBefore.DroppedEvents, csNow.DroppedEvents)
 }
 
 // register registers cs on reg (none when reg is nil).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -140,9 +141,10 @@ type source struct {
 	kindWarned bool           // a pull with only samples of the other kind was logged
 	series     map[uint64]*seriesInfo
 	consumers  []consumer
-	maxPeriod  int64 // longest period of its targets, ms
-	err        error // this step's source-level error (le mismatch, straddled native threshold)
-	matched    int   // series that passed the source's filters at its last step
+	maxPeriod  int64             // longest period of its targets, ms
+	err        error             // this step's source-level error (le mismatch, straddled native threshold)
+	matched    int               // series that passed the source's filters at its last step
+	flagged    map[uint64]string // series flagged by the duplicate guard: their labels
 }
 
 type consumer struct {
@@ -152,8 +154,12 @@ type consumer struct {
 
 type seriesInfo struct {
 	match  bool  // passes the le filter (true without one)
-	groups []int // group index per consumer
+	groups []int // group index per consumer; -1: refused by the consumer's caps
 	seen   int64
+	// refused: every consumer refused the series (group or series cap):
+	// it is not tracked, and tried again after refusedRetry.
+	refused   bool
+	refusedAt int64
 }
 
 type targetState struct {
@@ -167,7 +173,10 @@ type targetState struct {
 	pending []*entry // ascending t
 	lastRec int64
 	hasRec  bool
-	logged  bool // ErrTooManyGroups logged
+	logged  bool   // ErrTooManyGroups logged
+	tracked [3]int // series admitted per role (MaxSeries, shared evenly by the roles)
+	// capLogged: series refused at the group cap, or at MaxSeries, logged.
+	capLogged [2]bool
 }
 
 type groupState struct {
@@ -198,6 +207,7 @@ type internalStats struct {
 	ticks, steps, gapBackfills, gapErrors, queries, queryErrors, points uint64
 	groupsRefused, negativeGood, recordErrors, leErrors, merged         uint64
 	nativeErrors, skipped, missingValid                                 uint64
+	seriesRefused                                                       [2]uint64 // by refusal
 	droppedValid                                                        float64
 	bfQueries, bfSamples, bfBytes                                       uint64
 	bfSeconds                                                           float64
@@ -242,7 +252,10 @@ type Stats struct {
 	// GroupsRefused counts groups the engine refused (its MaxGroups cap;
 	// the engine exports its own count,
 	// slo_exporter_engine_groups_refused_total); DroppedValidEvents the
-	// valid events of those groups that were lost.
+	// valid events lost because a group with events could not be created
+	// (one that expired and came back over the cap). The series of groups
+	// refused when first seen are not tracked at all: see
+	// SeriesRefusedGroups.
 	GroupsRefused      uint64
 	DroppedValidEvents float64
 	// NegativeGood counts group pulls where bad exceeded valid (good =
@@ -252,6 +265,17 @@ type Stats struct {
 	RecordErrors uint64
 	// MergedPending counts pending pulls merged over MaxPending.
 	MergedPending uint64
+	// SeriesRefusedGroups counts series not tracked because their group
+	// was refused at the SLO's group cap (max_groups); SeriesRefusedCap
+	// those refused at the SLO's series cap (max_series). A series is
+	// counted once per SLO that refuses it, when first seen.
+	SeriesRefusedGroups, SeriesRefusedCap uint64
+	// DuplicateSeries is the number of series (label sets) the
+	// duplicate-replica guard flags now (counters: resets on half their
+	// samples, their increments dropped); Duplicates names the first
+	// maxListedDuplicates of them in label order.
+	DuplicateSeries int
+	Duplicates      []DuplicateSeries
 	// Counters sums the counter trackers' stats.
 	Counters counters.Stats
 	// BackfillQueries, BackfillSamples and BackfillBytes are what the
@@ -263,6 +287,44 @@ type Stats struct {
 	BackfillQueries, BackfillSamples, BackfillBytes uint64
 	BackfillSeconds                                 float64
 }
+
+// DuplicateSeries is a series flagged by the duplicate-replica guard.
+type DuplicateSeries struct {
+	// SLOs are the SLOs that read the series.
+	SLOs []string
+	// Series is its label set.
+	Series string
+}
+
+// addDuplicate adds a flagged series read for slos to list, once per
+// label set (a series read by two selectors is flagged by each).
+func addDuplicate(list []DuplicateSeries, labels string, slos []string) []DuplicateSeries {
+	for i := range list {
+		if list[i].Series == labels {
+			for _, name := range slos {
+				if !slices.Contains(list[i].SLOs, name) {
+					list[i].SLOs = append(list[i].SLOs, name)
+				}
+			}
+			return list
+		}
+	}
+	return append(list, DuplicateSeries{SLOs: slices.Clone(slos), Series: labels})
+}
+
+// maxListedDuplicates caps Stats.Duplicates.
+const maxListedDuplicates = 20
+
+// duplicateHint is the advice logged with a flagged series.
+const duplicateHint = "two replicas without dedup? set the selector to one replica, or dedup with a replica label in Prometheus/Thanos"
+
+// refusal is why a series is not tracked.
+type refusal int
+
+const (
+	refusedGroupCap  refusal = iota // its group was refused (max_groups)
+	refusedSeriesCap                // the SLO tracks max_series already
+)
 
 // NewPuller validates the targets against the engine and builds the
 // query plan: one query per unique expression, one counter tracker per
@@ -674,12 +736,17 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 			info := s.series[pt.fp]
 			if info == nil {
 				info = p.newSeries(s, pt.fp, pt.metric, t)
+			} else if info.refused && t-info.refusedAt >= refusedRetry.Milliseconds() {
+				info = p.readmit(s, pt.fp, pt.metric, t)
 			}
 			if !info.match {
 				continue
 			}
 			s.matched++
 			info.seen = t
+			if info.refused {
+				continue // over a cap: no counter state at all
+			}
 			var inc float64
 			var counted bool
 			if s.native != nil {
@@ -697,12 +764,16 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 				}
 			}
 			for ci, c := range s.consumers {
+				if info.groups[ci] < 0 {
+					continue // refused by this consumer's caps
+				}
 				sums := ents[ci].at(info.groups[ci]) // a slot even without an increment
 				if counted {
 					sums[c.role] += inc
 				}
 			}
 		}
+		p.reportDuplicates(s, pts)
 		s.tracker.End()
 	}
 	if touched {
@@ -784,12 +855,115 @@ func (p *Puller) newSeries(s *source, fp uint64, m model.Metric, t int64) *serie
 		info.match, _ = s.le.match(m)
 	}
 	if info.match {
-		for ci, c := range s.consumers {
-			info.groups[ci] = p.targets[c.target].groupOf(p, m, t)
-		}
+		p.admit(s, info, m, t, true)
 	}
 	s.series[fp] = info
 	return info
+}
+
+// admit decides, for each consumer of source s, whether a new series is
+// tracked: its group must exist or be created under the SLO's group cap,
+// and the SLO must track fewer than its MaxSeries. A series no consumer
+// admits is refused: it gets no counter state. count: count and log the
+// refusals (not on a retry of a series refused before).
+func (p *Puller) admit(s *source, info *seriesInfo, m model.Metric, t int64, count bool) {
+	info.refused = true
+	for ci, c := range s.consumers {
+		ts := p.targets[c.target]
+		info.groups[ci] = -1
+		if ts.MaxSeries > 0 && ts.tracked[c.role] >= max(ts.MaxSeries/len(ts.sources), 1) {
+			p.refuseSeries(ts, refusedSeriesCap, m, count)
+			continue
+		}
+		gi := ts.groupOf(p, m, t)
+		gs := ts.groups[gi]
+		if gs.g == nil && gs.refused && t-gs.refusedAt >= refusedRetry.Milliseconds() {
+			p.createGroup(ts, gs, t)
+		}
+		if gs.g == nil && gs.refused {
+			p.refuseSeries(ts, refusedGroupCap, m, count)
+			continue
+		}
+		info.groups[ci] = gi
+		ts.tracked[c.role]++
+		info.refused = false
+	}
+	if info.refused {
+		info.refusedAt = t
+	}
+}
+
+// readmit tries a refused series again (its SLOs may have room now).
+func (p *Puller) readmit(s *source, fp uint64, m model.Metric, t int64) *seriesInfo {
+	info := s.series[fp]
+	p.admit(s, info, m, t, false)
+	return info
+}
+
+// refuseSeries counts a series a target refused and logs the first one
+// refused at max_series per target (createGroup logs the group cap).
+func (p *Puller) refuseSeries(ts *targetState, why refusal, m model.Metric, count bool) {
+	if !count {
+		return
+	}
+	p.c.seriesRefused[why]++
+	if ts.capLogged[why] {
+		return
+	}
+	ts.capLogged[why] = true
+	if why == refusedGroupCap {
+		return // createGroup logged the cap
+	}
+	p.log.Warn("too many series: series over the SLO's max_series are not tracked", zap.String("slo", ts.name),
+		zap.Int("max_series", ts.MaxSeries), zap.Stringer("series", m))
+}
+
+// reportDuplicates logs the series of source s that its tracker's
+// duplicate-replica guard flagged or cleared in this pull, and keeps the
+// flagged ones for Stats.
+func (p *Puller) reportDuplicates(s *source, pts []point) {
+	fc, ok := s.tracker.(interface{ FlagChanges() []counters.FlagChange })
+	if !ok || len(fc.FlagChanges()) == 0 {
+		return
+	}
+	changes := fc.FlagChanges()
+	want := make(map[uint64]bool, len(changes))
+	for _, ch := range changes {
+		want[ch.Key] = true
+	}
+	labels := make(map[uint64]string, len(changes))
+	for i := range pts {
+		if want[pts[i].fp] {
+			labels[pts[i].fp] = pts[i].metric.String()
+		}
+	}
+	slos := p.sourceSLOs(s)
+	if s.flagged == nil {
+		s.flagged = map[uint64]string{}
+	}
+	for _, ch := range changes {
+		if !ch.Flagged {
+			delete(s.flagged, ch.Key)
+			p.log.Info("series behaves again: its increments count again", zap.Strings("slos", slos),
+				zap.String("selector", s.sel.String()), zap.String("series", labels[ch.Key]), zap.Int("samples_without_reset", counters.DuplicateWindow))
+			continue
+		}
+		s.flagged[ch.Key] = labels[ch.Key]
+		p.log.Warn("series resets on nearly every sample: its increments are not counted", zap.Strings("slos", slos),
+			zap.String("selector", s.sel.String()), zap.String("series", labels[ch.Key]), zap.Int("resets", ch.Resets), zap.Int("of_samples", counters.DuplicateWindow),
+			zap.String("hint", duplicateHint))
+	}
+}
+
+// sourceSLOs names the SLOs that read source s.
+func (p *Puller) sourceSLOs(s *source) []string {
+	var out []string
+	for _, c := range s.consumers {
+		if name := p.targets[c.target].name; !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // pruneSeries drops cached series not seen for ForgetAfter, and the shared
@@ -803,7 +977,14 @@ func (p *Puller) pruneSeries(t int64) {
 	for _, s := range p.sources {
 		for fp, info := range s.series {
 			if t-info.seen > p.forget {
+				for ci, gi := range info.groups {
+					if gi >= 0 && info.match {
+						c := s.consumers[ci]
+						p.targets[c.target].tracked[c.role]--
+					}
+				}
 				delete(s.series, fp)
+				delete(s.flagged, fp)
 			}
 		}
 	}
@@ -845,8 +1026,8 @@ func (p *Puller) createGroup(ts *targetState, gs *groupState, t int64) bool {
 		gs.refused, gs.refusedAt = true, t
 		if !ts.logged {
 			ts.logged = true
-			p.log.Warn("too many groups: events of new groups are dropped", zap.String("slo", ts.name),
-				zap.Any("group", gs.labels), zap.Error(err))
+			p.log.Warn("too many groups: series of new groups are not tracked and their events are dropped", zap.String("slo", ts.name),
+				zap.Int("max_groups", p.eng.Spec(ts.SLO).MaxGroups), zap.Any("group", gs.labels), zap.Error(err))
 		}
 		return false
 	}
@@ -1042,6 +1223,7 @@ func (p *Puller) publish() {
 		GroupsRefused: p.c.groupsRefused, DroppedValidEvents: p.c.droppedValid, NegativeGood: p.c.negativeGood,
 		RecordErrors: p.c.recordErrors, MergedPending: p.c.merged,
 		NativeErrors: p.c.nativeErrors, SkippedSamples: p.c.skipped, MissingValid: p.c.missingValid,
+		SeriesRefusedGroups: p.c.seriesRefused[refusedGroupCap], SeriesRefusedCap: p.c.seriesRefused[refusedSeriesCap],
 		BackfillQueries: p.c.bfQueries, BackfillSamples: p.c.bfSamples, BackfillBytes: p.c.bfBytes, BackfillSeconds: p.c.bfSeconds,
 	}
 	for _, src := range p.sources {
@@ -1053,11 +1235,21 @@ func (p *Puller) publish() {
 		s.Counters.RefusedPulls += cs.RefusedPulls
 		s.Counters.NewSeries += cs.NewSeries
 		s.Counters.ForgottenSeries += cs.ForgottenSeries
+		s.Counters.DuplicateFlags += cs.DuplicateFlags
+		s.Counters.DuplicateSamples += cs.DuplicateSamples
+		s.Counters.DroppedEvents += cs.DroppedEvents
+		for _, labels := range src.flagged {
+			s.Duplicates = addDuplicate(s.Duplicates, labels, p.sourceSLOs(src))
+		}
 	}
+	s.DuplicateSeries = len(s.Duplicates)
+	slices.SortFunc(s.Duplicates, func(a, b DuplicateSeries) int { return strings.Compare(a.Series, b.Series) })
+	s.Duplicates = s.Duplicates[:min(len(s.Duplicates), maxListedDuplicates)]
 	for _, ts := range p.targets {
 		s.Groups += len(ts.groups)
 	}
 	p.m.add(&p.sent, &p.c, &p.sentCounters, &s.Counters)
+	p.m.dupSeries.Set(float64(s.DuplicateSeries))
 	p.sent, p.sentCounters = p.c, s.Counters
 	p.statsMu.Lock()
 	p.pub = s

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/prometheus/common/model"
@@ -116,9 +117,11 @@ func (j *jsonReader) str() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !escaped {
+	if !escaped && utf8.Valid(b) {
 		return string(b), nil
 	}
+	// Escapes, or bytes that are not UTF-8 (replaced by U+FFFD, as
+	// encoding/json does; FuzzRawJSON found them).
 	var s string
 	if err := json.Unmarshal(append(append([]byte{'"'}, b...), '"'), &s); err != nil {
 		return "", err

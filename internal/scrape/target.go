@@ -64,6 +64,13 @@ type Target struct {
 	// Good, Valid and Bad: exactly two are set. With Bad, good = valid -
 	// bad (floored at 0) or valid = good + bad.
 	Good, Valid, Bad Selector
+	// MaxSeries caps the series the target tracks, across its selectors
+	// (slos[].max_series, or max_groups x 20 when left out), shared evenly
+	// by its selectors so that a cap reached never leaves one without
+	// series; a series over it is not tracked at all, and counted. Zero: no cap beyond the
+	// engine's group cap, whose refused groups' series are not tracked
+	// either.
+	MaxSeries int
 }
 
 // role is which of a target's sums a source feeds.
