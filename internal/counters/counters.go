@@ -181,6 +181,16 @@ func (tr *Tracker) LastSample(key uint64) (int64, bool) {
 	return s.ts, true
 }
 
+// LastValue returns the value and timestamp of the last raw sample
+// consumed of series key, and whether the series is tracked.
+func (tr *Tracker) LastValue(key uint64) (v float64, ts int64, ok bool) {
+	s, ok := tr.series[key]
+	if !ok {
+		return 0, 0, false
+	}
+	return s.value, s.ts, true
+}
+
 // End finishes the current pull and forgets series not seen for ForgetAfter.
 func (tr *Tracker) End() {
 	for k, s := range tr.series {
