@@ -67,15 +67,29 @@ const (
 	// coarseMaxUnclean is the share of hours beyond which a query is read
 	// as raw samples instead: raw chunks then cost fewer requests.
 	coarseMaxUnclean = 0.5
-	// coarsePrefetch is how many hours of raw samples of unclean hours are
+	// coarsePrefetch is how many slots of raw samples of unclean slots are
 	// read ahead at once.
-	coarsePrefetch = 24
+	coarsePrefetch = 48
 )
 
-var (
-	hourMs = time.Hour.Milliseconds()
-	midMs  = windows.MidResolution.Milliseconds()
-)
+var midMs = windows.MidResolution.Milliseconds()
+
+// coarseSlot returns the length of the slots of a coarse backfill (the
+// spacing of its boundaries older than the mid tier's reach, and the range
+// of each resets() probe): the longest divisor of an hour, a multiple of
+// 5m, whose span plus coarseLookback is within ForgetAfter. Two samples a
+// clean slot's boundary values read are then never further apart than
+// ForgetAfter, so ticking would not have forgotten the series between
+// them. Zero: ForgetAfter is too short for a coarse backfill.
+func (p *Puller) coarseSlot() int64 {
+	for _, m := range []int64{60, 30, 20, 15, 10, 5} {
+		slot := m * time.Minute.Milliseconds()
+		if slot+coarseLookback.Milliseconds() <= p.forget {
+			return slot
+		}
+	}
+	return 0
+}
 
 // coarseQuery is one raw query backfilled coarsely.
 type coarseQuery struct {
@@ -87,7 +101,8 @@ type coarseQuery struct {
 	first int64 // first boundary: start rounded up to the hour
 	mid   int64 // first boundary of the 5m part: max(first, cutC)
 	cutM  int64 // last boundary
-	nHour int   // hourly boundaries, first..mid
+	slot  int64 // ms: boundary spacing before mid, and the span of a Z probe
+	nSlow int   // boundaries first..mid, slot apart
 	nb    int   // boundaries in all
 	nz    int   // hours: ends first+1h .. ceil(cutM)
 	// series by fingerprint without the metric name (Z drops it).
@@ -107,28 +122,28 @@ type coarseSeries struct {
 
 // boundary returns the time of boundary i.
 func (cq *coarseQuery) boundary(i int) int64 {
-	if i < cq.nHour {
-		return cq.first + int64(i)*hourMs
+	if i < cq.nSlow {
+		return cq.first + int64(i)*cq.slot
 	}
-	return cq.mid + int64(i-cq.nHour+1)*midMs
+	return cq.mid + int64(i-cq.nSlow+1)*midMs
 }
 
 // index returns the boundary index of t (a boundary).
 func (cq *coarseQuery) index(t int64) int {
 	if t <= cq.mid {
-		return int((t - cq.first) / hourMs)
+		return int((t - cq.first) / cq.slot)
 	}
-	return cq.nHour - 1 + int((t-cq.mid)/midMs)
+	return cq.nSlow - 1 + int((t-cq.mid)/midMs)
 }
 
-// hourEnd returns the end of hour j.
-func (cq *coarseQuery) hourEnd(j int) int64 { return cq.first + int64(j+1)*hourMs }
+// slotEnd returns the end of slot j.
+func (cq *coarseQuery) slotEnd(j int) int64 { return cq.first + int64(j+1)*cq.slot }
 
 // coarseCuts returns the last boundaries of the hourly and 5-minute parts
 // of a backfill ending at to: records older than them land in buckets that
 // no window of any layout still reads once the engine reaches to.
 func (p *Puller) coarseCuts(to int64) (cutC, cutM int64) {
-	cutC = floorTo(to-windows.MidSpan.Milliseconds()-2*midMs, hourMs)
+	cutC = floorTo(to-windows.MidSpan.Milliseconds()-2*midMs, p.coarseSlot())
 	cutM = floorTo(to-windows.FineSpan.Milliseconds()-2*p.iv, midMs)
 	return cutC, cutM
 }
@@ -138,7 +153,8 @@ func (p *Puller) coarseCuts(to int64) (cutC, cutM int64) {
 // target with time slices, every target of their sources in the same case,
 // and a start at least an hour before cutM.
 func (p *Puller) coarseQueries(startOf map[int]int64, cutM int64) []*coarseQuery {
-	if p.cfg.RawBackfill || p.cfg.AfterStep != nil {
+	slotMs := p.coarseSlot()
+	if p.cfg.RawBackfill || p.cfg.AfterStep != nil || slotMs == 0 {
 		return nil
 	}
 	okQ := make([]bool, len(p.queries))
@@ -151,7 +167,7 @@ func (p *Puller) coarseQueries(startOf map[int]int64, cutM int64) []*coarseQuery
 			s := p.sources[si]
 			st, found := startOf[si]
 			_, counter := s.tracker.(*counters.Tracker)
-			if !found || !counter || s.native != nil || ceilTo(st, hourMs) >= cutM {
+			if !found || !counter || s.native != nil || ceilTo(st, slotMs) >= cutM {
 				okQ[qi] = false
 			}
 		}
@@ -185,7 +201,7 @@ func (p *Puller) coarseQueries(startOf map[int]int64, cutM int64) []*coarseQuery
 		if !okQ[qi] {
 			continue
 		}
-		cq := &coarseQuery{qi: qi, srcs: q.sources, start: math.MaxInt64, series: map[uint64]*coarseSeries{}, raw: map[int64][]point{}}
+		cq := &coarseQuery{qi: qi, srcs: q.sources, start: math.MaxInt64, slot: slotMs, series: map[uint64]*coarseSeries{}, raw: map[int64][]point{}}
 		fresh := false
 		for _, si := range p.family(qi) {
 			cq.start = min(cq.start, startOf[si])
@@ -219,12 +235,12 @@ func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to i
 		return 0, nil
 	}
 	for _, cq := range cqs {
-		cq.first = ceilTo(cq.start, hourMs)
+		cq.first = ceilTo(cq.start, cq.slot)
 		cq.mid = max(cq.first, cutC)
 		cq.cutM = cutM
-		cq.nHour = int((cq.mid-cq.first)/hourMs) + 1
-		cq.nb = cq.nHour + int((cutM-cq.mid)/midMs)
-		cq.nz = int((ceilTo(cutM, hourMs) - cq.first) / hourMs)
+		cq.nSlow = int((cq.mid-cq.first)/cq.slot) + 1
+		cq.nb = cq.nSlow + int((cutM-cq.mid)/midMs)
+		cq.nz = int((ceilTo(cutM, cq.slot) - cq.first) / cq.slot)
 	}
 	if err := p.coarseRead(ctx, cqs, prog); err != nil {
 		return 0, err
@@ -321,7 +337,10 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 		return "last_over_time(" + RangeSelector(sel, coarseLookback.Milliseconds()) + ")"
 	})
 	zExpr := expr(func(sel string) string {
-		return "resets(" + RangeSelector(sel, hourMs+coarseLookback.Milliseconds()) + ")"
+		// sum_over_time is NaN when a sample is: the tracker skips NaN
+		// samples, which hide a drop from resets().
+		r := RangeSelector(sel, cq0.slot+coarseLookback.Milliseconds())
+		return "resets(" + r + ") + 0 * sum_over_time(" + r + ")"
 	})
 	type read struct {
 		expr       string
@@ -329,11 +348,11 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 		step       int64
 		z          bool
 	}
-	reads := []read{{vExpr, cq0.first, cq0.mid, hourMs, false}}
+	reads := []read{{vExpr, cq0.first, cq0.mid, cq0.slot, false}}
 	if cq0.cutM > cq0.mid {
 		reads = append(reads, read{vExpr, cq0.mid + midMs, cq0.cutM, midMs, false})
 	}
-	reads = append(reads, read{zExpr, cq0.hourEnd(0), cq0.hourEnd(cq0.nz - 1), hourMs, true})
+	reads = append(reads, read{zExpr, cq0.slotEnd(0), cq0.slotEnd(cq0.nz - 1), cq0.slot, true})
 	for _, r := range reads {
 		m, err := p.q.QueryRange(ctx, r.expr, time.UnixMilli(r.start), time.UnixMilli(r.end), time.Duration(r.step)*time.Millisecond)
 		p.countQuery(prog, m, err)
@@ -376,7 +395,7 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 			for _, sp := range ss.Values {
 				t := int64(sp.Timestamp)
 				if r.z {
-					if j := int((t-cq.first)/hourMs) - 1; j >= 0 && j < cq.nz && (t-cq.first)%hourMs == 0 {
+					if j := int((t-cq.first)/cq.slot) - 1; j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
 						cs.zs[j] = float64(sp.Value)
 					}
 					continue
@@ -436,8 +455,8 @@ func (cq *coarseQuery) classify(p *Puller) {
 			if cq.dirty[j] {
 				continue
 			}
-			lo := cq.index(cq.hourEnd(j) - hourMs)
-			hi := cq.index(min(cq.hourEnd(j), cq.cutM))
+			lo := cq.index(cq.slotEnd(j) - cq.slot)
+			hi := cq.index(min(cq.slotEnd(j), cq.cutM))
 			absent := math.IsNaN(cs.zs[j])
 			for i := lo; i <= hi && !cq.dirty[j]; i++ {
 				v := cs.vals[i]
@@ -477,6 +496,7 @@ func (p *Puller) maxRate() float64 { return p.cfg.MaxIncreaseRate }
 func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *BackfillProgress) (int, error) {
 	from := cqs[0].start
 	end := cqs[0].cutM
+	slotMs := cqs[0].slot
 	for _, cq := range cqs {
 		from = min(from, cq.start)
 	}
@@ -486,9 +506,9 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 	// Slots are the hours (H-1h, H]; a query's head lies in the slot that
 	// ends at its first boundary.
 	fetchedTo := int64(math.MinInt64)
-	for H := ceilTo(from, hourMs); H-hourMs < end; H += hourMs {
+	for H := ceilTo(from, slotMs); H-slotMs < end; H += slotMs {
 		if H > fetchedTo {
-			fetchedTo = H + (coarsePrefetch-1)*hourMs
+			fetchedTo = H + (coarsePrefetch-1)*slotMs
 			if err := p.coarsePrefetch(ctx, cqs, H, fetchedTo, prog); err != nil {
 				return steps, err
 			}
@@ -509,16 +529,16 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 				for t := cq.start; t <= H; t += p.iv {
 					pl.times = append(pl.times, t)
 				}
-			case H > cq.first && H-hourMs < cq.cutM:
-				j := int((H-cq.first)/hourMs) - 1
+			case H > cq.first && H-slotMs < cq.cutM:
+				j := int((H-cq.first)/slotMs) - 1
 				hi := min(H, cq.cutM)
-				pl = &plan{cq: cq, raw: cq.dirty[j] || !p.coarseStateMatches(cq, H-hourMs)}
+				pl = &plan{cq: cq, raw: cq.dirty[j] || !p.coarseStateMatches(cq, H-slotMs)}
 				if pl.raw {
-					for t := H - hourMs + p.iv; t <= hi; t += p.iv {
+					for t := H - slotMs + p.iv; t <= hi; t += p.iv {
 						pl.times = append(pl.times, t)
 					}
 				} else {
-					for i := cq.index(H-hourMs) + 1; i <= cq.index(hi); i++ {
+					for i := cq.index(H-slotMs) + 1; i <= cq.index(hi); i++ {
 						pl.times = append(pl.times, cq.boundary(i))
 					}
 				}
@@ -535,6 +555,9 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 					}
 				}
 				delete(cq.raw, H)
+				if H != cq.first {
+					p.coarseReseat(cq, H-cq.slot, pts)
+				}
 				pl.cur = pts
 			}
 			for _, t := range pl.times {
@@ -638,10 +661,37 @@ func (p *Puller) coarseStateMatches(cq *coarseQuery, b int64) bool {
 	return true
 }
 
+// coarseReseat hands the trackers of cq's sources the true time of each
+// series' last sample at or before boundary a, where its state holds the
+// value read at a (stamped a), and drops those samples from pts: the
+// slot's raw steps then start from the state ticks would have.
+func (p *Puller) coarseReseat(cq *coarseQuery, a int64, pts []point) {
+	fam := p.family(cq.qi)
+	for i := range pts {
+		pt := &pts[i]
+		k := 0
+		for k < len(pt.vals) && int64(pt.vals[k].Timestamp) <= a {
+			k++
+		}
+		if k == 0 {
+			continue
+		}
+		last := pt.vals[k-1]
+		for _, si := range fam {
+			tr := p.sources[si].tracker.(*counters.Tracker)
+			if v, ts, ok := tr.LastValue(pt.fp); ok && ts == a && v == float64(last.Value) {
+				tr.Reseat(pt.fp, int64(last.Timestamp), ceilTo(int64(last.Timestamp), p.iv))
+			}
+		}
+		pt.vals = pt.vals[k:]
+	}
+}
+
 // coarseRaw reads the raw samples of query cq for the slot ending at H:
-// its head (from cq.after) or an hour, up to cutM.
+// its head (from cq.after), or the slot and the coarseLookback before it
+// (for coarseReseat), up to cutM.
 func (p *Puller) coarseRaw(ctx context.Context, cq *coarseQuery, H int64, prog *BackfillProgress) ([]point, error) {
-	after := H - hourMs
+	after := H - cq.slot - coarseLookback.Milliseconds()
 	if H == cq.first {
 		after = cq.after
 	}
@@ -669,9 +719,9 @@ func (p *Puller) coarsePrefetch(ctx context.Context, cqs []*coarseQuery, from, t
 	}
 	var jobs []job
 	for _, cq := range cqs {
-		for H := from; H <= to; H += hourMs {
-			j := int((H-cq.first)/hourMs) - 1
-			if H == cq.first || (H > cq.first && H-hourMs < cq.cutM && cq.dirty[j]) {
+		for H := from; H <= to; H += cq.slot {
+			j := int((H-cq.first)/cq.slot) - 1
+			if H == cq.first || (H > cq.first && H-cq.slot < cq.cutM && cq.dirty[j]) {
 				jobs = append(jobs, job{cq, H})
 			}
 		}

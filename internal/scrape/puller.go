@@ -1035,6 +1035,7 @@ func (p *Puller) publish() {
 		cs := src.tracker.Stats()
 		s.Counters.Resets += cs.Resets
 		s.Counters.InvalidSamples += cs.InvalidSamples
+		s.Counters.ImplausibleSamples += cs.ImplausibleSamples
 		s.Counters.RefusedPulls += cs.RefusedPulls
 		s.Counters.NewSeries += cs.NewSeries
 		s.Counters.ForgottenSeries += cs.ForgottenSeries
