@@ -323,87 +323,100 @@ func (p *Puller) coarseRead(ctx context.Context, cqs []*coarseQuery, prog *Backf
 // with one first boundary) and fills their series.
 func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog *BackfillProgress) error {
 	cq0 := batch[0]
-	expr := func(f func(sel string) string) string {
-		var b strings.Builder
-		for i, cq := range batch {
-			if i > 0 {
-				b.WriteString(" or ")
-			}
-			fmt.Fprintf(&b, `label_replace(%s, %q, "%d", "", "")`, f(p.queries[cq.qi].expr), probeLabel, i)
+	// Z first: a query without any series in it has no sample from the
+	// first boundary's lookback on, and needs no V.
+	r := func(sel string) string { return RangeSelector(sel, cq0.slot+coarseLookback.Milliseconds()) }
+	// sum_over_time is NaN when a sample is: the tracker skips NaN samples,
+	// which hide a drop from resets().
+	z := func(sel string) string { return "resets(" + r(sel) + ") + 0 * sum_over_time(" + r(sel) + ")" }
+	if err := p.coarseReadOne(ctx, batch, z, cq0.slotEnd(0), cq0.slotEnd(cq0.nz-1), cq0.slot, true, prog); err != nil {
+		return err
+	}
+	var live []*coarseQuery
+	for _, cq := range batch {
+		if len(cq.series) > 0 {
+			live = append(live, cq)
 		}
-		return b.String()
 	}
-	vExpr := expr(func(sel string) string {
+	if len(live) == 0 {
+		return nil
+	}
+	v := func(sel string) string {
 		return "last_over_time(" + RangeSelector(sel, coarseLookback.Milliseconds()) + ")"
-	})
-	zExpr := expr(func(sel string) string {
-		// sum_over_time is NaN when a sample is: the tracker skips NaN
-		// samples, which hide a drop from resets().
-		r := RangeSelector(sel, cq0.slot+coarseLookback.Milliseconds())
-		return "resets(" + r + ") + 0 * sum_over_time(" + r + ")"
-	})
-	type read struct {
-		expr       string
-		start, end int64
-		step       int64
-		z          bool
 	}
-	reads := []read{{vExpr, cq0.first, cq0.mid, cq0.slot, false}}
-	if cq0.cutM > cq0.mid {
-		reads = append(reads, read{vExpr, cq0.mid + midMs, cq0.cutM, midMs, false})
-	}
-	reads = append(reads, read{zExpr, cq0.slotEnd(0), cq0.slotEnd(cq0.nz - 1), cq0.slot, true})
-	for _, r := range reads {
-		m, err := p.q.QueryRange(ctx, r.expr, time.UnixMilli(r.start), time.UnixMilli(r.end), time.Duration(r.step)*time.Millisecond)
-		p.countQuery(prog, m, err)
-		if err != nil {
+	if cq0.mid > cq0.first {
+		if err := p.coarseReadOne(ctx, live, v, cq0.first, cq0.mid, cq0.slot, false, prog); err != nil {
 			return err
 		}
-		for _, ss := range m {
-			if len(ss.Histograms) > 0 {
-				return fmt.Errorf("native histogram samples in a counter read")
-			}
-			i, err := strconv.Atoi(string(ss.Metric[probeLabel]))
-			if err != nil || i < 0 || i >= len(batch) {
-				return fmt.Errorf("a series without a valid %s label: %s", probeLabel, ss.Metric)
-			}
-			cq := batch[i]
-			metric := ss.Metric.Clone()
-			delete(metric, probeLabel)
-			if !r.z && metric[model.MetricNameLabel] == "" {
-				cq.bad = fmt.Errorf("last_over_time dropped the metric name of %s", metric)
+		if cq0.cutM > cq0.mid {
+			return p.coarseReadOne(ctx, live, v, cq0.mid+midMs, cq0.cutM, midMs, false, prog)
+		}
+		return nil
+	}
+	return p.coarseReadOne(ctx, live, v, cq0.first, cq0.cutM, midMs, false, prog)
+}
+
+// coarseReadOne runs one range query of f(sel) over the batch's
+// selectors (each tagged by its index with probeLabel) and stores its
+// points: Z values (z) or V values.
+func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func(sel string) string,
+	start, end, step int64, z bool, prog *BackfillProgress) error {
+	var b strings.Builder
+	for i, cq := range batch {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		fmt.Fprintf(&b, `label_replace(%s, %q, "%d", "", "")`, f(p.queries[cq.qi].expr), probeLabel, i)
+	}
+	m, err := p.q.QueryRange(ctx, b.String(), time.UnixMilli(start), time.UnixMilli(end), time.Duration(step)*time.Millisecond)
+	p.countQuery(prog, m, err)
+	if err != nil {
+		return err
+	}
+	for _, ss := range m {
+		if len(ss.Histograms) > 0 {
+			return fmt.Errorf("native histogram samples in a counter read")
+		}
+		i, err := strconv.Atoi(string(ss.Metric[probeLabel]))
+		if err != nil || i < 0 || i >= len(batch) {
+			return fmt.Errorf("a series without a valid %s label: %s", probeLabel, ss.Metric)
+		}
+		cq := batch[i]
+		metric := ss.Metric.Clone()
+		delete(metric, probeLabel)
+		if !z && metric[model.MetricNameLabel] == "" {
+			cq.bad = fmt.Errorf("last_over_time dropped the metric name of %s", metric)
+			continue
+		}
+		name := metric[model.MetricNameLabel]
+		delete(metric, model.MetricNameLabel)
+		key := uint64(metric.Fingerprint())
+		cs := cq.series[key]
+		if cs == nil {
+			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: nanSlice(cq.nz)}
+			cq.series[key] = cs
+		}
+		if !z {
+			if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
+				cq.bad = fmt.Errorf("series %s and %s differ only by name", cs.metric, name)
 				continue
 			}
-			name := metric[model.MetricNameLabel]
-			delete(metric, model.MetricNameLabel)
-			key := uint64(metric.Fingerprint())
-			cs := cq.series[key]
-			if cs == nil {
-				cs = &coarseSeries{vals: nanSlice(cq.nb), zs: nanSlice(cq.nz)}
-				cq.series[key] = cs
+			if cs.metric == nil {
+				metric[model.MetricNameLabel] = name
+				cs.metric, cs.fp = metric, uint64(metric.Fingerprint())
 			}
-			if !r.z {
-				if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
-					cq.bad = fmt.Errorf("series %s and %s differ only by name", cs.metric, name)
-					continue
+		}
+		for _, sp := range ss.Values {
+			t := int64(sp.Timestamp)
+			if z {
+				if j := int((t-cq.first)/cq.slot) - 1; j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
+					cs.zs[j] = float64(sp.Value)
 				}
-				if cs.metric == nil {
-					metric[model.MetricNameLabel] = name
-					cs.metric, cs.fp = metric, uint64(metric.Fingerprint())
-				}
+				continue
 			}
-			for _, sp := range ss.Values {
-				t := int64(sp.Timestamp)
-				if r.z {
-					if j := int((t-cq.first)/cq.slot) - 1; j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
-						cs.zs[j] = float64(sp.Value)
-					}
-					continue
-				}
-				if t >= cq.first && t <= cq.cutM {
-					if i := cq.index(t); i >= 0 && i < cq.nb && cq.boundary(i) == t {
-						cs.vals[i] = float64(sp.Value)
-					}
+			if t >= cq.first && t <= cq.cutM {
+				if i := cq.index(t); i >= 0 && i < cq.nb && cq.boundary(i) == t {
+					cs.vals[i] = float64(sp.Value)
 				}
 			}
 		}
@@ -546,7 +559,11 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 			if pl == nil {
 				continue
 			}
-			if pl.raw {
+			if pl.raw && len(cq.series) == 0 {
+				// Nothing from the first boundary's lookback on: the
+				// head's baselines would never be used.
+				pl.cur = nil
+			} else if pl.raw {
 				pts, found := cq.raw[H]
 				if !found {
 					var err error
@@ -721,7 +738,7 @@ func (p *Puller) coarsePrefetch(ctx context.Context, cqs []*coarseQuery, from, t
 	for _, cq := range cqs {
 		for H := from; H <= to; H += cq.slot {
 			j := int((H-cq.first)/cq.slot) - 1
-			if H == cq.first || (H > cq.first && H-cq.slot < cq.cutM && cq.dirty[j]) {
+			if len(cq.series) > 0 && (H == cq.first || (H > cq.first && H-cq.slot < cq.cutM && cq.dirty[j])) {
 				jobs = append(jobs, job{cq, H})
 			}
 		}
