@@ -19,8 +19,11 @@
 #   steady: the working tree's build without backfill (backfill: false),
 #           its RSS after SETTLE seconds of ticking: the memory the engine
 #           needs, against which the backfills' peaks are judged.
+# Every model's counters restart once a day, at an hour of their own
+# (RESET_EVERY, 0: never), as a daily deploy would: the backfill must read
+# raw samples around each restart.
 # Prints one table. Environment: SLOS (200), DAYS (7), PERIOD (DAYS-1 days),
-# STEP (60s), SETTLE (60), BEFORE (main), RUNS ("before after"),
+# STEP (60s), RESET_EVERY (24h), SETTLE (60), BEFORE (main), RUNS ("before after"),
 # PROMETHEUS, PROMTOOL (binaries),
 # PORT_BASE (19300), KEEP (1: keep the work directory). Everything listens
 # on 127.0.0.1. Needs curl, jq and awk.
@@ -32,6 +35,7 @@ SLOS=${SLOS:-200}
 DAYS=${DAYS:-7}
 PERIOD=${PERIOD:-$((DAYS - 1))d}
 STEP=${STEP:-60s}
+RESET_EVERY=${RESET_EVERY:-24h}
 SETTLE=${SETTLE:-60}
 BEFORE=${BEFORE:-main}
 RUNS=${RUNS:-"before after"}
@@ -107,7 +111,7 @@ t_end=$((t_end - t_end % step_s))
 from=$((t_end - DAYS * 86400))
 mkdir -p "$WORK/om" "$WORK/data"
 t0=$(now)
-samples=$("$WORK/gen" history -models "$SLOS" -origin "$((from - 86400))" -from "$from" -to "$t_end" -step "$STEP" -out "$WORK/om")
+samples=$("$WORK/gen" history -models "$SLOS" -origin "$((from - 86400))" -from "$from" -to "$t_end" -step "$STEP" -reset-every "$RESET_EVERY" -out "$WORK/om")
 ls "$WORK"/om/*.om | xargs -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$WORK/data" >/dev/null
 rm -rf "$WORK/om"
 log "$samples samples ($SLOS models x 2 series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"
@@ -157,7 +161,7 @@ run() { # run NAME BINARY [CONFIG]
 for n in $RUNS; do run "$n" "$WORK/$n"; done
 run steady "$WORK/after" "$WORK/slos-nobackfill.yaml"
 
-printf '\n%d SLOs x 2 series, %d days at %s (%s samples), period %s, Prometheus %s\n' "$SLOS" "$DAYS" "$STEP" "$samples" "$PERIOD" \
+printf '\n%d SLOs x 2 series, %d days at %s (%s samples, restarts every %s), period %s, Prometheus %s\n' "$SLOS" "$DAYS" "$STEP" "$samples" "$RESET_EVERY" "$PERIOD" \
 	"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
 row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' "$@"; }
 row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB"

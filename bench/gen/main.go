@@ -65,10 +65,24 @@ func main() {
 func okRate(i int) float64  { return float64(5 + i%7) }
 func errRate(i int) float64 { return okRate(i) * 0.0005 * float64(1+i%4) }
 
+// resetEvery, when positive, restarts model i's counters from zero every
+// resetEvery seconds, at a phase of its own (a deploy a day, at a different
+// hour per model): the backfill must then read raw samples around each
+// restart.
+var resetEvery float64
+
 // counters returns model i's ok and error counter values at unix second t
-// for counters that started at zero at origin.
+// for counters that started at zero at origin (and again at each restart,
+// see resetEvery).
 func counters(i int, origin, t float64) (ok, bad float64) {
-	d := math.Max(0, t-origin)
+	start := origin
+	if resetEvery > 0 {
+		phase := math.Mod(float64(i)*7919, resetEvery)
+		if k := math.Floor((t - origin - phase) / resetEvery); k >= 0 {
+			start = origin + phase + k*resetEvery
+		}
+	}
+	d := math.Max(0, t-start)
 	return math.Floor(okRate(i) * d), math.Floor(errRate(i) * d)
 }
 
@@ -114,8 +128,10 @@ func history(args []string) error {
 	from := fs.Int64("from", 0, "first sample, unix seconds")
 	to := fs.Int64("to", 0, "last sample, unix seconds")
 	step := fs.Duration("step", 30*time.Second, "sample interval")
+	resets := fs.Duration("reset-every", 0, "restart each model's counters this often, at a phase of its own (0: never)")
 	out := fs.String("out", "", "directory for the .om files")
 	_ = fs.Parse(args)
+	resetEvery = resets.Seconds()
 	if *out == "" || *to <= *from || *step < time.Second {
 		return fmt.Errorf("history: need -out, -from < -to and -step >= 1s (got out=%q from=%d to=%d step=%s)", *out, *from, *to, *step)
 	}

@@ -202,6 +202,31 @@ func (tr *Tracker) LastSample(key uint64) (int64, bool) {
 	return s.ts, true
 }
 
+// LastValue returns the value and timestamp of the last raw sample
+// consumed of series key, and whether the series is tracked.
+func (tr *Tracker) LastValue(key uint64) (v float64, ts int64, ok bool) {
+	s, ok := tr.series[key]
+	if !ok {
+		return 0, 0, false
+	}
+	return s.value, s.ts, true
+}
+
+// Reseat corrects the times of series key's state: ts, the timestamp of
+// its last raw sample, and seen, the pull that consumed it. A backfill
+// that stepped a series with a value read at a bucket boundary (stamped
+// with the boundary) calls it once it has read the raw sample behind
+// that value, so that ForgetAfter and the rate bound measure from where
+// ticks would. It returns false when the series is not tracked.
+func (tr *Tracker) Reseat(key uint64, ts, seen int64) bool {
+	s, ok := tr.series[key]
+	if !ok {
+		return false
+	}
+	s.ts, s.seen = ts, seen
+	return true
+}
+
 // End finishes the current pull and forgets series not seen for ForgetAfter.
 func (tr *Tracker) End() {
 	for k, s := range tr.series {

@@ -162,6 +162,24 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 	}
 	defer account()
 
+	// History older than the fine tier's reach is read as bucket-boundary
+	// values where counters did not drop (see "Coarse backfill").
+	steps, err := p.coarseBackfill(ctx, startOf, to, &prog)
+	if err != nil {
+		return steps, err
+	}
+	from2 := to + p.iv
+	for _, st := range startOf {
+		from2 = min(from2, st)
+	}
+	if steps > 0 {
+		account()
+		p.publish()
+		if progress != nil {
+			progress(prog)
+		}
+	}
+
 	var bqs []*backfillQuery
 	for qi, q := range p.queries {
 		if q.parent >= 0 {
@@ -218,9 +236,8 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 
 	ok := make([]bool, len(p.sources))
 	inputs := make([][]point, len(p.sources))
-	steps := 0
-	n := p.chunkSteps(bqs, to-from+p.iv, true)
-	for cs := from; cs <= to; {
+	n := p.chunkSteps(bqs, to-from2+p.iv, true)
+	for cs := from2; cs <= to; {
 		ce := min(to, cs+int64(n-1)*p.iv)
 		var rqs []*backfillQuery
 		for _, b := range bqs {

@@ -72,6 +72,11 @@ type PullerConfig struct {
 	// comparisons, and for tests where one of a target's queries fails
 	// while the other succeeds.
 	NoSharedReads bool
+	// RawBackfill reads every raw sample in backfills, also for history
+	// older than the fine tier's reach, instead of bucket-boundary values
+	// where counters did not drop (see "Coarse backfill"): for
+	// comparisons.
+	RawBackfill bool
 	// Logger; nil means none.
 	Logger *zap.Logger
 	// Metrics receives the puller's counts as self-metrics; nil means

@@ -1,0 +1,756 @@
+package scrape
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.uber.org/zap"
+
+	"github.com/slo-exporter/slo-exporter/internal/counters"
+	"github.com/slo-exporter/slo-exporter/internal/windows"
+)
+
+// Coarse backfill
+//
+// The engine keeps history older than windows.FineSpan only in 5-minute
+// buckets, and older than windows.MidSpan only in 1-hour buckets. Ticking
+// through such history records, for every bucket, the sum of the
+// reset-aware deltas of the raw samples in it, and nothing finer survives.
+// That sum needs no raw sample when the counter did not drop in the
+// bucket: it is the value of the last sample at or before the bucket's end
+// minus the value of the last sample at or before its start. So the part
+// of a backfill older than the fine (then the mid) tier's reach reads, per
+// query:
+//
+//   - V: last_over_time(sel[5m]) at every bucket boundary, which keeps the
+//     series' names, so its series are the raw reads' series;
+//   - Z: resets(sel[1h5m]) at every hour's end: the drops between
+//     consecutive samples of the hour and of the 5 minutes before it, so
+//     the pair around each boundary (the sample V read and the next one) is
+//     inside.
+//
+// A bucket is "clean" for a series when both boundary values exist (a
+// sample within 5 minutes before each), are finite, non-negative and not
+// decreasing, the hour's Z is 0, the increase is within the tracker's rate
+// bound, and the tracker's last consumed value of the series is the start
+// value. Then one synthetic sample, at the bucket's end with the end value,
+// makes the counter tracker produce exactly the bucket's events, and the
+// engine records one interval per bucket through the same step code as
+// ticks. An hour in which any series of the query is not clean is read as
+// raw samples and stepped at the evaluation interval, as ticks would, so
+// resets, late series, gaps and refused samples are counted exactly.
+// Both reads batch many queries into one request (each tagged by
+// probeLabel), so an empty history costs a handful of requests.
+//
+// The result equals ticking through the same history, with two documented
+// approximations that change no count in practice: the rate bound applies
+// to a clean bucket's whole increase instead of each sample's, and a
+// series' last-seen time (for ForgetAfter) is the boundary instead of its
+// last sample's time. NaN samples are skipped by the tracker but hide a
+// drop from resets(): a counter that exposes NaN just before a reset
+// can be miscounted in a clean-looking bucket. Servers whose
+// last_over_time drops metric names (VictoriaMetrics) and answers that
+// mix names are detected: those queries are backfilled from raw samples.
+
+const (
+	// coarseLookback is how far before a bucket boundary the last sample
+	// may lie for the boundary's value to be read.
+	coarseLookback = 5 * time.Minute
+	// coarseBatch is how many queries one V or Z request holds.
+	coarseBatch = 64
+	// coarseMaxUnclean is the share of hours beyond which a query is read
+	// as raw samples instead: raw chunks then cost fewer requests.
+	coarseMaxUnclean = 0.5
+	// coarsePrefetch is how many slots of raw samples of unclean slots are
+	// read ahead at once.
+	coarsePrefetch = 48
+)
+
+var midMs = windows.MidResolution.Milliseconds()
+
+// coarseSlot returns the length of the slots of a coarse backfill (the
+// spacing of its boundaries older than the mid tier's reach, and the range
+// of each resets() probe): the longest divisor of an hour, a multiple of
+// 5m, whose span plus coarseLookback is within ForgetAfter. Two samples a
+// clean slot's boundary values read are then never further apart than
+// ForgetAfter, so ticking would not have forgotten the series between
+// them. Zero: ForgetAfter is too short for a coarse backfill.
+func (p *Puller) coarseSlot() int64 {
+	for _, m := range []int64{60, 30, 20, 15, 10, 5} {
+		slot := m * time.Minute.Milliseconds()
+		if slot+coarseLookback.Milliseconds() <= p.forget {
+			return slot
+		}
+	}
+	return 0
+}
+
+// coarseQuery is one raw query backfilled coarsely.
+type coarseQuery struct {
+	qi    int
+	srcs  []int // sources fed the query's points
+	kids  []*backfillKid
+	start int64 // first step (the baseline step)
+	after int64 // the head's raw samples are read after this
+	first int64 // first boundary: start rounded up to the hour
+	mid   int64 // first boundary of the 5m part: max(first, cutC)
+	cutM  int64 // last boundary
+	slot  int64 // ms: boundary spacing before mid, and the span of a Z probe
+	nSlow int   // boundaries first..mid, slot apart
+	nb    int   // boundaries in all
+	nz    int   // hours: ends first+1h .. ceil(cutM)
+	// series by fingerprint without the metric name (Z drops it).
+	series map[uint64]*coarseSeries
+	dirty  []bool // per hour: not clean for some series (static checks)
+	bad    error  // not backfilled coarsely after all, and why
+	raw    map[int64][]point
+}
+
+// coarseSeries is one series' boundary values and hourly resets.
+type coarseSeries struct {
+	fp     uint64
+	metric model.Metric
+	vals   []float64 // per boundary; NaN: no sample within coarseLookback
+	zs     []float64 // per hour; NaN: no sample
+}
+
+// boundary returns the time of boundary i.
+func (cq *coarseQuery) boundary(i int) int64 {
+	if i < cq.nSlow {
+		return cq.first + int64(i)*cq.slot
+	}
+	return cq.mid + int64(i-cq.nSlow+1)*midMs
+}
+
+// index returns the boundary index of t (a boundary).
+func (cq *coarseQuery) index(t int64) int {
+	if t <= cq.mid {
+		return int((t - cq.first) / cq.slot)
+	}
+	return cq.nSlow - 1 + int((t-cq.mid)/midMs)
+}
+
+// slotEnd returns the end of slot j.
+func (cq *coarseQuery) slotEnd(j int) int64 { return cq.first + int64(j+1)*cq.slot }
+
+// coarseCuts returns the last boundaries of the hourly and 5-minute parts
+// of a backfill ending at to: records older than them land in buckets that
+// no window of any layout still reads once the engine reaches to.
+func (p *Puller) coarseCuts(to int64) (cutC, cutM int64) {
+	cutC = floorTo(to-windows.MidSpan.Milliseconds()-2*midMs, p.coarseSlot())
+	cutM = floorTo(to-windows.FineSpan.Milliseconds()-2*p.iv, midMs)
+	return cutC, cutM
+}
+
+// coarseQueries picks the raw queries whose backfill from startOf can be
+// coarse: float counters only (no native histogram or gauge source), no
+// target with time slices, every target of their sources in the same case,
+// and a start at least an hour before cutM.
+func (p *Puller) coarseQueries(startOf map[int]int64, cutM int64) []*coarseQuery {
+	slotMs := p.coarseSlot()
+	if p.cfg.RawBackfill || p.cfg.AfterStep != nil || slotMs == 0 {
+		return nil
+	}
+	okQ := make([]bool, len(p.queries))
+	for qi, q := range p.queries {
+		if q.parent >= 0 || !q.raw {
+			continue
+		}
+		okQ[qi] = true
+		for _, si := range p.family(qi) {
+			s := p.sources[si]
+			st, found := startOf[si]
+			_, counter := s.tracker.(*counters.Tracker)
+			if !found || !counter || s.native != nil || ceilTo(st, slotMs) >= cutM {
+				okQ[qi] = false
+			}
+		}
+	}
+	rootOf := func(si int) int {
+		qi := p.sources[si].q
+		if p.queries[qi].parent >= 0 {
+			qi = p.queries[qi].parent
+		}
+		return qi
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, ts := range p.targets {
+			ok := p.eng.Spec(ts.SLO).TimeSlice == nil
+			for _, si := range ts.sources {
+				ok = ok && okQ[rootOf(si)]
+			}
+			if ok {
+				continue
+			}
+			for _, si := range ts.sources {
+				if qi := rootOf(si); okQ[qi] {
+					okQ[qi], changed = false, true
+				}
+			}
+		}
+	}
+	var out []*coarseQuery
+	for qi, q := range p.queries {
+		if !okQ[qi] {
+			continue
+		}
+		cq := &coarseQuery{qi: qi, srcs: q.sources, start: math.MaxInt64, slot: slotMs, series: map[uint64]*coarseSeries{}, raw: map[int64][]point{}}
+		fresh := false
+		for _, si := range p.family(qi) {
+			cq.start = min(cq.start, startOf[si])
+			_, started := p.sources[si].tracker.Last()
+			fresh = fresh || !started
+		}
+		for _, ci := range q.children {
+			kid := &backfillKid{filter: p.queries[ci].filter, srcs: p.queries[ci].sources}
+			cq.kids = append(cq.kids, kid)
+		}
+		cq.after = cq.start - p.iv - p.overlap
+		if fresh {
+			cq.after = cq.start - p.forget
+		}
+		out = append(out, cq)
+	}
+	return out
+}
+
+// ceilTo rounds ms up to a multiple of step.
+func ceilTo(ms, step int64) int64 { return -floorTo(-ms, step) }
+
+// coarseBackfill backfills the coarse queries' sources from their start
+// to cutM (see "Coarse backfill"), and sets their startOf to the step
+// after it. Queries found unfit on the way are left for the raw backfill.
+// It returns the steps processed.
+func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to int64, prog *BackfillProgress) (int, error) {
+	cutC, cutM := p.coarseCuts(to)
+	cqs := p.coarseQueries(startOf, cutM)
+	if len(cqs) == 0 {
+		return 0, nil
+	}
+	for _, cq := range cqs {
+		cq.first = ceilTo(cq.start, cq.slot)
+		cq.mid = max(cq.first, cutC)
+		cq.cutM = cutM
+		cq.nSlow = int((cq.mid-cq.first)/cq.slot) + 1
+		cq.nb = cq.nSlow + int((cutM-cq.mid)/midMs)
+		cq.nz = int((ceilTo(cutM, cq.slot) - cq.first) / cq.slot)
+	}
+	if err := p.coarseRead(ctx, cqs, prog); err != nil {
+		return 0, err
+	}
+	var live []*coarseQuery
+	for _, cq := range cqs {
+		if cq.bad == nil {
+			cq.classify(p)
+		}
+		if cq.bad != nil {
+			p.log.Debug("backfill: raw samples instead of boundary values", zap.String("query", p.queries[cq.qi].expr), zap.Error(cq.bad))
+			continue
+		}
+		live = append(live, cq)
+	}
+	if len(live) == 0 {
+		return 0, nil
+	}
+	steps, err := p.coarseSteps(ctx, live, prog)
+	if err != nil {
+		return steps, err
+	}
+	for _, cq := range live {
+		for _, si := range p.family(cq.qi) {
+			startOf[si] = cq.cutM + p.iv
+		}
+	}
+	return steps, nil
+}
+
+// coarseRead fetches V and Z of every query, batched by first boundary.
+// A batch that fails is retried query by query; a query that fails alone
+// is marked bad (it then reads raw samples, which report the error if it
+// persists).
+func (p *Puller) coarseRead(ctx context.Context, cqs []*coarseQuery, prog *BackfillProgress) error {
+	byFirst := map[int64][]*coarseQuery{}
+	var firsts []int64
+	for _, cq := range cqs {
+		if _, ok := byFirst[cq.first]; !ok {
+			firsts = append(firsts, cq.first)
+		}
+		byFirst[cq.first] = append(byFirst[cq.first], cq)
+	}
+	slices.Sort(firsts)
+	var batches [][]*coarseQuery
+	for _, f := range firsts {
+		g := byFirst[f]
+		for len(g) > 0 {
+			n := min(len(g), coarseBatch)
+			batches = append(batches, g[:n])
+			g = g[n:]
+		}
+	}
+	for len(batches) > 0 {
+		var retry [][]*coarseQuery
+		errs := make([]error, len(batches))
+		p.fanout(len(batches), func(i int) { errs[i] = p.coarseReadBatch(ctx, batches[i], prog) })
+		for i, err := range errs {
+			if err == nil {
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if len(batches[i]) == 1 {
+				batches[i][0].bad = err
+				continue
+			}
+			for _, cq := range batches[i] {
+				clear(cq.series)
+				retry = append(retry, []*coarseQuery{cq})
+			}
+		}
+		batches = retry
+	}
+	return nil
+}
+
+// coarseReadBatch runs the V and Z range queries of one batch (queries
+// with one first boundary) and fills their series.
+func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog *BackfillProgress) error {
+	cq0 := batch[0]
+	// Z first: a query without any series in it has no sample from the
+	// first boundary's lookback on, and needs no V.
+	r := func(sel string) string { return RangeSelector(sel, cq0.slot+coarseLookback.Milliseconds()) }
+	// sum_over_time is NaN when a sample is: the tracker skips NaN samples,
+	// which hide a drop from resets().
+	z := func(sel string) string { return "resets(" + r(sel) + ") + 0 * sum_over_time(" + r(sel) + ")" }
+	if err := p.coarseReadOne(ctx, batch, z, cq0.slotEnd(0), cq0.slotEnd(cq0.nz-1), cq0.slot, true, prog); err != nil {
+		return err
+	}
+	var live []*coarseQuery
+	for _, cq := range batch {
+		if len(cq.series) > 0 {
+			live = append(live, cq)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	v := func(sel string) string {
+		return "last_over_time(" + RangeSelector(sel, coarseLookback.Milliseconds()) + ")"
+	}
+	if cq0.mid > cq0.first {
+		if err := p.coarseReadOne(ctx, live, v, cq0.first, cq0.mid, cq0.slot, false, prog); err != nil {
+			return err
+		}
+		if cq0.cutM > cq0.mid {
+			return p.coarseReadOne(ctx, live, v, cq0.mid+midMs, cq0.cutM, midMs, false, prog)
+		}
+		return nil
+	}
+	return p.coarseReadOne(ctx, live, v, cq0.first, cq0.cutM, midMs, false, prog)
+}
+
+// coarseReadOne runs one range query of f(sel) over the batch's
+// selectors (each tagged by its index with probeLabel) and stores its
+// points: Z values (z) or V values.
+func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func(sel string) string,
+	start, end, step int64, z bool, prog *BackfillProgress) error {
+	var b strings.Builder
+	for i, cq := range batch {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		fmt.Fprintf(&b, `label_replace(%s, %q, "%d", "", "")`, f(p.queries[cq.qi].expr), probeLabel, i)
+	}
+	m, err := p.q.QueryRange(ctx, b.String(), time.UnixMilli(start), time.UnixMilli(end), time.Duration(step)*time.Millisecond)
+	p.countQuery(prog, m, err)
+	if err != nil {
+		return err
+	}
+	for _, ss := range m {
+		if len(ss.Histograms) > 0 {
+			return fmt.Errorf("native histogram samples in a counter read")
+		}
+		i, err := strconv.Atoi(string(ss.Metric[probeLabel]))
+		if err != nil || i < 0 || i >= len(batch) {
+			return fmt.Errorf("a series without a valid %s label: %s", probeLabel, ss.Metric)
+		}
+		cq := batch[i]
+		metric := ss.Metric.Clone()
+		delete(metric, probeLabel)
+		if !z && metric[model.MetricNameLabel] == "" {
+			cq.bad = fmt.Errorf("last_over_time dropped the metric name of %s", metric)
+			continue
+		}
+		name := metric[model.MetricNameLabel]
+		delete(metric, model.MetricNameLabel)
+		key := uint64(metric.Fingerprint())
+		cs := cq.series[key]
+		if cs == nil {
+			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: nanSlice(cq.nz)}
+			cq.series[key] = cs
+		}
+		if !z {
+			if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
+				cq.bad = fmt.Errorf("series %s and %s differ only by name", cs.metric, name)
+				continue
+			}
+			if cs.metric == nil {
+				metric[model.MetricNameLabel] = name
+				cs.metric, cs.fp = metric, uint64(metric.Fingerprint())
+			}
+		}
+		for _, sp := range ss.Values {
+			t := int64(sp.Timestamp)
+			if z {
+				if j := int((t-cq.first)/cq.slot) - 1; j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
+					cs.zs[j] = float64(sp.Value)
+				}
+				continue
+			}
+			if t >= cq.first && t <= cq.cutM {
+				if i := cq.index(t); i >= 0 && i < cq.nb && cq.boundary(i) == t {
+					cs.vals[i] = float64(sp.Value)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// countQuery counts one backfill request and its points.
+func (p *Puller) countQuery(prog *BackfillProgress, m model.Matrix, err error) {
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	p.c.queries++
+	prog.Queries++
+	if err != nil {
+		p.c.queryErrors++
+		return
+	}
+	n := uint64(matrixSamples(m))
+	p.c.points += n
+	prog.Points += n
+}
+
+func nanSlice(n int) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = math.NaN()
+	}
+	return s
+}
+
+// classify marks the hours that are not clean for some series (the
+// checks that need no tracker state), and gives up on the query when too
+// many are.
+func (cq *coarseQuery) classify(p *Puller) {
+	cq.dirty = make([]bool, cq.nz)
+	maxRate := p.maxRate()
+	for _, cs := range cq.series {
+		if cs.metric == nil {
+			// Seen by Z only: samples, but never within 5 minutes before a
+			// boundary: every hour it has samples in is dirty.
+			for j, z := range cs.zs {
+				if !math.IsNaN(z) {
+					cq.dirty[j] = true
+				}
+			}
+			continue
+		}
+		for j := 0; j < cq.nz; j++ {
+			if cq.dirty[j] {
+				continue
+			}
+			lo := cq.index(cq.slotEnd(j) - cq.slot)
+			hi := cq.index(min(cq.slotEnd(j), cq.cutM))
+			absent := math.IsNaN(cs.zs[j])
+			for i := lo; i <= hi && !cq.dirty[j]; i++ {
+				v := cs.vals[i]
+				if absent {
+					cq.dirty[j] = !math.IsNaN(v)
+					continue
+				}
+				switch {
+				case cs.zs[j] != 0, math.IsNaN(v), math.IsInf(v, 0), v < 0:
+					cq.dirty[j] = true
+				case i > lo:
+					prev := cs.vals[i-1]
+					inc := v - prev
+					dt := float64(cq.boundary(i)-cq.boundary(i-1)) / 1000
+					cq.dirty[j] = inc < 0 || (maxRate > 0 && inc > maxRate*dt)
+				}
+			}
+		}
+	}
+	n := 0
+	for _, d := range cq.dirty {
+		if d {
+			n++
+		}
+	}
+	if cq.nz > 0 && float64(n) > coarseMaxUnclean*float64(cq.nz) {
+		cq.bad = fmt.Errorf("%d of %d hours have resets, gaps or new series", n, cq.nz)
+	}
+}
+
+// maxRate is the counter trackers' rate bound (0: none).
+func (p *Puller) maxRate() float64 { return p.cfg.MaxIncreaseRate }
+
+// coarseSteps replays the coarse queries hour by hour: every query's head
+// (raw steps from its start to its first boundary), then each hour either
+// as synthetic samples at its boundaries or as raw steps.
+func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *BackfillProgress) (int, error) {
+	from := cqs[0].start
+	end := cqs[0].cutM
+	slotMs := cqs[0].slot
+	for _, cq := range cqs {
+		from = min(from, cq.start)
+	}
+	steps := 0
+	ok := make([]bool, len(p.sources))
+	inputs := make([][]point, len(p.sources))
+	// Slots are the hours (H-1h, H]; a query's head lies in the slot that
+	// ends at its first boundary.
+	fetchedTo := int64(math.MinInt64)
+	for H := ceilTo(from, slotMs); H-slotMs < end; H += slotMs {
+		if H > fetchedTo {
+			fetchedTo = H + (coarsePrefetch-1)*slotMs
+			if err := p.coarsePrefetch(ctx, cqs, H, fetchedTo, prog); err != nil {
+				return steps, err
+			}
+		}
+		type plan struct {
+			cq    *coarseQuery
+			raw   bool
+			cur   []point // raw samples not yet handed out
+			times []int64
+		}
+		var plans []*plan
+		times := map[int64]bool{}
+		for _, cq := range cqs {
+			var pl *plan
+			switch {
+			case H == cq.first:
+				pl = &plan{cq: cq, raw: true}
+				for t := cq.start; t <= H; t += p.iv {
+					pl.times = append(pl.times, t)
+				}
+			case H > cq.first && H-slotMs < cq.cutM:
+				j := int((H-cq.first)/slotMs) - 1
+				hi := min(H, cq.cutM)
+				pl = &plan{cq: cq, raw: cq.dirty[j] || !p.coarseStateMatches(cq, H-slotMs)}
+				if pl.raw {
+					for t := H - slotMs + p.iv; t <= hi; t += p.iv {
+						pl.times = append(pl.times, t)
+					}
+				} else {
+					for i := cq.index(H-slotMs) + 1; i <= cq.index(hi); i++ {
+						pl.times = append(pl.times, cq.boundary(i))
+					}
+				}
+			}
+			if pl == nil {
+				continue
+			}
+			if pl.raw && len(cq.series) == 0 {
+				// Nothing from the first boundary's lookback on: the
+				// head's baselines would never be used.
+				pl.cur = nil
+			} else if pl.raw {
+				pts, found := cq.raw[H]
+				if !found {
+					var err error
+					if pts, err = p.coarseRaw(ctx, cq, H, prog); err != nil {
+						return steps, err
+					}
+				}
+				delete(cq.raw, H)
+				if H != cq.first {
+					p.coarseReseat(cq, H-cq.slot, pts)
+				}
+				pl.cur = pts
+			}
+			for _, t := range pl.times {
+				times[t] = true
+			}
+			plans = append(plans, pl)
+		}
+		order := make([]int64, 0, len(times))
+		for t := range times {
+			order = append(order, t)
+		}
+		slices.Sort(order)
+		bufs := make([][]point, len(plans))
+		for _, t := range order {
+			clear(ok)
+			for i, pl := range plans {
+				if len(pl.times) == 0 || pl.times[0] != t {
+					continue
+				}
+				pl.times = pl.times[1:]
+				cq := pl.cq
+				bufs[i] = bufs[i][:0]
+				if pl.raw {
+					bufs[i] = takeUpTo(bufs[i], pl.cur, t)
+				} else {
+					bi := cq.index(t)
+					for _, cs := range cq.series {
+						if cs.metric != nil && !math.IsNaN(cs.vals[bi]) {
+							bufs[i] = append(bufs[i], point{fp: cs.fp, metric: cs.metric,
+								vals: []model.SamplePair{{Timestamp: model.Time(t), Value: model.SampleValue(cs.vals[bi])}}})
+						}
+					}
+				}
+				for _, si := range cq.srcs {
+					ok[si], inputs[si] = true, bufs[i]
+				}
+				for _, k := range cq.kids {
+					k.buf = k.filter.filter(k.buf, bufs[i])
+					for _, si := range k.srcs {
+						ok[si], inputs[si] = true, k.buf
+					}
+				}
+			}
+			p.step(t, inputs, ok)
+			for si := range p.sources {
+				if err := p.sources[si].err; err != nil && ok[si] {
+					return steps, fmt.Errorf("backfill at %s: %w", time.UnixMilli(t).UTC().Format(time.RFC3339), err)
+				}
+			}
+			steps++
+		}
+		clear(inputs)
+		prog.StepsDone = int((min(H, end)-floorTo(from, p.iv))/p.iv) + 1
+		if err := ctx.Err(); err != nil {
+			return steps, err
+		}
+	}
+	return steps, nil
+}
+
+// takeUpTo appends to dst, per series of cur, the samples at or before t
+// that earlier calls did not take, and removes them from cur.
+func takeUpTo(dst, cur []point, t int64) []point {
+	for j := range cur {
+		c := &cur[j]
+		k := 0
+		for k < len(c.vals) && int64(c.vals[k].Timestamp) <= t {
+			k++
+		}
+		if k > 0 {
+			dst = append(dst, point{fp: c.fp, metric: c.metric, vals: c.vals[:k]})
+			c.vals = c.vals[k:]
+		}
+	}
+	return dst
+}
+
+// coarseStateMatches reports whether, at boundary b, the trackers of the
+// query's sources hold for every series the value V read at b: the
+// synthetic sample at the next boundary then adds exactly the bucket's
+// events. A sample refused by a tracker (over the rate bound) or a series
+// a source saw but no longer tracks breaks it.
+func (p *Puller) coarseStateMatches(cq *coarseQuery, b int64) bool {
+	bi := cq.index(b)
+	for _, si := range p.family(cq.qi) {
+		s := p.sources[si]
+		tr := s.tracker.(*counters.Tracker)
+		for _, cs := range cq.series {
+			if cs.metric == nil || math.IsNaN(cs.vals[bi]) {
+				continue
+			}
+			v, _, tracked := tr.LastValue(cs.fp)
+			if tracked && v != cs.vals[bi] {
+				return false
+			}
+			if info := s.series[cs.fp]; !tracked && info != nil && info.match {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// coarseReseat hands the trackers of cq's sources the true time of each
+// series' last sample at or before boundary a, where its state holds the
+// value read at a (stamped a), and drops those samples from pts: the
+// slot's raw steps then start from the state ticks would have.
+func (p *Puller) coarseReseat(cq *coarseQuery, a int64, pts []point) {
+	fam := p.family(cq.qi)
+	for i := range pts {
+		pt := &pts[i]
+		k := 0
+		for k < len(pt.vals) && int64(pt.vals[k].Timestamp) <= a {
+			k++
+		}
+		if k == 0 {
+			continue
+		}
+		last := pt.vals[k-1]
+		for _, si := range fam {
+			tr := p.sources[si].tracker.(*counters.Tracker)
+			if v, ts, ok := tr.LastValue(pt.fp); ok && ts == a && v == float64(last.Value) {
+				tr.Reseat(pt.fp, int64(last.Timestamp), ceilTo(int64(last.Timestamp), p.iv))
+			}
+		}
+		pt.vals = pt.vals[k:]
+	}
+}
+
+// coarseRaw reads the raw samples of query cq for the slot ending at H:
+// its head (from cq.after), or the slot and the coarseLookback before it
+// (for coarseReseat), up to cutM.
+func (p *Puller) coarseRaw(ctx context.Context, cq *coarseQuery, H int64, prog *BackfillProgress) ([]point, error) {
+	after := H - cq.slot - coarseLookback.Milliseconds()
+	if H == cq.first {
+		after = cq.after
+	}
+	end := min(H, cq.cutM)
+	m, err := p.q.RawSamples(ctx, p.queries[cq.qi].expr, time.UnixMilli(after), time.UnixMilli(end))
+	p.countQuery(prog, m, err)
+	if err != nil {
+		return nil, fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(after).UTC().Format(time.RFC3339),
+			time.UnixMilli(end).UTC().Format(time.RFC3339), err)
+	}
+	for _, ss := range m {
+		if len(ss.Histograms) > 0 {
+			return nil, fmt.Errorf("backfill %s: native histogram samples in a counter read", p.queries[cq.qi].expr)
+		}
+	}
+	return matrixPoints(m), nil
+}
+
+// coarsePrefetch reads, in parallel, the raw samples of the heads and
+// dirty hours of the slots ending in [from, to].
+func (p *Puller) coarsePrefetch(ctx context.Context, cqs []*coarseQuery, from, to int64, prog *BackfillProgress) error {
+	type job struct {
+		cq *coarseQuery
+		H  int64
+	}
+	var jobs []job
+	for _, cq := range cqs {
+		for H := from; H <= to; H += cq.slot {
+			j := int((H-cq.first)/cq.slot) - 1
+			if len(cq.series) > 0 && (H == cq.first || (H > cq.first && H-cq.slot < cq.cutM && cq.dirty[j])) {
+				jobs = append(jobs, job{cq, H})
+			}
+		}
+	}
+	res := make([][]point, len(jobs))
+	errs := make([]error, len(jobs))
+	p.fanout(len(jobs), func(i int) { res[i], errs[i] = p.coarseRaw(ctx, jobs[i].cq, jobs[i].H, prog) })
+	for i, jb := range jobs {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		jb.cq.raw[jb.H] = res[i]
+	}
+	return nil
+}
