@@ -117,7 +117,11 @@ type coarseSeries struct {
 	fp     uint64
 	metric model.Metric
 	vals   []float64 // per boundary; NaN: no sample within coarseLookback
-	zs     []float64 // per hour; NaN: no sample
+	zs     []float64 // per slot; NaN: no sample
+	// ms is max_over_time over each slot (read only for queries with a
+	// slot of one reset); pre the value before that slot's one drop when
+	// it can be told (see classify), else NaN.
+	ms, pre []float64
 }
 
 // boundary returns the time of boundary i.
@@ -329,7 +333,7 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 	// sum_over_time is NaN when a sample is: the tracker skips NaN samples,
 	// which hide a drop from resets().
 	z := func(sel string) string { return "resets(" + r(sel) + ") + 0 * sum_over_time(" + r(sel) + ")" }
-	if err := p.coarseReadOne(ctx, batch, z, cq0.slotEnd(0), cq0.slotEnd(cq0.nz-1), cq0.slot, true, prog); err != nil {
+	if err := p.coarseReadOne(ctx, batch, z, cq0.slotEnd(0), cq0.slotEnd(cq0.nz-1), cq0.slot, readZ, prog); err != nil {
 		return err
 	}
 	var live []*coarseQuery
@@ -344,23 +348,70 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 	v := func(sel string) string {
 		return "last_over_time(" + RangeSelector(sel, coarseLookback.Milliseconds()) + ")"
 	}
-	if cq0.mid > cq0.first {
-		if err := p.coarseReadOne(ctx, live, v, cq0.first, cq0.mid, cq0.slot, false, prog); err != nil {
+	if cq0.mid == cq0.first {
+		return p.coarseReadOne(ctx, live, v, cq0.first, cq0.cutM, midMs, readV, prog)
+	}
+	if err := p.coarseReadOne(ctx, live, v, cq0.first, cq0.mid, cq0.slot, readV, prog); err != nil {
+		return err
+	}
+	if cq0.cutM > cq0.mid {
+		if err := p.coarseReadOne(ctx, live, v, cq0.mid+midMs, cq0.cutM, midMs, readV, prog); err != nil {
 			return err
 		}
-		if cq0.cutM > cq0.mid {
-			return p.coarseReadOne(ctx, live, v, cq0.mid+midMs, cq0.cutM, midMs, false, prog)
+	}
+	// M, for the queries with a slot of exactly one drop before mid: the
+	// value before that drop (see classify).
+	var reset []*coarseQuery
+	for _, cq := range live {
+		if cq.hasOneReset() {
+			reset = append(reset, cq)
 		}
+	}
+	if len(reset) == 0 {
 		return nil
 	}
-	return p.coarseReadOne(ctx, live, v, cq0.first, cq0.cutM, midMs, false, prog)
+	m := func(sel string) string { return "max_over_time(" + RangeSelector(sel, cq0.slot) + ")" }
+	return p.coarseReadOne(ctx, reset, m, cq0.slotEnd(0), cq0.mid, cq0.slot, readM, prog)
+}
+
+// coarseRead is what one coarse range query reads.
+type coarseRead int
+
+const (
+	readZ coarseRead = iota // resets (and NaN) per slot
+	readV                   // boundary values
+	readM                   // max_over_time per slot
+)
+
+// hasPre reports whether some series' slot j is read around one drop.
+func (cq *coarseQuery) hasPre(j int) bool {
+	for _, cs := range cq.series {
+		if cs.pre != nil && !math.IsNaN(cs.pre[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasOneReset reports whether some series has a slot ending at or before
+// mid with exactly one drop.
+func (cq *coarseQuery) hasOneReset() bool {
+	for _, cs := range cq.series {
+		for j, z := range cs.zs {
+			if z == 1 && cq.slotEnd(j) <= cq.mid {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // coarseReadOne runs one range query of f(sel) over the batch's
 // selectors (each tagged by its index with probeLabel) and stores its
 // points: Z values (z) or V values.
 func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func(sel string) string,
-	start, end, step int64, z bool, prog *BackfillProgress) error {
+	start, end, step int64, kind coarseRead, prog *BackfillProgress) error {
+	z := kind != readV
 	var b strings.Builder
 	for i, cq := range batch {
 		if i > 0 {
@@ -396,6 +447,9 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func
 			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: nanSlice(cq.nz)}
 			cq.series[key] = cs
 		}
+		if kind == readM && cs.ms == nil {
+			cs.ms = nanSlice(cq.nz)
+		}
 		if !z {
 			if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
 				cq.bad = fmt.Errorf("series %s and %s differ only by name", cs.metric, name)
@@ -410,7 +464,11 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func
 			t := int64(sp.Timestamp)
 			if z {
 				if j := int((t-cq.first)/cq.slot) - 1; j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
-					cs.zs[j] = float64(sp.Value)
+					if kind == readM {
+						cs.ms[j] = float64(sp.Value)
+					} else {
+						cs.zs[j] = float64(sp.Value)
+					}
 				}
 				continue
 			}
@@ -470,6 +528,10 @@ func (cq *coarseQuery) classify(p *Puller) {
 			}
 			lo := cq.index(cq.slotEnd(j) - cq.slot)
 			hi := cq.index(min(cq.slotEnd(j), cq.cutM))
+			if cs.zs[j] == 1 {
+				cq.dirty[j] = !cs.oneReset(cq, j, maxRate)
+				continue
+			}
 			absent := math.IsNaN(cs.zs[j])
 			for i := lo; i <= hi && !cq.dirty[j]; i++ {
 				v := cs.vals[i]
@@ -498,6 +560,40 @@ func (cq *coarseQuery) classify(p *Puller) {
 	if cq.nz > 0 && float64(n) > coarseMaxUnclean*float64(cq.nz) {
 		cq.bad = fmt.Errorf("%d of %d hours have resets, gaps or new series", n, cq.nz)
 	}
+}
+
+// oneReset decides slot j (a, b] of a series whose Z counts exactly one
+// drop, before mid (one bucket): when the drop lies in the slot and the
+// counter does not climb back past its value before the drop, the events
+// are that value minus V(a), plus V(b) (the drop counts the new value),
+// and the value before the drop is the larger of V(a) and the slot's
+// max_over_time. The drop lies in the slot when the previous slot's Z is 0
+// (Z's range reaches 5 minutes into it); it has not climbed back when
+// V(b) is below that value. Then it sets cs.pre[j] and returns true.
+func (cs *coarseSeries) oneReset(cq *coarseQuery, j int, maxRate float64) bool {
+	if j == 0 || cq.slotEnd(j) > cq.mid || cs.ms == nil || cs.zs[j-1] != 0 {
+		return false
+	}
+	va, vb, m := cs.vals[j], cs.vals[j+1], cs.ms[j]
+	for _, x := range []float64{va, vb, m} {
+		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			return false
+		}
+	}
+	pre := max(va, m)
+	if vb >= pre {
+		return false
+	}
+	// The tracker sees the value before the drop half a slot in, and V(b)
+	// at b: each step must be within the rate bound.
+	if half := float64(cq.slot) / 2000; maxRate > 0 && (pre-va > maxRate*half || vb > maxRate*half) {
+		return false
+	}
+	if cs.pre == nil {
+		cs.pre = nanSlice(cq.nz)
+	}
+	cs.pre[j] = pre
+	return true
 }
 
 // maxRate is the counter trackers' rate bound (0: none).
@@ -559,6 +655,15 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 			if pl == nil {
 				continue
 			}
+			switch {
+			case H == cq.first:
+			case pl.raw:
+				p.c.bfSlots[2]++
+			case cq.hasPre(int((H-cq.first)/cq.slot) - 1):
+				p.c.bfSlots[1]++
+			default:
+				p.c.bfSlots[0]++
+			}
 			if pl.raw && len(cq.series) == 0 {
 				// Nothing from the first boundary's lookback on: the
 				// head's baselines would never be used.
@@ -602,10 +707,16 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 				} else {
 					bi := cq.index(t)
 					for _, cs := range cq.series {
-						if cs.metric != nil && !math.IsNaN(cs.vals[bi]) {
-							bufs[i] = append(bufs[i], point{fp: cs.fp, metric: cs.metric,
-								vals: []model.SamplePair{{Timestamp: model.Time(t), Value: model.SampleValue(cs.vals[bi])}}})
+						if cs.metric == nil || math.IsNaN(cs.vals[bi]) {
+							continue
 						}
+						vals := []model.SamplePair{{Timestamp: model.Time(t), Value: model.SampleValue(cs.vals[bi])}}
+						if t <= cq.mid && cs.pre != nil && !math.IsNaN(cs.pre[bi-1]) {
+							// One drop: the value before it, half a slot in,
+							// then V(b).
+							vals = append([]model.SamplePair{{Timestamp: model.Time(t - cq.slot/2), Value: model.SampleValue(cs.pre[bi-1])}}, vals...)
+						}
+						bufs[i] = append(bufs[i], point{fp: cs.fp, metric: cs.metric, vals: vals})
 					}
 				}
 				for _, si := range cq.srcs {

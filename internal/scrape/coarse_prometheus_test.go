@@ -76,6 +76,8 @@ func hostileSeries(end time.Time) []synth.Series {
 		// Resets on and around boundaries, NaN before a reset, a spike and a
 		// negative sample.
 		out = append(out, mk("h", "a", code, min, start, endMs, []event{
+			{at: boundary - 40*hour + 7*min, reset: true},
+			{at: boundary - 35*hour + 28*min, reset: true},
 			{at: boundary - 30*hour + 3*min, sample: true, value: 1e300},
 			{at: boundary - 20*hour + 17*min, sample: true, value: math.NaN()},
 			{at: boundary - 20*hour + 17*min + 1000, reset: true},
@@ -156,6 +158,10 @@ func TestCoarseBackfillHostile(t *testing.T) {
 	t.Logf("boundary values: %d queries, %d points; raw: %d queries, %d points", cp.Queries, cp.Points, rp.Queries, rp.Points)
 	if cs.Counters.ImplausibleSamples == 0 || rs.Counters.ImplausibleSamples == 0 || rs.Counters.InvalidSamples < 3 {
 		t.Errorf("the spike, NaN and negative samples were not all met: coarse %+v raw %+v", cs.Counters, rs.Counters)
+	}
+	t.Logf("coarse slots (clean, one drop, raw): %v", cs.BackfillSlots)
+	if cs.BackfillSlots[0] == 0 || cs.BackfillSlots[1] == 0 || cs.BackfillSlots[2] == 0 {
+		t.Errorf("coarse slots (clean, one drop, raw) %v: want each kind", cs.BackfillSlots)
 	}
 	if cp.Points >= rp.Points {
 		t.Errorf("boundary values fetched %d points, raw %d", cp.Points, rp.Points)

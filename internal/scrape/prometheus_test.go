@@ -161,6 +161,7 @@ func TestEngineProof(t *testing.T) {
 	if rawLast.Points != uint64(wantPoints) {
 		t.Errorf("raw backfill: %d points fetched, want the %d raw samples of the span, each once", rawLast.Points, wantPoints)
 	}
+	t.Logf("coarse slots (clean, one drop, raw): %v", st.BackfillSlots)
 	sameSnapshots(t, snap, rawEng.Evaluate(T))
 
 	Tms := ms(T)

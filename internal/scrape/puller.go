@@ -216,6 +216,7 @@ type internalStats struct {
 	droppedValid                                                        float64
 	bfQueries, bfSamples, bfBytes                                       uint64
 	bfSeconds                                                           float64
+	bfSlots                                                             [3]uint64 // coarse: clean, one drop, raw
 }
 
 // Stats is what one Puller counted, for tests, backtests and the daemon's
@@ -290,6 +291,11 @@ type Stats struct {
 	// BackfillSeconds their wall time. They are included in Queries and
 	// PointsFetched.
 	BackfillQueries, BackfillSamples, BackfillBytes uint64
+	// BackfillSlots counts the slots of coarse backfills (history older
+	// than the fine tier, see "Coarse backfill") per series-set read: from
+	// boundary values, from boundary values around one counter drop, and
+	// from raw samples.
+	BackfillSlots [3]uint64
 	BackfillSeconds                                 float64
 }
 
@@ -1229,7 +1235,7 @@ func (p *Puller) publish() {
 		RecordErrors: p.c.recordErrors, MergedPending: p.c.merged,
 		NativeErrors: p.c.nativeErrors, SkippedSamples: p.c.skipped, MissingValid: p.c.missingValid,
 		SeriesRefusedGroups: p.c.seriesRefused[refusedGroupCap], SeriesRefusedCap: p.c.seriesRefused[refusedSeriesCap],
-		BackfillQueries: p.c.bfQueries, BackfillSamples: p.c.bfSamples, BackfillBytes: p.c.bfBytes, BackfillSeconds: p.c.bfSeconds,
+		BackfillSlots: p.c.bfSlots, BackfillQueries: p.c.bfQueries, BackfillSamples: p.c.bfSamples, BackfillBytes: p.c.bfBytes, BackfillSeconds: p.c.bfSeconds,
 	}
 	for _, src := range p.sources {
 		s.SeriesTracked += src.tracker.Len()
