@@ -295,8 +295,8 @@ type Stats struct {
 	// than the fine tier, see "Coarse backfill") per series-set read: from
 	// boundary values, from boundary values around one counter drop, and
 	// from raw samples.
-	BackfillSlots [3]uint64
-	BackfillSeconds                                 float64
+	BackfillSlots   [3]uint64
+	BackfillSeconds float64
 }
 
 // DuplicateSeries is a series flagged by the duplicate-replica guard.
