@@ -57,7 +57,7 @@ const (
 	Redirect
 	// Reset closes the connection with a TCP reset before answering.
 	Reset
-	// EchoHeaders answers 502 with an HTML page that quotes the request's
+	// EchoHeaders answers 502 with a body that starts with the request's
 	// headers, as some debugging proxies do.
 	EchoHeaders
 	// HugeSeries adds Fault.Series series to every raw-sample (matrix)
@@ -374,7 +374,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case EchoHeaders:
 		var b strings.Builder
-		b.WriteString("<html><body><h1>502 Bad Gateway</h1><p>upstream unavailable; your request:</p><pre>\n")
 		names := make([]string, 0, len(r.Header))
 		for n := range r.Header {
 			names = append(names, n)
@@ -383,8 +382,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		for _, n := range names {
 			fmt.Fprintf(&b, "%s: %s\n", n, strings.Join(r.Header[n], ", "))
 		}
-		b.WriteString("</pre></body></html>\n")
-		w.Header().Set("Content-Type", "text/html")
+		b.WriteString("\n502 Bad Gateway: upstream unavailable\n")
+		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = io.WriteString(w, b.String())
 	default:
