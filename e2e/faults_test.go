@@ -227,8 +227,11 @@ func faultCases() []faultCase {
 		// increments then land at the next sample, so a window with an edge
 		// there may differ by those.
 		{name: "Prometheus killed (SIGKILL) and restarted", real: true, down: downSeen, data: edges,
-			inject: func(r *faultRun) { r.setSpan(time.Now().Add(-2*time.Second), time.Now().Add(time.Second)); r.prom.Kill() },
-			lift:   func(r *faultRun) { r.prom.Restart(r.t) }},
+			inject: func(r *faultRun) {
+				r.setSpan(time.Now().Add(-2*time.Second), time.Now().Add(time.Second))
+				r.prom.Kill()
+			},
+			lift: func(r *faultRun) { r.prom.Restart(r.t) }},
 		{name: "exporter killed (SIGKILL) during backfill", real: true, run: (*faultRun).killDuringBackfill},
 	}
 }
