@@ -215,9 +215,15 @@ func faultCases() []faultCase {
 		{name: "series churn beyond max_series", maxSeries: churnMaxSeries, inject: corrupt(fakeprom.Churn, []int{0}, 0, 400, false),
 			lift: func(r *faultRun) {
 				for _, p := range r.checkTracked() {
-					r.problem("during the churn: %s", p)
+					r.problem("at the lift: %s", p)
 				}
-			}, check: (*faultRun).checkTracked},
+			}, check: func(r *faultRun) []string {
+				var out []string
+				for _, p := range r.checkTracked() {
+					out = append(out, "at the end: "+p)
+				}
+				return out
+			}},
 		{name: "reload storm: 50 reloads in 10s", hold: 10 * time.Second, down: upAlways, inject: (*faultRun).reloadStorm, check: (*faultRun).checkStorm},
 		{name: "reload replaces a stuck start-up", run: (*faultRun).stuckStartup, check: (*faultRun).checkReload},
 		{name: "Prometheus stopped and restarted", real: true, down: downSeen,
@@ -959,7 +965,9 @@ func (r *faultRun) scanSecrets() []string {
 	for where, text := range texts {
 		for _, s := range r.sec.forms() {
 			if i := strings.Index(text, s); i >= 0 {
-				out = append(out, fmt.Sprintf("a secret shows in %s: %q", where, excerpt(text, i, len(s))))
+				// The excerpt names the secret without repeating it.
+				ex := strings.ReplaceAll(excerpt(text, i, len(s)), s, "<SECRET>")
+				out = append(out, fmt.Sprintf("a secret shows in %s: %q", where, ex))
 			}
 		}
 	}
@@ -1085,12 +1093,11 @@ func metricSum(url, name string) (float64, bool) {
 	return sum, true
 }
 
-// checkTracked: the series followed stay within the SLO's max_series
-// (checked at the end; the case's own poll below also looks during the
-// churn).
+// checkTracked: the series followed stay within the SLO's max_series (the
+// churn case checks at the lift and at the end).
 func (r *faultRun) checkTracked() []string {
 	if n := r.trackedSeries(); n > churnMaxSeries {
-		return []string{fmt.Sprintf("%v series tracked after the churn, more than max_series %d", n, churnMaxSeries)}
+		return []string{fmt.Sprintf("%v series tracked, more than max_series %d", n, churnMaxSeries)}
 	}
 	return nil
 }
