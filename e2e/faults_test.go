@@ -55,6 +55,11 @@ const (
 	settleFor  = 2 * time.Second
 	// churnMaxSeries is the SLO's max_series in the churn case.
 	churnMaxSeries = 1000
+	// explosionGroups is the SLO's max_groups in the group_by explosion
+	// case; its max_series is then 20 times that.
+	explosionGroups = 100
+	// htmlLabel is a label value the status pages must escape.
+	htmlLabel = `<script>alert("slo")</script>`
 )
 
 // dataEffect says which windows a fault may leave different from the
@@ -102,8 +107,9 @@ type faultCase struct {
 	hold   time.Duration
 	data   dataEffect
 	down   downRule
-	// maxSeries sets the SLO's max_series when not zero.
-	maxSeries int
+	// maxSeries and maxGroups set the SLO's max_series and max_groups
+	// when not zero.
+	maxSeries, maxGroups int
 	// inject starts the fault; lift ends it (default: the fake back to
 	// healthy).
 	inject, lift func(r *faultRun)
@@ -204,6 +210,16 @@ func faultCases() []faultCase {
 		{name: "error page echoing the request headers", down: downSeen, inject: set(fakeprom.Fault{Mode: fakeprom.EchoHeaders})},
 		{name: "huge answer: 500,000 series", down: downAny, inject: set(fakeprom.Fault{Mode: fakeprom.HugeSeries, Series: 500_000})},
 		{name: "huge answer: 96 MiB of labels", inject: set(fakeprom.Fault{Mode: fakeprom.HugeBytes, Series: 3000, LabelBytes: 32 << 10})},
+		{name: "group_by explosion: 9,000 models per answer", maxGroups: explosionGroups,
+			inject: set(fakeprom.Fault{Mode: fakeprom.HugeSeries, Series: 9000, Label: "model", Prefix: "m-"}),
+			lift: func(r *faultRun) {
+				for _, p := range r.checkGroups() {
+					r.problem("at the lift: %s", p)
+				}
+				r.fake.SetFault(fakeprom.Fault{})
+			}, check: (*faultRun).checkGroups},
+		{name: "HTML in a label value", inject: set(fakeprom.Fault{Mode: fakeprom.HugeSeries, Series: 1, Label: "model", Prefix: htmlLabel}),
+			check: (*faultRun).checkEscaped},
 		{name: "NaN, +Inf and negative samples", data: edges, inject: func(r *faultRun) {
 			corrupt(fakeprom.NaN, []int{0}, 0, 0, false)(r)
 			r.fake.Corrupt(fakeprom.Corruption{Kind: fakeprom.PosInf, From: r.span[0], To: r.span[1], Counters: []int{1}})
@@ -455,6 +471,9 @@ func (r *faultRun) writeConfig(url string) {
 	maxSeries := ""
 	if r.c.maxSeries > 0 {
 		maxSeries = fmt.Sprintf("\n    max_series: %d", r.c.maxSeries)
+	}
+	if r.c.maxGroups > 0 {
+		maxSeries += fmt.Sprintf("\n    max_groups: %d", r.c.maxGroups)
 	}
 	cfg := fmt.Sprintf(`global:
   evaluation_interval: %s
@@ -1100,6 +1119,52 @@ func (r *faultRun) checkTracked() []string {
 		return []string{fmt.Sprintf("%v series tracked, more than max_series %d", n, churnMaxSeries)}
 	}
 	return nil
+}
+
+// checkGroups: at most max_groups groups, and no more series tracked than
+// the groups' share (max_groups x 20): the series of refused groups are
+// not tracked.
+func (r *faultRun) checkGroups() []string {
+	var out []string
+	if n, _ := metricSum(r.url, "slo_exporter_groups"); n > explosionGroups {
+		out = append(out, fmt.Sprintf("%v groups, more than max_groups %d", n, explosionGroups))
+	}
+	if n := r.trackedSeries(); n > 20*explosionGroups {
+		out = append(out, fmt.Sprintf("%v series tracked, more than max_groups x 20 = %d", n, 20*explosionGroups))
+	}
+	return out
+}
+
+// checkEscaped: a label value holding HTML reaches the JSON API and is
+// escaped on every page.
+func (r *faultRun) checkEscaped() []string {
+	var out []string
+	_, api, _ := httpGet(r.url + "/api/v1/slos")
+	var resp struct {
+		Data []struct {
+			Groups []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	seen := false
+	if json.Unmarshal([]byte(api), &resp) == nil {
+		for _, s := range resp.Data {
+			for _, g := range s.Groups {
+				seen = seen || strings.HasPrefix(g.Labels["model"], htmlLabel)
+			}
+		}
+	}
+	if !seen {
+		out = append(out, "the group with HTML in its label is not in /api/v1/slos: the escaping was not tested")
+	}
+	for _, path := range []string{"/", "/slo/" + faultSLO, "/metrics"} {
+		_, body, err := httpGet(r.url + path)
+		if err == nil && strings.Contains(body, "<script>alert") {
+			out = append(out, "unescaped HTML of a label value in "+path)
+		}
+	}
+	return out
 }
 
 // reloadStorm sends 50 reloads of the unchanged configuration, one every

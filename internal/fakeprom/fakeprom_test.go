@@ -181,6 +181,14 @@ func TestHuge(t *testing.T) {
 	if len(m) != 51 || len(m[50].Metric["fake_blob"]) != 1000 || m[50].Metric["fake_replica"] != "49" || m[50].Metric["code"] != "200" {
 		t.Errorf("got %d series, last %v", len(m), m[len(m)-1].Metric)
 	}
+	s.SetFault(Fault{Mode: HugeSeries, Series: 2, Label: "model", Prefix: `<b>"x"</b>`})
+	m, err = c.RawSamples(context.Background(), `req_total{code="200"}`, now.Add(-3*time.Second), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 3 || m[2].Metric["model"] != `<b>"x"</b>1` || m[2].Metric["fake_replica"] != "" {
+		t.Errorf("got %v", m)
+	}
 }
 
 func TestHangReleasedBySetFault(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Mode is a transport fault: how the fake answers every query while it is
@@ -62,7 +64,8 @@ const (
 	EchoHeaders
 	// HugeSeries adds Fault.Series series to every raw-sample (matrix)
 	// answer, each with one sample and the labels of the first series of
-	// the answer plus fake_replica="<i>".
+	// the answer, where Fault.Label (default fake_replica) is set to
+	// Fault.Prefix followed by the series' number.
 	HugeSeries
 	// HugeBytes is HugeSeries whose extra series also carry a label
 	// fake_blob of Fault.LabelBytes bytes.
@@ -94,6 +97,11 @@ type Fault struct {
 	Series int
 	// LabelBytes of HugeBytes.
 	LabelBytes int
+	// Label and Prefix of HugeSeries and HugeBytes: the label that tells
+	// the extra series apart (default fake_replica; "model" makes each a
+	// group of a grouped SLO) and the text its values start with (HTML,
+	// to test escaping).
+	Label, Prefix string
 }
 
 // Options configure Start.
@@ -530,15 +538,25 @@ func (s *Server) writeHuge(w *bufio.Writer, tmpl series, f Fault) {
 	if f.Mode == HugeBytes {
 		ls["fake_blob"] = "BLOB"
 	}
-	ls["fake_replica"] = "REPLICA"
+	label := model.LabelName(f.Label)
+	if label == "" {
+		label = "fake_replica"
+	}
+	const mark = "\x00REPLICA\x00"
+	ls[label] = mark
 	head := string(appendLabels(nil, ls))
+	// The mark is written escaped; the prefix goes in escaped too.
+	escMark := string(appendJSONString(nil, mark))
+	escMark = escMark[1 : len(escMark)-1]
+	escPrefix := string(appendJSONString(nil, f.Prefix))
+	escPrefix = escPrefix[1 : len(escPrefix)-1]
 	blob := strings.Repeat("x", max(0, f.LabelBytes))
 	last := tmpl.samples[len(tmpl.samples)-1]
 	tail := `,"values":[[` + string(appendTime(nil, int64(last.Timestamp))) + `,"1"]]}`
 	var buf []byte
 	for i := 0; i < f.Series; i++ {
 		buf = append(buf[:0], `,{"metric":`...)
-		h := strings.Replace(head, "REPLICA", strconv.Itoa(i), 1)
+		h := strings.Replace(head, escMark, escPrefix+strconv.Itoa(i), 1)
 		if f.Mode == HugeBytes {
 			h = strings.Replace(h, "BLOB", blob, 1)
 		}
