@@ -757,6 +757,12 @@ func (r *faultRun) truthNow() (truth, error) {
 // judgement is what one observation shows against the truth.
 type judgement struct {
 	problems []string
+	// damage: windows excused by the fault's span that differ from the
+	// truth by more than the span's events. They do not delay the
+	// recovery (the criterion: exact again within one window
+	// length, for the windows that no longer hold the span), but fail the
+	// case.
+	damage []string
 	// compared counts the windows compared exactly with the truth.
 	compared int
 	// current: slo_data_up 1, and the shortest window and every window
@@ -827,7 +833,7 @@ func (r *faultRun) judge(o observation, tr truth) judgement {
 			} else {
 				_, bound := tr.events(m, max(from, lo), min(T, hi))
 				if off > bound+tol {
-					j.problems = append(j.problems, fmt.Sprintf("at %v: %s %s at %s: good %v valid %v, raw samples say %v %v, more than the fault's %v events apart",
+					j.damage = append(j.damage, fmt.Sprintf("at %v: %s %s at %s: good %v valid %v, raw samples say %v %v, more than the fault's %v events apart",
 						rel, m, wname, o.evaluated.Format("15:04:05"), good, valid, tg, tv, bound))
 				}
 				if time.Duration(w) == shortWindow {
@@ -907,6 +913,7 @@ func (r *faultRun) finish() faultRow {
 		j := r.judge(o, tr)
 		compared += j.compared
 		violations = append(violations, j.problems...)
+		violations = append(violations, j.damage...)
 		if o.ok && !o.at.Before(r.faultStart) && !o.at.After(r.liftAt.Add(faultInterval)) && !o.dataUp {
 			sawDown = true
 		}
