@@ -1329,7 +1329,11 @@ func writeFaultsDoc(t *testing.T, table string) {
 	if out, err := execCommand(promtest.Binary(t, "prometheus", "PROMETHEUS"), "--version").CombinedOutput(); err == nil {
 		ver = strings.Fields(string(out))[2]
 	}
-	stamp := fmt.Sprintf("Run of %s UTC, Prometheus %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04"), ver)
+	rev := ""
+	if out, err := execCommand("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		rev = ", revision " + strings.TrimSpace(string(out))
+	}
+	stamp := fmt.Sprintf("Run of %s UTC, Prometheus %s%s.\n\n", time.Now().UTC().Format("2006-01-02 15:04"), ver, rev)
 	s = s[:i+len(begin)] + stamp + table + s[j:]
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
