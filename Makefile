@@ -6,7 +6,7 @@ BUILDDATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 PKG       := github.com/slo-exporter/slo-exporter/internal/version
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: build test test-deps lint unit fuzz demo bench ci-fresh clean
+.PHONY: build test test-deps lint unit fuzz faults demo bench ci-fresh clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
@@ -38,6 +38,10 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$$(dirname $$f); \
 	  done; \
 	done
+
+## faults: the fault-injection suite alone (docs/faults.md, about 3 minutes); UPDATE=1 also rewrites the table there.
+faults:
+	$(GO) test -count=1 -timeout 10m -run '^TestFaults$$' ./e2e $(if $(UPDATE),-update)
 
 ## ci-fresh: prove .ci/run's install steps with an empty GOPATH, GOBIN, module cache and PATH (FULL=1: then make test).
 ci-fresh:

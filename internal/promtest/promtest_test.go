@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -131,6 +132,15 @@ func TestServer(t *testing.T) {
 	}
 	if _, err := srv.Query(ctx, `vector(1)`, ts); err != nil {
 		t.Fatalf("query after restart: %v", err)
+	}
+	pid := srv.PID()
+	srv.Kill()
+	if srv.PID() != 0 || syscall.Kill(pid, 0) == nil {
+		t.Errorf("process %d still there after Kill", pid)
+	}
+	srv.Restart(t)
+	if _, err := srv.Query(ctx, `vector(1)`, ts); err != nil {
+		t.Fatalf("query after a kill and a restart: %v", err)
 	}
 	srv.Stop()
 	if _, err := srv.Query(ctx, `vector(1)`, ts); err == nil {

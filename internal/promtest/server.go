@@ -247,6 +247,33 @@ func (s *Server) Stop() {
 	logf.Close()
 }
 
+// Kill ends the server with SIGKILL, as a crash or the OOM killer would:
+// no shutdown, so the next start recovers the TSDB from its write-ahead
+// log. Restart starts it again. It is a no-op when the server is not
+// running.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	cmd, done, logf := s.cmd, s.done, s.log
+	s.cmd, s.done, s.log = nil, nil, nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+	logf.Close()
+}
+
+// PID returns the process id of the running server, or 0.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Restart stops the server and starts it again on the same port, data
 // directory and configuration, for tests of source outages. It fails the
 // test when the server does not come back.
