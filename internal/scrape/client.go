@@ -139,8 +139,9 @@ type Client struct {
 	log                 *zap.Logger
 	sleep               func(context.Context, time.Duration) error // tests shorten it
 	jitter              func() float64
-	maxBody             int64 // bytes of an answer read whole
-	maxSeries           int   // series of one answer; 0: no cap
+	maxBody             int64    // bytes of an answer read whole
+	maxSeries           int      // series of one answer; 0: no cap
+	secrets             []string // redacted from error messages
 	metrics             *ClientMetrics
 
 	mu    sync.Mutex
@@ -171,6 +172,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		maxBody: maxBodyBytes, maxSeries: max(cfg.MaxSeries, 0),
 	}
 	c.applyDefaults(cfg)
+	pw, _ := u.User.Password()
+	c.secrets = secretValues(cfg.HTTP, pw)
 	return c, nil
 }
 
@@ -462,6 +465,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, expr string, limit whole
 		return nil, 0
 	}
 	reason, err := classify(ctx, actx, err, res)
+	err = c.redact(err)
 	return &QueryError{Reason: reason, Endpoint: endpoint, Expr: expr, Status: res.status, Err: err}, res.retryAfter
 }
 
@@ -538,7 +542,11 @@ func (c *Client) streamMatrix(ctx context.Context, endpointURL, endpoint string,
 		return nil, &v1.Error{Type: errorType, Msg: fmt.Sprintf("HTTP status %d", resp.StatusCode), Detail: string(body)}
 	}
 	var m model.Matrix
-	env, err := decodeMatrixEnvelope(resp.Body, &m)
+	env, err := decodeMatrixLimited(resp.Body, &m, c.maxSeries)
+	var tooMany errTooManySeries
+	if errors.As(err, &tooMany) {
+		return nil, refuse("more than %d series in one answer (max_series_per_selector): narrow the selector or raise the limit", c.maxSeries)
+	}
 	if err != nil {
 		if ex, ok := ctx.Value(exchangeKey{}).(*exchange); ok {
 			if rerr := ex.result().readErr; rerr != nil {

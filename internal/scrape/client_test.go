@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -420,7 +421,7 @@ func TestClientLimits(t *testing.T) {
 		{"instant within", series(3, false), ClientConfig{MaxSeries: 3}, false, ""},
 		{"instant over", series(4, false), ClientConfig{MaxSeries: 3}, false, "4 series in one answer, more than max_series_per_selector (3)"},
 		{"raw within", series(3, true), ClientConfig{MaxSeries: 3}, true, ""},
-		{"raw over", series(5, true), ClientConfig{MaxSeries: 3}, true, "5 series in one answer, more than max_series_per_selector (3)"},
+		{"raw over", series(5, true), ClientConfig{MaxSeries: 3}, true, "more than 3 series in one answer (max_series_per_selector)"},
 		{"body over", series(50, false), ClientConfig{MaxResponseBytes: 1024}, false, "body larger than 1024 bytes (max_response_bytes)"},
 		{"raw body is streamed", series(50, true), ClientConfig{MaxResponseBytes: 1024}, true, ""},
 	} {
@@ -505,5 +506,59 @@ func TestClientRetryAfterAndGetFallback(t *testing.T) {
 		if st := c.Stats(); st.Attempts != 1 || fmt.Sprint(methods) != "[POST GET]" {
 			t.Errorf("raw %v: %d attempts, methods %v; want 1 attempt of POST then GET", raw, st.Attempts, methods)
 		}
+	}
+}
+
+// TestClientRedactsEchoedSecrets: a proxy that echoes the request's
+// headers into its error page must not put the credentials into the
+// error (which is logged), on either read path.
+func TestClientRedactsEchoedSecrets(t *testing.T) {
+	auth := base64.StdEncoding.EncodeToString([]byte("alice:s3cret-pass"))
+	echo := "Authorization: Basic " + auth + "\nX-Api-Key: header-secret-42\n"
+	fs := newFaultServer(t, reply{status: 502, body: echo})
+	hc := config.DefaultHTTPClientConfig
+	hc.BasicAuth = &config.BasicAuth{Username: "alice", Password: "s3cret-pass"}
+	hc.HTTPHeaders = &config.Headers{Headers: map[string]config.Header{"X-Api-Key": {Secrets: []config.Secret{"header-secret-42"}}}}
+	c, _ := testClient(t, ClientConfig{URL: fs.URL, HTTP: hc, Retries: -1})
+	_, errQ := c.Query(context.Background(), `x`, time.Unix(1700000000, 0))
+	_, errR := c.RawSamples(context.Background(), `x`, time.Unix(1700000000, 0), time.Unix(1700000060, 0))
+	for _, err := range []error{errQ, errR} {
+		if err == nil {
+			t.Fatal("a 502 answered without an error")
+		}
+		for _, secret := range []string{auth, "s3cret-pass", "header-secret-42"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error quotes a secret %q: %v", secret, err)
+			}
+		}
+		if !strings.Contains(err.Error(), "<secret>") || ReasonOf(err) != ReasonHTTP5xx {
+			t.Errorf("want the echoed body quoted with <secret> and reason http_5xx: %v (%s)", err, ReasonOf(err))
+		}
+	}
+}
+
+// TestStreamStopsAtSeriesCap: a raw-sample answer with more series than
+// max_series_per_selector is refused after cap+1 series, not held whole.
+func TestStreamStopsAtSeriesCap(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[`)
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"metric":{"i":"%d"},"values":[[1700000000,"1"]]}`, i)
+	}
+	b.WriteString(`]}}`)
+	var m model.Matrix
+	_, err := decodeMatrixLimited(strings.NewReader(b.String()), &m, 10)
+	var tooMany errTooManySeries
+	if !errors.As(err, &tooMany) || len(m) != 10 {
+		t.Fatalf("decode with cap 10: %d series held, error %v; want 10 and errTooManySeries", len(m), err)
+	}
+	fs := newFaultServer(t, reply{status: 200, body: b.String()})
+	c, _ := testClient(t, ClientConfig{URL: fs.URL, MaxSeries: 10, Retries: -1})
+	_, err = c.RawSamples(context.Background(), `x`, time.Unix(1699999999, 0), time.Unix(1700000060, 0))
+	if ReasonOf(err) != ReasonBadResponse || !strings.Contains(err.Error(), "max_series_per_selector") {
+		t.Errorf("want bad_response naming max_series_per_selector, got %v (%s)", err, ReasonOf(err))
 	}
 }

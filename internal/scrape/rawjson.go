@@ -393,10 +393,25 @@ func (j *jsonReader) sampleStream() (*model.SampleStream, error) {
 	return ss, err
 }
 
+// errTooManySeries stops a decode at the series cap: an answer of 500,000
+// series is refused after maxSeries+1 of them, not after all are held.
+type errTooManySeries struct{ max int }
+
+func (e errTooManySeries) Error() string {
+	return fmt.Sprintf("more than %d series in one answer", e.max)
+}
+
 // decodeMatrixEnvelope reads an API response from r, decoding a matrix
 // result into out as it arrives. The envelope's other fields are returned
 // for the caller to classify errors and count warnings.
 func decodeMatrixEnvelope(r io.Reader, out *model.Matrix) (envelope, error) {
+	return decodeMatrixLimited(r, out, 0)
+}
+
+// decodeMatrixLimited is decodeMatrixEnvelope that stops with
+// errTooManySeries once the result holds more than maxSeries series (0:
+// no cap).
+func decodeMatrixLimited(r io.Reader, out *model.Matrix, maxSeries int) (envelope, error) {
 	j := &jsonReader{r: bufio.NewReaderSize(r, 64<<10)}
 	var env envelope
 	strs := func(dst *[]string) error {
@@ -440,6 +455,9 @@ func decodeMatrixEnvelope(r io.Reader, out *model.Matrix) (envelope, error) {
 						if p != '{' {
 							_, err := j.value(nil, false)
 							return err
+						}
+						if maxSeries > 0 && len(*out) >= maxSeries {
+							return errTooManySeries{maxSeries}
 						}
 						ss, err := j.sampleStream()
 						if err == nil {
