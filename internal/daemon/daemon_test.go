@@ -494,12 +494,24 @@ func (h *harness) stop() {
 }
 
 // idle waits until the daemon waits on a timer (not one fired by fire)
-// and returns it.
+// with no job of the running runtime at work (a tick's deadline timer
+// runs while the tick does), and returns the timer.
 func (h *harness) idle() *fakeTimer {
 	h.t.Helper()
-	tm := h.clock.waitTimer(h.t, h.lastTimer)
-	h.lastTimer = tm.id
-	return tm
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if h.d.working.Load() == 0 {
+			tm := h.clock.waitTimer(h.t, h.lastTimer)
+			if h.d.working.Load() == 0 {
+				h.lastTimer = tm.id
+				return tm
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatal("the daemon did not become idle")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // tick fires the loop's timer and waits for the daemon to be idle again.
@@ -739,8 +751,9 @@ func testConcurrentReloads(t *testing.T) {
 			t.Errorf("reload: %v", err)
 		}
 	}
-	if got := h.loads.Load(); got != n+1 {
-		t.Errorf("%d loads, want %d", got, n+1)
+	// Reloads that wait while one loads are coalesced into the next load.
+	if got := h.loads.Load(); got < 2 || got > n+1 {
+		t.Errorf("%d loads, want 2 to %d", got, n+1)
 	}
 	if got := h.maxInLoad.Load(); got != 1 {
 		t.Errorf("%d loads ran at once, want 1", got)

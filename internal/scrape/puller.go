@@ -133,6 +133,7 @@ type source struct {
 	consumers  []consumer
 	maxPeriod  int64 // longest period of its targets, ms
 	err        error // this step's source-level error (le mismatch, straddled native threshold)
+	refused    error // set when this step had samples and the tracker refused every one (see step)
 	matched    int   // series that passed the source's filters at its last step
 }
 
@@ -319,16 +320,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 				queryIdx[qkey] = qi
 				p.queries = append(p.queries, &query{expr: expr, raw: raw})
 			}
-			key := expr
-			if sel.LE != nil {
-				key += "\xffle=" + fmt.Sprint(*sel.LE)
-			}
-			if sel.Gauge != nil {
-				key += "\xffgauge " + sel.Gauge.String()
-			}
-			if sel.NativeLE != nil {
-				key += "\xffnative=" + fmt.Sprint(*sel.NativeLE)
-			}
+			key := sourceKey(sel)
 			si, ok := sourceIdx[key]
 			if !ok {
 				si = len(p.sources)
@@ -512,6 +504,9 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 		if s.err != nil {
 			ok[si] = false
 			res.Errors = append(res.Errors, s.err)
+		} else if s.refused != nil {
+			ok[si] = false // the numbers of its targets are not current
+			res.Errors = append(res.Errors, s.refused)
 		}
 	}
 	for _, ts := range p.targets {
@@ -616,7 +611,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 	p.c.steps++
 	touched := false
 	for si, s := range p.sources {
-		s.err = nil
+		s.err, s.refused = nil, nil
 		if !ok[si] {
 			continue
 		}
@@ -633,6 +628,8 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 		}
 		touched = true
 		s.tracker.Begin(t)
+		before := s.tracker.Stats()
+		accepted := false
 		ents := p.scratch[:0]
 		for range s.consumers {
 			ents = append(ents, nil)
@@ -678,6 +675,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 					counted = counted || c
 				}
 			}
+			accepted = accepted || counted
 			for ci, c := range s.consumers {
 				sums := ents[ci].at(info.groups[ci]) // a slot even without an increment
 				if counted {
@@ -686,6 +684,14 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 			}
 		}
 		s.tracker.End()
+		// Samples came but every one was refused (NaN, infinite, negative,
+		// implausible) and none became a baseline: the pull succeeded, but
+		// its numbers are not current. Tick reports its targets down; a
+		// backfill goes on.
+		if after := s.tracker.Stats(); !accepted && after.InvalidSamples > before.InvalidSamples && after.NewSeries == before.NewSeries {
+			s.refused = fmt.Errorf("selector %s: all %d new samples were refused as invalid (NaN, infinite, negative or an implausible increase)",
+				s.sel, after.InvalidSamples-before.InvalidSamples)
+		}
 	}
 	if touched {
 		p.stepsSince++
