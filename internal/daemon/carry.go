@@ -171,4 +171,3 @@ func targetOf(rt *runtime, i int) (scrape.Target, bool) {
 	}
 	return scrape.Target{}, false
 }
-

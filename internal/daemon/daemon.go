@@ -273,4 +273,3 @@ func retries(n int) int {
 	}
 	return n
 }
-
