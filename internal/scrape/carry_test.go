@@ -85,7 +85,9 @@ func TestCarryable(t *testing.T) {
 // grows by 10 every 15 s from 0 at t=0.
 type stepQuerier struct{}
 
-func (q *stepQuerier) Query(context.Context, string, time.Time) (model.Vector, error) { return nil, nil }
+func (q *stepQuerier) Query(context.Context, string, time.Time) (model.Vector, error) {
+	return nil, nil
+}
 func (q *stepQuerier) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) (model.Matrix, error) {
 	return nil, nil
 }
