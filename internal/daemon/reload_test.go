@@ -149,6 +149,9 @@ func testHungTickDeadline(t *testing.T) {
 	}
 	h.idle()
 	h.checkExported("app-availability", false, true, true)
+	if got := h.exported("slo_exporter_ticks_missed_total "); len(got) != 1 || got[0] != "1" {
+		t.Errorf("/metrics: slo_exporter_ticks_missed_total %v, want 1", got)
+	}
 	h.prom.hang.Store(false)
 	st = h.tick()
 	if !dataUp(st) || st.TicksMissed != 1 {

@@ -43,6 +43,7 @@ func (s exportSink) Publish(st *State) {
 		PullErrors: map[string]uint64{"le_boundary": st.Puller.LEErrors, "native_boundary": st.Puller.NativeErrors,
 			"missing_valid": st.Puller.MissingValid},
 		SkippedSamples: st.Puller.SkippedSamples,
+		TicksMissed:    st.TicksMissed,
 
 		BackfillQueries: st.Backfills.Queries + st.Puller.BackfillQueries,
 		BackfillSamples: st.Backfills.Samples + st.Puller.BackfillSamples,

@@ -84,6 +84,7 @@ var (
 	famRefusedPulls   = &family{"slo_exporter_source_refused_pulls_total", "Pulls refused because their time was not after the previous one.", counterType}
 	famPullErrors     = &family{"slo_exporter_source_pull_errors_total", "Pulls of a selector refused because the data cannot give exact events, by reason: le_boundary (no classic bucket at the latency threshold), native_boundary (a native histogram bucket spans it), missing_valid (good or bad series without valid ones).", counterType}
 	famSkipped        = &family{"slo_exporter_source_skipped_samples_total", "Samples skipped because their kind (float or native histogram) does not fit the selector that received them.", counterType}
+	famTicksMissed    = &family{"slo_exporter_ticks_missed_total", "Ticks abandoned at their deadline (--evaluation.tick-timeout); each set slo_data_up to 0.", counterType}
 )
 
 // labelSet is a list of label pairs with its text form (`a="b",c="d"`)
@@ -402,6 +403,7 @@ func writeSelf(e emitter, slos []sloSeries, st *Self) {
 		e.sample(labels("reason", reason), nil, float64(st.PullErrors[reason]))
 	}
 	one(famSkipped, float64(st.SkippedSamples))
+	one(famTicksMissed, float64(st.TicksMissed))
 }
 
 func b2f(b bool) float64 {

@@ -90,6 +90,8 @@ type Self struct {
 	PullErrors map[string]uint64
 	// SkippedSamples counts samples whose kind did not fit their selector.
 	SkippedSamples uint64
+	// TicksMissed counts ticks abandoned at their deadline.
+	TicksMissed uint64
 }
 
 // Store holds the latest snapshot and self-statistics. Writers replace
