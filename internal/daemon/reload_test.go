@@ -3,11 +3,21 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"reflect"
 	goruntime "runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/slo-exporter/slo-exporter/config"
 )
 
 // The tests in this file prove that reloads and ticks cannot hang the
@@ -321,4 +331,80 @@ func testRefusedSamplesDown(t *testing.T) {
 		t.Error("data_up stays 0 after valid samples returned")
 	}
 	h.checkExported("app-availability", true, true, true)
+}
+
+// TestReloadStormRealClient sends 50 concurrent reloads (a burst of POST
+// /-/reload) to a daemon whose real HTTP client talks to a Prometheus that
+// accepts connections and never answers, during the start-up (the stuck
+// start-up each reload replaces). Every caller is answered, and once the
+// burst is over the goroutines and open files are back near the baseline:
+// the cancelled start-ups closed their requests and connections.
+func TestReloadStormRealClient(t *testing.T) {
+	var requests atomic.Int64
+	// The handler reads the form body first: only then does the server
+	// notice that the client closed the connection.
+	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	defer hung.Close()
+	goroutines, fds := goruntime.NumGoroutine(), openFiles(t)
+	y := multiConfig(hung.URL, sloDef{name: "app-availability"})
+	var loads atomic.Int32
+	d, err := New(Options{
+		Load: func() (*config.Config, error) {
+			loads.Add(1)
+			return config.Parse("test.yaml", []byte(y))
+		},
+		Sink:   &recordingSink{},
+		Logger: zap.NewNop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	// Five waves of ten concurrent reloads: each wave replaces the
+	// start-up the one before started (its request in flight).
+	for range 5 {
+		before := requests.Load()
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+				defer rcancel()
+				if err := d.Reload(rctx); err != nil {
+					t.Errorf("reload: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		eventually(t, "a request of the new start-up", func() bool { return requests.Load() > before })
+	}
+	if got := loads.Load(); got < 6 || got > 51 {
+		t.Errorf("%d loads for 5 waves of 10 reloads, want 6 to 51", got)
+	}
+	// Run, the last start-up's backfill with its one request and
+	// connection (client and server side), and the test server.
+	settle(t, goroutines+12)
+	if got := openFiles(t); got > fds+4 {
+		t.Errorf("%d files open after the burst, %d before", got, fds)
+	}
+	t.Logf("after %d loads (%d requests): %d goroutines (%d before), %d open files (%d before)",
+		loads.Load(), requests.Load(), goruntime.NumGoroutine(), goroutines, openFiles(t), fds)
+	cancel()
+	<-done
+	settle(t, goroutines+2)
+}
+
+// openFiles is the number of the process' open file descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(ents)
 }
