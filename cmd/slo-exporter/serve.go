@@ -45,6 +45,8 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy g
 	memRatio := cmd.Flag("runtime.memory-limit-ratio", "Set the Go memory limit (GOMEMLIMIT) to this share of the container's cgroup memory limit, so the heap is collected before the kernel kills the pod; 0 leaves it alone. Ignored when GOMEMLIMIT is set or no cgroup limit exists.").Default("0.9").Float64()
 	profileFlag := cmd.Flag("web.metrics-profile", "Which slo_* series /metrics carries: default (SLI and burn rate per window, budget remaining, exhaustion, tier alerts, zone: what rules, dashboards and the policy read) or full (adds good/valid events and coverage per window and remaining events). See docs/metrics.md.").
 		Default(string(export.ProfileDefault)).Enum(string(export.ProfileDefault), string(export.ProfileFull))
+	tickTimeout := cmd.Flag("evaluation.tick-timeout", "How long one tick (its queries and any outage gap it backfills) may take; a tick that misses it is abandoned, counted, and its SLOs get slo_data_up 0 until a tick succeeds. 0 means three quarters of global.evaluation_interval; at most the interval.").
+		Default("0s").Duration()
 	exposition := cmd.Flag("web.exposition", "The /metrics implementation: text (fast, default) or client_golang (negotiates protobuf).").
 		Default(string(export.ExpositionText)).Enum(string(export.ExpositionText), string(export.ExpositionClientGolang))
 	return cmd.FullCommand(), func(ctx context.Context, stdout, stderr io.Writer) error {
@@ -89,7 +91,7 @@ Endpoints: / (status page), /metrics, /api/v1/slos, /api/v1/policy (the deploy g
 			return mine, nil
 		}
 		d, err = daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv), Logger: log,
-			Registerer: srv.Registerer()})
+			Registerer: srv.Registerer(), TickTimeout: *tickTimeout})
 		if err != nil {
 			return fmt.Errorf("loading the configuration: %w", err)
 		}

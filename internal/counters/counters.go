@@ -180,9 +180,12 @@ func (tr *Tracker) ObserveSample(key uint64, ts int64, v float64) (inc float64, 
 	if reset {
 		tr.stats.Resets++
 	}
+	// A drop to at least half the previous value is how two replicas of
+	// one counter interleave; a restart starts again from near zero.
+	suspect := reset && v >= s.value/2
 	s.value, s.ts, s.seen = v, ts, tr.pull
 	if !tr.guard.off {
-		return tr.checkDuplicate(key, s, inc, reset)
+		return tr.checkDuplicate(key, s, inc, suspect)
 	}
 	return inc, true
 }

@@ -10,17 +10,22 @@ import "math/bits"
 // them) alternate between two slightly different values: 100, 95, 101, 96,
 // ... Every drop looks like a counter reset, so every other sample counts
 // the whole counter value again: a few hundred real events become tens of
-// millions. The guard watches each series' last DuplicateWindow increments:
+// millions. Such a drop keeps at least half the previous value (the two
+// copies differ by the lag between the replicas), while a restart starts
+// again from near zero: only those "suspect" drops count for the guard; a
+// drop to below half the previous value is a restart and counts at once,
+// however often it happens (a crash loop keeps exact numbers). The guard
+// watches each series' last DuplicateWindow increments:
 //
 //   - a series with at least DuplicateMinSamples increments in the window,
-//     at least half of them resets, is flagged: from then on its increments
+//     at least half of them suspect drops, is flagged: from then on its increments
 //     are not counted (they are garbage), but dropped and counted in
 //     Stats.DuplicateSamples and Stats.DroppedEvents;
 //   - a flagged series is cleared once its last DuplicateWindow increments
 //     hold no reset; the increment of the sample that clears it counts
 //     again;
-//   - so that the resets seen before the flag do not count either, a reset
-//     that comes within DuplicateRelease increments of another reset has
+//   - so that the suspect drops seen before the flag do not count either,
+//     one that comes within DuplicateRelease increments of another has
 //     its increment (the new value) held back until DuplicateRelease
 //     increments without a reset follow, and is then counted with the
 //     increment that releases it; a flag drops what is held. A lone reset
@@ -85,7 +90,8 @@ type dupState struct {
 	flagged bool
 }
 
-// checkDuplicate applies the guard to one increment of series s.
+// checkDuplicate applies the guard to one increment of series s; reset
+// is true for a suspect drop (see above).
 func (tr *Tracker) checkDuplicate(key uint64, s *state, inc float64, reset bool) (float64, bool) {
 	d := &s.dup
 	d.window <<= 1

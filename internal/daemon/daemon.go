@@ -1,7 +1,11 @@
 // Package daemon runs slo-exporter's main loop: load the configuration,
 // backfill the engine from Prometheus, then pull, evaluate and publish at
-// every aligned tick; reload on request without losing the running state
-// until the new one is ready.
+// every aligned tick; reload on request without losing the running state.
+//
+// One goroutine (Run) owns the decisions; the network work (the start-up
+// backfill, each tick, a reload's backfill) runs in goroutines it starts
+// and can cancel, so that a reload or a shutdown never waits behind a
+// query that hangs.
 //
 // Lifecycle:
 //
@@ -13,27 +17,51 @@
 //     (it crossed a tick boundary), that tick is pulled too, so the first
 //     snapshot holds every interval up to its stamp; then it is evaluated
 //     and the daemon reports ready, with slo_data_up 1 for every SLO whose
-//     backfill and pulls succeeded.
+//     backfill and pulls succeeded. A reload during the start-up (a wrong
+//     URL fixed in the file) cancels it and starts the new configuration
+//     at once.
 //   - ticks: at every multiple of the evaluation interval, the evaluation
 //     time is pinned to that multiple minus the query offset; every query of
-//     the tick uses it. A failed pull leaves the last values in place with
-//     slo_data_up 0; when the source returns, the puller backfills the gap
-//     first, so no event is lost or counted twice.
-//   - reload (SIGHUP or POST /-/reload): the new configuration is loaded and
-//     validated; a bad one is rejected, logged and reported in
-//     slo_exporter_config_last_reload_successful, and the running one goes
-//     on. A good one gets its own engine, backfilled in the background while
-//     the old one keeps ticking; once ready it is pulled up to the current
-//     tick and replaces the old one (with its own slo_data_up, 1 where its
-//     backfill succeeded), so SLOs removed from the configuration disappear
-//     from /metrics then.
-//   - stop: cancelling the context ends the loop after the current step.
+//     the tick uses it. A tick has a deadline (Options.TickTimeout, by
+//     default three quarters of the interval): a tick that misses it is
+//     abandoned (its queries are cancelled), counted in State.TicksMissed,
+//     and every SLO gets slo_data_up 0 until a tick succeeds. A failed
+//     pull leaves the last values in place with slo_data_up 0; when the
+//     source returns, the puller backfills the gap first, so no event is
+//     lost or counted twice.
+//   - slo_data_up means "the numbers are current": 1 after a successful
+//     backfill, reload or tick; 0 while the start-up backfill fails, after
+//     a failed pull or a missed tick deadline, and for an SLO one of whose
+//     sources returned samples in a tick that were all refused (NaN,
+//     infinite, negative or an implausible increase).
+//   - reload (SIGHUP or POST /-/reload): reloads are serialized, and those
+//     that arrive together are coalesced into one load whose result every
+//     caller gets. The caller is answered as soon as the configuration is
+//     loaded and validated (a file read: it never waits for a tick, a
+//     backfill or Prometheus). A bad configuration is rejected, logged and
+//     reported in slo_exporter_config_last_reload_successful, and the
+//     running one goes on. A good one gets its own engine. Each SLO that
+//     is identical in both (same definition, same queries, same Prometheus
+//     source, interval, offset and max_increase_rate) and reads no
+//     expression shared with a changed SLO keeps its state: its window
+//     counts and counter trackers move to the new engine, which resumes
+//     them from their last pull with no backfill. The new and changed SLOs
+//     are backfilled in the background while the running configuration
+//     keeps ticking; then the new engine replaces it (an in-flight tick is
+//     cancelled first), pulls the current tick and publishes, with its own
+//     slo_data_up, so SLOs removed from the configuration disappear from
+//     /metrics then. A reload that arrives while an earlier one is still
+//     backfilling cancels that backfill and starts over from the running
+//     configuration.
+//   - stop: cancelling the context cancels the running work and returns
+//     once every goroutine the daemon started has ended.
 package daemon
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,10 +83,16 @@ type State struct {
 	Meta []plan.Meta
 	// Tick is the last tick's report.
 	Tick scrape.TickResult
+	// TicksMissed counts the ticks abandoned at their deadline
+	// (Options.TickTimeout); it only grows.
+	TicksMissed uint64
 	// Backfill is the start-up backfill's progress; BackfillDone is set
 	// once it completed.
 	Backfill     scrape.BackfillProgress
 	BackfillDone bool
+	// Carried is the number of SLOs whose state the last reload kept, and
+	// Rebackfilled the number it backfilled (new or changed ones).
+	Carried, Rebackfilled int
 	// ReloadOK and ReloadTime describe the last configuration load.
 	ReloadOK   bool
 	ReloadTime time.Time
@@ -86,7 +120,7 @@ type Options struct {
 	Now func() time.Time
 	// NewTimer starts a timer that fires once after d on the same clock as
 	// Now and returns its channel and a function that stops it; nil means
-	// time.NewTimer. Tests pass a fake clock's.
+	// time.NewTimer. Tests pass a fake clock's. Tick deadlines use it too.
 	NewTimer func(d time.Duration) (<-chan time.Time, func())
 	// NewQuerier builds the query client; nil means scrape.NewClient.
 	NewQuerier func(scrape.ClientConfig) (scrape.Querier, error)
@@ -95,15 +129,41 @@ type Options struct {
 	// reloads; serve passes the registry /metrics gathers. Nil leaves them
 	// unregistered.
 	Registerer prometheus.Registerer
+	// TickTimeout bounds each tick: its queries and any outage gap it
+	// backfills. A tick that misses it is abandoned and its SLOs get
+	// slo_data_up 0. Zero means DefaultTickTimeoutRatio of the evaluation
+	// interval; more than the interval is capped at the interval.
+	TickTimeout time.Duration
 }
+
+// DefaultTickTimeoutRatio is the share of the evaluation interval a tick
+// may take when Options.TickTimeout is zero: it leaves a quarter of the
+// interval before the next tick, so a hung Prometheus shows as
+// slo_data_up 0 within the interval.
+const DefaultTickTimeoutRatio = 0.75
+
+// errTickDeadline is the cause of a tick's cancellation at its deadline.
+var errTickDeadline = errors.New("the tick missed its deadline")
+
+// ErrStopped is returned by Reload once Run has returned.
+var ErrStopped = errors.New("the daemon has stopped")
 
 // Daemon is the main loop. Create it with New and run it with Run.
 type Daemon struct {
 	opt     Options
 	log     *zap.Logger
 	reloads chan chan error
-	cur     *runtime
-	state   State
+	events  chan event
+	stopped chan struct{} // closed when Run returns
+
+	mu    sync.Mutex // guards cur, the runtimes' ready and state; orders publications
+	cur   *runtime
+	state State
+
+	// working counts the running runtime's jobs (start-up, ticks) that are
+	// busy rather than waiting on a retry timer; tests wait for it to be 0.
+	working atomic.Int32
+	wg      sync.WaitGroup // the goroutines Run started
 	metrics *metrics
 }
 
@@ -114,9 +174,10 @@ type runtime struct {
 	engine *evaluator.Engine
 	client scrape.Querier
 	puller *scrape.Puller
+	pcfg   scrape.PullerConfig
 	offset time.Duration
-	ready  bool
-	pulled time.Time // the time the engine holds data up to
+	ready  bool      // its start-up (or reload) backfill completed; guarded by Daemon.mu
+	pulled time.Time // the time the engine holds data up to; owned by whoever runs its job
 	// counted is the engine's Stats as of its last evaluation, what the
 	// engine counters have received from it.
 	counted evaluator.Stats
@@ -144,7 +205,8 @@ func New(opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registering the self-metrics: %w", err)
 	}
-	d := &Daemon{opt: opt, log: opt.Logger, reloads: make(chan chan error), metrics: m}
+	d := &Daemon{opt: opt, log: opt.Logger, reloads: make(chan chan error), events: make(chan event),
+		stopped: make(chan struct{}), metrics: m}
 	cfg, err := opt.Load()
 	if err != nil {
 		return nil, err
@@ -185,14 +247,16 @@ func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	puller, err := scrape.NewPuller(client, eng, p.Targets, scrape.PullerConfig{
+	pcfg := scrape.PullerConfig{
 		Interval: p.Interval, MaxPoints: g.MaxPointsPerQuery, Fanout: g.MaxConcurrentQueries, Logger: d.log,
 		MaxIncreaseRate: g.MaxIncreaseRate, Metrics: d.metrics.puller,
-	})
+	}
+	puller, err := scrape.NewPuller(client, eng, p.Targets, pcfg)
 	if err != nil {
+		closeIdle(client)
 		return nil, err
 	}
-	return &runtime{cfg: cfg, plan: p, engine: eng, client: client, puller: puller,
+	return &runtime{cfg: cfg, plan: p, engine: eng, client: client, puller: puller, pcfg: pcfg,
 		offset: time.Duration(g.QueryOffset)}, nil
 }
 
@@ -203,215 +267,4 @@ func retries(n int) int {
 		return -1
 	}
 	return n
-}
-
-// Reload loads the configuration again. It returns once the new
-// configuration is validated (or rejected); the new engine replaces the
-// running one after its backfill.
-func (d *Daemon) Reload(ctx context.Context) error {
-	res := make(chan error, 1)
-	select {
-	case d.reloads <- res:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-res:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Run backfills, then ticks until ctx is cancelled.
-func (d *Daemon) Run(ctx context.Context) error {
-	d.startup(ctx, d.cur, true)
-	if ctx.Err() != nil {
-		return nil
-	}
-	d.evaluate(d.cur, d.catchUp(ctx, d.cur))
-	d.cur.ready = true
-	d.publish()
-
-	pending := make(chan *runtime, 1)
-	var building context.CancelFunc
-	for {
-		interval := d.cur.plan.Interval
-		now := d.opt.Now()
-		timer, stop := d.opt.NewTimer(now.Truncate(interval).Add(interval).Sub(now))
-		select {
-		case <-ctx.Done():
-			stop()
-			if building != nil {
-				building()
-			}
-			return nil
-		case res := <-d.reloads:
-			stop()
-			rt, err := d.reload()
-			res <- err
-			if err != nil || rt == nil {
-				continue
-			}
-			if building != nil {
-				building()
-			}
-			bctx, cancel := context.WithCancel(ctx)
-			building = cancel
-			go func() {
-				d.startup(bctx, rt, false)
-				if bctx.Err() == nil {
-					pending <- rt
-				}
-			}()
-		case rt := <-pending:
-			stop()
-			building = nil
-			d.log.Info("new configuration is ready; replacing the running one", zap.Int("slos", len(rt.plan.Specs)))
-			d.cur = rt
-			d.evaluate(rt, d.catchUp(ctx, rt))
-			rt.ready = true
-			d.publish()
-		case <-timer:
-			rt := d.cur
-			t := d.evalTime(rt)
-			d.state.Tick = rt.puller.Tick(ctx, t)
-			for _, err := range d.state.Tick.Errors {
-				d.log.Warn("pull failed", zap.Time("eval_time", t), zap.Error(err))
-			}
-			rt.pulled = t
-			d.evaluate(rt, t)
-			d.publish()
-		}
-	}
-}
-
-// catchUp pulls rt up to the current tick when its backfill ended before
-// it (a backfill that crossed a tick boundary, or a new configuration
-// whose backfill ran while the old one ticked), so that the first snapshot
-// it publishes holds every interval up to its stamp; a gap of more than
-// one interval is backfilled by the tick itself. It returns the time to
-// evaluate at.
-func (d *Daemon) catchUp(ctx context.Context, rt *runtime) time.Time {
-	t := d.evalTime(rt)
-	if !t.After(rt.pulled) {
-		return rt.pulled
-	}
-	d.state.Tick = rt.puller.Tick(ctx, t)
-	for _, err := range d.state.Tick.Errors {
-		d.log.Warn("pull failed", zap.Time("eval_time", t), zap.Error(err))
-	}
-	rt.pulled = t
-	return t
-}
-
-// evalTime is the pinned time of the current tick: the last multiple of the
-// interval, minus the query offset.
-func (d *Daemon) evalTime(rt *runtime) time.Time {
-	return d.opt.Now().Truncate(rt.plan.Interval).Add(-rt.offset)
-}
-
-// reload loads and validates the configuration and builds its runtime.
-// Every successful reload is rebuilt and backfilled, even when the file did
-// not change: secrets read from files (password_file, credentials_file) may
-// have.
-func (d *Daemon) reload() (*runtime, error) {
-	cfg, err := d.opt.Load()
-	var rt *runtime
-	if err == nil {
-		rt, err = d.build(cfg)
-	}
-	d.state.ReloadOK = err == nil
-	d.metrics.reloadOK.Set(b2f(err == nil))
-	if err != nil {
-		d.log.Error("configuration rejected; the running one stays", zap.Error(err))
-		d.publish()
-		return nil, err
-	}
-	d.state.ReloadTime = d.opt.Now()
-	d.metrics.reloadTime.Set(float64(d.state.ReloadTime.UnixMilli()) / 1e3)
-	d.log.Info("configuration loaded; backfilling before it replaces the running one", zap.Int("slos", len(rt.plan.Specs)))
-	d.publish()
-	return rt, nil
-}
-
-// startup backfills rt's longest period up to the current tick, retrying
-// every interval while the source fails. While it is the published runtime
-// (first start), snapshots with data_up 0 are published between attempts.
-func (d *Daemon) startup(ctx context.Context, rt *runtime, published bool) {
-	for attempt := 1; ; attempt++ {
-		to := d.evalTime(rt)
-		from := to.Add(-rt.plan.LongestPeriod())
-		if !rt.cfg.Global.Backfill {
-			from = to
-		}
-		start := time.Now()
-		var last scrape.BackfillProgress
-		err := rt.puller.Backfill(ctx, from, to, func(p scrape.BackfillProgress) {
-			last = p
-			if published {
-				d.state.Backfill = p
-				d.metrics.backfillProgress.Set(float64(p.StepsDone) / float64(max(1, p.StepsTotal)))
-				d.state.NotReadyReason = fmt.Sprintf("backfill %.0f%%", 100*float64(p.StepsDone)/float64(max(1, p.StepsTotal)))
-				d.publish()
-			}
-		})
-		if err == nil {
-			d.log.Info("backfill done", zap.Time("from", from), zap.Time("to", to), zap.Duration("took", time.Since(start)),
-				zap.Int("queries", last.Queries), zap.Uint64("points", last.Points), zap.Uint64("bytes", last.Bytes))
-			rt.pulled = to
-			if published {
-				d.state.BackfillDone = true
-				d.metrics.backfillProgress.Set(1)
-			}
-			return
-		}
-		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-			return
-		}
-		d.log.Warn("backfill failed; retrying", zap.Int("attempt", attempt), zap.Error(err))
-		if published {
-			d.state.NotReadyReason = "backfill failed, retrying: " + err.Error()
-			for i := range rt.plan.Specs {
-				rt.engine.SetDataUp(i, false)
-			}
-			d.evaluate(rt, to)
-			d.publish()
-		}
-		timer, stop := d.opt.NewTimer(rt.plan.Interval)
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-timer:
-		}
-	}
-}
-
-func (d *Daemon) evaluate(rt *runtime, t time.Time) {
-	start := time.Now()
-	snap := rt.engine.Evaluate(t)
-	d.metrics.evalDuration.Set(time.Since(start).Seconds())
-	d.metrics.addEngine(rt.counted, snap.Stats)
-	rt.counted = snap.Stats
-	d.metrics.trackedSeries.Set(float64(rt.puller.Stats().SeriesTracked))
-	d.state.Snapshot = snap
-	d.state.Meta = rt.plan.Meta
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// publish hands a copy of the state to the sink.
-func (d *Daemon) publish() {
-	st := d.state
-	st.Ready = d.cur.ready
-	if st.Ready {
-		st.NotReadyReason = ""
-	}
-	d.opt.Sink.Publish(&st)
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -175,55 +176,10 @@ func TestStartupAndReloadSnapshots(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus")
 	}
-	src := &restartingCounters{vals: map[string]float64{}}
-	hs := httptest.NewServer(src)
-	defer hs.Close()
-	srv := promtest.Start(t, promtest.Options{ConfigYAML: fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 900ms
-scrape_configs:
-  - job_name: app
-    static_configs:
-      - targets: [%q]
-`, strings.TrimPrefix(hs.URL, "http://"))})
-	// Some history to backfill: 10 scrapes.
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		v, err := srv.Query(context.Background(), `count_over_time(app_requests_total{model="b"}[1m])`, time.Now())
-		if err == nil && len(v) == 1 && v[0].Value >= 10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the source was not scraped: %v %v", v, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	srv := startCounters(t)
 
 	const iv = 3 * time.Second
-	yaml := fmt.Sprintf(`global:
-  evaluation_interval: 3s
-  query_offset: 3s
-  backfill: true
-prometheus:
-  url: %s
-slos:
-  - name: app-availability
-    service: app
-    objective: 99%%
-    period: 1h
-    group_by: [model]
-    windows: [3s, 6s, 15s, 30s, 1m]
-    sli:
-      ratio:
-        good: 'app_requests_total{job="app",code="200"}'
-        valid: 'app_requests_total{job="app"}'
-    alerting:
-      tiers:
-        - {name: fast, budget_fraction: 0.05, long_window: 15m, short_window: 3m}
-        - {name: medium, enabled: false}
-        - {name: slow, enabled: false}
-        - {name: long, enabled: false}
-`, srv.URL)
+	yaml := countersConfig(srv.URL)
 	sink := &recordingSink{}
 	reg := prometheus.NewPedanticRegistry()
 	d, err := New(Options{
@@ -263,19 +219,31 @@ slos:
 	}
 	first := &ready.Meta[0]
 	j, swapped := sink.wait(t, i, "reloaded", func(s *State) bool { return len(s.Meta) > 0 && &s.Meta[0] != first })
-	time.Sleep(time.Until(swapped.Snapshot.Time.Add(iv + 2*time.Second)))
+	// The unchanged SLO's state was carried over: the swap is immediate
+	// and its snapshot may be the last tick's; wait for a tick of the new
+	// runtime.
+	j, swapped = sink.wait(t, j, "a tick after the reload", func(s *State) bool {
+		return len(s.Meta) > 0 && &s.Meta[0] != first && s.Snapshot.Time.After(ready.Snapshot.Time) && s.Tick.Time.Equal(s.Snapshot.Time)
+	})
+	time.Sleep(time.Until(swapped.Snapshot.Time.Add(2 * time.Second))) // ingested up to the stamp
 	checkSnapshot(t, srv, swapped.Snapshot)
 	// The reload's runtime counted into the same metrics: nothing was
 	// registered twice (the registry would refuse to gather) and no
-	// counter went back; its backfill added its own probe and read.
+	// counter went back; the configuration did not change, so the SLO's
+	// state was carried over and nothing was backfilled again.
 	after := gatherValues(t, reg)
 	for name, v := range before {
 		if strings.HasSuffix(name, "_total") && after[name] < v {
 			t.Errorf("%s went from %v to %v across the reload", name, v, after[name])
 		}
 	}
-	if got, want := after["slo_exporter_backfill_queries_total"], before["slo_exporter_backfill_queries_total"]+2; got < want {
-		t.Errorf("backfill queries %v after the reload, want at least %v: the replaced runtime's cost was dropped", got, want)
+	if got, want := after["slo_exporter_backfill_queries_total"], before["slo_exporter_backfill_queries_total"]; got != want {
+		t.Errorf("backfill queries %v after an unchanged reload, want %v: its state was not carried over", got, want)
+	}
+	// The carried trackers' counts were exported once, by the puller they
+	// come from: no series is new to an unchanged reload.
+	if got, want := after["slo_exporter_source_new_series_total"], before["slo_exporter_source_new_series_total"]; got != want {
+		t.Errorf("new series %v after an unchanged reload, %v before: the carried trackers were counted twice", got, want)
 	}
 	if after["slo_exporter_ticks_total"] <= before["slo_exporter_ticks_total"] {
 		t.Errorf("ticks did not go on counting across the reload: %v then %v", before["slo_exporter_ticks_total"], after["slo_exporter_ticks_total"])
@@ -323,4 +291,139 @@ func gatherValues(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// startCounters starts restartingCounters and a real Prometheus scraping
+// them every second, and waits for 10 scrapes of history.
+func startCounters(t *testing.T) *promtest.Server {
+	t.Helper()
+	src := &restartingCounters{vals: map[string]float64{}}
+	hs := httptest.NewServer(src)
+	t.Cleanup(hs.Close)
+	srv := promtest.Start(t, promtest.Options{ConfigYAML: fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+scrape_configs:
+  - job_name: app
+    static_configs:
+      - targets: [%q]
+`, strings.TrimPrefix(hs.URL, "http://"))})
+	// Some history to backfill: 10 scrapes.
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		v, err := srv.Query(context.Background(), `count_over_time(app_requests_total{model="b"}[1m])`, time.Now())
+		if err == nil && len(v) == 1 && v[0].Value >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the source was not scraped: %v %v", v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return srv
+}
+
+// countersConfig is the daemon's configuration for restartingCounters on
+// the Prometheus at url, evaluated every 3s with a 3s query offset.
+func countersConfig(url string) string {
+	return fmt.Sprintf(`global:
+  evaluation_interval: 3s
+  query_offset: 3s
+  backfill: true
+prometheus:
+  url: %s
+slos:
+  - name: app-availability
+    service: app
+    objective: 99%%
+    period: 1h
+    group_by: [model]
+    windows: [3s, 6s, 15s, 30s, 1m]
+    sli:
+      ratio:
+        good: 'app_requests_total{job="app",code="200"}'
+        valid: 'app_requests_total{job="app"}'
+    alerting:
+      tiers:
+        - {name: fast, budget_fraction: 0.05, long_window: 15m, short_window: 3m}
+        - {name: medium, enabled: false}
+        - {name: slow, enabled: false}
+        - {name: long, enabled: false}
+`, url)
+}
+
+// TestUnchangedReloadKeepsWindows runs the daemon against a real
+// Prometheus and reloads an unchanged configuration right after a tick:
+// the reloaded engine's first snapshot has the same windows as the last
+// one before (nothing lost, nothing read again: its puller issued no
+// backfill query), every later window still equals the raw-sample count,
+// and slo_data_up is 1 in every state published around the reload.
+func TestUnchangedReloadKeepsWindows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus")
+	}
+	srv := startCounters(t)
+	const iv = 3 * time.Second
+	yaml := countersConfig(srv.URL)
+	sink := &recordingSink{}
+	d, err := New(Options{
+		Load:   func() (*config.Config, error) { return config.Parse("test.yaml", []byte(yaml)) },
+		Sink:   sink,
+		Logger: zaptest.NewLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	i, _ := sink.wait(t, 0, "ready", func(s *State) bool { return s.Ready })
+	// Reload just after a tick was published, so that the reloaded engine
+	// evaluates at the same time (a tick boundary crossed in between is
+	// caught below and makes the test retry).
+	var before, after *State
+	var bi, j int
+	for attempt := 0; attempt < 5 && after == nil; attempt++ {
+		var b *State
+		i, b = sink.wait(t, i+1, "a tick", func(s *State) bool { return s.Ready && s.Tick.Time.Equal(s.Snapshot.Time) })
+		if err := d.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		k, a := sink.wait(t, i+1, "the reloaded snapshot", func(s *State) bool { return s.Carried == 1 && s.ReloadTime.After(b.ReloadTime) })
+		if a.Snapshot.Time.Equal(b.Snapshot.Time) {
+			before, after, bi, j = b, a, i, k
+		}
+		i = k
+	}
+	if after == nil {
+		t.Fatal("every reload crossed a tick boundary")
+	}
+	if bq := d.runningPuller().BackfillQueries; bq != 0 || after.Rebackfilled != 0 {
+		t.Errorf("an unchanged reload backfilled: %d queries, %d SLOs", bq, after.Rebackfilled)
+	}
+	if !reflect.DeepEqual(before.Snapshot.SLOs[0].Groups, after.Snapshot.SLOs[0].Groups) {
+		t.Errorf("windows changed across the reload:\nbefore %+v\nafter  %+v", before.Snapshot.SLOs[0].Groups, after.Snapshot.SLOs[0].Groups)
+	}
+	// Three more ticks on the kept state.
+	k, last := sink.wait(t, j+1, "three ticks after the reload", func(s *State) bool {
+		return s.Snapshot.Time.Sub(after.Snapshot.Time) >= 3*iv
+	})
+	time.Sleep(time.Until(last.Snapshot.Time.Add(iv + 2*time.Second))) // ingested up to the stamp
+	sink.mu.Lock()
+	states := append([]*State(nil), sink.states[bi:k+1]...)
+	sink.mu.Unlock()
+	checked := map[time.Time]bool{}
+	for _, s := range states {
+		for _, sr := range s.Snapshot.SLOs {
+			if !sr.DataUp {
+				t.Errorf("data_up 0 at %s around the reload", s.Snapshot.Time.Format(time.TimeOnly))
+			}
+		}
+		if !checked[s.Snapshot.Time] {
+			checked[s.Snapshot.Time] = true
+			checkSnapshot(t, srv, s.Snapshot)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	goruntime "runtime"
 	"strconv"
@@ -165,20 +166,69 @@ type fakeProm struct {
 	// slowProbe, when set, is how far the clock moves while the next
 	// backfill probe runs: a backfill that takes that long.
 	slowProbe atomic.Int64
+	// hang, while set, blocks every call until its context ends or hang
+	// is cleared: a Prometheus that accepts connections and does not
+	// answer.
+	hang atomic.Bool
+	// queriers counts the queriers built; those numbered up to hangUpTo
+	// hang like hang does (a runtime's client, not the next one's).
+	queriers, hangUpTo atomic.Int64
+	// nanAfter, when not 0, turns every sample after that unix ms into NaN.
+	nanAfter atomic.Int64
+	// log records the calls: probes and raw reads.
+	logMu sync.Mutex
+	log   []call
 }
+
+// call is one query the fake answered (or was asked, when it failed).
+type call struct {
+	probe      bool
+	expr       string // the selector read, or every selector of a probe
+	start, end time.Time
+}
+
+// badURL is the Prometheus URL that hangs: the wrong address of a
+// start-up that a reload fixes.
+const badURL = "http://127.0.0.1:2"
 
 // querier is one runtime's client.
 type querier struct {
 	scrape.NoStats
 	p    *fakeProm
 	gate *chan struct{}
+	url  string
+	seq  int64
 }
 
-func (p *fakeProm) newQuerier(scrape.ClientConfig) (scrape.Querier, error) {
-	return &querier{p: p, gate: p.gate.Load()}, nil
+func (p *fakeProm) newQuerier(c scrape.ClientConfig) (scrape.Querier, error) {
+	return &querier{p: p, gate: p.gate.Load(), url: c.URL, seq: p.queriers.Add(1)}, nil
+}
+
+// calls returns the calls logged from index from on.
+func (p *fakeProm) calls(from int) []call {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	return append([]call(nil), p.log[min(from, len(p.log)):]...)
+}
+
+func (p *fakeProm) record(c call) {
+	p.logMu.Lock()
+	p.log = append(p.log, c)
+	p.logMu.Unlock()
 }
 
 func (q *querier) wait(ctx context.Context) error {
+	if q.url == badURL || q.seq <= q.p.hangUpTo.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	for q.p.hang.Load() { // answers once the hang ends
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
 	if q.gate != nil {
 		select {
 		case <-*q.gate:
@@ -196,12 +246,17 @@ var probePart = regexp.MustCompile(`label_replace\(sum\(count_over_time\((.*?)\[
 
 // Query answers the backfill's probe only.
 func (q *querier) Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error) {
-	if err := q.wait(ctx); err != nil {
-		return nil, err
-	}
 	parts := probePart.FindAllStringSubmatch(expr, -1)
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("fake prometheus: unexpected query %q", expr)
+	}
+	var exprs []string
+	for _, m := range parts {
+		exprs = append(exprs, m[1])
+	}
+	q.p.record(call{probe: true, expr: strings.Join(exprs, " "), end: ts})
+	if err := q.wait(ctx); err != nil {
+		return nil, err
 	}
 	if d := q.p.slowProbe.Swap(0); d > 0 {
 		q.p.clock.advance(time.Duration(d))
@@ -225,6 +280,7 @@ func (q *querier) QueryRange(ctx context.Context, expr string, _, _ time.Time, _
 }
 
 func (q *querier) RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error) {
+	q.p.record(call{expr: sel, start: start, end: end})
 	if err := q.wait(ctx); err != nil {
 		return nil, err
 	}
@@ -242,8 +298,13 @@ func (p *fakeProm) samples(sel string, start, end time.Time) model.Matrix {
 			continue
 		}
 		ss := &model.SampleStream{Metric: s.labels}
+		nan := p.nanAfter.Load()
 		for n := sampleAfter(start); sampleTime(n) <= end.UnixMilli(); n++ {
-			ss.Values = append(ss.Values, model.SamplePair{Timestamp: model.Time(sampleTime(n)), Value: model.SampleValue(s.value(n))})
+			v := model.SampleValue(s.value(n))
+			if nan != 0 && sampleTime(n) > nan {
+				v = model.SampleValue(math.NaN())
+			}
+			ss.Values = append(ss.Values, model.SamplePair{Timestamp: model.Time(sampleTime(n)), Value: v})
 		}
 		if len(ss.Values) > 0 {
 			m = append(m, ss)
@@ -373,10 +434,14 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 7, 400e6, time.UTC)
 
 // newHarness starts a daemon; setup, if any, runs before it starts.
 func newHarness(t *testing.T, promDown bool, setup ...func(*harness)) *harness {
+	return newHarnessWith(t, promDown, testConfig("app-availability"), setup...)
+}
+
+// newHarnessWith starts a daemon on configuration y.
+func newHarnessWith(t *testing.T, promDown bool, y string, setup ...func(*harness)) *harness {
 	h := &harness{t: t, clock: newFakeClock(t0), sink: &recordingSink{}}
 	h.prom = &fakeProm{clock: h.clock}
 	h.prom.down.Store(promDown)
-	y := testConfig("app-availability")
 	h.yaml.Store(&y)
 	store := export.NewStore()
 	srv, err := export.NewServer(store, export.Options{})
@@ -511,12 +576,24 @@ func (h *harness) stop() {
 }
 
 // idle waits until the daemon waits on a timer (not one fired by fire)
-// and returns it.
+// with no job of the running runtime at work (a tick's deadline timer
+// runs while the tick does), and returns the timer.
 func (h *harness) idle() *fakeTimer {
 	h.t.Helper()
-	tm := h.clock.waitTimer(h.t, h.lastTimer)
-	h.lastTimer = tm.id
-	return tm
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if h.d.working.Load() == 0 {
+			tm := h.clock.waitTimer(h.t, h.lastTimer)
+			if h.d.working.Load() == 0 {
+				h.lastTimer = tm.id
+				return tm
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatal("the daemon did not become idle")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // tick fires the loop's timer and waits for the daemon to be idle again.
@@ -766,8 +843,9 @@ func testConcurrentReloads(t *testing.T) {
 			t.Errorf("reload: %v", err)
 		}
 	}
-	if got := h.loads.Load(); got != n+1 {
-		t.Errorf("%d loads, want %d", got, n+1)
+	// Reloads that wait while one loads are coalesced into the next load.
+	if got := h.loads.Load(); got < 2 || got > n+1 {
+		t.Errorf("%d loads, want 2 to %d", got, n+1)
 	}
 	if got := h.maxInLoad.Load(); got != 1 {
 		t.Errorf("%d loads ran at once, want 1", got)

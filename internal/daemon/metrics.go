@@ -21,6 +21,7 @@ type metrics struct {
 	reloadOK, reloadTime                          prometheus.Gauge
 
 	clamped, outOfOrder, invalid, groupsRefused, groupsExpired prometheus.Counter
+	ticksMissed                                                prometheus.Counter
 }
 
 // newMetrics creates the self-metrics and registers them on reg; nil
@@ -56,6 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.outOfOrder = counter("slo_exporter_engine_out_of_order_records_total", "Records refused because they ended at or before the group's last one.")
 	m.invalid = counter("slo_exporter_engine_invalid_records_total", "Records refused for NaN, infinite or negative values.")
 	m.groupsRefused = counter("slo_exporter_engine_groups_refused_total", "Groups refused because the SLO reached its group cap.")
+	m.ticksMissed = counter("slo_exporter_ticks_missed_total", "Ticks abandoned at their deadline (--evaluation.tick-timeout); their SLOs got slo_data_up 0.")
 	m.groupsExpired = counter("slo_exporter_engine_groups_expired_total", "Groups dropped after a period without data.")
 	return &m, errors.Join(errs...)
 }

@@ -367,6 +367,38 @@ func ceilDivMs(a, b int64) int64 {
 	return q
 }
 
+// Adopt moves SLO j's groups (their window counts, time slices and ages)
+// and data_up from engine `from` into this engine's SLO i, for a reload
+// that keeps the SLO unchanged: the counts go on where they were, with no
+// backfill. Both SLOs must have the same spec (period, windows, time
+// slices) and the engines the same interval; anything else is an error and
+// moves nothing. Afterwards `from` no longer has the groups; its SLO j
+// must not be recorded again.
+func (e *Engine) Adopt(i int, from *Engine, j int) error {
+	s, o := e.slos[i], from.slos[j]
+	if s.spec.Composite != nil || o.spec.Composite != nil {
+		if (s.spec.Composite == nil) != (o.spec.Composite == nil) {
+			return fmt.Errorf("slo %q: adopting a composite from a simple SLO or the reverse", s.spec.Name)
+		}
+		s.dataUp = o.dataUp
+		return nil
+	}
+	if s.layout.Interval() != o.layout.Interval() || !slices.Equal(s.layout.Windows(), o.layout.Windows()) ||
+		(s.spec.TimeSlice == nil) != (o.spec.TimeSlice == nil) ||
+		(s.spec.TimeSlice != nil && *s.spec.TimeSlice != *o.spec.TimeSlice) {
+		return fmt.Errorf("slo %q: cannot adopt the counts of %q: their windows, interval or time slices differ", s.spec.Name, o.spec.Name)
+	}
+	if len(s.groups) > 0 {
+		return fmt.Errorf("slo %q: cannot adopt counts: it already has %d groups", s.spec.Name, len(s.groups))
+	}
+	s.groups, s.order, s.dataUp = o.groups, o.order, o.dataUp
+	for _, g := range s.order {
+		g.engine = e
+	}
+	o.groups, o.order = map[string]*Group{}, nil
+	return nil
+}
+
 // SetDataUp records whether the last pull for SLO i succeeded.
 func (e *Engine) SetDataUp(i int, up bool) { e.slos[i].dataUp = up }
 

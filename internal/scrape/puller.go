@@ -148,6 +148,7 @@ type source struct {
 	consumers  []consumer
 	maxPeriod  int64             // longest period of its targets, ms
 	err        error             // this step's source-level error (le mismatch, straddled native threshold)
+	refused    error             // set when this step had samples and the tracker refused every one (see step)
 	matched    int               // series that passed the source's filters at its last step
 	flagged    map[uint64]string // series flagged by the duplicate guard: their labels
 }
@@ -410,16 +411,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 				queryIdx[qkey] = qi
 				p.queries = append(p.queries, &query{expr: expr, raw: raw})
 			}
-			key := expr
-			if sel.LE != nil {
-				key += "\xffle=" + fmt.Sprint(*sel.LE)
-			}
-			if sel.Gauge != nil {
-				key += "\xffgauge " + sel.Gauge.String()
-			}
-			if sel.NativeLE != nil {
-				key += "\xffnative=" + fmt.Sprint(*sel.NativeLE)
-			}
+			key := sourceKey(sel)
 			si, ok := sourceIdx[key]
 			if !ok {
 				si = len(p.sources)
@@ -603,6 +595,9 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 		if s.err != nil {
 			ok[si] = false
 			res.Errors = append(res.Errors, s.err)
+		} else if s.refused != nil {
+			ok[si] = false // the numbers of its targets are not current
+			res.Errors = append(res.Errors, s.refused)
 		}
 	}
 	for _, ts := range p.targets {
@@ -707,7 +702,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 	p.c.steps++
 	touched := false
 	for si, s := range p.sources {
-		s.err = nil
+		s.err, s.refused = nil, nil
 		if !ok[si] {
 			continue
 		}
@@ -724,6 +719,8 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 		}
 		touched = true
 		s.tracker.Begin(t)
+		before := s.tracker.Stats()
+		accepted := false
 		ents := p.scratch[:0]
 		for range s.consumers {
 			ents = append(ents, nil)
@@ -774,6 +771,7 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 					counted = counted || c
 				}
 			}
+			accepted = accepted || counted
 			for ci, c := range s.consumers {
 				if info.groups[ci] < 0 {
 					continue // refused by this consumer's caps
@@ -786,6 +784,14 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 		}
 		p.reportDuplicates(s, pts)
 		s.tracker.End()
+		// Samples came but every one was refused (NaN, infinite, negative,
+		// implausible) and none became a baseline: the pull succeeded, but
+		// its numbers are not current. Tick reports its targets down; a
+		// backfill goes on.
+		if after := s.tracker.Stats(); !accepted && after.InvalidSamples > before.InvalidSamples && after.NewSeries == before.NewSeries {
+			s.refused = fmt.Errorf("selector %s: all %d new samples were refused as invalid (NaN, infinite, negative or an implausible increase)",
+				s.sel, after.InvalidSamples-before.InvalidSamples)
+		}
 	}
 	if touched {
 		p.stepsSince++
@@ -1237,18 +1243,9 @@ func (p *Puller) publish() {
 		SeriesRefusedGroups: p.c.seriesRefused[refusedGroupCap], SeriesRefusedCap: p.c.seriesRefused[refusedSeriesCap],
 		BackfillSlots: p.c.bfSlots, BackfillQueries: p.c.bfQueries, BackfillSamples: p.c.bfSamples, BackfillBytes: p.c.bfBytes, BackfillSeconds: p.c.bfSeconds,
 	}
+	s.Counters = p.counterStats()
 	for _, src := range p.sources {
 		s.SeriesTracked += src.tracker.Len()
-		cs := src.tracker.Stats()
-		s.Counters.Resets += cs.Resets
-		s.Counters.InvalidSamples += cs.InvalidSamples
-		s.Counters.ImplausibleSamples += cs.ImplausibleSamples
-		s.Counters.RefusedPulls += cs.RefusedPulls
-		s.Counters.NewSeries += cs.NewSeries
-		s.Counters.ForgottenSeries += cs.ForgottenSeries
-		s.Counters.DuplicateFlags += cs.DuplicateFlags
-		s.Counters.DuplicateSamples += cs.DuplicateSamples
-		s.Counters.DroppedEvents += cs.DroppedEvents
 		for _, labels := range src.flagged {
 			s.Duplicates = addDuplicate(s.Duplicates, labels, p.sourceSLOs(src))
 		}
@@ -1265,6 +1262,24 @@ func (p *Puller) publish() {
 	p.statsMu.Lock()
 	p.pub = s
 	p.statsMu.Unlock()
+}
+
+// counterStats sums the counter trackers' stats.
+func (p *Puller) counterStats() counters.Stats {
+	var sum counters.Stats
+	for _, src := range p.sources {
+		cs := src.tracker.Stats()
+		sum.Resets += cs.Resets
+		sum.InvalidSamples += cs.InvalidSamples
+		sum.ImplausibleSamples += cs.ImplausibleSamples
+		sum.RefusedPulls += cs.RefusedPulls
+		sum.NewSeries += cs.NewSeries
+		sum.ForgottenSeries += cs.ForgottenSeries
+		sum.DuplicateFlags += cs.DuplicateFlags
+		sum.DuplicateSamples += cs.DuplicateSamples
+		sum.DroppedEvents += cs.DroppedEvents
+	}
+	return sum
 }
 
 // Stats returns the counts as of the end of the last Tick or backfill

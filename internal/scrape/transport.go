@@ -64,6 +64,15 @@ func (ex *exchange) result() exchangeResult {
 // meters its body.
 type meteredTransport struct{ next http.RoundTripper }
 
+// CloseIdleConnections passes the call on: http.Client.CloseIdleConnections
+// reaches a transport only through this method, so without it a retired
+// client's keep-alive connections would stay open.
+func (t meteredTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // RoundTrip implements http.RoundTripper.
 func (t meteredTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
