@@ -23,7 +23,7 @@
 # (RESET_EVERY, 0: never), as a daily deploy would: the backfill must read
 # raw samples around each restart.
 # Prints one table. Environment: SLOS (200), DAYS (7), PERIOD (DAYS-1 days),
-# STEP (60s), RESET_EVERY (24h), SETTLE (60), BEFORE (main), RUNS ("before after"),
+# STEP (60s), RESET_EVERY (24h), SETTLE (60), QUERY_LOG (0), BEFORE (main), RUNS ("before after"),
 # PROMETHEUS, PROMTOOL (binaries),
 # PORT_BASE (19300), KEEP (1: keep the work directory). Everything listens
 # on 127.0.0.1. Needs curl, jq and awk.
@@ -117,6 +117,9 @@ rm -rf "$WORK/om"
 log "$samples samples ($SLOS models x 2 series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"
 
 printf 'global:\n  scrape_interval: 1h\n' >"$WORK/prom.yml"
+# QUERY_LOG=1: Prometheus logs every query with its timings to
+# $WORK/query.log (with KEEP=1, to see where a backfill spends its time).
+if [ "${QUERY_LOG:-0}" = 1 ]; then printf '  query_log_file: %s\n' "$WORK/query.log" >>"$WORK/prom.yml"; fi
 start prometheus "$WORK/bench-prom" --config.file="$WORK/prom.yml" --storage.tsdb.path="$WORK/data" \
 	--storage.tsdb.retention.time=90d --web.listen-address="$PROM_ADDR" --query.max-samples=1000000000 --log.level=warn
 PROM_PID=$LAST_PID

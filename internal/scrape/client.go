@@ -86,11 +86,12 @@ type ClientConfig struct {
 	// Logger receives warnings returned by the server (debug level) and
 	// retries (debug level). Nil means none.
 	Logger *zap.Logger
-	// MaxResponseBytes caps the body of an answer read whole (instant and
-	// range queries: global.max_response_bytes); a larger one is refused as
-	// bad_response without being decoded. Raw-sample answers are decoded as
-	// they arrive, bounded by the backfill's chunk size instead, and only
-	// by the 1 GiB hard cap. Zero means that cap.
+	// MaxResponseBytes caps the body of an answer read whole (instant
+	// queries: global.max_response_bytes); a larger one is refused as
+	// bad_response without being decoded. Raw-sample and range answers are
+	// decoded as they arrive, bounded by the series cap and the backfill's
+	// chunk size instead, and only by the 1 GiB hard cap. Zero means that
+	// cap.
 	MaxResponseBytes int64
 	// MaxSeries caps the series of one answer
 	// (global.max_series_per_selector); a larger answer is refused as
@@ -280,7 +281,9 @@ func (c *Client) QueryRange(ctx context.Context, expr string, start, end time.Ti
 	var mat model.Matrix
 	form := url.Values{"query": {expr}, "start": {formatTime(start)}, "end": {formatTime(end)},
 		"step": {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)}, "timeout": {c.timeout.String()}}
-	err := c.run(ctx, "query_range", expr, c.wholeLimit(), func(ctx context.Context) error {
+	// Decoded as it arrives, like a raw-sample read: bounded by the series
+	// cap and the hard cap, not by max_response_bytes (answers read whole).
+	err := c.run(ctx, "query_range", expr, wholeReadLimit{maxBodyBytes, ""}, func(ctx context.Context) error {
 		m, err := c.streamMatrix(ctx, c.rangeURL, "query_range", form)
 		mat = m
 		return err

@@ -563,15 +563,17 @@ func (cq *coarseQuery) classify(p *Puller) {
 }
 
 // oneReset decides slot j (a, b] of a series whose Z counts exactly one
-// drop, before mid (one bucket): when the drop lies in the slot and the
-// counter does not climb back past its value before the drop, the events
-// are that value minus V(a), plus V(b) (the drop counts the new value),
-// and the value before the drop is the larger of V(a) and the slot's
-// max_over_time. The drop lies in the slot when the previous slot's Z is 0
-// (Z's range reaches 5 minutes into it); it has not climbed back when
-// V(b) is below that value. Then it sets cs.pre[j] and returns true.
+// drop, before mid (one bucket). Z's range also holds the 5 minutes before
+// a, so the drop lies either there (then the slot rises from V(a) to V(b)
+// without a drop: V(b) is at least V(a) and the slot's max_over_time) or
+// in the slot. When V(b) is below the larger of V(a) and max_over_time,
+// the drop is in the slot and the counter did not climb back past its
+// value before the drop, which is that larger value: the events are that
+// value minus V(a), plus V(b) (the drop counts the new value). Then it
+// sets cs.pre[j] and returns true; otherwise (a drop before a, or a
+// counter that climbed back) the slot is read raw.
 func (cs *coarseSeries) oneReset(cq *coarseQuery, j int, maxRate float64) bool {
-	if j == 0 || cq.slotEnd(j) > cq.mid || cs.ms == nil || cs.zs[j-1] != 0 {
+	if cq.slotEnd(j) > cq.mid || cs.ms == nil {
 		return false
 	}
 	va, vb, m := cs.vals[j], cs.vals[j+1], cs.ms[j]
