@@ -122,6 +122,10 @@ type coarseSeries struct {
 	// slot of one reset); pre the value before that slot's one drop when
 	// it can be told (see classify), else NaN.
 	ms, pre []float64
+	// z5, m5 and pre5 are the same per 5-minute bucket of the mid part
+	// (by the index of the bucket's end boundary), read only for queries
+	// with a drop there (see fineResolve).
+	z5, m5, pre5 []float64
 }
 
 // boundary returns the time of boundary i.
@@ -349,29 +353,63 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 		return "last_over_time(" + RangeSelector(sel, coarseLookback.Milliseconds()) + ")"
 	}
 	if cq0.mid == cq0.first {
-		return p.coarseReadOne(ctx, live, v, cq0.first, cq0.cutM, midMs, readV, prog)
-	}
-	if err := p.coarseReadOne(ctx, live, v, cq0.first, cq0.mid, cq0.slot, readV, prog); err != nil {
-		return err
-	}
-	if cq0.cutM > cq0.mid {
-		if err := p.coarseReadOne(ctx, live, v, cq0.mid+midMs, cq0.cutM, midMs, readV, prog); err != nil {
+		if err := p.coarseReadOne(ctx, live, v, cq0.first, cq0.cutM, midMs, readV, prog); err != nil {
 			return err
 		}
-	}
-	// M, for the queries with a slot of exactly one drop before mid: the
-	// value before that drop (see classify).
-	var reset []*coarseQuery
-	for _, cq := range live {
-		if cq.hasOneReset() {
-			reset = append(reset, cq)
+	} else {
+		if err := p.coarseReadOne(ctx, live, v, cq0.first, cq0.mid, cq0.slot, readV, prog); err != nil {
+			return err
+		}
+		if cq0.cutM > cq0.mid {
+			if err := p.coarseReadOne(ctx, live, v, cq0.mid+midMs, cq0.cutM, midMs, readV, prog); err != nil {
+				return err
+			}
+		}
+		// M, for the queries with a slot of exactly one drop before mid:
+		// the value before that drop (see oneReset).
+		var reset []*coarseQuery
+		for _, cq := range live {
+			if cq.hasOneReset() {
+				reset = append(reset, cq)
+			}
+		}
+		if len(reset) > 0 {
+			m := func(sel string) string { return "max_over_time(" + RangeSelector(sel, cq0.slot) + ")" }
+			if err := p.coarseReadOne(ctx, reset, m, cq0.slotEnd(0), cq0.mid, cq0.slot, readM, prog); err != nil {
+				return err
+			}
 		}
 	}
-	if len(reset) == 0 {
+	// Z and M per 5-minute bucket, for the queries with a drop after mid
+	// (see fineResolve).
+	var fine []*coarseQuery
+	for _, cq := range live {
+		if cq.hasMidDrop() {
+			fine = append(fine, cq)
+		}
+	}
+	if len(fine) == 0 || cq0.cutM <= cq0.mid {
 		return nil
 	}
-	m := func(sel string) string { return "max_over_time(" + RangeSelector(sel, cq0.slot) + ")" }
-	return p.coarseReadOne(ctx, reset, m, cq0.slotEnd(0), cq0.mid, cq0.slot, readM, prog)
+	r5 := func(sel string) string { return RangeSelector(sel, midMs+coarseLookback.Milliseconds()) }
+	z5 := func(sel string) string { return "resets(" + r5(sel) + ") + 0 * sum_over_time(" + r5(sel) + ")" }
+	if err := p.coarseReadOne(ctx, fine, z5, cq0.mid+midMs, cq0.cutM, midMs, readZ5, prog); err != nil {
+		return err
+	}
+	m5 := func(sel string) string { return "max_over_time(" + RangeSelector(sel, midMs) + ")" }
+	return p.coarseReadOne(ctx, fine, m5, cq0.mid+midMs, cq0.cutM, midMs, readM5, prog)
+}
+
+// hasMidDrop reports whether some series has a drop in a slot after mid.
+func (cq *coarseQuery) hasMidDrop() bool {
+	for _, cs := range cq.series {
+		for j, z := range cs.zs {
+			if z >= 1 && !math.IsInf(z, 0) && cq.slotEnd(j) > cq.mid {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // coarseRead is what one coarse range query reads.
@@ -381,13 +419,22 @@ const (
 	readZ coarseRead = iota // resets (and NaN) per slot
 	readV                   // boundary values
 	readM                   // max_over_time per slot
+	readZ5                  // resets (and NaN) per 5m bucket after mid
+	readM5                  // max_over_time per 5m bucket after mid
 )
 
-// hasPre reports whether some series' slot j is read around one drop.
+// hasPre reports whether some series' slot j is read around a drop.
 func (cq *coarseQuery) hasPre(j int) bool {
+	lo := cq.index(cq.slotEnd(j) - cq.slot)
+	hi := cq.index(min(cq.slotEnd(j), cq.cutM))
 	for _, cs := range cq.series {
 		if cs.pre != nil && !math.IsNaN(cs.pre[j]) {
 			return true
+		}
+		for i := lo + 1; cs.pre5 != nil && i <= hi; i++ {
+			if !math.IsNaN(cs.pre5[i]) {
+				return true
+			}
 		}
 	}
 	return false
@@ -447,8 +494,13 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func
 			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: nanSlice(cq.nz)}
 			cq.series[key] = cs
 		}
-		if kind == readM && cs.ms == nil {
+		switch {
+		case kind == readM && cs.ms == nil:
 			cs.ms = nanSlice(cq.nz)
+		case kind == readZ5 && cs.z5 == nil:
+			cs.z5 = nanSlice(cq.nb)
+		case kind == readM5 && cs.m5 == nil:
+			cs.m5 = nanSlice(cq.nb)
 		}
 		if !z {
 			if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
@@ -462,6 +514,18 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func
 		}
 		for _, sp := range ss.Values {
 			t := int64(sp.Timestamp)
+			if kind == readZ5 || kind == readM5 {
+				if t > cq.mid && t <= cq.cutM {
+					if i := cq.index(t); i >= 0 && i < cq.nb && cq.boundary(i) == t {
+						if kind == readZ5 {
+							cs.z5[i] = float64(sp.Value)
+						} else {
+							cs.m5[i] = float64(sp.Value)
+						}
+					}
+				}
+				continue
+			}
 			if z {
 				if j := int((t-cq.first)/cq.slot) - 1; j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
 					if kind == readM {
@@ -528,8 +592,12 @@ func (cq *coarseQuery) classify(p *Puller) {
 			}
 			lo := cq.index(cq.slotEnd(j) - cq.slot)
 			hi := cq.index(min(cq.slotEnd(j), cq.cutM))
-			if cs.zs[j] == 1 {
+			if cs.zs[j] == 1 && cq.slotEnd(j) <= cq.mid {
 				cq.dirty[j] = !cs.oneReset(cq, j, maxRate)
+				continue
+			}
+			if cs.zs[j] >= 1 && !math.IsInf(cs.zs[j], 0) && cq.slotEnd(j) > cq.mid {
+				cq.dirty[j] = !cs.fineResolve(cq, lo, hi, maxRate)
 				continue
 			}
 			absent := math.IsNaN(cs.zs[j])
@@ -595,6 +663,47 @@ func (cs *coarseSeries) oneReset(cq *coarseQuery, j int, maxRate float64) bool {
 		cs.pre = nanSlice(cq.nz)
 	}
 	cs.pre[j] = pre
+	return true
+}
+
+// fineResolve decides a slot after mid, boundaries lo..hi, in which the
+// series dropped, bucket by bucket from the 5-minute Z and M: each bucket
+// is clean (Z 0, V not decreasing) or holds one drop told as in oneReset.
+// It records the values before the drops in cs.pre5 and reports whether
+// every bucket could be told.
+func (cs *coarseSeries) fineResolve(cq *coarseQuery, lo, hi int, maxRate float64) bool {
+	if cs.z5 == nil || cs.m5 == nil {
+		return false
+	}
+	half := float64(midMs) / 2000
+	valid := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) && x >= 0 }
+	pre := make(map[int]float64)
+	for i := lo + 1; i <= hi; i++ {
+		va, vb, z, m := cs.vals[i-1], cs.vals[i], cs.z5[i], cs.m5[i]
+		if !valid(va) || !valid(vb) {
+			return false
+		}
+		switch {
+		case z == 0 && vb >= va:
+			if maxRate > 0 && vb-va > maxRate*2*half {
+				return false
+			}
+		case z == 1 && valid(m) && vb < max(va, m):
+			p := max(va, m)
+			if maxRate > 0 && (p-va > maxRate*half || vb > maxRate*half) {
+				return false
+			}
+			pre[i] = p
+		default:
+			return false
+		}
+	}
+	if cs.pre5 == nil {
+		cs.pre5 = nanSlice(cq.nb)
+	}
+	for i, p := range pre {
+		cs.pre5[i] = p
+	}
 	return true
 }
 
@@ -713,10 +822,13 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 							continue
 						}
 						vals := []model.SamplePair{{Timestamp: model.Time(t), Value: model.SampleValue(cs.vals[bi])}}
-						if t <= cq.mid && cs.pre != nil && !math.IsNaN(cs.pre[bi-1]) {
+						switch {
+						case t <= cq.mid && cs.pre != nil && !math.IsNaN(cs.pre[bi-1]):
 							// One drop: the value before it, half a slot in,
 							// then V(b).
 							vals = append([]model.SamplePair{{Timestamp: model.Time(t - cq.slot/2), Value: model.SampleValue(cs.pre[bi-1])}}, vals...)
+						case t > cq.mid && cs.pre5 != nil && !math.IsNaN(cs.pre5[bi]):
+							vals = append([]model.SamplePair{{Timestamp: model.Time(t - midMs/2), Value: model.SampleValue(cs.pre5[bi])}}, vals...)
 						}
 						bufs[i] = append(bufs[i], point{fp: cs.fp, metric: cs.metric, vals: vals})
 					}
