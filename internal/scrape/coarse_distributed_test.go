@@ -235,7 +235,6 @@ func TestCoarseBackfillVictoriaMetrics(t *testing.T) {
 	})
 }
 
-
 // withoutSpikes drops the samples above 1e15 from series.
 func withoutSpikes(series []synth.Series) []synth.Series {
 	out := make([]synth.Series, len(series))
