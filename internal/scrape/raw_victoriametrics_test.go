@@ -146,5 +146,5 @@ func TestRawSampleProofVictoriaMetrics(t *testing.T) {
 	vm := startVictoriaMetrics(t, liveScrapeConfig(hs.URL))
 	// VictoriaMetrics makes samples searchable about a second after it
 	// ingests them, in batches: ticks wait 5s.
-	runRawSampleProof(t, src, vm, vm.url, 5*time.Second)
+	runRawSampleProof(t, src, vm, newTestClient(t, vm.url), 5*time.Second)
 }
