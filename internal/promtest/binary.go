@@ -13,6 +13,7 @@ var installHints = map[string]string{
 	"promtool":         "apt-get install -y prometheus",
 	"helm":             "go install helm.sh/helm/v3/cmd/helm@v3.22.0",
 	"victoria-metrics": "go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0",
+	"thanos":           "scripts/install-thanos.sh (builds v0.42.5 from the module; go install refuses its replace directives)",
 	"chromium":         "apt-get install -y chromium",
 	"curl":             "apt-get install -y curl",
 	"gzip":             "apt-get install -y gzip",

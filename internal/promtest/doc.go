@@ -26,6 +26,13 @@
 // of old blocks survives anyway; the large default retention (400d) is the
 // safety margin for histories that mix old and recent data.
 //
+// # Thanos
+//
+// StartThanos runs a Thanos sidecar next to a Server (whose configuration
+// must set external labels) and a Thanos querier over it, for tests that
+// query through Thanos; its binary comes from Binary(t, "thanos", "THANOS")
+// (scripts/install-thanos.sh builds one).
+//
 // # PromQL versions differ
 //
 // Range selectors are closed on both ends in Prometheus 2.x: v[1h] at time

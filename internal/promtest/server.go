@@ -464,13 +464,5 @@ func truncate(b []byte, n int) []byte {
 
 // logTail returns the last n lines of the log file.
 func (s *Server) logTail(n int) string {
-	b, err := os.ReadFile(s.LogFile)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return fileTail(s.LogFile, n)
 }

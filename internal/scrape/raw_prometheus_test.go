@@ -242,7 +242,7 @@ func TestRawSampleProof(t *testing.T) {
 	hs := httptest.NewServer(src)
 	defer hs.Close()
 	srv := promtest.Start(t, promtest.Options{ConfigYAML: liveScrapeConfig(hs.URL)})
-	runRawSampleProof(t, src, srv, srv.URL, 1500*time.Millisecond)
+	runRawSampleProof(t, src, srv, newTestClient(t, srv.URL), 1500*time.Millisecond)
 }
 
 // liveScrapeConfig scrapes the live source every second.
@@ -257,10 +257,12 @@ scrape_configs:
 `, strings.TrimPrefix(url, "http://"))
 }
 
-// runRawSampleProof is the proof against a server at url that scrapes src.
-// Ticks run delay after their time, so that the samples up to it are
-// ingested and searchable (the daemon's query_offset does the same).
-func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, url string, delay time.Duration) {
+// runRawSampleProof is the proof of the engine reading through client
+// from a server that scrapes src, with the raw-sample truth read from srv
+// (the same server, or the Prometheus behind it). Ticks run delay after
+// their time, so that the samples up to it are ingested and searchable
+// (the daemon's query_offset does the same).
+func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client *Client, delay time.Duration) {
 	ctx := context.Background()
 
 	// Wait for a few samples, then start on the next tick.
@@ -278,7 +280,6 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, url str
 	sleepUntil := func(tm time.Time) { time.Sleep(time.Until(tm)) }
 	T0 := time.Now().Truncate(liveInterval).Add(liveInterval)
 	const ticks = 22
-	client := newTestClient(t, url)
 	eng, p := newLiveEngine(t, client)
 	for k := 0; k <= ticks; k++ {
 		T := T0.Add(time.Duration(k) * liveInterval)

@@ -26,10 +26,11 @@ type vmServer struct {
 }
 
 // startVictoriaMetrics starts VictoriaMetrics on a free 127.0.0.1 port
-// with scrapeConfig, and stops it when the test ends. The newest samples
-// are visible at once (-search.latencyOffset=0s) and results are not
-// cached, so that the test's queries see what was just scraped.
-func startVictoriaMetrics(t *testing.T, scrapeConfig string) *vmServer {
+// with scrapeConfig (none when empty) and extra flags, and stops it when
+// the test ends. The newest samples are visible at once
+// (-search.latencyOffset=0s) and results are not cached, so that the
+// test's queries see what was just scraped.
+func startVictoriaMetrics(t *testing.T, scrapeConfig string, extra ...string) *vmServer {
 	t.Helper()
 	bin := promtest.Binary(t, "victoria-metrics", "VICTORIA_METRICS")
 	dir := t.TempDir()
@@ -47,8 +48,12 @@ func startVictoriaMetrics(t *testing.T, scrapeConfig string) *vmServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-storageDataPath="+filepath.Join(dir, "data"), "-httpListenAddr="+addr,
-		"-promscrape.config="+cfg, "-search.latencyOffset=0s", "-search.disableCache", "-inmemoryDataFlushInterval=1s", "-loggerLevel=WARN")
+	args := []string{"-storageDataPath=" + filepath.Join(dir, "data"), "-httpListenAddr=" + addr,
+		"-search.latencyOffset=0s", "-search.disableCache", "-inmemoryDataFlushInterval=1s", "-loggerLevel=WARN"}
+	if scrapeConfig != "" {
+		args = append(args, "-promscrape.config="+cfg)
+	}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -141,5 +146,5 @@ func TestRawSampleProofVictoriaMetrics(t *testing.T) {
 	vm := startVictoriaMetrics(t, liveScrapeConfig(hs.URL))
 	// VictoriaMetrics makes samples searchable about a second after it
 	// ingests them, in batches: ticks wait 5s.
-	runRawSampleProof(t, src, vm, vm.url, 5*time.Second)
+	runRawSampleProof(t, src, vm, newTestClient(t, vm.url), 5*time.Second)
 }
