@@ -416,11 +416,11 @@ func (cq *coarseQuery) hasMidDrop() bool {
 type coarseRead int
 
 const (
-	readZ coarseRead = iota // resets (and NaN) per slot
-	readV                   // boundary values
-	readM                   // max_over_time per slot
-	readZ5                  // resets (and NaN) per 5m bucket after mid
-	readM5                  // max_over_time per 5m bucket after mid
+	readZ  coarseRead = iota // resets (and NaN) per slot
+	readV                    // boundary values
+	readM                    // max_over_time per slot
+	readZ5                   // resets (and NaN) per 5m bucket after mid
+	readM5                   // max_over_time per 5m bucket after mid
 )
 
 // hasPre reports whether some series' slot j is read around a drop.
