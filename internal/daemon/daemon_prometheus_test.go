@@ -218,11 +218,11 @@ func TestStartupAndReloadSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := &ready.Meta[0]
-	j, swapped := sink.wait(t, i, "reloaded", func(s *State) bool { return len(s.Meta) > 0 && &s.Meta[0] != first })
+	j, _ := sink.wait(t, i, "reloaded", func(s *State) bool { return len(s.Meta) > 0 && &s.Meta[0] != first })
 	// The unchanged SLO's state was carried over: the swap is immediate
 	// and its snapshot may be the last tick's; wait for a tick of the new
 	// runtime.
-	j, swapped = sink.wait(t, j, "a tick after the reload", func(s *State) bool {
+	j, swapped := sink.wait(t, j, "a tick after the reload", func(s *State) bool {
 		return len(s.Meta) > 0 && &s.Meta[0] != first && s.Snapshot.Time.After(ready.Snapshot.Time) && s.Tick.Time.Equal(s.Snapshot.Time)
 	})
 	time.Sleep(time.Until(swapped.Snapshot.Time.Add(2 * time.Second))) // ingested up to the stamp
