@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/VictoriaMetrics/metricsql"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 
@@ -45,8 +47,10 @@ import (
 // ticks. An hour in which any series of the query is not clean is read as
 // raw samples and stepped at the evaluation interval, as ticks would, so
 // resets, late series, gaps and refused samples are counted exactly.
-// Both reads batch many queries into one request (each tagged by
-// probeLabel), so an empty history costs a handful of requests.
+// Queries whose selectors differ only in one label's value are read
+// together, through one selector matching all those values (see
+// coarseBatch), so an empty history of per-service SLOs costs a handful of
+// requests.
 //
 // The result equals ticking through the same history, with two documented
 // approximations that change no count in practice: the rate bound applies
@@ -62,8 +66,6 @@ const (
 	// coarseLookback is how far before a bucket boundary the last sample
 	// may lie for the boundary's value to be read.
 	coarseLookback = 5 * time.Minute
-	// coarseBatch is how many queries one V or Z request holds.
-	coarseBatch = 64
 	// coarseMaxUnclean is the share of hours beyond which a query is read
 	// as raw samples instead: raw chunks then cost fewer requests.
 	coarseMaxUnclean = 0.5
@@ -279,7 +281,8 @@ func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to i
 	return steps, nil
 }
 
-// coarseRead fetches V and Z of every query, batched by first boundary.
+// coarseRead fetches Z, V and M of every query, in batches (coarseBatch)
+// of one first boundary.
 // A batch that fails is retried query by query; a query that fails alone
 // is marked bad (it then reads raw samples, which report the error if it
 // persists).
@@ -293,17 +296,12 @@ func (p *Puller) coarseRead(ctx context.Context, cqs []*coarseQuery, prog *Backf
 		byFirst[cq.first] = append(byFirst[cq.first], cq)
 	}
 	slices.Sort(firsts)
-	var batches [][]*coarseQuery
+	var batches []coarseBatch
 	for _, f := range firsts {
-		g := byFirst[f]
-		for len(g) > 0 {
-			n := min(len(g), coarseBatch)
-			batches = append(batches, g[:n])
-			g = g[n:]
-		}
+		batches = append(batches, p.coarseBatches(byFirst[f])...)
 	}
 	for len(batches) > 0 {
-		var retry [][]*coarseQuery
+		var retry []coarseBatch
 		errs := make([]error, len(batches))
 		p.fanout(len(batches), func(i int) { errs[i] = p.coarseReadBatch(ctx, batches[i], prog) })
 		for i, err := range errs {
@@ -313,13 +311,13 @@ func (p *Puller) coarseRead(ctx context.Context, cqs []*coarseQuery, prog *Backf
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if len(batches[i]) == 1 {
-				batches[i][0].bad = err
+			if len(batches[i].cqs) == 1 {
+				batches[i].cqs[0].bad = err
 				continue
 			}
-			for _, cq := range batches[i] {
+			for _, cq := range batches[i].cqs {
 				clear(cq.series)
-				retry = append(retry, []*coarseQuery{cq})
+				retry = append(retry, coarseBatch{cqs: []*coarseQuery{cq}})
 			}
 		}
 		batches = retry
@@ -327,10 +325,156 @@ func (p *Puller) coarseRead(ctx context.Context, cqs []*coarseQuery, prog *Backf
 	return nil
 }
 
+// coarseBatch is queries read by one request per kind of read: one query,
+// or queries whose selectors differ only in the value of one equality
+// matcher on label, read through one selector that matches all those
+// values (a union: l=~"v1|v2|...") and split by that label's value.
+// Joining selectors with "or" instead costs Prometheus a pass over the
+// accumulated answer at every step: 64 selectors joined so took 6.4 s
+// where their union took 1.0 s on the 31-day benchmark.
+type coarseBatch struct {
+	cqs   []*coarseQuery
+	label string   // "" for one query
+	vals  []string // per query, its value of label
+}
+
+// coarseMaxUnion is how many queries one union reads.
+const coarseMaxUnion = 256
+
+// coarseBatches groups queries (of one first boundary) into unions where
+// their selectors allow it, and single reads otherwise. Each query joins
+// the union, among those it could join (one per label it matches with
+// =), that the most queries could join.
+func (p *Puller) coarseBatches(cqs []*coarseQuery) []coarseBatch {
+	type cand struct{ key, label, value string }
+	cands := make([][]cand, len(cqs))
+	count := map[string]int{}
+	for i, cq := range cqs {
+		ms, ok := selectorMatchers(p.queries[cq.qi].expr)
+		if !ok {
+			continue
+		}
+		canon := make([]string, len(ms))
+		for j, m := range ms {
+			canon[j] = matcherString(m)
+		}
+		for j, m := range ms {
+			if m.Label == model.MetricNameLabel || m.IsNegative || m.IsRegexp {
+				continue
+			}
+			rest := slices.Concat(canon[:j], canon[j+1:])
+			slices.Sort(rest)
+			key := m.Label + "\x00" + strings.Join(rest, ",")
+			cands[i] = append(cands[i], cand{key, m.Label, m.Value})
+			count[key]++
+		}
+	}
+	groups := map[string][]*coarseQuery{}
+	values := map[string][]string{}
+	labels := map[string]string{}
+	var keys []string
+	var out []coarseBatch
+	for i, cq := range cqs {
+		best := cand{}
+		for _, c := range cands[i] {
+			if count[c.key] > count[best.key] || (count[c.key] == count[best.key] && c.key < best.key) {
+				best = c
+			}
+		}
+		if count[best.key] < 2 {
+			out = append(out, coarseBatch{cqs: []*coarseQuery{cq}})
+			continue
+		}
+		if _, ok := groups[best.key]; !ok {
+			keys = append(keys, best.key)
+		}
+		groups[best.key] = append(groups[best.key], cq)
+		values[best.key] = append(values[best.key], best.value)
+		labels[best.key] = best.label
+	}
+	for _, k := range keys {
+		g, v := groups[k], values[k]
+		if len(g) == 1 { // the others chose other unions
+			out = append(out, coarseBatch{cqs: g})
+			continue
+		}
+		for len(g) > 0 {
+			n := min(len(g), coarseMaxUnion)
+			out = append(out, coarseBatch{cqs: g[:n], label: labels[k], vals: v[:n]})
+			g, v = g[n:], v[n:]
+		}
+	}
+	return out
+}
+
+// matcherString renders one matcher as PromQL writes it.
+func matcherString(m metricsql.LabelFilter) string {
+	op := "="
+	switch {
+	case m.IsRegexp && m.IsNegative:
+		op = "!~"
+	case m.IsRegexp:
+		op = "=~"
+	case m.IsNegative:
+		op = "!="
+	}
+	return m.Label + op + strconv.Quote(m.Value)
+}
+
+// selector returns the selector a batch reads: the query's own, or the
+// union of the batch's selectors over its label.
+func (b coarseBatch) selector(p *Puller) string {
+	if b.label == "" {
+		return p.queries[b.cqs[0].qi].expr
+	}
+	ms, _ := selectorMatchers(p.queries[b.cqs[0].qi].expr)
+	var parts []string
+	skipped := false
+	for _, m := range ms {
+		if !skipped && m.Label == b.label && !m.IsNegative && !m.IsRegexp && m.Value == b.vals[0] {
+			skipped = true
+			continue
+		}
+		parts = append(parts, matcherString(m))
+	}
+	quoted := make([]string, len(b.vals))
+	for i, v := range b.vals {
+		quoted[i] = regexp.QuoteMeta(v)
+	}
+	parts = append(parts, b.label+"=~"+strconv.Quote(strings.Join(quoted, "|")))
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// of returns the query of the batch a series belongs to, or nil.
+func (b coarseBatch) of(m model.Metric) *coarseQuery {
+	if b.label == "" {
+		return b.cqs[0]
+	}
+	v := string(m[model.LabelName(b.label)])
+	if i := slices.Index(b.vals, v); i >= 0 {
+		return b.cqs[i]
+	}
+	return nil
+}
+
+// subset returns the batch of the queries of b that keep reports true for.
+func (b coarseBatch) subset(keep func(*coarseQuery) bool) coarseBatch {
+	out := coarseBatch{label: b.label}
+	for i, cq := range b.cqs {
+		if keep(cq) {
+			out.cqs = append(out.cqs, cq)
+			if b.label != "" {
+				out.vals = append(out.vals, b.vals[i])
+			}
+		}
+	}
+	return out
+}
+
 // coarseReadBatch runs the V and Z range queries of one batch (queries
 // with one first boundary) and fills their series.
-func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog *BackfillProgress) error {
-	cq0 := batch[0]
+func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *BackfillProgress) error {
+	cq0 := batch.cqs[0]
 	// Z first: a query without any series in it has no sample from the
 	// first boundary's lookback on, and needs no V.
 	r := func(sel string) string { return RangeSelector(sel, cq0.slot+coarseLookback.Milliseconds()) }
@@ -340,13 +484,8 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 	if err := p.coarseReadOne(ctx, batch, z, cq0.slotEnd(0), cq0.slotEnd(cq0.nz-1), cq0.slot, readZ, prog); err != nil {
 		return err
 	}
-	var live []*coarseQuery
-	for _, cq := range batch {
-		if len(cq.series) > 0 {
-			live = append(live, cq)
-		}
-	}
-	if len(live) == 0 {
+	live := batch.subset(func(cq *coarseQuery) bool { return len(cq.series) > 0 })
+	if len(live.cqs) == 0 {
 		return nil
 	}
 	v := func(sel string) string {
@@ -367,13 +506,8 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 		}
 		// M, for the queries with a slot of exactly one drop before mid:
 		// the value before that drop (see oneReset).
-		var reset []*coarseQuery
-		for _, cq := range live {
-			if cq.hasOneReset() {
-				reset = append(reset, cq)
-			}
-		}
-		if len(reset) > 0 {
+		reset := live.subset((*coarseQuery).hasOneReset)
+		if len(reset.cqs) > 0 {
 			m := func(sel string) string { return "max_over_time(" + RangeSelector(sel, cq0.slot) + ")" }
 			if err := p.coarseReadOne(ctx, reset, m, cq0.slotEnd(0), cq0.mid, cq0.slot, readM, prog); err != nil {
 				return err
@@ -382,13 +516,8 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch []*coarseQuery, prog
 	}
 	// Z and M per 5-minute bucket, for the queries with a drop after mid
 	// (see fineResolve).
-	var fine []*coarseQuery
-	for _, cq := range live {
-		if cq.hasMidDrop() {
-			fine = append(fine, cq)
-		}
-	}
-	if len(fine) == 0 || cq0.cutM <= cq0.mid {
+	fine := live.subset((*coarseQuery).hasMidDrop)
+	if len(fine.cqs) == 0 || cq0.cutM <= cq0.mid {
 		return nil
 	}
 	r5 := func(sel string) string { return RangeSelector(sel, midMs+coarseLookback.Milliseconds()) }
@@ -453,20 +582,12 @@ func (cq *coarseQuery) hasOneReset() bool {
 	return false
 }
 
-// coarseReadOne runs one range query of f(sel) over the batch's
-// selectors (each tagged by its index with probeLabel) and stores its
-// points: Z values (z) or V values.
-func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func(sel string) string,
+// coarseReadOne runs one range query of f(sel), sel the batch's selector,
+// and stores its points in the series of the batch's queries.
+func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(sel string) string,
 	start, end, step int64, kind coarseRead, prog *BackfillProgress) error {
 	z := kind != readV
-	var b strings.Builder
-	for i, cq := range batch {
-		if i > 0 {
-			b.WriteString(" or ")
-		}
-		fmt.Fprintf(&b, `label_replace(%s, %q, "%d", "", "")`, f(p.queries[cq.qi].expr), probeLabel, i)
-	}
-	m, err := p.q.QueryRange(ctx, b.String(), time.UnixMilli(start), time.UnixMilli(end), time.Duration(step)*time.Millisecond)
+	m, err := p.q.QueryRange(ctx, f(batch.selector(p)), time.UnixMilli(start), time.UnixMilli(end), time.Duration(step)*time.Millisecond)
 	p.countQuery(prog, m, err)
 	if err != nil {
 		return err
@@ -475,13 +596,11 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch []*coarseQuery, f func
 		if len(ss.Histograms) > 0 {
 			return fmt.Errorf("native histogram samples in a counter read")
 		}
-		i, err := strconv.Atoi(string(ss.Metric[probeLabel]))
-		if err != nil || i < 0 || i >= len(batch) {
-			return fmt.Errorf("a series without a valid %s label: %s", probeLabel, ss.Metric)
+		cq := batch.of(ss.Metric)
+		if cq == nil {
+			return fmt.Errorf("a series that none of the read's selectors selects: %s", ss.Metric)
 		}
-		cq := batch[i]
 		metric := ss.Metric.Clone()
-		delete(metric, probeLabel)
 		if !z && metric[model.MetricNameLabel] == "" {
 			cq.bad = fmt.Errorf("last_over_time dropped the metric name of %s", metric)
 			continue
