@@ -24,24 +24,21 @@ import "math/bits"
 //   - a flagged series is cleared once its last DuplicateWindow increments
 //     hold no reset; the increment of the sample that clears it counts
 //     again;
-//   - so that the suspect drops seen before the flag do not count either,
-//     one that comes within DuplicateRelease increments of another has
-//     its increment (the new value) held back until DuplicateRelease
-//     increments without a reset follow, and is then counted with the
-//     increment that releases it; a flag drops what is held. A lone reset
-//     (a deploy, a restart) is not held: it counts at its sample, as
-//     everywhere else. A series that keeps resetting without being flagged
-//     (a crash loop restarting every few samples) has its held increments
-//     released after DuplicateWindow increments at the latest;
-//   - a genuine counter that resets on every other sample is
+//   - so that what the replicas count before the flag does not count
+//     either, a suspect drop and every increment after it are held back
+//     until DuplicateRelease increments without a suspect drop follow,
+//     and then counted with the increment that releases them; a flag
+//     drops what is held. A restart is not suspect and is never held: it
+//     counts at its sample, as everywhere else. What is held is released
+//     after DuplicateWindow increments at the latest;
+//   - a counter that drops by less than half on every other sample is
 //     indistinguishable from two replicas and is flagged too: its counts
 //     would not be trustworthy either.
 //
-// A deploy every 7 samples gives at most 3 resets in a window of 16 and is
-// never flagged; two strictly interleaved replicas give 8 of 16 and are
-// flagged at their 8th increment, having counted their first reset (one
-// counter value) and the 3 small increments between their resets (the lag
-// between the replicas); the next three resets were held and are dropped.
+// A restart is never suspect, so deploys and crash loops count exactly and
+// at once; two strictly interleaved replicas give 8 suspect drops of 16
+// and are flagged at their 8th increment, having counted nothing since
+// their first drop: everything from it on was held, and is dropped.
 const (
 	// DuplicateWindow is the number of latest increments per series the
 	// guard looks at.
@@ -54,12 +51,9 @@ const (
 	DuplicateRelease = 4
 )
 
-// Masks of a series' window: its latest DuplicateRelease increments, and
-// the DuplicateRelease before the latest.
-const (
-	latestResets  uint16 = 1<<DuplicateRelease - 1
-	earlierResets        = latestResets << 1
-)
+// latestResets masks a series' window to its latest DuplicateRelease
+// increments.
+const latestResets uint16 = 1<<DuplicateRelease - 1
 
 // FlagChange is a series whose duplicate flag changed during the current
 // pull.
@@ -87,6 +81,7 @@ type dupState struct {
 	window  uint16  // bit i: the (i+1)-th latest increment was a reset
 	n       uint8   // increments in the window, up to DuplicateWindow
 	heldFor uint8   // increments since the hold began
+	holding bool    // increments are held (a suspect drop was seen)
 	flagged bool
 }
 
@@ -110,7 +105,7 @@ func (tr *Tracker) checkDuplicate(key uint64, s *state, inc float64, reset bool)
 		tr.stats.DuplicateSamples++
 		tr.stats.DroppedEvents += d.held + inc
 		tr.guard.held -= d.held
-		d.held, d.heldFor = 0, 0
+		d.held, d.heldFor, d.holding = 0, 0, false
 		tr.guard.changes = append(tr.guard.changes, FlagChange{Key: key, Flagged: true, Resets: resets})
 		return 0, false
 	case d.flagged && d.n == DuplicateWindow && d.window == 0:
@@ -122,19 +117,23 @@ func (tr *Tracker) checkDuplicate(key uint64, s *state, inc float64, reset bool)
 		tr.stats.DroppedEvents += inc
 		return 0, false
 	}
-	// A reset within DuplicateRelease increments of another one (or while
-	// one is held) is held back; a lone reset (a deploy) counts at once.
-	if reset && (d.held > 0 || d.window&earlierResets != 0) {
+	// A suspect drop, and every increment after it, is held back until
+	// DuplicateRelease increments without one follow (then all of it
+	// counts, late by those few samples) or the series is flagged (then
+	// it is dropped). A restart (a drop to below half) is not suspect and
+	// counts at once.
+	if reset && !d.holding {
+		d.holding, d.heldFor = true, 0
+	}
+	if d.holding {
 		d.held += inc
 		tr.guard.held += inc
 		inc = 0
-	}
-	if d.held > 0 {
 		d.heldFor++
 		if d.window&latestResets == 0 || d.heldFor >= DuplicateWindow {
-			inc += d.held
+			inc = d.held
 			tr.guard.held -= d.held
-			d.held, d.heldFor = 0, 0
+			d.held, d.heldFor, d.holding = 0, 0, false
 		}
 	}
 	return inc, true

@@ -91,7 +91,7 @@ func referenceStack(t *testing.T) (*promtest.Server, []SLO) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv)})
+	d, err := daemon.New(daemon.Options{Load: load, Sink: daemon.ExportSink(store, srv), Registerer: srv.Registerer()})
 	if err != nil {
 		t.Fatal(err)
 	}
