@@ -107,6 +107,11 @@ type faultCase struct {
 	hold   time.Duration
 	data   dataEffect
 	down   downRule
+	// replicaJump widens a lossy window's bound by the first jump from
+	// the counter to its replica's copy (3 x value + 1000): an increase
+	// that no guard reading samples in order can tell from traffic before
+	// the first drop comes.
+	replicaJump bool
 	// maxSeries and maxGroups set the SLO's max_series and max_groups
 	// when not zero.
 	maxSeries, maxGroups int
@@ -227,7 +232,7 @@ func faultCases() []faultCase {
 		}},
 		{name: "one 1e300 sample", data: edges, hold: 2 * time.Second, inject: corrupt(fakeprom.Spike, []int{0}, 1e300, 0, true)},
 		{name: "every sample refused (all NaN)", data: edges, down: downSeen, inject: corrupt(fakeprom.NaN, nil, 0, 0, false)},
-		{name: "duplicate replica interleaved", data: lossy, inject: corrupt(fakeprom.Replica, []int{0}, 0, 0, false)},
+		{name: "duplicate replica interleaved", data: lossy, replicaJump: true, inject: corrupt(fakeprom.Replica, []int{0}, 0, 0, false)},
 		{name: "series churn beyond max_series", maxSeries: churnMaxSeries, inject: corrupt(fakeprom.Churn, []int{0}, 0, 400, false),
 			lift: func(r *faultRun) {
 				for _, p := range r.checkTracked() {
@@ -660,6 +665,7 @@ type truthSeries struct {
 	good  bool
 	ts    []int64   // sample timestamps, ms
 	cum   []float64 // cum[i]: events from the first sample to sample i
+	vals  []float64 // the samples' values
 }
 
 // newTruth follows the counters' rule on raw samples: a value at or above
@@ -684,10 +690,27 @@ func newTruth(series []model.SampleStream, isGood func(model.Metric) bool) truth
 			}
 			s.ts = append(s.ts, int64(p.Timestamp))
 			s.cum = append(s.cum, sum)
+			s.vals = append(s.vals, float64(p.Value))
 		}
 		tr.series = append(tr.series, s)
 	}
 	return tr
+}
+
+// maxValue returns the largest value at or before t (ms) of a model's
+// series.
+func (tr truth) maxValue(m string, t int64) float64 {
+	var out float64
+	for i := range tr.series {
+		s := &tr.series[i]
+		if s.model != m {
+			continue
+		}
+		if k := sort.Search(len(s.ts), func(k int) bool { return s.ts[k] > t }) - 1; k >= 0 {
+			out = max(out, s.vals[k])
+		}
+	}
+	return out
 }
 
 // events returns good and valid events of a model with sample timestamps
@@ -832,6 +855,9 @@ func (r *faultRun) judge(o observation, tr truth) judgement {
 				}
 			} else {
 				_, bound := tr.events(m, max(from, lo), min(T, hi))
+				if r.c.replicaJump {
+					bound += 2*tr.maxValue(m, hi) + 1000
+				}
 				if off > bound+tol {
 					j.damage = append(j.damage, fmt.Sprintf("at %v: %s %s at %s: good %v valid %v, raw samples say %v %v, more than the fault's %v events apart",
 						rel, m, wname, o.evaluated.Format("15:04:05"), good, valid, tg, tv, bound))
