@@ -128,6 +128,10 @@ type coarseSeries struct {
 	// (by the index of the bucket's end boundary), read only for queries
 	// with a drop there (see fineResolve).
 	z5, m5, pre5 []float64
+	// ls and l5 are the drops Z and z5 count in their 5 minutes before the
+	// slot or bucket (resets(sel[5m]) at its start), read only for queries
+	// with a drop: Z minus L is the drops in the slot itself.
+	ls, l5 []float64
 }
 
 // boundary returns the time of boundary i.
@@ -506,6 +510,13 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *B
 		}
 		// M, for the queries with a slot of exactly one drop before mid:
 		// the value before that drop (see oneReset).
+		// L, for the queries with a drop before mid: the drops Z counts in
+		// its 5 minutes before each slot.
+		if dropped := live.subset((*coarseQuery).hasDropBeforeMid); len(dropped.cqs) > 0 && cq0.mid-cq0.slot >= cq0.first {
+			if err := p.coarseReadOne(ctx, dropped, lookback, cq0.first, cq0.mid-cq0.slot, cq0.slot, readL, prog); err != nil {
+				return err
+			}
+		}
 		reset := live.subset((*coarseQuery).hasOneReset)
 		if len(reset.cqs) > 0 {
 			m := func(sel string) string { return "max_over_time(" + RangeSelector(sel, cq0.slot) + ")" }
@@ -523,6 +534,9 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *B
 	r5 := func(sel string) string { return RangeSelector(sel, midMs+coarseLookback.Milliseconds()) }
 	z5 := func(sel string) string { return "resets(" + r5(sel) + ") + 0 * sum_over_time(" + r5(sel) + ")" }
 	if err := p.coarseReadOne(ctx, fine, z5, cq0.mid+midMs, cq0.cutM, midMs, readZ5, prog); err != nil {
+		return err
+	}
+	if err := p.coarseReadOne(ctx, fine, lookback, cq0.mid, cq0.cutM-midMs, midMs, readL5, prog); err != nil {
 		return err
 	}
 	m5 := func(sel string) string { return "max_over_time(" + RangeSelector(sel, midMs) + ")" }
@@ -550,7 +564,37 @@ const (
 	readM                    // max_over_time per slot
 	readZ5                   // resets (and NaN) per 5m bucket after mid
 	readM5                   // max_over_time per 5m bucket after mid
+	readL                    // resets in the 5m before each slot before mid
+	readL5                   // resets in the 5m before each 5m bucket after mid
 )
+
+// lookback is the L read: the drops in the 5 minutes up to each point.
+func lookback(sel string) string {
+	return "resets(" + RangeSelector(sel, coarseLookback.Milliseconds()) + ")"
+}
+
+// hasDropBeforeMid reports whether some series has a drop in a slot
+// ending at or before mid.
+func (cq *coarseQuery) hasDropBeforeMid() bool {
+	for _, cs := range cq.series {
+		for j, z := range cs.zs {
+			if z >= 1 && !math.IsInf(z, 0) && cq.slotEnd(j) <= cq.mid {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inside returns the drops of slot j in the slot itself: Z minus what Z
+// counted in the 5 minutes before the slot (NaN when Z is).
+func (cs *coarseSeries) inside(j int) float64 {
+	z := cs.zs[j]
+	if cs.ls != nil && z >= 1 && !math.IsNaN(cs.ls[j]) {
+		z -= cs.ls[j]
+	}
+	return z
+}
 
 // hasPre reports whether some series' slot j is read around a drop.
 func (cq *coarseQuery) hasPre(j int) bool {
@@ -570,16 +614,9 @@ func (cq *coarseQuery) hasPre(j int) bool {
 }
 
 // hasOneReset reports whether some series has a slot ending at or before
-// mid with exactly one drop.
+// mid that may hold exactly one drop (Z minus L, known only later, is 1).
 func (cq *coarseQuery) hasOneReset() bool {
-	for _, cs := range cq.series {
-		for j, z := range cs.zs {
-			if z == 1 && cq.slotEnd(j) <= cq.mid {
-				return true
-			}
-		}
-	}
-	return false
+	return cq.hasDropBeforeMid()
 }
 
 // coarseReadOne runs one range query of f(sel), sel the batch's selector,
@@ -620,6 +657,10 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 			cs.z5 = nanSlice(cq.nb)
 		case kind == readM5 && cs.m5 == nil:
 			cs.m5 = nanSlice(cq.nb)
+		case kind == readL && cs.ls == nil:
+			cs.ls = nanSlice(cq.nz)
+		case kind == readL5 && cs.l5 == nil:
+			cs.l5 = nanSlice(cq.nb)
 		}
 		if !z {
 			if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
@@ -633,6 +674,20 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 		}
 		for _, sp := range ss.Values {
 			t := int64(sp.Timestamp)
+			switch kind {
+			case readL:
+				if j := int((t - cq.first) / cq.slot); j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
+					cs.ls[j] = float64(sp.Value)
+				}
+				continue
+			case readL5:
+				if t >= cq.mid && t < cq.cutM {
+					if i := cq.index(t) + 1; i > 0 && i < cq.nb && cq.boundary(i-1) == t {
+						cs.l5[i] = float64(sp.Value)
+					}
+				}
+				continue
+			}
 			if kind == readZ5 || kind == readM5 {
 				if t > cq.mid && t <= cq.cutM {
 					if i := cq.index(t); i >= 0 && i < cq.nb && cq.boundary(i) == t {
@@ -711,7 +766,8 @@ func (cq *coarseQuery) classify(p *Puller) {
 			}
 			lo := cq.index(cq.slotEnd(j) - cq.slot)
 			hi := cq.index(min(cq.slotEnd(j), cq.cutM))
-			if cs.zs[j] == 1 && cq.slotEnd(j) <= cq.mid {
+			in := cs.inside(j)
+			if in == 1 && cq.slotEnd(j) <= cq.mid {
 				cq.dirty[j] = !cs.oneReset(cq, j, maxRate)
 				continue
 			}
@@ -727,7 +783,7 @@ func (cq *coarseQuery) classify(p *Puller) {
 					continue
 				}
 				switch {
-				case cs.zs[j] != 0, math.IsNaN(v), math.IsInf(v, 0), v < 0:
+				case in != 0, math.IsNaN(v), math.IsInf(v, 0), v < 0:
 					cq.dirty[j] = true
 				case i > lo:
 					prev := cs.vals[i-1]
@@ -799,6 +855,9 @@ func (cs *coarseSeries) fineResolve(cq *coarseQuery, lo, hi int, maxRate float64
 	pre := make(map[int]float64)
 	for i := lo + 1; i <= hi; i++ {
 		va, vb, z, m := cs.vals[i-1], cs.vals[i], cs.z5[i], cs.m5[i]
+		if cs.l5 != nil && z >= 1 && !math.IsNaN(cs.l5[i]) {
+			z -= cs.l5[i] // drops in the 5 minutes before the bucket
+		}
 		if !valid(va) || !valid(vb) {
 			return false
 		}
