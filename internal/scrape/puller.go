@@ -342,14 +342,54 @@ const (
 // query plan: one query per unique expression, one counter tracker per
 // unique (expression, le, gauge condition or native threshold) tuple.
 func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerConfig) (*Puller, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Puller{q: q, eng: eng, cfg: cfg, iv: cfg.Interval.Milliseconds(),
+		forget: cfg.ForgetAfter.Milliseconds(), log: cfg.Logger, m: cfg.Metrics}
+	if p.m == nil {
+		p.m, _ = NewPullerMetrics(nil) // unregistered: cannot fail
+	}
+	if p.log == nil {
+		p.log = zap.NewNop()
+	}
+	p.overlap = p.iv
+	p.client = q
+	idx := planIndex{queries: map[string]int{}, sources: map[string]int{}, usedSLO: map[int]bool{}}
+	var errs []error
+	for ti := range targets {
+		if err := p.addTarget(&idx, ti, targets[ti]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	for _, q := range p.queries {
+		q.parent = -1
+	}
+	if !cfg.NoSharedReads {
+		if err := p.shareReads(); err != nil {
+			return nil, err
+		}
+	}
+	p.alignReadPeriods()
+	p.publish()
+	return p, nil
+}
+
+// withDefaults returns cfg with its zero fields set to their defaults, or
+// an error naming a field whose value cannot work.
+func (cfg PullerConfig) withDefaults() (PullerConfig, error) {
 	if cfg.Interval < time.Second {
-		return nil, fmt.Errorf("puller: interval %s: must be at least 1s", cfg.Interval)
+		return cfg, fmt.Errorf("puller: interval %s: must be at least 1s", cfg.Interval)
 	}
 	if cfg.MaxPoints == 0 {
 		cfg.MaxPoints = DefaultMaxPoints
 	}
 	if cfg.MaxPoints < 2 {
-		return nil, fmt.Errorf("puller: max points %d: must be at least 2", cfg.MaxPoints)
+		return cfg, fmt.Errorf("puller: max points %d: must be at least 2", cfg.MaxPoints)
 	}
 	if cfg.MaxSamples <= 0 {
 		cfg.MaxSamples = DefaultMaxSamples
@@ -363,95 +403,90 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	if cfg.Fanout <= 0 {
 		cfg.Fanout = DefaultFanout
 	}
-	p := &Puller{q: q, eng: eng, cfg: cfg, iv: cfg.Interval.Milliseconds(),
-		forget: cfg.ForgetAfter.Milliseconds(), log: cfg.Logger, m: cfg.Metrics}
-	if p.m == nil {
-		p.m, _ = NewPullerMetrics(nil) // unregistered: cannot fail
+	return cfg, nil
+}
+
+// planIndex finds, while NewPuller builds the plan, the query of an
+// expression and the source of a selector already planned, and the SLOs
+// that have a target.
+type planIndex struct {
+	queries map[string]int // by expression, plus "\xffsampled" for gauges
+	sources map[string]int // by sourceKey
+	usedSLO map[int]bool
+}
+
+// addTarget validates target t (the ti-th given) and adds it to the plan
+// with a source per selector, or returns why it cannot be.
+func (p *Puller) addTarget(idx *planIndex, ti int, t Target) error {
+	if t.SLO < 0 || t.SLO >= p.eng.Len() {
+		return fmt.Errorf("target %d: slo index %d: the engine has %d SLOs", ti, t.SLO, p.eng.Len())
 	}
-	if p.log == nil {
-		p.log = zap.NewNop()
+	spec := p.eng.Spec(t.SLO)
+	if idx.usedSLO[t.SLO] {
+		return fmt.Errorf("slo %s: more than one target", spec.Name)
 	}
-	p.overlap = p.iv
-	p.client = q
-	queryIdx := map[string]int{}
-	sourceIdx := map[string]int{}
-	usedSLO := map[int]bool{}
-	var errs []error
-	for ti := range targets {
-		t := targets[ti]
-		if t.SLO < 0 || t.SLO >= eng.Len() {
-			errs = append(errs, fmt.Errorf("target %d: slo index %d: the engine has %d SLOs", ti, t.SLO, eng.Len()))
+	idx.usedSLO[t.SLO] = true
+	if err := t.validate(spec.Name); err != nil {
+		return err
+	}
+	ts := &targetState{Target: t, name: spec.Name, period: spec.Period.Milliseconds(), byKey: map[string]int{}}
+	ts.GroupBy = append([]string(nil), t.GroupBy...)
+	for r, sel := range []Selector{t.Good, t.Valid, t.Bad} {
+		if sel.IsZero() {
 			continue
 		}
-		spec := eng.Spec(t.SLO)
-		if usedSLO[t.SLO] {
-			errs = append(errs, fmt.Errorf("slo %s: more than one target", spec.Name))
-			continue
-		}
-		usedSLO[t.SLO] = true
-		if err := t.validate(spec.Name); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ts := &targetState{Target: t, name: spec.Name, period: spec.Period.Milliseconds(), byKey: map[string]int{}}
-		ts.GroupBy = append([]string(nil), t.GroupBy...)
-		for r, sel := range []Selector{t.Good, t.Valid, t.Bad} {
-			if sel.IsZero() {
-				continue
-			}
-			expr := strings.TrimSpace(sel.Expr)
-			raw := sel.Gauge == nil
-			qkey := expr
-			if !raw {
-				qkey += "\xffsampled"
-			}
-			qi, ok := queryIdx[qkey]
-			if !ok {
-				qi = len(p.queries)
-				queryIdx[qkey] = qi
-				p.queries = append(p.queries, &query{expr: expr, raw: raw})
-			}
-			key := sourceKey(sel)
-			si, ok := sourceIdx[key]
-			if !ok {
-				si = len(p.sources)
-				sourceIdx[key] = si
-				s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE, Gauge: sel.Gauge, NativeLE: sel.NativeLE},
-					series: map[uint64]*seriesInfo{}}
-				if sel.NativeLE != nil {
-					s.native = newNativeCounter(cfg.ForgetAfter)
-					s.tracker = s.native
-				} else {
-					s.tracker = newIncrementer(sel, cfg.ForgetAfter, cfg.MaxIncreaseRate)
-				}
-				if sel.LE != nil {
-					s.le = &leMatcher{want: *sel.LE}
-				}
-				p.sources = append(p.sources, s)
-				p.queries[qi].sources = append(p.queries[qi].sources, si)
-			}
-			s := p.sources[si]
-			s.consumers = append(s.consumers, consumer{target: len(p.targets), role: role(r)})
-			s.maxPeriod = max(s.maxPeriod, ts.period)
-			ts.sources = append(ts.sources, si)
-			ts.roles = append(ts.roles, role(r))
-		}
-		p.targets = append(p.targets, ts)
+		si := p.sourceFor(idx, sel)
+		s := p.sources[si]
+		s.consumers = append(s.consumers, consumer{target: len(p.targets), role: role(r)})
+		s.maxPeriod = max(s.maxPeriod, ts.period)
+		ts.sources = append(ts.sources, si)
+		ts.roles = append(ts.roles, role(r))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	p.targets = append(p.targets, ts)
+	return nil
+}
+
+// sourceFor returns the index of selector sel's source, adding it (and
+// the query of its expression, if new) to the plan when it is not there.
+func (p *Puller) sourceFor(idx *planIndex, sel Selector) int {
+	expr := strings.TrimSpace(sel.Expr)
+	raw := sel.Gauge == nil
+	qkey := expr
+	if !raw {
+		qkey += "\xffsampled"
 	}
-	for _, q := range p.queries {
-		q.parent = -1
+	qi, ok := idx.queries[qkey]
+	if !ok {
+		qi = len(p.queries)
+		idx.queries[qkey] = qi
+		p.queries = append(p.queries, &query{expr: expr, raw: raw})
 	}
-	if !cfg.NoSharedReads {
-		if err := p.shareReads(); err != nil {
-			return nil, err
-		}
+	key := sourceKey(sel)
+	if si, ok := idx.sources[key]; ok {
+		return si
 	}
-	// The sources of one read are backfilled together, from the same
-	// start: the first pull of a query carries the baselines of all its
-	// series.
+	si := len(p.sources)
+	idx.sources[key] = si
+	s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE, Gauge: sel.Gauge, NativeLE: sel.NativeLE},
+		series: map[uint64]*seriesInfo{}}
+	if sel.NativeLE != nil {
+		s.native = newNativeCounter(p.cfg.ForgetAfter)
+		s.tracker = s.native
+	} else {
+		s.tracker = newIncrementer(sel, p.cfg.ForgetAfter, p.cfg.MaxIncreaseRate)
+	}
+	if sel.LE != nil {
+		s.le = &leMatcher{want: *sel.LE}
+	}
+	p.sources = append(p.sources, s)
+	p.queries[qi].sources = append(p.queries[qi].sources, si)
+	return si
+}
+
+// alignReadPeriods gives the sources of one read the longest period among
+// them: they are backfilled together, from the same start, since the
+// first pull of a query carries the baselines of all its series.
+func (p *Puller) alignReadPeriods() {
 	for qi, q := range p.queries {
 		if q.parent >= 0 {
 			continue
@@ -465,8 +500,6 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 			p.sources[si].maxPeriod = longest
 		}
 	}
-	p.publish()
-	return p, nil
 }
 
 // Queries returns the unique expressions the puller queries, in plan
