@@ -3,6 +3,7 @@ package scrape
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -121,11 +122,48 @@ type backfillKid struct {
 
 // backfill replays sources srcs from starts[i] (rounded up onto the grid
 // to - k*interval, and past each source's last pull) to `to`, and returns
-// the number of steps processed.
+// the number of steps processed. History older than the fine tier's reach
+// is replayed first from bucket-boundary values (coarseBackfill), the rest
+// from raw samples read chunk by chunk (backfillChunks).
 func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to int64, progress func(BackfillProgress)) (int, error) {
 	began := time.Now()
-	startOf := make(map[int]int64, len(srcs))
-	from := to + p.iv
+	startOf, from := p.backfillStarts(srcs, starts, to)
+	if len(startOf) == 0 {
+		return 0, nil
+	}
+	meter := p.newBackfillMeter(began, from, to, progress)
+	defer meter.account()
+
+	// History older than the fine tier's reach is read as bucket-boundary
+	// values where counters did not drop (see "Coarse backfill").
+	steps, err := p.coarseBackfill(ctx, startOf, to, &meter.prog)
+	if err != nil {
+		return steps, err
+	}
+	// coarseBackfill moved the starts of the sources it replayed.
+	fineFrom := to + p.iv
+	for _, st := range startOf {
+		fineFrom = min(fineFrom, st)
+	}
+	if steps > 0 {
+		meter.report()
+	}
+
+	bqs := p.planBackfill(startOf)
+	if err := p.probe(ctx, bqs, to, &meter.prog); err != nil {
+		return 0, err
+	}
+	n, err := p.backfillChunks(ctx, bqs, startOf, from, fineFrom, to, meter)
+	return steps + n, err
+}
+
+// backfillStarts returns the first step of each of sources srcs that has
+// one at or before to, and the earliest of them (to + interval when none
+// has): starts[i], moved past the source's last pull when it has one, and
+// rounded up onto the grid to - k*interval.
+func (p *Puller) backfillStarts(srcs []int, starts []int64, to int64) (startOf map[int]int64, from int64) {
+	startOf = make(map[int]int64, len(srcs))
+	from = to + p.iv
 	for i, si := range srcs {
 		st := starts[i]
 		if last, ok := p.sources[si].tracker.Last(); ok && last+p.iv > st {
@@ -138,233 +176,151 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 		startOf[si] = st
 		from = min(from, st)
 	}
-	if len(startOf) == 0 {
-		return 0, nil
-	}
-	total := int((to-from)/p.iv) + 1
-	prog := BackfillProgress{From: time.UnixMilli(from).UTC(), To: time.UnixMilli(to).UTC(), StepsTotal: total}
-	var bytes0 uint64
+	return startOf, from
+}
+
+// backfillMeter keeps a backfill's progress and adds its cost to the
+// puller's counters as it goes.
+type backfillMeter struct {
+	p        *Puller
+	began    time.Time
+	bytes0   uint64 // the client's bytes read when the backfill began
+	prog     BackfillProgress
+	counted  BackfillProgress // the part of prog already added to p.c
+	progress func(BackfillProgress)
+}
+
+// newBackfillMeter starts the meter of a backfill begun at began that
+// replays the steps from..to and reports to progress (nil: no reports).
+func (p *Puller) newBackfillMeter(began time.Time, from, to int64, progress func(BackfillProgress)) *backfillMeter {
+	m := &backfillMeter{p: p, began: began, progress: progress, prog: BackfillProgress{
+		From: time.UnixMilli(from).UTC(), To: time.UnixMilli(to).UTC(), StepsTotal: int((to-from)/p.iv) + 1,
+	}}
 	if p.client != nil {
-		bytes0 = p.client.Stats().BytesRead
+		m.bytes0 = p.client.Stats().BytesRead
 	}
-	// The cost counters follow the progress, chunk by chunk.
-	var counted BackfillProgress
-	account := func() {
-		prog.Elapsed = time.Since(began)
-		if p.client != nil {
-			prog.Bytes = p.client.Stats().BytesRead - bytes0
-		}
-		p.c.bfQueries += uint64(prog.Queries - counted.Queries)
-		p.c.bfSamples += prog.Points - counted.Points
-		p.c.bfBytes += prog.Bytes - counted.Bytes
-		p.c.bfSeconds += (prog.Elapsed - counted.Elapsed).Seconds()
-		counted = prog
-	}
-	defer account()
+	return m
+}
 
-	// History older than the fine tier's reach is read as bucket-boundary
-	// values where counters did not drop (see "Coarse backfill").
-	steps, err := p.coarseBackfill(ctx, startOf, to, &prog)
-	if err != nil {
-		return steps, err
+// account brings the progress' elapsed time and bytes up to date and adds
+// what grew since the last call to the puller's backfill cost counters.
+func (m *backfillMeter) account() {
+	p := m.p
+	m.prog.Elapsed = time.Since(m.began)
+	if p.client != nil {
+		m.prog.Bytes = p.client.Stats().BytesRead - m.bytes0
 	}
-	from2 := to + p.iv
-	for _, st := range startOf {
-		from2 = min(from2, st)
-	}
-	if steps > 0 {
-		account()
-		p.publish()
-		if progress != nil {
-			progress(prog)
-		}
-	}
+	p.c.bfQueries += uint64(m.prog.Queries - m.counted.Queries)
+	p.c.bfSamples += m.prog.Points - m.counted.Points
+	p.c.bfBytes += m.prog.Bytes - m.counted.Bytes
+	p.c.bfSeconds += (m.prog.Elapsed - m.counted.Elapsed).Seconds()
+	m.counted = m.prog
+}
 
+// report accounts, publishes the puller's stats and calls the progress
+// callback: after each part of the backfill.
+func (m *backfillMeter) report() {
+	m.account()
+	m.p.publish()
+	if m.progress != nil {
+		m.progress(m.prog)
+	}
+}
+
+// planBackfill returns the reads of a backfill: one per query read by
+// itself that feeds, itself or through the queries read with it, some of
+// the sources of startOf.
+func (p *Puller) planBackfill(startOf map[int]int64) []*backfillQuery {
 	var bqs []*backfillQuery
 	for qi, q := range p.queries {
 		if q.parent >= 0 {
 			continue // read with its parent
 		}
-		var b *backfillQuery
-		fresh := false
-		add := func(si int, kid *backfillKid) {
-			st, ok := startOf[si]
-			if !ok {
-				return
-			}
-			if b == nil {
-				b = &backfillQuery{qi: qi, start: st, samples: -1}
-			}
-			b.start = min(b.start, st)
-			if kid != nil {
-				kid.srcs = append(kid.srcs, si)
-			} else {
-				b.srcs = append(b.srcs, si)
-			}
-			_, started := p.sources[si].tracker.Last()
-			fresh = fresh || !started
+		if b := p.planBackfillQuery(qi, startOf); b != nil {
+			bqs = append(bqs, b)
 		}
-		for _, si := range q.sources {
-			add(si, nil)
+	}
+	return bqs
+}
+
+// planBackfillQuery returns the read of query qi (read by itself) for the
+// sources of startOf that it and its children feed, or nil when it feeds
+// none: it starts at their earliest start, and its first chunk reads after
+// the start minus ForgetAfter when one of them has no pull yet (the
+// baselines), else after its previous pull minus the overlap for late
+// samples.
+func (p *Puller) planBackfillQuery(qi int, startOf map[int]int64) *backfillQuery {
+	q := p.queries[qi]
+	b := &backfillQuery{qi: qi, start: math.MaxInt64, samples: -1}
+	var fresh bool
+	b.srcs, b.start, fresh = p.backfilling(q.sources, startOf, b.start)
+	for _, ci := range q.children {
+		srcs, start, kidFresh := p.backfilling(p.queries[ci].sources, startOf, b.start)
+		b.start, fresh = start, fresh || kidFresh
+		if len(srcs) > 0 {
+			b.kids = append(b.kids, &backfillKid{filter: p.queries[ci].filter, srcs: srcs})
 		}
-		var kids []*backfillKid
-		for _, ci := range q.children {
-			kid := &backfillKid{filter: p.queries[ci].filter}
-			for _, si := range p.queries[ci].sources {
-				add(si, kid)
-			}
-			if len(kid.srcs) > 0 {
-				kids = append(kids, kid)
-			}
-		}
-		if b == nil {
+	}
+	if b.start == math.MaxInt64 {
+		return nil // no source to backfill
+	}
+	b.after = b.start - p.iv - p.overlap
+	if fresh {
+		b.after = b.start - p.forget
+	}
+	return b
+}
+
+// backfilling returns those of srcs that startOf holds, start lowered to
+// the earliest of their starts, and whether one of them has no pull yet.
+func (p *Puller) backfilling(srcs []int, startOf map[int]int64, start int64) (in []int, earliest int64, fresh bool) {
+	earliest = start
+	for _, si := range srcs {
+		st, ok := startOf[si]
+		if !ok {
 			continue
 		}
-		b.kids = kids
-		// A fresh source's first pull reads back ForgetAfter for the
-		// baselines; a resumed one reads from its last pull, minus the
-		// overlap for late samples.
-		b.after = b.start - p.iv - p.overlap
-		if fresh {
-			b.after = b.start - p.forget
-		}
-		bqs = append(bqs, b)
+		in = append(in, si)
+		earliest = min(earliest, st)
+		_, started := p.sources[si].tracker.Last()
+		fresh = fresh || !started
 	}
-	if err := p.probe(ctx, bqs, to, &prog); err != nil {
-		return 0, err
-	}
+	return in, earliest, fresh
+}
 
+// backfillChunks replays the reads bqs from step fineFrom to `to`, chunk
+// by chunk (each sized by chunkSteps), reporting progress to meter after
+// each (steps are counted from `from`, the backfill's first step). It
+// returns the steps processed.
+func (p *Puller) backfillChunks(ctx context.Context, bqs []*backfillQuery, startOf map[int]int64,
+	from, fineFrom, to int64, meter *backfillMeter) (int, error) {
+	steps := 0
 	ok := make([]bool, len(p.sources))
 	inputs := make([][]point, len(p.sources))
-	n := p.chunkSteps(bqs, to-from2+p.iv, true)
-	for cs := from2; cs <= to; {
+	n := p.chunkSteps(bqs, to-fineFrom+p.iv, true)
+	for cs := fineFrom; cs <= to; {
 		ce := min(to, cs+int64(n-1)*p.iv)
-		var rqs []*backfillQuery
+		var rqs []*backfillQuery // the reads of this chunk
 		for _, b := range bqs {
 			if b.start <= ce && !b.empty {
 				rqs = append(rqs, b)
 			}
 		}
-		mats := make([]model.Matrix, len(rqs))
-		errs := make([]error, len(rqs))
-		p.fanout(len(rqs), func(i int) {
-			b := rqs[i]
-			q := p.queries[b.qi]
-			if q.raw {
-				mats[i], errs[i] = p.q.RawSamples(ctx, q.expr, time.UnixMilli(b.after), time.UnixMilli(ce))
-				return
-			}
-			mats[i], errs[i] = p.q.QueryRange(ctx, q.expr, time.UnixMilli(max(cs, b.start)), time.UnixMilli(ce), p.cfg.Interval)
-		})
-		for i, b := range rqs {
-			p.c.queries++
-			prog.Queries++
-			if errs[i] != nil {
-				p.c.queryErrors++
-				return steps, fmt.Errorf("backfill chunk %s..%s: %w",
-					time.UnixMilli(max(cs, b.start)).UTC().Format(time.RFC3339), time.UnixMilli(ce).UTC().Format(time.RFC3339), errs[i])
-			}
-			pts := matrixSamples(mats[i])
-			p.c.points += uint64(pts)
-			prog.Points += uint64(pts)
-			b.seen = pts
-			if !p.queries[b.qi].raw {
-				b.seen = len(mats[i])
-			}
+		mats, err := p.readBackfillChunk(ctx, rqs, cs, ce, &meter.prog)
+		if err != nil {
+			return steps, err
 		}
-
-		// Transpose: one pull per step, in time order. A raw query's
-		// cursor hands each step the samples up to it that earlier steps
-		// did not take (the first step also those before the source's
-		// start, its baselines); a sampled query's the sample at the step.
-		cursors := make([][]point, len(rqs))
-		for i := range rqs {
-			cursors[i] = matrixPoints(mats[i])
+		done, err := p.replayBackfillChunk(bqs, rqs, mats, startOf, cs, ce, ok, inputs)
+		steps += done
+		if err != nil {
+			return steps, err
 		}
-		bufs := make([][]point, len(rqs))
-		for s := cs; s <= ce; s += p.iv {
-			clear(ok)
-			for i, b := range rqs {
-				raw := p.queries[b.qi].raw
-				bufs[i] = bufs[i][:0]
-				for j := range cursors[i] {
-					c := &cursors[i][j]
-					k := 0
-					for k < len(c.vals) && int64(c.vals[k].Timestamp) <= s {
-						k++
-					}
-					h := 0
-					for h < len(c.hists) && int64(c.hists[h].Timestamp) <= s {
-						h++
-					}
-					pt := point{fp: c.fp, metric: c.metric}
-					if raw {
-						pt.vals, pt.hists = c.vals[:k], c.hists[:h]
-					} else {
-						// The sample at the step, if any.
-						if k > 0 && int64(c.vals[k-1].Timestamp) == s {
-							pt.vals = c.vals[k-1 : k]
-						}
-						if h > 0 && int64(c.hists[h-1].Timestamp) == s {
-							pt.hists = c.hists[h-1 : h]
-						}
-					}
-					c.vals, c.hists = c.vals[k:], c.hists[h:]
-					if len(pt.vals)+len(pt.hists) > 0 {
-						bufs[i] = append(bufs[i], pt)
-					}
-				}
-			}
-			for i, b := range rqs {
-				for _, si := range b.srcs {
-					if startOf[si] <= s {
-						ok[si], inputs[si] = true, bufs[i]
-					}
-				}
-				for _, k := range b.kids {
-					k.buf = k.filter.filter(k.buf, bufs[i])
-					for _, si := range k.srcs {
-						if startOf[si] <= s {
-							ok[si], inputs[si] = true, k.buf
-						}
-					}
-				}
-			}
-			for _, b := range bqs {
-				if b.empty {
-					for _, si := range b.srcs {
-						if startOf[si] <= s {
-							ok[si], inputs[si] = true, nil
-						}
-					}
-					for _, k := range b.kids {
-						for _, si := range k.srcs {
-							if startOf[si] <= s {
-								ok[si], inputs[si] = true, nil
-							}
-						}
-					}
-				}
-			}
-			p.step(s, inputs, ok)
-			for si := range p.sources {
-				if err := p.sources[si].err; err != nil && ok[si] {
-					return steps, fmt.Errorf("backfill at %s: %w", time.UnixMilli(s).UTC().Format(time.RFC3339), err)
-				}
-			}
-			steps++
-		}
-		clear(inputs)
 		for _, b := range rqs {
 			b.after = ce
 		}
 
-		prog.StepsDone = int((ce-from)/p.iv) + 1
-		account()
-		p.publish()
-		if progress != nil {
-			progress(prog)
-		}
+		meter.prog.StepsDone = int((ce-from)/p.iv) + 1
+		meter.report()
 		if err := ctx.Err(); err != nil {
 			return steps, err
 		}
@@ -374,6 +330,159 @@ func (p *Puller) backfill(ctx context.Context, srcs []int, starts []int64, to in
 		cs = ce + p.iv
 	}
 	return steps, nil
+}
+
+// readBackfillChunk reads the chunk cs..ce of every read rqs at once (a raw
+// query its samples after b.after, a sampled one its values at each step
+// from its start), and counts the queries and samples in the puller's
+// counters and prog. It returns one matrix per read, or the first error.
+func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs, ce int64, prog *BackfillProgress) ([]model.Matrix, error) {
+	mats := make([]model.Matrix, len(rqs))
+	errs := make([]error, len(rqs))
+	p.fanout(len(rqs), func(i int) {
+		b := rqs[i]
+		q := p.queries[b.qi]
+		if q.raw {
+			mats[i], errs[i] = p.q.RawSamples(ctx, q.expr, time.UnixMilli(b.after), time.UnixMilli(ce))
+			return
+		}
+		mats[i], errs[i] = p.q.QueryRange(ctx, q.expr, time.UnixMilli(max(cs, b.start)), time.UnixMilli(ce), p.cfg.Interval)
+	})
+	for i, b := range rqs {
+		p.c.queries++
+		prog.Queries++
+		if errs[i] != nil {
+			p.c.queryErrors++
+			return nil, fmt.Errorf("backfill chunk %s..%s: %w",
+				time.UnixMilli(max(cs, b.start)).UTC().Format(time.RFC3339), time.UnixMilli(ce).UTC().Format(time.RFC3339), errs[i])
+		}
+		pts := matrixSamples(mats[i])
+		p.c.points += uint64(pts)
+		prog.Points += uint64(pts)
+		b.seen = pts
+		if !p.queries[b.qi].raw {
+			b.seen = len(mats[i])
+		}
+	}
+	return mats, nil
+}
+
+// replayBackfillChunk transposes the matrices mats of the chunk's reads
+// rqs into one pull per step cs..ce, in time order, and processes each
+// with step; the sources of reads the probe found empty (of bqs) pull
+// nothing at every step. ok and inputs are step's scratch. It returns the
+// steps processed, and the first source error of a step.
+func (p *Puller) replayBackfillChunk(bqs, rqs []*backfillQuery, mats []model.Matrix, startOf map[int]int64,
+	cs, ce int64, ok []bool, inputs [][]point) (int, error) {
+	cursors := make([][]point, len(rqs))
+	for i := range rqs {
+		cursors[i] = matrixPoints(mats[i])
+	}
+	bufs := make([][]point, len(rqs))
+	steps := 0
+	for s := cs; s <= ce; s += p.iv {
+		clear(ok)
+		for i, b := range rqs {
+			bufs[i] = takeStep(bufs[i][:0], cursors[i], s, p.queries[b.qi].raw)
+		}
+		for i, b := range rqs {
+			b.hand(bufs[i], startOf, s, ok, inputs)
+		}
+		for _, b := range bqs {
+			if b.empty {
+				b.handNothing(startOf, s, ok, inputs)
+			}
+		}
+		p.step(s, inputs, ok)
+		if err := p.stepError(s, ok); err != nil {
+			return steps, err
+		}
+		steps++
+	}
+	clear(inputs)
+	return steps, nil
+}
+
+// takeStep appends to dst, per series of cursors, its samples for step s,
+// and moves the cursor past every sample up to s. A raw query's step gets
+// the samples up to s that earlier steps did not take (the first step also
+// those before the source's start, its baselines); a sampled query's step
+// the sample at s, if any.
+func takeStep(dst, cursors []point, s int64, raw bool) []point {
+	for j := range cursors {
+		c := &cursors[j]
+		k := 0
+		for k < len(c.vals) && int64(c.vals[k].Timestamp) <= s {
+			k++
+		}
+		h := 0
+		for h < len(c.hists) && int64(c.hists[h].Timestamp) <= s {
+			h++
+		}
+		pt := point{fp: c.fp, metric: c.metric}
+		if raw {
+			pt.vals, pt.hists = c.vals[:k], c.hists[:h]
+		} else {
+			// The sample at the step, if any.
+			if k > 0 && int64(c.vals[k-1].Timestamp) == s {
+				pt.vals = c.vals[k-1 : k]
+			}
+			if h > 0 && int64(c.hists[h-1].Timestamp) == s {
+				pt.hists = c.hists[h-1 : h]
+			}
+		}
+		c.vals, c.hists = c.vals[k:], c.hists[h:]
+		if len(pt.vals)+len(pt.hists) > 0 {
+			dst = append(dst, pt)
+		}
+	}
+	return dst
+}
+
+// hand gives the step s pulled from b, buf, to b's sources that start at
+// or before s, and their part of it to its kids' sources.
+func (b *backfillQuery) hand(buf []point, startOf map[int]int64, s int64, ok []bool, inputs [][]point) {
+	for _, si := range b.srcs {
+		if startOf[si] <= s {
+			ok[si], inputs[si] = true, buf
+		}
+	}
+	for _, k := range b.kids {
+		k.buf = k.filter.filter(k.buf, buf)
+		for _, si := range k.srcs {
+			if startOf[si] <= s {
+				ok[si], inputs[si] = true, k.buf
+			}
+		}
+	}
+}
+
+// handNothing gives an empty pull at step s to the sources of b and of its
+// kids that start at or before s: b was found empty and is not read.
+func (b *backfillQuery) handNothing(startOf map[int]int64, s int64, ok []bool, inputs [][]point) {
+	for _, si := range b.srcs {
+		if startOf[si] <= s {
+			ok[si], inputs[si] = true, nil
+		}
+	}
+	for _, k := range b.kids {
+		for _, si := range k.srcs {
+			if startOf[si] <= s {
+				ok[si], inputs[si] = true, nil
+			}
+		}
+	}
+}
+
+// stepError returns the first error of a source pulled (ok) at backfill
+// step t, naming the step.
+func (p *Puller) stepError(t int64, ok []bool) error {
+	for si := range p.sources {
+		if err := p.sources[si].err; err != nil && ok[si] {
+			return fmt.Errorf("backfill at %s: %w", time.UnixMilli(t).UTC().Format(time.RFC3339), err)
+		}
+	}
+	return nil
 }
 
 // chunkSteps sizes the next chunk, in steps, so that it holds about

@@ -911,123 +911,14 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 				return steps, err
 			}
 		}
-		type plan struct {
-			cq    *coarseQuery
-			raw   bool
-			cur   []point // raw samples not yet handed out
-			times []int64
+		plans, err := p.coarsePlans(ctx, cqs, H, slotMs, prog)
+		if err != nil {
+			return steps, err
 		}
-		var plans []*plan
-		times := map[int64]bool{}
-		for _, cq := range cqs {
-			var pl *plan
-			switch {
-			case H == cq.first:
-				pl = &plan{cq: cq, raw: true}
-				for t := cq.start; t <= H; t += p.iv {
-					pl.times = append(pl.times, t)
-				}
-			case H > cq.first && H-slotMs < cq.cutM:
-				j := int((H-cq.first)/slotMs) - 1
-				hi := min(H, cq.cutM)
-				pl = &plan{cq: cq, raw: cq.dirty[j] || !p.coarseStateMatches(cq, H-slotMs)}
-				if pl.raw {
-					for t := H - slotMs + p.iv; t <= hi; t += p.iv {
-						pl.times = append(pl.times, t)
-					}
-				} else {
-					for i := cq.index(H-slotMs) + 1; i <= cq.index(hi); i++ {
-						pl.times = append(pl.times, cq.boundary(i))
-					}
-				}
-			}
-			if pl == nil {
-				continue
-			}
-			switch {
-			case H == cq.first:
-			case pl.raw:
-				p.c.bfSlots[2]++
-			case cq.hasPre(int((H-cq.first)/cq.slot) - 1):
-				p.c.bfSlots[1]++
-			default:
-				p.c.bfSlots[0]++
-			}
-			if pl.raw && len(cq.series) == 0 {
-				// Nothing from the first boundary's lookback on: the
-				// head's baselines would never be used.
-				pl.cur = nil
-			} else if pl.raw {
-				pts, found := cq.raw[H]
-				if !found {
-					var err error
-					if pts, err = p.coarseRaw(ctx, cq, H, prog); err != nil {
-						return steps, err
-					}
-				}
-				delete(cq.raw, H)
-				if H != cq.first {
-					p.coarseReseat(cq, H-cq.slot, pts)
-				}
-				pl.cur = pts
-			}
-			for _, t := range pl.times {
-				times[t] = true
-			}
-			plans = append(plans, pl)
-		}
-		order := make([]int64, 0, len(times))
-		for t := range times {
-			order = append(order, t)
-		}
-		slices.Sort(order)
-		bufs := make([][]point, len(plans))
-		for _, t := range order {
-			clear(ok)
-			for i, pl := range plans {
-				if len(pl.times) == 0 || pl.times[0] != t {
-					continue
-				}
-				pl.times = pl.times[1:]
-				cq := pl.cq
-				bufs[i] = bufs[i][:0]
-				if pl.raw {
-					bufs[i] = takeUpTo(bufs[i], pl.cur, t)
-				} else {
-					bi := cq.index(t)
-					for _, cs := range cq.series {
-						if cs.metric == nil || math.IsNaN(cs.vals[bi]) {
-							continue
-						}
-						vals := []model.SamplePair{{Timestamp: model.Time(t), Value: model.SampleValue(cs.vals[bi])}}
-						switch {
-						case t <= cq.mid && cs.pre != nil && !math.IsNaN(cs.pre[bi-1]):
-							// One drop: the value before it, half a slot in,
-							// then V(b).
-							vals = append([]model.SamplePair{{Timestamp: model.Time(t - cq.slot/2), Value: model.SampleValue(cs.pre[bi-1])}}, vals...)
-						case t > cq.mid && cs.pre5 != nil && !math.IsNaN(cs.pre5[bi]):
-							vals = append([]model.SamplePair{{Timestamp: model.Time(t - midMs/2), Value: model.SampleValue(cs.pre5[bi])}}, vals...)
-						}
-						bufs[i] = append(bufs[i], point{fp: cs.fp, metric: cs.metric, vals: vals})
-					}
-				}
-				for _, si := range cq.srcs {
-					ok[si], inputs[si] = true, bufs[i]
-				}
-				for _, k := range cq.kids {
-					k.buf = k.filter.filter(k.buf, bufs[i])
-					for _, si := range k.srcs {
-						ok[si], inputs[si] = true, k.buf
-					}
-				}
-			}
-			p.step(t, inputs, ok)
-			for si := range p.sources {
-				if err := p.sources[si].err; err != nil && ok[si] {
-					return steps, fmt.Errorf("backfill at %s: %w", time.UnixMilli(t).UTC().Format(time.RFC3339), err)
-				}
-			}
-			steps++
+		n, err := p.coarseSlotSteps(plans, ok, inputs)
+		steps += n
+		if err != nil {
+			return steps, err
 		}
 		clear(inputs)
 		prog.StepsDone = int((min(H, end)-floorTo(from, p.iv))/p.iv) + 1
@@ -1036,6 +927,162 @@ func (p *Puller) coarseSteps(ctx context.Context, cqs []*coarseQuery, prog *Back
 		}
 	}
 	return steps, nil
+}
+
+// coarsePlan is what one query hands out in one slot: the steps it pulls
+// at, and whether from raw samples (cur, those not yet handed out) or from
+// boundary values.
+type coarsePlan struct {
+	cq    *coarseQuery
+	raw   bool
+	cur   []point // raw samples not yet handed out
+	times []int64
+}
+
+// coarsePlans returns the plans of the queries of cqs that have steps in
+// the slot (slotMs long) ending at H, with the raw samples of those read
+// raw, and counts the slots by kind.
+func (p *Puller) coarsePlans(ctx context.Context, cqs []*coarseQuery, H, slotMs int64, prog *BackfillProgress) ([]*coarsePlan, error) {
+	var plans []*coarsePlan
+	for _, cq := range cqs {
+		pl := p.coarsePlanSlot(cq, H, slotMs)
+		if pl == nil {
+			continue
+		}
+		switch {
+		case H == cq.first:
+		case pl.raw:
+			p.c.bfSlots[2]++
+		case cq.hasPre(int((H-cq.first)/cq.slot) - 1):
+			p.c.bfSlots[1]++
+		default:
+			p.c.bfSlots[0]++
+		}
+		if pl.raw && len(cq.series) == 0 {
+			// Nothing from the first boundary's lookback on: the
+			// head's baselines would never be used.
+			pl.cur = nil
+		} else if pl.raw {
+			pts, found := cq.raw[H]
+			if !found {
+				var err error
+				if pts, err = p.coarseRaw(ctx, cq, H, prog); err != nil {
+					return nil, err
+				}
+			}
+			delete(cq.raw, H)
+			if H != cq.first {
+				p.coarseReseat(cq, H-cq.slot, pts)
+			}
+			pl.cur = pts
+		}
+		plans = append(plans, pl)
+	}
+	return plans, nil
+}
+
+// coarsePlanSlot returns the steps of query cq in the slot (slotMs long)
+// ending at H, or nil when it has none there: its head (from its start to its first
+// boundary) from raw samples; a later slot from raw samples at every step
+// when the slot is dirty or the trackers do not hold the values read at
+// its start, else at its boundaries from their values.
+func (p *Puller) coarsePlanSlot(cq *coarseQuery, H, slotMs int64) *coarsePlan {
+	var pl *coarsePlan
+	switch {
+	case H == cq.first:
+		pl = &coarsePlan{cq: cq, raw: true}
+		for t := cq.start; t <= H; t += p.iv {
+			pl.times = append(pl.times, t)
+		}
+	case H > cq.first && H-slotMs < cq.cutM:
+		j := int((H-cq.first)/slotMs) - 1
+		hi := min(H, cq.cutM)
+		pl = &coarsePlan{cq: cq, raw: cq.dirty[j] || !p.coarseStateMatches(cq, H-slotMs)}
+		if pl.raw {
+			for t := H - slotMs + p.iv; t <= hi; t += p.iv {
+				pl.times = append(pl.times, t)
+			}
+		} else {
+			for i := cq.index(H-slotMs) + 1; i <= cq.index(hi); i++ {
+				pl.times = append(pl.times, cq.boundary(i))
+			}
+		}
+	}
+	return pl
+}
+
+// coarseSlotSteps processes, in time order, one pull at every step of the
+// plans of one slot, each query handing its sources its samples at the
+// step. ok and inputs are step's scratch. It returns the steps processed,
+// and the first source error of a step.
+func (p *Puller) coarseSlotSteps(plans []*coarsePlan, ok []bool, inputs [][]point) (int, error) {
+	times := map[int64]bool{}
+	for _, pl := range plans {
+		for _, t := range pl.times {
+			times[t] = true
+		}
+	}
+	order := make([]int64, 0, len(times))
+	for t := range times {
+		order = append(order, t)
+	}
+	slices.Sort(order)
+	steps := 0
+	bufs := make([][]point, len(plans))
+	for _, t := range order {
+		clear(ok)
+		for i, pl := range plans {
+			if len(pl.times) == 0 || pl.times[0] != t {
+				continue
+			}
+			pl.times = pl.times[1:]
+			cq := pl.cq
+			if pl.raw {
+				bufs[i] = takeUpTo(bufs[i][:0], pl.cur, t)
+			} else {
+				bufs[i] = cq.boundaryPoints(bufs[i][:0], t)
+			}
+			for _, si := range cq.srcs {
+				ok[si], inputs[si] = true, bufs[i]
+			}
+			for _, k := range cq.kids {
+				k.buf = k.filter.filter(k.buf, bufs[i])
+				for _, si := range k.srcs {
+					ok[si], inputs[si] = true, k.buf
+				}
+			}
+		}
+		p.step(t, inputs, ok)
+		if err := p.stepError(t, ok); err != nil {
+			return steps, err
+		}
+		steps++
+	}
+	return steps, nil
+}
+
+// boundaryPoints appends to dst the synthetic points of a clean slot at
+// boundary t: per series with a value there, that value at t, preceded by
+// the value before the slot's one drop (half a slot before t, or half a
+// 5-minute bucket in the mid part) when there was one.
+func (cq *coarseQuery) boundaryPoints(dst []point, t int64) []point {
+	bi := cq.index(t)
+	for _, cs := range cq.series {
+		if cs.metric == nil || math.IsNaN(cs.vals[bi]) {
+			continue
+		}
+		vals := []model.SamplePair{{Timestamp: model.Time(t), Value: model.SampleValue(cs.vals[bi])}}
+		switch {
+		case t <= cq.mid && cs.pre != nil && !math.IsNaN(cs.pre[bi-1]):
+			// One drop: the value before it, half a slot in,
+			// then V(b).
+			vals = append([]model.SamplePair{{Timestamp: model.Time(t - cq.slot/2), Value: model.SampleValue(cs.pre[bi-1])}}, vals...)
+		case t > cq.mid && cs.pre5 != nil && !math.IsNaN(cs.pre5[bi]):
+			vals = append([]model.SamplePair{{Timestamp: model.Time(t - midMs/2), Value: model.SampleValue(cs.pre5[bi])}}, vals...)
+		}
+		dst = append(dst, point{fp: cs.fp, metric: cs.metric, vals: vals})
+	}
+	return dst
 }
 
 // takeUpTo appends to dst, per series of cur, the samples at or before t

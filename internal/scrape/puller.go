@@ -342,14 +342,54 @@ const (
 // query plan: one query per unique expression, one counter tracker per
 // unique (expression, le, gauge condition or native threshold) tuple.
 func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerConfig) (*Puller, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Puller{q: q, eng: eng, cfg: cfg, iv: cfg.Interval.Milliseconds(),
+		forget: cfg.ForgetAfter.Milliseconds(), log: cfg.Logger, m: cfg.Metrics}
+	if p.m == nil {
+		p.m, _ = NewPullerMetrics(nil) // unregistered: cannot fail
+	}
+	if p.log == nil {
+		p.log = zap.NewNop()
+	}
+	p.overlap = p.iv
+	p.client = q
+	idx := planIndex{queries: map[string]int{}, sources: map[string]int{}, usedSLO: map[int]bool{}}
+	var errs []error
+	for ti := range targets {
+		if err := p.addTarget(&idx, ti, targets[ti]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	for _, q := range p.queries {
+		q.parent = -1
+	}
+	if !cfg.NoSharedReads {
+		if err := p.shareReads(); err != nil {
+			return nil, err
+		}
+	}
+	p.alignReadPeriods()
+	p.publish()
+	return p, nil
+}
+
+// withDefaults returns cfg with its zero fields set to their defaults, or
+// an error naming a field whose value cannot work.
+func (cfg PullerConfig) withDefaults() (PullerConfig, error) {
 	if cfg.Interval < time.Second {
-		return nil, fmt.Errorf("puller: interval %s: must be at least 1s", cfg.Interval)
+		return cfg, fmt.Errorf("puller: interval %s: must be at least 1s", cfg.Interval)
 	}
 	if cfg.MaxPoints == 0 {
 		cfg.MaxPoints = DefaultMaxPoints
 	}
 	if cfg.MaxPoints < 2 {
-		return nil, fmt.Errorf("puller: max points %d: must be at least 2", cfg.MaxPoints)
+		return cfg, fmt.Errorf("puller: max points %d: must be at least 2", cfg.MaxPoints)
 	}
 	if cfg.MaxSamples <= 0 {
 		cfg.MaxSamples = DefaultMaxSamples
@@ -363,95 +403,90 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	if cfg.Fanout <= 0 {
 		cfg.Fanout = DefaultFanout
 	}
-	p := &Puller{q: q, eng: eng, cfg: cfg, iv: cfg.Interval.Milliseconds(),
-		forget: cfg.ForgetAfter.Milliseconds(), log: cfg.Logger, m: cfg.Metrics}
-	if p.m == nil {
-		p.m, _ = NewPullerMetrics(nil) // unregistered: cannot fail
+	return cfg, nil
+}
+
+// planIndex finds, while NewPuller builds the plan, the query of an
+// expression and the source of a selector already planned, and the SLOs
+// that have a target.
+type planIndex struct {
+	queries map[string]int // by expression, plus "\xffsampled" for gauges
+	sources map[string]int // by sourceKey
+	usedSLO map[int]bool
+}
+
+// addTarget validates target t (the ti-th given) and adds it to the plan
+// with a source per selector, or returns why it cannot be.
+func (p *Puller) addTarget(idx *planIndex, ti int, t Target) error {
+	if t.SLO < 0 || t.SLO >= p.eng.Len() {
+		return fmt.Errorf("target %d: slo index %d: the engine has %d SLOs", ti, t.SLO, p.eng.Len())
 	}
-	if p.log == nil {
-		p.log = zap.NewNop()
+	spec := p.eng.Spec(t.SLO)
+	if idx.usedSLO[t.SLO] {
+		return fmt.Errorf("slo %s: more than one target", spec.Name)
 	}
-	p.overlap = p.iv
-	p.client = q
-	queryIdx := map[string]int{}
-	sourceIdx := map[string]int{}
-	usedSLO := map[int]bool{}
-	var errs []error
-	for ti := range targets {
-		t := targets[ti]
-		if t.SLO < 0 || t.SLO >= eng.Len() {
-			errs = append(errs, fmt.Errorf("target %d: slo index %d: the engine has %d SLOs", ti, t.SLO, eng.Len()))
+	idx.usedSLO[t.SLO] = true
+	if err := t.validate(spec.Name); err != nil {
+		return err
+	}
+	ts := &targetState{Target: t, name: spec.Name, period: spec.Period.Milliseconds(), byKey: map[string]int{}}
+	ts.GroupBy = append([]string(nil), t.GroupBy...)
+	for r, sel := range []Selector{t.Good, t.Valid, t.Bad} {
+		if sel.IsZero() {
 			continue
 		}
-		spec := eng.Spec(t.SLO)
-		if usedSLO[t.SLO] {
-			errs = append(errs, fmt.Errorf("slo %s: more than one target", spec.Name))
-			continue
-		}
-		usedSLO[t.SLO] = true
-		if err := t.validate(spec.Name); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ts := &targetState{Target: t, name: spec.Name, period: spec.Period.Milliseconds(), byKey: map[string]int{}}
-		ts.GroupBy = append([]string(nil), t.GroupBy...)
-		for r, sel := range []Selector{t.Good, t.Valid, t.Bad} {
-			if sel.IsZero() {
-				continue
-			}
-			expr := strings.TrimSpace(sel.Expr)
-			raw := sel.Gauge == nil
-			qkey := expr
-			if !raw {
-				qkey += "\xffsampled"
-			}
-			qi, ok := queryIdx[qkey]
-			if !ok {
-				qi = len(p.queries)
-				queryIdx[qkey] = qi
-				p.queries = append(p.queries, &query{expr: expr, raw: raw})
-			}
-			key := sourceKey(sel)
-			si, ok := sourceIdx[key]
-			if !ok {
-				si = len(p.sources)
-				sourceIdx[key] = si
-				s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE, Gauge: sel.Gauge, NativeLE: sel.NativeLE},
-					series: map[uint64]*seriesInfo{}}
-				if sel.NativeLE != nil {
-					s.native = newNativeCounter(cfg.ForgetAfter)
-					s.tracker = s.native
-				} else {
-					s.tracker = newIncrementer(sel, cfg.ForgetAfter, cfg.MaxIncreaseRate)
-				}
-				if sel.LE != nil {
-					s.le = &leMatcher{want: *sel.LE}
-				}
-				p.sources = append(p.sources, s)
-				p.queries[qi].sources = append(p.queries[qi].sources, si)
-			}
-			s := p.sources[si]
-			s.consumers = append(s.consumers, consumer{target: len(p.targets), role: role(r)})
-			s.maxPeriod = max(s.maxPeriod, ts.period)
-			ts.sources = append(ts.sources, si)
-			ts.roles = append(ts.roles, role(r))
-		}
-		p.targets = append(p.targets, ts)
+		si := p.sourceFor(idx, sel)
+		s := p.sources[si]
+		s.consumers = append(s.consumers, consumer{target: len(p.targets), role: role(r)})
+		s.maxPeriod = max(s.maxPeriod, ts.period)
+		ts.sources = append(ts.sources, si)
+		ts.roles = append(ts.roles, role(r))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	p.targets = append(p.targets, ts)
+	return nil
+}
+
+// sourceFor returns the index of selector sel's source, adding it (and
+// the query of its expression, if new) to the plan when it is not there.
+func (p *Puller) sourceFor(idx *planIndex, sel Selector) int {
+	expr := strings.TrimSpace(sel.Expr)
+	raw := sel.Gauge == nil
+	qkey := expr
+	if !raw {
+		qkey += "\xffsampled"
 	}
-	for _, q := range p.queries {
-		q.parent = -1
+	qi, ok := idx.queries[qkey]
+	if !ok {
+		qi = len(p.queries)
+		idx.queries[qkey] = qi
+		p.queries = append(p.queries, &query{expr: expr, raw: raw})
 	}
-	if !cfg.NoSharedReads {
-		if err := p.shareReads(); err != nil {
-			return nil, err
-		}
+	key := sourceKey(sel)
+	if si, ok := idx.sources[key]; ok {
+		return si
 	}
-	// The sources of one read are backfilled together, from the same
-	// start: the first pull of a query carries the baselines of all its
-	// series.
+	si := len(p.sources)
+	idx.sources[key] = si
+	s := &source{q: qi, sel: Selector{Expr: expr, LE: sel.LE, Gauge: sel.Gauge, NativeLE: sel.NativeLE},
+		series: map[uint64]*seriesInfo{}}
+	if sel.NativeLE != nil {
+		s.native = newNativeCounter(p.cfg.ForgetAfter)
+		s.tracker = s.native
+	} else {
+		s.tracker = newIncrementer(sel, p.cfg.ForgetAfter, p.cfg.MaxIncreaseRate)
+	}
+	if sel.LE != nil {
+		s.le = &leMatcher{want: *sel.LE}
+	}
+	p.sources = append(p.sources, s)
+	p.queries[qi].sources = append(p.queries[qi].sources, si)
+	return si
+}
+
+// alignReadPeriods gives the sources of one read the longest period among
+// them: they are backfilled together, from the same start, since the
+// first pull of a query carries the baselines of all its series.
+func (p *Puller) alignReadPeriods() {
 	for qi, q := range p.queries {
 		if q.parent >= 0 {
 			continue
@@ -465,8 +500,6 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 			p.sources[si].maxPeriod = longest
 		}
 	}
-	p.publish()
-	return p, nil
 }
 
 // Queries returns the unique expressions the puller queries, in plan
@@ -518,9 +551,27 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 			res.Queries++
 		}
 	}
-	pulled := make([][]point, len(p.queries))
-	errs := make([]error, len(p.queries))
-	npts := make([]int, len(p.queries))
+	pulled, npts, errs := p.pullAll(ctx, t)
+	p.c.ticks++
+	ok, inputs := p.tickInputs(pulled, npts, errs, &res)
+	p.backfillGaps(ctx, t, ok, &res)
+	p.step(tms, inputs, ok)
+	p.setDataUp(ok, &res)
+	p.publish()
+	res.Duration = time.Since(start)
+	return res
+}
+
+// pullAll reads every query at the pinned time t, at most cfg.Fanout at
+// once: a raw query its samples since rawFrom, a sampled one its value at
+// t. A query read with its parent gets its part of the parent's read, or
+// the parent's error. It returns per query the points, the samples read
+// (0 for those read with their parent) and the error.
+func (p *Puller) pullAll(ctx context.Context, t time.Time) (pulled [][]point, npts []int, errs []error) {
+	tms := t.UnixMilli()
+	pulled = make([][]point, len(p.queries))
+	errs = make([]error, len(p.queries))
+	npts = make([]int, len(p.queries))
 	p.fanout(len(p.queries), func(i int) {
 		q := p.queries[i]
 		if q.parent >= 0 {
@@ -542,9 +593,15 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 			}
 		}
 	}
-	p.c.ticks++
-	ok := make([]bool, len(p.sources))
-	inputs := make([][]point, len(p.sources))
+	return pulled, npts, errs
+}
+
+// tickInputs hands each source the points of its query, ok when the query
+// succeeded, and counts the queries, their failures (also in res) and the
+// samples read.
+func (p *Puller) tickInputs(pulled [][]point, npts []int, errs []error, res *TickResult) (ok []bool, inputs [][]point) {
+	ok = make([]bool, len(p.sources))
+	inputs = make([][]point, len(p.sources))
 	for qi, q := range p.queries {
 		if q.parent >= 0 {
 			for _, si := range q.sources {
@@ -566,9 +623,15 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 			inputs[si] = pulled[qi]
 		}
 	}
+	return ok, inputs
+}
 
-	// Outage gaps: a source that answers now but missed pulls since its
-	// last one is backfilled up to the previous step first.
+// backfillGaps backfills outage gaps before the tick at t: a source that
+// answers now (ok) but missed pulls since its last one is backfilled up to
+// the previous step first. A failed gap backfill is reported in res and
+// logged; the gap's events then land at this tick.
+func (p *Puller) backfillGaps(ctx context.Context, t time.Time, ok []bool, res *TickResult) {
+	tms := t.UnixMilli()
 	var gap []int
 	var gapFrom []int64
 	for si, s := range p.sources {
@@ -579,18 +642,25 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 		gap = append(gap, si)
 		gapFrom = append(gapFrom, max(last+p.iv, tms-s.maxPeriod))
 	}
-	if len(gap) > 0 {
-		p.c.gapBackfills++
-		steps, err := p.backfill(ctx, gap, gapFrom, tms-p.iv, nil)
-		res.GapSteps = steps
-		if err != nil {
-			p.c.gapErrors++
-			res.Errors = append(res.Errors, fmt.Errorf("backfilling the gap before %s: %w", t.UTC().Format(time.RFC3339), err))
-			p.log.Warn("outage gap backfill failed; the gap's events are counted at this tick", zap.Time("t", t), zap.Error(err))
-		}
+	if len(gap) == 0 {
+		return
 	}
+	p.c.gapBackfills++
+	steps, err := p.backfill(ctx, gap, gapFrom, tms-p.iv, nil)
+	res.GapSteps = steps
+	if err != nil {
+		p.c.gapErrors++
+		res.Errors = append(res.Errors, fmt.Errorf("backfilling the gap before %s: %w", t.UTC().Format(time.RFC3339), err))
+		p.log.Warn("outage gap backfill failed; the gap's events are counted at this tick", zap.Time("t", t), zap.Error(err))
+	}
+}
 
-	p.step(tms, inputs, ok)
+// setDataUp sets, after a tick's step, each target's data_up: up when
+// every one of its sources was pulled (ok), had no source error and not
+// every new sample refused, and its valid selector had series when its
+// good or bad one did. The errors and the counts of targets up and down
+// go to res.
+func (p *Puller) setDataUp(ok []bool, res *TickResult) {
 	for si, s := range p.sources {
 		if s.err != nil {
 			ok[si] = false
@@ -618,9 +688,6 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 			res.Down++
 		}
 	}
-	p.publish()
-	res.Duration = time.Since(start)
-	return res
 }
 
 // fanout runs f(0..n-1) with at most cfg.Fanout running at once.
@@ -703,94 +770,8 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 	touched := false
 	for si, s := range p.sources {
 		s.err, s.refused = nil, nil
-		if !ok[si] {
-			continue
-		}
-		last, started := s.tracker.Last()
-		if started && last >= t {
-			continue
-		}
-		pts := p.ofKind(s, inputs[si])
-		if s.le != nil && !p.checkLE(s, t, pts) {
-			continue
-		}
-		if s.native != nil && !p.deriveNative(s, pts) {
-			continue
-		}
-		touched = true
-		s.tracker.Begin(t)
-		before := s.tracker.Stats()
-		accepted := false
-		ents := p.scratch[:0]
-		for range s.consumers {
-			ents = append(ents, nil)
-		}
-		p.scratch = ents
-		for ci, c := range s.consumers {
-			ts := p.targets[c.target]
-			ents[ci] = ts.entryAt(p, t)
-			if started && t-last > p.iv {
-				// This source skipped pulls: its increment covers (last, t],
-				// so the target's pending pulls in between join this one
-				// and its roles stay consistent (good never runs ahead of
-				// valid).
-				ts.mergeInto(p, last, ents[ci])
-			}
-		}
-		s.matched = 0
-		nv := 0 // index into s.nvals
-		for i := range pts {
-			pt := &pts[i]
-			info := s.series[pt.fp]
-			if info == nil {
-				info = p.newSeries(s, pt.fp, pt.metric, t)
-			} else if info.refused && t-info.refusedAt >= refusedRetry.Milliseconds() {
-				info = p.readmit(s, pt.fp, pt.metric, t)
-			}
-			if !info.match {
-				continue
-			}
-			s.matched++
-			info.seen = t
-			if info.refused {
-				continue // over a cap: no counter state at all
-			}
-			var inc float64
-			var counted bool
-			if s.native != nil {
-				for _, h := range pt.hists {
-					d, c := s.native.observe(pt.fp, int64(h.Timestamp), s.nvals[nv], float64(h.Histogram.Count))
-					nv++
-					inc += d
-					counted = counted || c
-				}
-			} else {
-				for _, sp := range pt.vals {
-					d, c := s.tracker.ObserveSample(pt.fp, int64(sp.Timestamp), float64(sp.Value))
-					inc += d
-					counted = counted || c
-				}
-			}
-			accepted = accepted || counted
-			for ci, c := range s.consumers {
-				if info.groups[ci] < 0 {
-					continue // refused by this consumer's caps
-				}
-				sums := ents[ci].at(info.groups[ci]) // a slot even without an increment
-				if counted {
-					sums[c.role] += inc
-				}
-			}
-		}
-		p.reportDuplicates(s, pts)
-		s.tracker.End()
-		// Samples came but every one was refused (NaN, infinite, negative,
-		// implausible) and none became a baseline: the pull succeeded, but
-		// its numbers are not current. Tick reports its targets down; a
-		// backfill goes on.
-		if after := s.tracker.Stats(); !accepted && after.InvalidSamples > before.InvalidSamples && after.NewSeries == before.NewSeries {
-			s.refused = fmt.Errorf("selector %s: all %d new samples were refused as invalid (NaN, infinite, negative or an implausible increase)",
-				s.sel, after.InvalidSamples-before.InvalidSamples)
+		if ok[si] && p.pullSource(s, t, inputs[si]) {
+			touched = true
 		}
 	}
 	if touched {
@@ -806,6 +787,124 @@ func (p *Puller) step(t int64, inputs [][]point, ok []bool) {
 	if p.cfg.AfterStep != nil {
 		p.cfg.AfterStep(time.UnixMilli(t))
 	}
+}
+
+// pullSource feeds source s its points of the pull at t into its tracker
+// and adds the increments to its consumers' pending pulls. It returns
+// false, doing nothing, when the tracker is already at or past t or the
+// pull fails the source's le or native threshold checks (s.err then says
+// why). When samples came but every one was refused, s.refused says so.
+func (p *Puller) pullSource(s *source, t int64, input []point) bool {
+	last, started := s.tracker.Last()
+	if started && last >= t {
+		return false
+	}
+	pts := p.ofKind(s, input)
+	if s.le != nil && !p.checkLE(s, t, pts) {
+		return false
+	}
+	if s.native != nil && !p.deriveNative(s, pts) {
+		return false
+	}
+	s.tracker.Begin(t)
+	before := s.tracker.Stats()
+	ents := p.consumerEntries(s, t, last, started)
+	accepted := p.observePoints(s, t, pts, ents)
+	p.reportDuplicates(s, pts)
+	s.tracker.End()
+	// Samples came but every one was refused (NaN, infinite, negative,
+	// implausible) and none became a baseline: the pull succeeded, but
+	// its numbers are not current. Tick reports its targets down; a
+	// backfill goes on.
+	if after := s.tracker.Stats(); !accepted && after.InvalidSamples > before.InvalidSamples && after.NewSeries == before.NewSeries {
+		s.refused = fmt.Errorf("selector %s: all %d new samples were refused as invalid (NaN, infinite, negative or an implausible increase)",
+			s.sel, after.InvalidSamples-before.InvalidSamples)
+	}
+	return true
+}
+
+// consumerEntries returns, per consumer of source s, its target's pending
+// pull at t (in p.scratch). When the source skipped pulls since its last
+// one (at last), the target's pending pulls in between join the one at t,
+// since the source's increment covers (last, t]: the target's roles stay
+// consistent (good never runs ahead of valid).
+func (p *Puller) consumerEntries(s *source, t, last int64, started bool) []*entry {
+	ents := p.scratch[:0]
+	for range s.consumers {
+		ents = append(ents, nil)
+	}
+	p.scratch = ents
+	for ci, c := range s.consumers {
+		ts := p.targets[c.target]
+		ents[ci] = ts.entryAt(p, t)
+		if started && t-last > p.iv {
+			ts.mergeInto(p, last, ents[ci])
+		}
+	}
+	return ents
+}
+
+// observePoints feeds the series of pts to source s's tracker at step t
+// and adds each series' increment to its group, in the consumers' entries
+// ents, for the source's role. Series new to the source are admitted (or
+// refused at the caps), refused ones retried after refusedRetry; series
+// that fail the source's filter or are refused are skipped. It counts the
+// matching series in s.matched and returns whether the tracker counted
+// any sample.
+func (p *Puller) observePoints(s *source, t int64, pts []point, ents []*entry) (accepted bool) {
+	s.matched = 0
+	nv := 0 // index into s.nvals
+	for i := range pts {
+		pt := &pts[i]
+		info := s.series[pt.fp]
+		if info == nil {
+			info = p.newSeries(s, pt.fp, pt.metric, t)
+		} else if info.refused && t-info.refusedAt >= refusedRetry.Milliseconds() {
+			info = p.readmit(s, pt.fp, pt.metric, t)
+		}
+		if !info.match {
+			continue
+		}
+		s.matched++
+		info.seen = t
+		if info.refused {
+			continue // over a cap: no counter state at all
+		}
+		inc, counted := observeSamples(s, pt, &nv)
+		accepted = accepted || counted
+		for ci, c := range s.consumers {
+			if info.groups[ci] < 0 {
+				continue // refused by this consumer's caps
+			}
+			sums := ents[ci].at(info.groups[ci]) // a slot even without an increment
+			if counted {
+				sums[c.role] += inc
+			}
+		}
+	}
+	return accepted
+}
+
+// observeSamples feeds the samples of one series of source s, pt, to the
+// source's tracker and returns their increment and whether any sample was
+// counted. A native source observes its histograms' values derived in
+// s.nvals, from index *nv on, and moves *nv past them.
+func observeSamples(s *source, pt *point, nv *int) (inc float64, counted bool) {
+	if s.native != nil {
+		for _, h := range pt.hists {
+			d, c := s.native.observe(pt.fp, int64(h.Timestamp), s.nvals[*nv], float64(h.Histogram.Count))
+			*nv++
+			inc += d
+			counted = counted || c
+		}
+		return inc, counted
+	}
+	for _, sp := range pt.vals {
+		d, c := s.tracker.ObserveSample(pt.fp, int64(sp.Timestamp), float64(sp.Value))
+		inc += d
+		counted = counted || c
+	}
+	return inc, counted
 }
 
 // checkValid returns an error when a target's good or bad selector had
