@@ -243,7 +243,13 @@ func newNativeCounter(forgetAfter time.Duration) *nativeCounter {
 	if forgetAfter <= 0 {
 		forgetAfter = time.Hour
 	}
-	return &nativeCounter{Tracker: counters.NewTracker(forgetAfter), forget: forgetAfter.Milliseconds(), counts: map[uint64]nativeSeen{}}
+	tr := counters.NewTracker(forgetAfter)
+	// The derived value (observations at or below the threshold) of a
+	// restarted histogram may drop by less than half, which the
+	// duplicate-replica guard would hold as suspect: the histogram's own
+	// count tells resets here (see observe).
+	tr.SetDuplicateGuard(false)
+	return &nativeCounter{Tracker: tr, forget: forgetAfter.Milliseconds(), counts: map[uint64]nativeSeen{}}
 }
 
 // observe takes one raw histogram sample of a series, at ts: its derived
