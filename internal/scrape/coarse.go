@@ -114,24 +114,57 @@ type coarseQuery struct {
 	raw    map[int64][]point
 }
 
-// coarseSeries is one series' boundary values and hourly resets.
+// coarseSeries is one series' boundary values and per-slot reads. The
+// counts of drops are float32 (small integers, or NaN: no sample), and the
+// values read only where a slot or bucket has a drop (M, and the value
+// before the drop) are kept sparse, so that 400 series of a 30-day
+// backfill hold about 20 MB.
 type coarseSeries struct {
 	fp     uint64
 	metric model.Metric
 	vals   []float64 // per boundary; NaN: no sample within coarseLookback
-	zs     []float64 // per slot; NaN: no sample
-	// ms is max_over_time over each slot (read only for queries with a
-	// slot of one reset); pre the value before that slot's one drop when
-	// it can be told (see classify), else NaN.
-	ms, pre []float64
+	zs     counts    // per slot; NaN: no sample
+	// ms is max_over_time over the slots with a drop; pre the value before
+	// a slot's one drop when it can be told (see oneReset).
+	ms, pre sparse
 	// z5, m5 and pre5 are the same per 5-minute bucket of the mid part
 	// (by the index of the bucket's end boundary), read only for queries
 	// with a drop there (see fineResolve).
-	z5, m5, pre5 []float64
+	z5       counts
+	m5, pre5 sparse
 	// ls and l5 are the drops Z and z5 count in their 5 minutes before the
 	// slot or bucket (resets(sel[5m]) at its start), read only for queries
 	// with a drop: Z minus L is the drops in the slot itself.
-	ls, l5 []float64
+	ls, l5 counts
+}
+
+// counts holds small counts of drops, NaN where there was no sample.
+type counts []float32
+
+// at returns count i as a float64; NaN for a nil counts.
+func (c counts) at(i int) float64 {
+	if c == nil {
+		return math.NaN()
+	}
+	return float64(c[i])
+}
+
+func newCounts(n int) counts {
+	c := make(counts, n)
+	for i := range c {
+		c[i] = float32(math.NaN())
+	}
+	return c
+}
+
+// sparse holds values at a few indexes; NaN elsewhere.
+type sparse map[int32]float64
+
+func (s sparse) at(i int) float64 {
+	if v, ok := s[int32(i)]; ok {
+		return v
+	}
+	return math.NaN()
 }
 
 // boundary returns the time of boundary i.
@@ -343,7 +376,7 @@ type coarseBatch struct {
 }
 
 // coarseMaxUnion is how many queries one union reads.
-const coarseMaxUnion = 256
+const coarseMaxUnion = 64
 
 // coarseBatches groups queries (of one first boundary) into unions where
 // their selectors allow it, and single reads otherwise. Each query joins
@@ -547,7 +580,7 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *B
 func (cq *coarseQuery) hasMidDrop() bool {
 	for _, cs := range cq.series {
 		for j, z := range cs.zs {
-			if z >= 1 && !math.IsInf(z, 0) && cq.slotEnd(j) > cq.mid {
+			if z >= 1 && !math.IsInf(float64(z), 0) && cq.slotEnd(j) > cq.mid {
 				return true
 			}
 		}
@@ -578,7 +611,7 @@ func lookback(sel string) string {
 func (cq *coarseQuery) hasDropBeforeMid() bool {
 	for _, cs := range cq.series {
 		for j, z := range cs.zs {
-			if z >= 1 && !math.IsInf(z, 0) && cq.slotEnd(j) <= cq.mid {
+			if z >= 1 && !math.IsInf(float64(z), 0) && cq.slotEnd(j) <= cq.mid {
 				return true
 			}
 		}
@@ -589,9 +622,9 @@ func (cq *coarseQuery) hasDropBeforeMid() bool {
 // inside returns the drops of slot j in the slot itself: Z minus what Z
 // counted in the 5 minutes before the slot (NaN when Z is).
 func (cs *coarseSeries) inside(j int) float64 {
-	z := cs.zs[j]
-	if cs.ls != nil && z >= 1 && !math.IsNaN(cs.ls[j]) {
-		z -= cs.ls[j]
+	z := cs.zs.at(j)
+	if l := cs.ls.at(j); z >= 1 && !math.IsNaN(l) {
+		z -= l
 	}
 	return z
 }
@@ -601,11 +634,11 @@ func (cq *coarseQuery) hasPre(j int) bool {
 	lo := cq.index(cq.slotEnd(j) - cq.slot)
 	hi := cq.index(min(cq.slotEnd(j), cq.cutM))
 	for _, cs := range cq.series {
-		if cs.pre != nil && !math.IsNaN(cs.pre[j]) {
+		if !math.IsNaN(cs.pre.at(j)) {
 			return true
 		}
 		for i := lo + 1; cs.pre5 != nil && i <= hi; i++ {
-			if !math.IsNaN(cs.pre5[i]) {
+			if !math.IsNaN(cs.pre5.at(i)) {
 				return true
 			}
 		}
@@ -647,20 +680,20 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 		key := uint64(metric.Fingerprint())
 		cs := cq.series[key]
 		if cs == nil {
-			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: nanSlice(cq.nz)}
+			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: newCounts(cq.nz)}
 			cq.series[key] = cs
 		}
 		switch {
 		case kind == readM && cs.ms == nil:
-			cs.ms = nanSlice(cq.nz)
+			cs.ms = sparse{}
 		case kind == readZ5 && cs.z5 == nil:
-			cs.z5 = nanSlice(cq.nb)
+			cs.z5 = newCounts(cq.nb)
 		case kind == readM5 && cs.m5 == nil:
-			cs.m5 = nanSlice(cq.nb)
+			cs.m5 = sparse{}
 		case kind == readL && cs.ls == nil:
-			cs.ls = nanSlice(cq.nz)
+			cs.ls = newCounts(cq.nz)
 		case kind == readL5 && cs.l5 == nil:
-			cs.l5 = nanSlice(cq.nb)
+			cs.l5 = newCounts(cq.nb)
 		}
 		if !z {
 			if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
@@ -677,13 +710,13 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 			switch kind {
 			case readL:
 				if j := int((t - cq.first) / cq.slot); j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
-					cs.ls[j] = float64(sp.Value)
+					cs.ls[j] = float32(sp.Value)
 				}
 				continue
 			case readL5:
 				if t >= cq.mid && t < cq.cutM {
 					if i := cq.index(t) + 1; i > 0 && i < cq.nb && cq.boundary(i-1) == t {
-						cs.l5[i] = float64(sp.Value)
+						cs.l5[i] = float32(sp.Value)
 					}
 				}
 				continue
@@ -692,9 +725,11 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 				if t > cq.mid && t <= cq.cutM {
 					if i := cq.index(t); i >= 0 && i < cq.nb && cq.boundary(i) == t {
 						if kind == readZ5 {
-							cs.z5[i] = float64(sp.Value)
+							cs.z5[i] = float32(sp.Value)
 						} else {
-							cs.m5[i] = float64(sp.Value)
+							if cs.z5.at(i) >= 1 { // kept where a bucket dropped
+								cs.m5[int32(i)] = float64(sp.Value)
+							}
 						}
 					}
 				}
@@ -703,9 +738,11 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 			if z {
 				if j := int((t-cq.first)/cq.slot) - 1; j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
 					if kind == readM {
-						cs.ms[j] = float64(sp.Value)
+						if cs.zs.at(j) >= 1 { // kept where a slot dropped
+							cs.ms[int32(j)] = float64(sp.Value)
+						}
 					} else {
-						cs.zs[j] = float64(sp.Value)
+						cs.zs[j] = float32(sp.Value)
 					}
 				}
 				continue
@@ -754,7 +791,7 @@ func (cq *coarseQuery) classify(p *Puller) {
 			// Seen by Z only: samples, but never within 5 minutes before a
 			// boundary: every hour it has samples in is dirty.
 			for j, z := range cs.zs {
-				if !math.IsNaN(z) {
+				if !math.IsNaN(float64(z)) {
 					cq.dirty[j] = true
 				}
 			}
@@ -771,11 +808,11 @@ func (cq *coarseQuery) classify(p *Puller) {
 				cq.dirty[j] = !cs.oneReset(cq, j, maxRate)
 				continue
 			}
-			if cs.zs[j] >= 1 && !math.IsInf(cs.zs[j], 0) && cq.slotEnd(j) > cq.mid {
+			if z := cs.zs.at(j); z >= 1 && !math.IsInf(z, 0) && cq.slotEnd(j) > cq.mid {
 				cq.dirty[j] = !cs.fineResolve(cq, lo, hi, maxRate)
 				continue
 			}
-			absent := math.IsNaN(cs.zs[j])
+			absent := math.IsNaN(cs.zs.at(j))
 			for i := lo; i <= hi && !cq.dirty[j]; i++ {
 				v := cs.vals[i]
 				if absent {
@@ -819,7 +856,7 @@ func (cs *coarseSeries) oneReset(cq *coarseQuery, j int, maxRate float64) bool {
 	if cq.slotEnd(j) > cq.mid || cs.ms == nil {
 		return false
 	}
-	va, vb, m := cs.vals[j], cs.vals[j+1], cs.ms[j]
+	va, vb, m := cs.vals[j], cs.vals[j+1], cs.ms.at(j)
 	for _, x := range []float64{va, vb, m} {
 		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
 			return false
@@ -835,9 +872,9 @@ func (cs *coarseSeries) oneReset(cq *coarseQuery, j int, maxRate float64) bool {
 		return false
 	}
 	if cs.pre == nil {
-		cs.pre = nanSlice(cq.nz)
+		cs.pre = sparse{}
 	}
-	cs.pre[j] = pre
+	cs.pre[int32(j)] = pre
 	return true
 }
 
@@ -854,9 +891,9 @@ func (cs *coarseSeries) fineResolve(cq *coarseQuery, lo, hi int, maxRate float64
 	valid := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) && x >= 0 }
 	pre := make(map[int]float64)
 	for i := lo + 1; i <= hi; i++ {
-		va, vb, z, m := cs.vals[i-1], cs.vals[i], cs.z5[i], cs.m5[i]
-		if cs.l5 != nil && z >= 1 && !math.IsNaN(cs.l5[i]) {
-			z -= cs.l5[i] // drops in the 5 minutes before the bucket
+		va, vb, z, m := cs.vals[i-1], cs.vals[i], cs.z5.at(i), cs.m5.at(i)
+		if l := cs.l5.at(i); z >= 1 && !math.IsNaN(l) {
+			z -= l // drops in the 5 minutes before the bucket
 		}
 		if !valid(va) || !valid(vb) {
 			return false
@@ -877,10 +914,10 @@ func (cs *coarseSeries) fineResolve(cq *coarseQuery, lo, hi int, maxRate float64
 		}
 	}
 	if cs.pre5 == nil {
-		cs.pre5 = nanSlice(cq.nb)
+		cs.pre5 = sparse{}
 	}
 	for i, p := range pre {
-		cs.pre5[i] = p
+		cs.pre5[int32(i)] = p
 	}
 	return true
 }
@@ -1073,12 +1110,12 @@ func (cq *coarseQuery) boundaryPoints(dst []point, t int64) []point {
 		}
 		vals := []model.SamplePair{{Timestamp: model.Time(t), Value: model.SampleValue(cs.vals[bi])}}
 		switch {
-		case t <= cq.mid && cs.pre != nil && !math.IsNaN(cs.pre[bi-1]):
+		case t <= cq.mid && !math.IsNaN(cs.pre.at(bi-1)):
 			// One drop: the value before it, half a slot in,
 			// then V(b).
-			vals = append([]model.SamplePair{{Timestamp: model.Time(t - cq.slot/2), Value: model.SampleValue(cs.pre[bi-1])}}, vals...)
-		case t > cq.mid && cs.pre5 != nil && !math.IsNaN(cs.pre5[bi]):
-			vals = append([]model.SamplePair{{Timestamp: model.Time(t - midMs/2), Value: model.SampleValue(cs.pre5[bi])}}, vals...)
+			vals = append([]model.SamplePair{{Timestamp: model.Time(t - cq.slot/2), Value: model.SampleValue(cs.pre.at(bi - 1))}}, vals...)
+		case t > cq.mid && !math.IsNaN(cs.pre5.at(bi)):
+			vals = append([]model.SamplePair{{Timestamp: model.Time(t - midMs/2), Value: model.SampleValue(cs.pre5.at(bi))}}, vals...)
 		}
 		dst = append(dst, point{fp: cs.fp, metric: cs.metric, vals: vals})
 	}
