@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -294,7 +295,8 @@ func TestPullerMetricsLive(t *testing.T) {
 		t.Errorf("resets %v, new series %v, steps %v: the history should show resets, new series and backfill steps",
 			got["slo_exporter_source_resets_total"], got["slo_exporter_source_new_series_total"], got["slo_exporter_pull_steps_total"])
 	}
-	if s := got["slo_exporter_backfill_duration_seconds_total"]; s <= 0 || s != sa.BackfillSeconds+sb.BackfillSeconds {
+	// Float wall times added delta by delta: equal within rounding.
+	if s, want := got["slo_exporter_backfill_duration_seconds_total"], sa.BackfillSeconds+sb.BackfillSeconds; s <= 0 || math.Abs(s-want) > 1e-9*want {
 		t.Errorf("backfill seconds %v, the pullers' %v + %v", s, sa.BackfillSeconds, sb.BackfillSeconds)
 	}
 }
