@@ -164,12 +164,15 @@ const LifecycleDisabled = "Lifecycle API is not enabled: start slo-exporter serv
 const contentTypeText = "text/plain; version=0.0.4; charset=utf-8"
 
 // serveText writes go_* and process_* (client_golang collectors, a fixed
-// small cost), the self-metrics, then the snapshot's slo_* text, rendered
-// once per snapshot. It answers in the text format whatever the Accept
-// header asks: every Prometheus-compatible scraper accepts it.
+// small cost), the self-metrics, then the snapshot's slo_* text. It answers
+// in the text format whatever the Accept header asks: every
+// Prometheus-compatible scraper accepts it.
 //
-// With Accept-Encoding gzip, the body is two gzip members: the small head
-// compressed per scrape, then the slo_* text compressed once per snapshot.
+// With Accept-Encoding gzip (Prometheus always asks for it), the body is
+// two gzip members: the small head compressed per scrape, then the slo_*
+// text compressed once per snapshot. Without, the slo_* text is rendered
+// from the snapshot straight into the response, so the store never holds
+// the uncompressed text.
 // Concatenated members are one valid gzip stream (RFC 1952), which Go's
 // gzip reader (and so Prometheus), zlib and the gzip tool all read.
 func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
@@ -177,9 +180,8 @@ func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
 	p := s.store.cur.Load()
 	head := s.head(p)
 	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		_, _ = w.Write(head)
-		if p != nil {
-			_, _ = w.Write(p.sloText())
+		if _, err := w.Write(head); err == nil {
+			_ = writeText(w, p)
 		}
 		return
 	}
@@ -220,12 +222,7 @@ func (s *Server) WriteText(w io.Writer) error {
 	if _, err := w.Write(s.head(p)); err != nil {
 		return err
 	}
-	if p != nil {
-		if _, err := w.Write(p.sloText()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeText(w, p)
 }
 
 // acceptsGzip reports whether an Accept-Encoding header accepts gzip with
