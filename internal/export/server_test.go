@@ -514,3 +514,25 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestFirstReadyFreesMemory: the memory freed by the start-up backfill is
+// returned to the OS once, when the server first becomes ready, not on
+// every later publish nor after a later not-ready spell.
+func TestFirstReadyFreesMemory(t *testing.T) {
+	s := newServer(t, NewStore(), Options{})
+	calls := make(chan struct{}, 10)
+	s.freeOSMemory = func() { calls <- struct{}{} }
+	for _, ready := range []bool{false, false, true, true, false, true} {
+		s.SetReady(ready, "")
+	}
+	select {
+	case <-calls:
+	case <-time.After(10 * time.Second):
+		t.Fatal("memory was not freed when the server became ready")
+	}
+	s.SetReady(true, "")
+	time.Sleep(50 * time.Millisecond) // a second call, if any, runs in its own goroutine too
+	if n := len(calls); n != 0 {
+		t.Errorf("memory freed %d more times after the first ready", n)
+	}
+}
