@@ -217,13 +217,13 @@ bench_size() {
 			log "N=$N: no rule cycle completed in $(calc "$w1 - $w0")s (evaluationTime above the interval?): rules figures skipped"
 			R[rules_cpu_$N]=skipped; R[rules_eval_$N]=skipped; : >"$dir/per-window.txt"
 		else
-		R[missed_$N]=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_missed_total)
-		R[rules_cpu_$N]=$(calc "(($c1 - $c0) - $base * ($w1 - $w0)) / $cycles * 1000")
-		R[rules_eval_$N]=$(cat "$dir"/rules-*.json | jq -s '[.[].data.groups[0].evaluationTime] | add / length * 1000')
-		# Per window: mean evaluationTime of its two rules, summed.
-		cat "$dir"/rules-*.json | jq -r '.data.groups[0].rules[] | "\(.name) \(.evaluationTime)"' |
-			awk '{ w = $1; sub(/.*:rate/, "", w); s[w] += $2; c[$1]++; n[w] = c[$1] } END { for (w in s) printf "%s %.6f\n", w, s[w] / n[w] }' >"$dir/per-window.txt"
-		log "N=$N: rules: ${R[rules_cpu_$N]} ms CPU per cycle over $cycles cycles, evaluationTime ${R[rules_eval_$N]} ms"
+			R[missed_$N]=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_missed_total)
+			R[rules_cpu_$N]=$(calc "(($c1 - $c0) - $base * ($w1 - $w0)) / $cycles * 1000")
+			R[rules_eval_$N]=$(cat "$dir"/rules-*.json | jq -s '[.[].data.groups[0].evaluationTime] | add / length * 1000')
+			# Per window: mean evaluationTime of its two rules, summed.
+			cat "$dir"/rules-*.json | jq -r '.data.groups[0].rules[] | "\(.name) \(.evaluationTime)"' |
+				awk '{ w = $1; sub(/.*:rate/, "", w); s[w] += $2; c[$1]++; n[w] = c[$1] } END { for (w in s) printf "%s %.6f\n", w, s[w] / n[w] }' >"$dir/per-window.txt"
+			log "N=$N: rules: ${R[rules_cpu_$N]} ms CPU per cycle over $cycles cycles, evaluationTime ${R[rules_eval_$N]} ms"
 		fi
 		cp "$dir/prometheus-base.yml" "$dir/prom.yml"
 		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload without rules failed"
@@ -256,7 +256,7 @@ bench_size() {
 	e0=$(cpu $exp_pid); p0=$(cpu $prom_pid); w0=$(now)
 	# RSS every second over the measured ticks: the steady maximum.
 	local rss_max=0 r end sleep_until
-	end=$(calc "$w0 + $IV * $TICKS")
+	end=$(awk -v w="$w0" -v d="$((IV * TICKS))" 'BEGIN { printf "%.3f", w + d }') # not calc: %g would round the time
 	while awk -v e="$end" -v t="$(now)" 'BEGIN { exit !(t < e - 1) }'; do
 		r=$(rss $exp_pid); [ "$r" -gt "$rss_max" ] && rss_max=$r
 		sleep 1
