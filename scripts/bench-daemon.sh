@@ -23,7 +23,7 @@
 # TICKS (ticks measured, 4), CYCLES (rule cycles measured, 2), BASELINE
 # (seconds of each of the two baselines, 20), RULES (1: run phase 2; 0 skips
 # the recording rules, which take minutes per cycle above 10,000 groups),
-# SLOS (split the groups between this many SLOs: 1, 2, 5 or 10; default 1),
+# SLOS (split the groups between this many SLOs, a divisor of 100; default 1),
 # SHARD (i/n: the exporter runs serve --shard=i/n and measures that shard
 # alone), SCRAPED (1: run phase 5), SCRAPES (scrapes of the exporter
 # measured in phase 5, 4), WRITE_DOCS (1: update the figures of each size

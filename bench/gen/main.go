@@ -171,7 +171,7 @@ var windows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"}
 func configs(args []string) error {
 	fs := flag.NewFlagSet("config", flag.ExitOnError)
 	models := fs.Int("models", 1000, "number of model label values (the SLO's max_groups)")
-	nSLOs := fs.Int("slos", 1, "split the models between this many SLOs by the last digit of their number: 1, 2, 5 or 10")
+	nSLOs := fs.Int("slos", 1, "split the models between this many SLOs by the last two digits of their number (a divisor of 100)")
 	target := fs.String("target", "127.0.0.1:9101", "address of `gen serve`")
 	exporter := fs.String("exporter", "127.0.0.1:9199", "address of slo-exporter")
 	promURL := fs.String("prometheus", "http://127.0.0.1:9190", "Prometheus URL for slo-exporter")
@@ -221,20 +221,25 @@ slos:
 
 // benchSLOs is the slos: list of the bench configuration: n SLOs grouped
 // by model, SLO j holding the models whose number ends in one of the
-// digits j*10/n .. (j+1)*10/n-1, so that they split the models evenly.
-// One SLO keeps its historical name, bench-availability, and selectors.
+// two-digit suffixes j*100/n .. (j+1)*100/n-1, so that they split the
+// models evenly. One SLO keeps its historical name, bench-availability, and
+// selectors.
 func benchSLOs(models, n int) (string, error) {
-	if n <= 0 || 10%n != 0 {
-		return "", fmt.Errorf("config: -slos %d: want 1, 2, 5 or 10", n)
+	if n <= 0 || 100%n != 0 {
+		return "", fmt.Errorf("config: -slos %d: want a divisor of 100", n)
 	}
 	var b strings.Builder
-	per := 10 / n
+	per := 100 / n
 	for j := 0; j < n; j++ {
 		name, match := "bench-availability", ""
 		maxGroups := models
 		if n > 1 {
 			name = fmt.Sprintf("bench-availability-%d", j)
-			match = fmt.Sprintf(`,model=~"m[0-9]*[%d-%d]"`, j*per, (j+1)*per-1)
+			suffixes := make([]string, per)
+			for k := range suffixes {
+				suffixes[k] = fmt.Sprintf("%02d", j*per+k)
+			}
+			match = fmt.Sprintf(`,model=~"m[0-9]*(%s)"`, strings.Join(suffixes, "|"))
 			maxGroups = (models + n - 1) / n
 		}
 		fmt.Fprintf(&b, `  - name: %s
