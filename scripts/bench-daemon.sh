@@ -117,7 +117,7 @@ cpu() {
 	awk -v c="$CLK" '{print ($14 + $15) / c}' "/proc/$1/stat"
 }
 # rss PID: resident memory in bytes.
-rss() { awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$1/status"; }
+rss() { awk '$1 == "VmRSS:" { printf "%d\n", $2 * 1024 }' "/proc/$1/status"; }
 # calc EXPR: floating-point arithmetic.
 calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
 # mval FILE NAME: sum of the samples of metric NAME (any labels) in a text exposition.
@@ -314,7 +314,8 @@ bench_size() {
 	if [ "$SCRAPED" = 1 ]; then
 		cp "$dir/prometheus-scraped.yml" "$dir/prom.yml"
 		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with the exporter job failed"
-		wait_for 90 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"slo-exporter\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
+		# The first scrape creates every series: minutes at 100,000 groups.
+		wait_for 300 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"slo-exporter\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
 			|| die "Prometheus does not scrape slo-exporter"
 		# The first scrape creates the series; measure the next SCRAPES: a
 		# window of SCRAPES x 30 + 10 s from 5s after the first scrape holds
