@@ -515,13 +515,13 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestFirstReadyFreesMemory: the memory freed by the start-up backfill is
-// returned to the OS once, when the server first becomes ready, not on
-// every later publish nor after a later not-ready spell.
+// TestFirstReadyFreesMemory: Options.FirstReady (by default returning the
+// start-up backfill's memory to the OS) runs once, when the server first
+// becomes ready, not on every later publish nor after a later not-ready
+// spell.
 func TestFirstReadyFreesMemory(t *testing.T) {
-	s := newServer(t, NewStore(), Options{})
 	calls := make(chan struct{}, 10)
-	s.freeOSMemory = func() { calls <- struct{}{} }
+	s := newServer(t, NewStore(), Options{FirstReady: func() { calls <- struct{}{} }})
 	for _, ready := range []bool{false, false, true, true, false, true} {
 		s.SetReady(ready, "")
 	}
