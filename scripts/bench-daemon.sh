@@ -19,11 +19,18 @@
 # so that measuring never costs a scrape inside a measured interval.
 #
 # Environment: SIZES ("1000 10000"), HISTORY_<N> (history span, default 48h
-# for 1000, 6h for 10000), INTERVAL (exporter evaluation interval, 15s),
+# for 1000, 6h for 10000, 1h above), INTERVAL (exporter evaluation interval, 15s),
 # TICKS (ticks measured, 4), CYCLES (rule cycles measured, 2), BASELINE
-# (seconds of each of the two baselines, 20), SCRAPED (1: run phase 5), WRITE_DOCS (1: update the figures
-# block of docs/benchmarks.md), KEEP (1: keep the work directory),
-# SLO_EXPORTER, PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19100).
+# (seconds of each of the two baselines, 20), RULES (1: run phase 2; 0 skips
+# the recording rules, which take minutes per cycle above 10,000 groups),
+# SLOS (split the groups between this many SLOs, a divisor of 100; default 1),
+# SHARD (i/n: the exporter runs serve --shard=i/n and measures that shard
+# alone), SCRAPED (1: run phase 5), SCRAPES (scrapes of the exporter
+# measured in phase 5, 4), WRITE_DOCS (1: update the figures of each size
+# in docs/benchmarks.md, each in its own block, so that a run of one size
+# keeps the others), KEEP (1: keep the work directory),
+# SLO_EXPORTER, PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19100),
+# EXPORTER_ENV (extra environment for the exporter, e.g. GOGC=100).
 # Everything listens on 127.0.0.1. Needs curl, jq and awk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +42,11 @@ TICKS=${TICKS:-4}
 CYCLES=${CYCLES:-2}
 BASELINE=${BASELINE:-20}
 SCRAPED=${SCRAPED:-1}
+SCRAPES=${SCRAPES:-4}
+RULES=${RULES:-1}
+SLOS=${SLOS:-1}
+SHARD=${SHARD:-}
+EXPORTER_ENV=${EXPORTER_ENV:-}
 WRITE_DOCS=${WRITE_DOCS:-1}
 PORT_BASE=${PORT_BASE:-19100}
 SCRAPE_INTERVAL=30s
@@ -105,7 +117,7 @@ cpu() {
 	awk -v c="$CLK" '{print ($14 + $15) / c}' "/proc/$1/stat"
 }
 # rss PID: resident memory in bytes.
-rss() { awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$1/status"; }
+rss() { awk '$1 == "VmRSS:" { printf "%d\n", $2 * 1024 }' "/proc/$1/status"; }
 # calc EXPR: floating-point arithmetic.
 calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
 # mval FILE NAME: sum of the samples of metric NAME (any labels) in a text exposition.
@@ -142,7 +154,7 @@ bench_size() {
 	local N=$1 dir=$WORK/n$1
 	local span_txt
 	span_txt=$(eval "echo \${HISTORY_$N:-}")
-	[ -n "$span_txt" ] || { if [ "$N" -le 1000 ]; then span_txt=48h; else span_txt=6h; fi; }
+	[ -n "$span_txt" ] || { if [ "$N" -le 1000 ]; then span_txt=48h; elif [ "$N" -le 10000 ]; then span_txt=6h; else span_txt=1h; fi; }
 	local span; span=$(secs "$span_txt")
 	mkdir -p "$dir/om" "$dir/data"
 
@@ -158,7 +170,7 @@ bench_size() {
 	R[histsecs_$N]=$(calc "$(now) - $t0")
 	log "N=$N: ${R[samples_$N]} samples over $span_txt into TSDB blocks in ${R[histsecs_$N]}s"
 
-	"$WORK/gen" config -models "$N" -target "$GEN_ADDR" -exporter "$EXP_ADDR" -prometheus "$PROM" \
+	"$WORK/gen" config -models "$N" -slos "$SLOS" -target "$GEN_ADDR" -exporter "$EXP_ADDR" -prometheus "$PROM" \
 		-interval "$INTERVAL" -scrape-interval "$SCRAPE_INTERVAL" -rule-interval "$RULE_INTERVAL" -out "$dir"
 	cp "$dir/prometheus-base.yml" "$dir/prom.yml"
 
@@ -180,34 +192,44 @@ bench_size() {
 	log "N=$N: baseline Prometheus CPU ${R[base_$N]} ms/s"
 
 	# 2. Recording rules.
-	cp "$dir/prometheus-rules.yml" "$dir/prom.yml"
-	curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with rules failed"
-	wait_for 90 sh -c "curl -sf $PROM/api/v1/rules | jq -e '.data.groups[0].rules[0].health == \"ok\"'" \
-		|| die "rules were not evaluated: $(curl -s "$PROM/api/v1/rules" | head -c 500)"
-	local it0 it1
-	curl -sf "$PROM/metrics" >"$dir/prom0.txt"
-	it0=$(mval "$dir/prom0.txt" prometheus_rule_group_iterations_total)
-	c0=$(cpu $prom_pid); w0=$(now)
-	local k
-	for k in $(seq "$CYCLES"); do
-		sleep "$(secs "$RULE_INTERVAL")"
-		curl -sf "$PROM/api/v1/rules" >"$dir/rules-$k.json"
-	done
-	c1=$(cpu $prom_pid); w1=$(now)
-	curl -sf "$PROM/metrics" >"$dir/prom1.txt"
-	it1=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_total)
-	local cycles; cycles=$(calc "$it1 - $it0")
-	R[cycles_$N]=$cycles
-	[ "$cycles" != 0 ] || die "no rule cycle completed in $(calc "$w1 - $w0")s (evaluationTime above the interval?)"
-	R[missed_$N]=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_missed_total)
-	R[rules_cpu_$N]=$(calc "(($c1 - $c0) - $base * ($w1 - $w0)) / $cycles * 1000")
-	R[rules_eval_$N]=$(cat "$dir"/rules-*.json | jq -s '[.[].data.groups[0].evaluationTime] | add / length * 1000')
-	# Per window: mean evaluationTime of its two rules, summed.
-	cat "$dir"/rules-*.json | jq -r '.data.groups[0].rules[] | "\(.name) \(.evaluationTime)"' |
-		awk '{ w = $1; sub(/.*:rate/, "", w); s[w] += $2; c[$1]++; n[w] = c[$1] } END { for (w in s) printf "%s %.6f\n", w, s[w] / n[w] }' >"$dir/per-window.txt"
-	log "N=$N: rules: ${R[rules_cpu_$N]} ms CPU per cycle over $cycles cycles, evaluationTime ${R[rules_eval_$N]} ms"
-	cp "$dir/prometheus-base.yml" "$dir/prom.yml"
-	curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload without rules failed"
+	if [ "$RULES" = 1 ]; then
+		cp "$dir/prometheus-rules.yml" "$dir/prom.yml"
+		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with rules failed"
+		wait_for 90 sh -c "curl -sf $PROM/api/v1/rules | jq -e '.data.groups[0].rules[0].health == \"ok\"'" \
+			|| die "rules were not evaluated: $(curl -s "$PROM/api/v1/rules" | head -c 500)"
+		local it0 it1
+		curl -sf "$PROM/metrics" >"$dir/prom0.txt"
+		it0=$(mval "$dir/prom0.txt" prometheus_rule_group_iterations_total)
+		c0=$(cpu $prom_pid); w0=$(now)
+		local k
+		for k in $(seq "$CYCLES"); do
+			sleep "$(secs "$RULE_INTERVAL")"
+			curl -sf "$PROM/api/v1/rules" >"$dir/rules-$k.json"
+		done
+		c1=$(cpu $prom_pid); w1=$(now)
+		curl -sf "$PROM/metrics" >"$dir/prom1.txt"
+		it1=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_total)
+		local cycles; cycles=$(calc "$it1 - $it0")
+		R[cycles_$N]=$cycles
+		if [ "$cycles" = 0 ]; then
+			# A busy machine can stretch one evaluation past the measured
+			# cycles: the rules' figures are then missing, the rest is not.
+			log "N=$N: no rule cycle completed in $(calc "$w1 - $w0")s (evaluationTime above the interval?): rules figures skipped"
+			R[rules_cpu_$N]=skipped; R[rules_eval_$N]=skipped; : >"$dir/per-window.txt"
+		else
+			R[missed_$N]=$(mval "$dir/prom1.txt" prometheus_rule_group_iterations_missed_total)
+			R[rules_cpu_$N]=$(calc "(($c1 - $c0) - $base * ($w1 - $w0)) / $cycles * 1000")
+			R[rules_eval_$N]=$(cat "$dir"/rules-*.json | jq -s '[.[].data.groups[0].evaluationTime] | add / length * 1000')
+			# Per window: mean evaluationTime of its two rules, summed.
+			cat "$dir"/rules-*.json | jq -r '.data.groups[0].rules[] | "\(.name) \(.evaluationTime)"' |
+				awk '{ w = $1; sub(/.*:rate/, "", w); s[w] += $2; c[$1]++; n[w] = c[$1] } END { for (w in s) printf "%s %.6f\n", w, s[w] / n[w] }' >"$dir/per-window.txt"
+			log "N=$N: rules: ${R[rules_cpu_$N]} ms CPU per cycle over $cycles cycles, evaluationTime ${R[rules_eval_$N]} ms"
+		fi
+		cp "$dir/prometheus-base.yml" "$dir/prom.yml"
+		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload without rules failed"
+	else
+		R[rules_cpu_$N]=skipped; R[cycles_$N]=skipped; R[rules_eval_$N]=skipped; : >"$dir/per-window.txt"
+	fi
 
 	# 3. The exporter, against a fresh baseline: the rules' work leaves
 	# Prometheus with a larger heap to collect and return.
@@ -215,8 +237,11 @@ bench_size() {
 	R[base2_$N]=$(calc "$base * 1000")
 	log "N=$N: baseline after the rules ${R[base2_$N]} ms/s"
 	w0=$(now)
-	start "exporter-$N" "$EXPORTER_BIN" serve --config.file="$dir/slo.yaml" --web.listen-address="$EXP_ADDR" --log.level=warn
-	local exp_pid=$LAST_PID
+	local shard_args=()
+	[ -z "$SHARD" ] || shard_args=(--shard="$SHARD")
+	# shellcheck disable=SC2086 # EXPORTER_ENV is a list of NAME=value words
+	start "exporter-$N" env $EXPORTER_ENV "$EXPORTER_BIN" serve --config.file="$dir/slo.yaml" --web.listen-address="$EXP_ADDR" --log.level=warn "${shard_args[@]}"
+	local exp_pid=$LAST_PID # env execs the exporter: the same process
 	wait_for 400 curl -sf "$EXP/-/ready" || die "slo-exporter not ready (see $WORK/exporter-$N.log)"
 	R[ready_$N]=$(calc "$(now) - $w0")
 	R[backfill_cpu_$N]=$(cpu $exp_pid)
@@ -229,10 +254,19 @@ bench_size() {
 	local e0 e1 p0 p1
 	curl -sf "$PROM/metrics" >"$dir/promq0.txt"
 	e0=$(cpu $exp_pid); p0=$(cpu $prom_pid); w0=$(now)
-	sleep $((IV * TICKS))
+	# RSS every second over the measured ticks: the steady maximum.
+	local rss_max=0 r end sleep_until
+	end=$(awk -v w="$w0" -v d="$((IV * TICKS))" 'BEGIN { printf "%.3f", w + d }') # not calc: %g would round the time
+	while awk -v e="$end" -v t="$(now)" 'BEGIN { exit !(t < e - 1) }'; do
+		r=$(rss $exp_pid); [ "$r" -gt "$rss_max" ] && rss_max=$r
+		sleep 1
+	done
+	sleep_until=$(calc "$end - $(now)"); awk -v d="$sleep_until" 'BEGIN { exit !(d > 0) }' && sleep "$sleep_until"
 	e1=$(cpu $exp_pid); p1=$(cpu $prom_pid); w1=$(now)
 	curl -sf "$PROM/metrics" >"$dir/promq1.txt"
 	R[rss_$N]=$(rss $exp_pid)
+	R[rss_max_$N]=$rss_max
+	R[hwm_$N]=$(awk '$1 == "VmHWM:" {print $2 * 1024}' "/proc/$exp_pid/status")
 	m1=$(now); curl -sf "$EXP/metrics" >"$dir/exp1.txt"
 	local q0 q1 ticks
 	q0=$(mval "$dir/exp0.txt" slo_exporter_queries_total); q1=$(mval "$dir/exp1.txt" slo_exporter_queries_total)
@@ -243,6 +277,7 @@ bench_size() {
 	R[ppt_$N]=$(calc "($(mval "$dir/exp1.txt" slo_exporter_query_points_total) - $(mval "$dir/exp0.txt" slo_exporter_query_points_total)) / ($q1 - $q0) * ${R[qpt_$N]}")
 	R[query_ms_$N]=$(calc "($(mval "$dir/exp1.txt" slo_exporter_query_duration_seconds_sum) - $(mval "$dir/exp0.txt" slo_exporter_query_duration_seconds_sum)) / ($(mval "$dir/exp1.txt" slo_exporter_query_duration_seconds_count) - $(mval "$dir/exp0.txt" slo_exporter_query_duration_seconds_count)) * 1000")
 	R[exp_cpu_$N]=$(calc "($e1 - $e0) / $ticks * 1000")
+	R[gc_$N]=$(calc "($(mval "$dir/exp1.txt" go_gc_duration_seconds_count) - $(mval "$dir/exp0.txt" go_gc_duration_seconds_count)) / $(printf %.0f "$(calc "($m1 - $m0) / $IV")")")
 	R[prom_q_cpu_$N]=$(calc "(($p1 - $p0) - $base * ($w1 - $w0)) / $ticks * 1000")
 	R[prom_q_wall_$N]=$(calc "($(qwall "$dir/promq1.txt") - $(qwall "$dir/promq0.txt")) / $ticks * 1000")
 	R[heap_$N]=$(mval "$dir/exp1.txt" go_memstats_heap_inuse_bytes)
@@ -268,26 +303,32 @@ bench_size() {
 	R[bytes_$N]=$(echo "$sizes" | awk '{ print $NF }')
 	R[series_$N]=$(grep -vc '^#' "$dir/scrape.txt")
 	R[slo_series_$N]=$(grep -c '^slo_[a-z_]*{slo=' "$dir/scrape.txt" || true)
+	R[per_group_$N]=$(calc "${R[slo_series_$N]} / ${R[groups_$N]}")
 	R[gzip_$N]=$(curl -sf -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$EXP/metrics")
 	R[eval_ms_$N]=$(echo "$(mval "$dir/exp0.txt" slo_exporter_evaluation_duration_seconds) $(mval "$dir/exp1.txt" slo_exporter_evaluation_duration_seconds)$evals" |
 		awk '{ for (i = 1; i <= NF; i++) { s += $i; if ($i > m) m = $i }; printf "%.1f (max %.1f)", s / NF * 1000, m * 1000 }')
 	log "N=$N: /metrics ${R[bytes_$N]} bytes, ${R[series_$N]} samples, ${R[scrape_ms_$N]} ms per scrape"
 
 	# 5. Prometheus scrapes the exporter.
-	R[ingest_cpu_$N]=skipped; R[ingest_scrape_$N]=skipped; R[prom_rss_$N]=$(rss $prom_pid)
+	R[ingest_cpu_$N]=skipped; R[ingest_scrape_$N]=skipped; R[ingest_scrape_max_$N]=skipped; R[ingest_scrape_mean_$N]=skipped; R[prom_rss_$N]=$(rss $prom_pid)
 	if [ "$SCRAPED" = 1 ]; then
 		cp "$dir/prometheus-scraped.yml" "$dir/prom.yml"
 		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with the exporter job failed"
-		wait_for 90 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"slo-exporter\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
+		# The first scrape creates every series: minutes at 100,000 groups.
+		wait_for 300 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"slo-exporter\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
 			|| die "Prometheus does not scrape slo-exporter"
-		# The first scrape creates the series; measure the next two: a 70s
-		# window from 5s after the first scrape holds exactly two.
+		# The first scrape creates the series; measure the next SCRAPES: a
+		# window of SCRAPES x 30 + 10 s from 5s after the first scrape holds
+		# exactly that many.
 		local first; first=$(curl -sf --data-urlencode 'query=up{job="slo-exporter"}' "$PROM/api/v1/query" | jq -r '.data.result[0].value[0]')
 		sleep_to_phase 30 "$(calc "($first % 30) + 5")"
 		p0=$(cpu $prom_pid); w0=$(now)
-		sleep 70
+		sleep $((SCRAPES * 30 + 10))
 		p1=$(cpu $prom_pid); w1=$(now)
-		local scrapes=2 tk; tk=$(calc "($w1 - $w0) / $IV")
+		local scrapes=$SCRAPES tk; tk=$(calc "($w1 - $w0) / $IV")
+		local win=$((SCRAPES * 30 + 10))s
+		R[ingest_scrape_max_$N]=$(calc "$(promq "max_over_time(scrape_duration_seconds{job=\"slo-exporter\"}[$win])") * 1000")
+		R[ingest_scrape_mean_$N]=$(calc "$(promq "avg_over_time(scrape_duration_seconds{job=\"slo-exporter\"}[$win])") * 1000")
 		R[ingest_scrapes_$N]=$scrapes
 		R[ingest_cpu_$N]=$(calc "((($p1 - $p0) - $base * ($w1 - $w0)) * 1000 - $tk * ${R[prom_q_cpu_$N]}) / $scrapes")
 		R[ingest_scrape_$N]=$(calc "$(promq 'scrape_duration_seconds{job="slo-exporter"}') * 1000")
@@ -305,9 +346,10 @@ for N in $SIZES; do bench_size "$N"; done
 TOTAL=$(calc "$(now) - $t_all")
 
 # Report.
-row() { # label key [format]
+RS=$SIZES # the sizes row() prints
+row() { # label key
 	local line="| $1 |" N v
-	for N in $SIZES; do v=${R[$2_$N]:-n/a}; line="$line $v |"; done
+	for N in $RS; do v=${R[$2_$N]:-n/a}; line="$line $v |"; done
 	echo "$line"
 }
 fmt() { # round a number to 1 decimal, pass text through
@@ -315,12 +357,17 @@ fmt() { # round a number to 1 decimal, pass text through
 }
 for N in $SIZES; do
 	R[heap_mb_$N]=$(calc "${R[heap_$N]} / 1048576")
-	for k in base base2 rules_cpu rules_eval exp_cpu prom_q_cpu prom_q_wall scrape_cpu ingest_cpu query_ms ready backfill_cpu histsecs heap_mb; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
-	R[rss_mb_$N]=$(calc "${R[rss_$N]} / 1048576"); R[rss_mb_$N]=$(fmt "${R[rss_mb_$N]}")
+	for k in base base2 rules_cpu rules_eval exp_cpu prom_q_cpu prom_q_wall scrape_cpu ingest_cpu query_ms ready backfill_cpu histsecs heap_mb gc per_group; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
+	for k in rss rss_max hwm; do R[${k}_mb_$N]=$(fmt "$(calc "${R[${k}_$N]} / 1048576")"); done
+	R[exp_cpu_group_$N]=$(awk -v c="${R[exp_cpu_$N]}" -v g="${R[groups_$N]}" 'BEGIN { printf "%.1f", c * 1000 / g }')
 	R[prom_rss_mb_$N]=$(fmt "$(calc "${R[prom_rss_$N]} / 1048576")")
 	R[mb_$N]=$(fmt "$(calc "${R[bytes_$N]} / 1048576")")
 	R[gzmb_$N]=$(fmt "$(calc "${R[gzip_$N]} / 1048576")")
-	R[ingest_scrape_$N]=$(fmt "${R[ingest_scrape_$N]}")
+	for k in ingest_scrape ingest_scrape_mean ingest_scrape_max; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
+	if [ "${R[rules_cpu_$N]}" = skipped ]; then
+		for k in ratio_q ratio_all ratio_sys extra extra_ratio; do R[${k}_$N]=skipped; done
+		continue
+	fi
 	R[ratio_q_$N]=$(fmt "$(calc "${R[rules_cpu_$N]} / ${R[prom_q_cpu_$N]}")")
 	if [ "${R[ingest_cpu_$N]}" != skipped ]; then
 		R[ratio_all_$N]=$(fmt "$(calc "${R[rules_cpu_$N]} / (${R[prom_q_cpu_$N]} + ${R[ingest_cpu_$N]})")")
@@ -338,12 +385,14 @@ for N in $SIZES; do
 	R[extra_ratio_$N]=$(fmt "$(calc "${R[extra_$N]} / 30000")")
 done
 
-header="| | $(for N in $SIZES; do printf 'N = %s | ' "$N"; done)"
-sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
-{
+# report: the tables of the sizes in RS.
+report() {
+	local header sep
+	header="| | $(for N in $RS; do printf 'N = %s | ' "$N"; done)"
+	sep="|---|$(for _ in $RS; do printf -- '---|'; done)"
 	echo "Machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, shared with other work"
 	echo "Versions: $("$PROMETHEUS_BIN" --version 2>&1 | head -1); $("$EXPORTER_BIN" --version 2>&1 | head -1); $(go version | cut -d' ' -f3)"
-	echo "Settings: scrape ${SCRAPE_INTERVAL}, rule group ${RULE_INTERVAL}, exporter evaluation_interval ${INTERVAL}, ${TICKS} ticks, ${CYCLES} rule cycles, ${BASELINE}s baseline; run took $(fmt "$TOTAL")s"
+	echo "Settings: scrape ${SCRAPE_INTERVAL}, rule group ${RULE_INTERVAL}, exporter evaluation_interval ${INTERVAL}, ${SLOS} SLO(s)${SHARD:+, shard $SHARD}${EXPORTER_ENV:+, exporter environment $EXPORTER_ENV}, ${TICKS} ticks, ${CYCLES} rule cycles, ${SCRAPES} scrapes of the exporter, ${BASELINE}s baseline; run took $(fmt "$TOTAL")s"
 	echo
 	echo "Data and set-up"
 	echo
@@ -364,19 +413,26 @@ sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
 	row "samples returned per tick" ppt
 	row "query wall time, mean per query (ms)" query_ms
 	row "evaluation wall time (ms)" eval_ms
-	row "exporter CPU per tick: queries + merge + evaluation (ms)" exp_cpu
-	row "exporter RSS (MiB)" rss_mb
+	row "exporter CPU per tick: queries + merge + evaluation + compression (ms)" exp_cpu
+	row "the same per group (us)" exp_cpu_group
+	row "Go collections per tick" gc
+	row "exporter RSS at the end (MiB)" rss_mb
+	row "exporter RSS, maximum over the measured ticks (MiB)" rss_max_mb
+	row "exporter peak RSS since start, backfill included (VmHWM, MiB)" hwm_mb
 	row "exporter Go heap in use (MiB)" heap_mb
 	row "/metrics samples" series
+	row "slo_* series per group" per_group
 	row "/metrics size (MiB)" mb
 	row "/metrics gzip (MiB)" gzmb
-	row "/metrics scrape wall time, mean of 5 (ms)" scrape_ms
-	row "/metrics scrape wall time, max of 5 (ms)" scrape_max_ms
-	row "exporter CPU per /metrics scrape (ms)" scrape_cpu
+	row "/metrics scrape wall time, no gzip, mean of 5 (ms)" scrape_ms
+	row "/metrics scrape wall time, no gzip, max of 5 (ms)" scrape_max_ms
+	row "exporter CPU per /metrics scrape, no gzip (ms)" scrape_cpu
 	row "Prometheus CPU per tick for the exporter's queries (ms)" prom_q_cpu
 	row "Prometheus /api/v1/query handler wall time per tick (ms)" prom_q_wall
 	row "Prometheus CPU per scrape of the exporter, ingestion (ms)" ingest_cpu
-	row "Prometheus scrape_duration_seconds of the exporter (ms)" ingest_scrape
+	row "Prometheus scrape_duration_seconds of the exporter, last (ms)" ingest_scrape
+	row "the same, mean over the measured scrapes (ms)" ingest_scrape_mean
+	row "the same, max over the measured scrapes (ms)" ingest_scrape_max
 	row "Prometheus RSS at the end (MiB)" prom_rss_mb
 	echo
 	echo "Recording rules (16 rules: SLI and error ratio x 8 windows), every ${RULE_INTERVAL}"
@@ -396,17 +452,32 @@ sep="|---|$(for _ in $SIZES; do printf -- '---|'; done)"
 	row "rules / exporter's queries" ratio_q
 	row "rules / (queries + ingesting the exporter)" ratio_all
 	row "rules / (queries + ingesting + the exporter's own CPU)" ratio_sys
-} >"$WORK/report.md"
+}
+report >"$WORK/report.md"
 cat "$WORK/report.md"
+for N in $SIZES; do RS=$N; report >"$WORK/report-$N.md"; done
 
 if [ "$WRITE_DOCS" = 1 ]; then
 	doc=$ROOT/docs/benchmarks.md
 	[ -f "$doc" ] || die "$doc missing"
-	grep -q '<!-- bench-daemon:begin -->' "$doc" || die "$doc has no bench-daemon block"
-	awk -v rep="$WORK/report.md" -v d="$(date -u +%Y-%m-%d)" '
-		/<!-- bench-daemon:begin -->/ { print; print ""; print "Measured " d " by `scripts/bench-daemon.sh`."; print ""; while ((getline l < rep) > 0) print l; print ""; skip = 1; next }
-		/<!-- bench-daemon:end -->/ { skip = 0 }
-		!skip' "$doc" >"$WORK/doc.md"
-	cp "$WORK/doc.md" "$doc"
-	log "figures written to docs/benchmarks.md"
+	grep -q '<!-- bench-daemon:end -->' "$doc" || die "$doc has no bench-daemon block"
+	# One block per size inside the bench-daemon markers: a run replaces the
+	# blocks of its sizes and keeps the others; a new size goes last.
+	for N in $SIZES; do
+		# A shard's figures are a block of their own.
+		awk -v rep="$WORK/report-$N.md" -v d="$(date -u +%Y-%m-%d)" -v n="$N" -v shard="$SHARD" -v slos="$SLOS" -v key="N=$N${SHARD:+ shard=$SHARD}" '
+			function block() {
+				print "<!-- bench-daemon:" key ":begin -->"; print ""
+				printf "### N = %s%s%s\n\n", n, (slos > 1 ? ", " slos " SLOs" : ""), (shard != "" ? ", shard " shard : "")
+				print "Measured " d " by `scripts/bench-daemon.sh`."; print ""
+				while ((getline l < rep) > 0) print l
+				print ""; print "<!-- bench-daemon:" key ":end -->"; done = 1
+			}
+			$0 == "<!-- bench-daemon:" key ":begin -->" { block(); skip = 1; next }
+			$0 == "<!-- bench-daemon:" key ":end -->" { skip = 0; next }
+			/<!-- bench-daemon:end -->/ && !done { block(); print "" }
+			!skip' "$doc" >"$WORK/doc.md"
+		cp "$WORK/doc.md" "$doc"
+	done
+	log "figures of N = $SIZES written to docs/benchmarks.md"
 fi

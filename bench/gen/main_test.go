@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,5 +117,55 @@ func TestConfigFiles(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// TestConfigSplitSLOs: with -slos n the models are split between n SLOs
+// whose selectors match every model exactly once (checked with the
+// regex of each selector on every model name), with max_groups enough for
+// their share; a count that does not divide 10 is refused.
+func TestConfigSplitSLOs(t *testing.T) {
+	for _, n := range []int{2, 5, 100} {
+		dir := t.TempDir()
+		if err := configs([]string{"-models", "1000", "-slos", strconv.Itoa(n), "-out", dir}); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "slo.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Parse("slo.yaml", data)
+		if err != nil {
+			t.Fatalf("-slos %d: slo.yaml does not load: %v", n, err)
+		}
+		if len(cfg.SLOs) != n {
+			t.Fatalf("-slos %d: %d SLOs", n, len(cfg.SLOs))
+		}
+		matches := make([]int, 1000)
+		for _, s := range cfg.SLOs {
+			m := regexp.MustCompile(`model=~"([^"]+)"`).FindStringSubmatch(s.SLI.Ratio.Valid)
+			if m == nil || !strings.Contains(s.SLI.Ratio.Good, m[0]) {
+				t.Fatalf("-slos %d: %s: selectors %q, %q lack the same model matcher", n, s.Name, s.SLI.Ratio.Good, s.SLI.Ratio.Valid)
+			}
+			re := regexp.MustCompile("^(?:" + m[1] + ")$")
+			got := 0
+			for i := range matches {
+				if re.MatchString(model(i)) {
+					matches[i]++
+					got++
+				}
+			}
+			if got > s.MaxGroups {
+				t.Errorf("-slos %d: %s matches %d models, max_groups %d", n, s.Name, got, s.MaxGroups)
+			}
+		}
+		for i, c := range matches {
+			if c != 1 {
+				t.Errorf("-slos %d: model %s matched by %d SLOs, want 1", n, model(i), c)
+			}
+		}
+	}
+	if err := configs([]string{"-slos", "3", "-out", t.TempDir()}); err == nil {
+		t.Error("-slos 3 accepted")
 	}
 }

@@ -3,6 +3,7 @@ package helmtest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -832,5 +833,37 @@ func TestSharding(t *testing.T) {
 	}
 	if _, err := template(t, "--set", "sharding.shards=0"); err == nil {
 		t.Error("sharding.shards=0 was accepted")
+	}
+}
+
+// TestSizingFromGroups: sizing.groups sets the memory request to baseMiB +
+// groups x kibPerGroup / 1024 and the limit to limitPercent of it, keeping
+// the rest of resources; at 0 resources stay as given.
+func TestSizingFromGroups(t *testing.T) {
+	for _, tc := range []struct {
+		set          []string
+		req, lim     string
+		keepsCPUWith string
+	}{
+		{nil, "64Mi", "256Mi", "50m"},
+		{[]string{"sizing.groups=10000", "sizing.kibPerGroup=40", "sizing.baseMiB=64", "sizing.limitPercent=150"},
+			fmt.Sprintf("%dMi", 64+10000*40/1024), fmt.Sprintf("%dMi", (64+10000*40/1024)*150/100), "50m"},
+		{[]string{"sizing.groups=100000", "sizing.kibPerGroup=36", "sizing.baseMiB=100", "sizing.limitPercent=200", "resources.requests.cpu=2"},
+			fmt.Sprintf("%dMi", 100+100000*36/1024), fmt.Sprintf("%dMi", (100+100000*36/1024)*2), "2"},
+	} {
+		var args []string
+		for _, s := range tc.set {
+			args = append(args, "--set", s)
+		}
+		res := asMap(newRelease(t, args...).container()["resources"])
+		if got := str(dig(res, "requests", "memory")); got != tc.req {
+			t.Errorf("%v: requests.memory %s, want %s", tc.set, got, tc.req)
+		}
+		if got := str(dig(res, "limits", "memory")); got != tc.lim {
+			t.Errorf("%v: limits.memory %s, want %s", tc.set, got, tc.lim)
+		}
+		if got := fmt.Sprint(dig(res, "requests", "cpu")); got != tc.keepsCPUWith {
+			t.Errorf("%v: requests.cpu %s, want %s", tc.set, got, tc.keepsCPUWith)
+		}
 	}
 }

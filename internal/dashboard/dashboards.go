@@ -201,8 +201,8 @@ func Detail(slos []SLO) *dashboard.DashboardBuilder {
 			WithTarget(instantQuery("slo_error_budget_exhaustion_seconds{"+groupSel+"}", lg, false)))
 
 	d = d.WithRow(dashboard.NewRowBuilder("Windows")).
-		WithPanel(graph("SLI per window", "Good over valid events in each window, against the objective (dashed).", "percentunit").Span(12).
-			WithTarget(timeSeriesQuery("slo_sli_ratio{"+groupSel+"}", lg+" {{window}}")).
+		WithPanel(graph("SLI per window", "Good over valid events in each window, against the objective (dashed): 1 - burn rate x (1 - objective), exact, since the default metrics profile exports the SLI over the budget period only.", "percentunit").Span(12).
+			WithTarget(timeSeriesQuery(sliFromBurn(groupSel, one), lg+" {{window}}")).
 			WithTarget(timeSeriesQuery("slo_objective_ratio{"+one+"}", "objective")).
 			WithOverride(dashedOverride("^objective$"))).
 		WithPanel(graph("Burn rate per window", "Error ratio over allowed error ratio per window; a tier fires when both its long and short window burn above its threshold (dashed, one per tier).", "short").Span(12).

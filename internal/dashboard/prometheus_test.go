@@ -174,6 +174,7 @@ func TestDashboardQueriesOnPrometheus(t *testing.T) {
 		t.Skip("starts Prometheus and the exporter")
 	}
 	prom, slos := referenceStack(t)
+	checkSLIFromBurn(t, prom)
 	bySLO := map[string]SLO{}
 	for _, s := range slos {
 		bySLO[s.Name] = s
@@ -349,4 +350,34 @@ func TestDashboardQueriesOnPrometheus(t *testing.T) {
 			t.Errorf("SLI row %v = %v; %s gives %v (%v)", s.Metric, s.Value, sel, v, err)
 		}
 	}
+}
+
+// checkSLIFromBurn: the SLI per window that the detail dashboard derives
+// from the burn rate (sliFromBurn) equals the exporter's slo_sli_ratio
+// (exported for every window by the full profile the stack runs), series
+// for series, within 1e-9, on the data Prometheus scraped.
+func checkSLIFromBurn(t *testing.T, prom *promtest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Now()
+	derived := sliFromBurn(`slo=~".+"`, `slo=~".+"`)
+	both, err := prom.Query(ctx, "count(("+derived+") and slo_sli_ratio)", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := prom.Query(ctx, "count(slo_sli_ratio)", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(both) != 1 || len(all) != 1 || both[0].Value != all[0].Value || all[0].Value == 0 {
+		t.Fatalf("derived SLI series %v, slo_sli_ratio series %v: want the same non-zero count", both, all)
+	}
+	diff, err := prom.Query(ctx, "max(abs(("+derived+") - slo_sli_ratio))", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diff) != 1 || float64(diff[0].Value) > 1e-9 {
+		t.Errorf("max |derived SLI - slo_sli_ratio| = %v over %v series, want <= 1e-9", diff, all[0].Value)
+	}
+	t.Logf("SLI derived from the burn rate matches slo_sli_ratio on %v series (max difference %v)", all[0].Value, diff)
 }

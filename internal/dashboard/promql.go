@@ -71,3 +71,13 @@ func withEvents(slos []SLO) []SLO {
 	}
 	return out
 }
+
+// sliFromBurn is the SLI of every window of the groups sel selects,
+// derived from the burn rate: SLI = 1 - burn rate x (1 - objective), which
+// inverts the exporter's definition of the burn rate exactly (up to
+// float64 rounding). The default metrics profile exports slo_sli_ratio for
+// the budget period only and slo_burn_rate for every window; obj selects
+// the SLOs' slo_objective_ratio.
+func sliFromBurn(sel, obj string) string {
+	return "1 - slo_burn_rate{" + sel + "} * on (slo) group_left () (1 - slo_objective_ratio{" + obj + "})"
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slo-exporter/slo-exporter/config"
 	"github.com/slo-exporter/slo-exporter/internal/export"
 )
 
@@ -196,19 +197,28 @@ func TestOverPeriod(t *testing.T) {
 
 // TestDashboardsReadDefaultProfile: every slo_* series a panel reads outside
 // the full-profile row is in the exporter's default metrics profile, so the
-// dashboards work against a default exporter; the full-profile row reads at
-// least one series that is not.
+// dashboards work against a default exporter: families the default exports
+// only for the budget period are read only with a period's window
+// selector; the full-profile row reads at least one series that is not in
+// the default.
 func TestDashboardsReadDefaultProfile(t *testing.T) {
 	files := referenceFiles(t)
 	def := map[string]bool{}
 	for _, f := range export.DefaultProfileFamilies() {
 		def[f] = true
 	}
-	name := regexp.MustCompile(`\bslo_[a-z_]+\b`)
+	periodOnly := map[string]bool{}
+	for _, f := range export.PeriodOnlyFamilies() {
+		periodOnly[f] = true
+	}
+	// A series name and, when it has one, its selector's body.
+	name := regexp.MustCompile(`\b(slo_[a-z_]+)\b(\{[^}]*\})?`)
+	periodWindow := regexp.MustCompile(`window="(` + strings.Join(referencePeriods(t), "|") + `)"`)
 	optIn := 0
 	for _, f := range files {
 		for _, q := range parseDashboard(t, f.Name, f.JSON).Queries {
-			for _, m := range name.FindAllString(q.Expr, -1) {
+			for _, sm := range name.FindAllStringSubmatch(q.Expr, -1) {
+				m, sel := sm[1], sm[2]
 				if strings.HasPrefix(m, "slo_exporter_") {
 					continue
 				}
@@ -217,6 +227,8 @@ func TestDashboardsReadDefaultProfile(t *testing.T) {
 					optIn++
 				case !q.FullProfile && !def[m]:
 					t.Errorf("%s %s reads %s, which the default metrics profile does not export", f.Name, q.Where, m)
+				case !q.FullProfile && periodOnly[m] && !periodWindow.MatchString(sel):
+					t.Errorf("%s %s reads %s%s: the default metrics profile exports it only for the budget period's window", f.Name, q.Where, m, sel)
 				}
 			}
 		}
@@ -224,4 +236,20 @@ func TestDashboardsReadDefaultProfile(t *testing.T) {
 	if optIn == 0 {
 		t.Error("the full-profile row reads no opt-in series: the check above would pass vacuously")
 	}
+}
+
+// referencePeriods are the window labels of the reference configuration's
+// budget periods (e.g. 30d, month), quoted for a regex.
+func referencePeriods(t *testing.T) []string {
+	t.Helper()
+	cfg, err := config.Load([]string{referenceConfig}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, _ := periods(FromConfig(cfg))
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		out[i] = regexp.QuoteMeta(l)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -302,20 +303,23 @@ func TestBuildInfoUsesVersionPackage(t *testing.T) {
 }
 
 // TestDefaultProfile: the default /metrics carries every family of the
-// default profile and none of the opt-in ones, and at most 26 series per
-// group for the fixture's windows (7 windows and the period, 4 tiers, 4
-// zones); the full profile carries the opt-in families too.
+// default profile and none of the opt-in ones, the SLI only over the budget
+// period, and at most 20 series per group for the reference shape (7
+// windows and the period, 4 tiers, 4 zones): 19, against 51 for the full
+// profile, which carries every family for every window.
 func TestDefaultProfile(t *testing.T) {
 	snap, info := fixture()
+	big, bigInfo := bigSnapshot(1, 2, 8, 4)
 	for _, tc := range []struct {
-		profile Profile
-		want    map[string]bool // family -> present
+		profile  Profile
+		want     map[string]bool // family -> present
+		perGroup int             // series of one group of big
 	}{
 		{ProfileDefault, map[string]bool{"slo_sli_ratio": true, "slo_burn_rate": true, "slo_error_budget_remaining_ratio": true,
 			"slo_burn_alert": true, "slo_budget_zone": true, "slo_data_up": true,
-			"slo_good_events": false, "slo_valid_events": false, "slo_error_budget_remaining_events": false, "slo_window_coverage_ratio": false}},
+			"slo_good_events": false, "slo_valid_events": false, "slo_error_budget_remaining_events": false, "slo_window_coverage_ratio": false}, 19},
 		{ProfileFull, map[string]bool{"slo_sli_ratio": true, "slo_good_events": true, "slo_valid_events": true,
-			"slo_error_budget_remaining_events": true, "slo_window_coverage_ratio": true}},
+			"slo_error_budget_remaining_events": true, "slo_window_coverage_ratio": true}, 51},
 	} {
 		s := NewStoreProfile(tc.profile)
 		s.SetSnapshot(snap, info)
@@ -325,20 +329,40 @@ func TestDefaultProfile(t *testing.T) {
 				t.Errorf("%s profile: %s present %v, want %v", tc.profile, fam, got, want)
 			}
 		}
-		perGroup := 0
+		// The SLI's windows: the period's only by default (30d for the
+		// rolling SLOs, the calendar unit for the calendar one).
+		sliWindows := map[string]bool{}
 		for _, line := range strings.Split(text, "\n") {
-			if strings.Contains(line, `model="bert"`) && strings.Contains(line, `slo="model-api-availability"`) {
+			if strings.HasPrefix(line, "slo_sli_ratio{") {
+				sliWindows[line[strings.Index(line, `window="`)+8:strings.LastIndex(line, `"`)]] = true
+			}
+		}
+		wantWindows := []string{"30d", "month"}
+		if tc.profile == ProfileFull {
+			wantWindows = []string{"1h", "30d", "30m", "3d", "5m", "6h", "month"} // those with an SLI
+		}
+		if got := slices.Sorted(maps.Keys(sliWindows)); !slices.Equal(got, wantWindows) {
+			t.Errorf("%s profile: slo_sli_ratio windows %v, want %v", tc.profile, got, wantWindows)
+		}
+
+		s = NewStoreProfile(tc.profile)
+		s.SetSnapshot(big, bigInfo)
+		perGroup := 0
+		for _, line := range strings.Split(string(s.cur.Load().sloText()), "\n") {
+			if strings.Contains(line, `model="model-0001"`) {
 				perGroup++
 			}
 		}
-		if tc.profile == ProfileDefault && (perGroup == 0 || perGroup > 26) {
-			t.Errorf("default profile: %d series for one group, want 1..26", perGroup)
+		if perGroup != tc.perGroup {
+			t.Errorf("%s profile: %d series for one group of 8 windows, 4 tiers and 4 zones, want %d", tc.profile, perGroup, tc.perGroup)
 		}
-		t.Logf("%s profile: %d series for one group", tc.profile, perGroup)
 	}
 	fams := DefaultProfileFamilies()
-	if slices.Contains(fams, "slo_good_events") || !slices.Contains(fams, "slo_burn_rate") {
+	if slices.Contains(fams, "slo_good_events") || !slices.Contains(fams, "slo_burn_rate") || !slices.Contains(fams, "slo_sli_ratio") {
 		t.Errorf("DefaultProfileFamilies = %v", fams)
+	}
+	if got := PeriodOnlyFamilies(); !slices.Equal(got, []string{"slo_sli_ratio"}) {
+		t.Errorf("PeriodOnlyFamilies = %v", got)
 	}
 }
 

@@ -197,6 +197,20 @@ func (s *sloSeries) eachWindow(j int, f func(ls *labelSet, w *evaluator.WindowRe
 	}
 }
 
+// periodWindow calls f for the budget period's window of group j: the
+// calendar period for calendar SLOs, else the evaluated window as long as
+// the rolling period (none if the SLO has no such window).
+func (s *sloSeries) periodWindow(j int, f func(ls *labelSet, w *evaluator.WindowResult)) {
+	g := &s.r.Groups[j]
+	if s.period != nil {
+		f(s.period, &g.Period)
+		return
+	}
+	if k := s.r.Window(s.r.Spec.Period); k >= 0 && k < len(g.Windows) {
+		f(s.windows[k], &g.Windows[k])
+	}
+}
+
 // finite reports whether v can be exported.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
@@ -221,9 +235,13 @@ func writeSLOs(e emitter, snap *evaluator.Snapshot, slos []sloSeries, profile Pr
 			if events && s.r.Composite {
 				continue
 			}
+			each := s.eachWindow
+			if periodOnly[f] && !profile.full() {
+				each = s.periodWindow
+			}
 			for j := range s.r.Groups {
 				base := s.groups[j]
-				s.eachWindow(j, func(ls *labelSet, w *evaluator.WindowResult) {
+				each(j, func(ls *labelSet, w *evaluator.WindowResult) {
 					if x, ok := v(w); ok && finite(x) {
 						e.sample(base, ls, x)
 					}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -51,6 +52,10 @@ type Options struct {
 	EnableLifecycle bool
 	// Logger logs serving errors; nil discards them.
 	Logger *slog.Logger
+	// FirstReady runs once, in the background, when the server first
+	// becomes ready (the start-up backfill is done); nil means
+	// debug.FreeOSMemory. serve also lowers the GC percentage there.
+	FirstReady func()
 }
 
 // Server serves the exporter's HTTP endpoints:
@@ -69,6 +74,9 @@ type Server struct {
 	metrics http.Handler
 	ready   atomic.Pointer[readiness]
 	mux     *http.ServeMux
+	// wasReady is set the first time the server becomes ready;
+	// opt.FirstReady runs then.
+	wasReady atomic.Bool
 }
 
 type readiness struct {
@@ -81,6 +89,9 @@ type readiness struct {
 func NewServer(store *Store, opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.FirstReady == nil {
+		opt.FirstReady = debug.FreeOSMemory
 	}
 	s := &Server{store: store, opt: opt, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -121,8 +132,20 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 // SetReady sets readiness; reason says what the exporter waits for while
 // it is not ready (e.g. "backfill 42%") and is shown by /-/ready.
+//
+// The first time the server becomes ready, Options.FirstReady runs in the
+// background; by default it returns the memory freed since start to the
+// operating system at once (debug.FreeOSMemory: one collection). The
+// start-up backfill, with its decoded range-query answers, is the
+// process's memory peak (670 MB of RSS at 10,000 groups against 440 MB
+// steady); the runtime's background scavenger would otherwise return it
+// over many minutes, and the RSS that monitoring and the kernel see would
+// not be the steady state.
 func (s *Server) SetReady(ready bool, reason string) {
 	s.ready.Store(&readiness{ok: ready, reason: reason})
+	if ready && s.wasReady.CompareAndSwap(false, true) {
+		go s.opt.FirstReady()
+	}
 }
 
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
@@ -170,11 +193,15 @@ const contentTypeText = "text/plain; version=0.0.4; charset=utf-8"
 
 // serveText writes the registry's families (go_*, process_* and the
 // slo_exporter_* self-metrics: client_golang collectors, a fixed small
-// cost), then the snapshot's slo_* text, rendered once per snapshot. It answers in the text format whatever the Accept
-// header asks: every Prometheus-compatible scraper accepts it.
+// cost), then the snapshot's slo_* text. It answers in the text format
+// whatever the Accept header asks: every Prometheus-compatible scraper
+// accepts it.
 //
-// With Accept-Encoding gzip, the body is two gzip members: the small head
-// compressed per scrape, then the slo_* text compressed once per snapshot.
+// With Accept-Encoding gzip (Prometheus always asks for it), the body is
+// two gzip members: the small head compressed per scrape, then the slo_*
+// text compressed once per snapshot. Without, the slo_* text is rendered
+// from the snapshot straight into the response, so the store never holds
+// the uncompressed text.
 // Concatenated members are one valid gzip stream (RFC 1952), which Go's
 // gzip reader (and so Prometheus), zlib and the gzip tool all read.
 func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
@@ -182,9 +209,8 @@ func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
 	p := s.store.cur.Load()
 	head := s.head(p)
 	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		_, _ = w.Write(head)
-		if p != nil {
-			_, _ = w.Write(p.sloText())
+		if _, err := w.Write(head); err == nil {
+			_ = writeText(w, p)
 		}
 		return
 	}
@@ -225,12 +251,7 @@ func (s *Server) WriteText(w io.Writer) error {
 	if _, err := w.Write(s.head(p)); err != nil {
 		return err
 	}
-	if p != nil {
-		if _, err := w.Write(p.sloText()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeText(w, p)
 }
 
 // acceptsGzip reports whether an Accept-Encoding header accepts gzip with

@@ -450,3 +450,89 @@ func TestSnapshotCompressedOffScrapePath(t *testing.T) {
 		t.Error("the decompressed scrape does not end with the snapshot's text")
 	}
 }
+
+// TestStreamedExposition: the slo_* text that /metrics streams through a
+// small buffer (identity) and the one it compresses once per snapshot
+// (gzip) are both byte for byte the text rendered whole in memory, for an
+// exposition many times the buffer's size; a writer that fails stops the
+// stream with its error.
+func TestStreamedExposition(t *testing.T) {
+	snap, info := bigSnapshot(3, 200, 8, 4)
+	store := NewStoreProfile(ProfileFull)
+	store.SetSnapshot(snap, info)
+	p := store.cur.Load()
+	var whole bytes.Buffer
+	e := &textEmitter{b: &whole}
+	writeSLOs(e, snap, prepare(snap, info), ProfileFull)
+	writePolicy(e, snap, info, p.policy)
+	if whole.Len() < 8*flushSize {
+		t.Fatalf("the exposition holds %d bytes, too few to stream through several %d-byte flushes", whole.Len(), flushSize)
+	}
+	if n := strings.Count(whole.String(), "\nslo_sli_ratio{"); n != 3*200*8 {
+		t.Fatalf("%d slo_sli_ratio series, want %d", n, 3*200*8)
+	}
+	s := newServer(t, store, Options{})
+	for _, enc := range []string{"identity", "gzip"} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		body := rec.Body.Bytes()
+		if enc == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.HasSuffix(body, whole.Bytes()) {
+			t.Errorf("%s scrape: the body (%d bytes) does not end with the slo_* text rendered whole (%d bytes)", enc, len(body), whole.Len())
+		}
+	}
+	fail := errors.New("connection reset")
+	w := &failingWriter{after: 2, err: fail}
+	if err := writeText(w, p); !errors.Is(err, fail) {
+		t.Errorf("writeText on a failing writer: %v, want %v", err, fail)
+	}
+	if w.calls != 3 {
+		t.Errorf("writeText wrote %d times to a writer that failed on the 3rd, want 3 (no write after the error)", w.calls)
+	}
+}
+
+// failingWriter accepts after writes, then fails every write with err.
+type failingWriter struct {
+	after, calls int
+	err          error
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	w.calls++
+	if w.calls > w.after {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+// TestFirstReadyFreesMemory: Options.FirstReady (by default returning the
+// start-up backfill's memory to the OS) runs once, when the server first
+// becomes ready, not on every later publish nor after a later not-ready
+// spell.
+func TestFirstReadyFreesMemory(t *testing.T) {
+	calls := make(chan struct{}, 10)
+	s := newServer(t, NewStore(), Options{FirstReady: func() { calls <- struct{}{} }})
+	for _, ready := range []bool{false, false, true, true, false, true} {
+		s.SetReady(ready, "")
+	}
+	select {
+	case <-calls:
+	case <-time.After(10 * time.Second):
+		t.Fatal("memory was not freed when the server became ready")
+	}
+	s.SetReady(true, "")
+	time.Sleep(50 * time.Millisecond) // a second call, if any, runs in its own goroutine too
+	if n := len(calls); n != 0 {
+		t.Errorf("memory freed %d more times after the first ready", n)
+	}
+}

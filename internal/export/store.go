@@ -40,22 +40,21 @@ type Store struct {
 	history *History
 }
 
-// published is one snapshot with its metadata and the lazily rendered
-// text of its slo_* series, shared by every scrape until the next one.
+// published is one snapshot with its metadata and the compressed text of
+// its slo_* series, shared by every gzipped scrape until the next one.
 type published struct {
 	snap *evaluator.Snapshot
 	info map[string]SLOInfo
 	// policy is the store's policy when the snapshot was published; the
 	// slo_policy_* series of the snapshot use it.
 	policy policy.Policy
-	once   sync.Once
-	body   []byte
-	// sizeHint is the previous snapshot's text size, to allocate the
+	// sizeHint is the previous snapshot's compressed size, to allocate the
 	// buffer once. Atomic: the next SetSnapshot reads it while this
-	// snapshot's text may still be rendered.
+	// snapshot may still be compressed.
 	sizeHint atomic.Int64
-	// gzOnce and gz: body as one gzip member, made on the first gzipped
-	// scrape.
+	// gzOnce and gz: the slo_* text as one gzip member, made by warm or
+	// the first gzipped scrape. The uncompressed text is never held: a
+	// scrape without gzip streams it from the snapshot.
 	gzOnce sync.Once
 	gz     []byte
 	// profile selects the slo_* families rendered.
@@ -89,16 +88,12 @@ func (s *Store) SetSnapshot(snap *evaluator.Snapshot, info map[string]SLOInfo) {
 }
 
 // warm renders and compresses p's slo_* series off the scrape path, so that
-// a scrape serves bytes made once per snapshot instead of paying for them
-// inside Prometheus's scrape timeout. It gives up when a newer snapshot
-// replaced p first. A scrape that arrives before warm is done waits on the
-// same sync.Once and does not render twice.
+// a gzipped scrape serves bytes made once per snapshot instead of paying
+// for them inside Prometheus's scrape timeout. It gives up when a newer
+// snapshot replaced p first. A scrape that arrives before warm is done
+// waits on the same sync.Once and does not render twice.
 func (s *Store) warm(p *published) {
 	defer close(p.warmed)
-	if s.cur.Load() != p {
-		return
-	}
-	p.sloText()
 	if s.cur.Load() != p {
 		return
 	}

@@ -83,6 +83,8 @@ func Parse(r io.Reader, shortWindow string) ([]Row, error) {
 			row(l).BurnShort = &v
 		}
 	})
+	objectives := map[string]float64{}
+	each("slo_objective_ratio", func(l map[string]string, v float64) { objectives[l["slo"]] = v })
 	each("slo_error_budget_remaining_ratio", func(l map[string]string, v float64) { row(l).Remaining = &v })
 	each("slo_budget_zone", func(l map[string]string, v float64) {
 		if v == 1 {
@@ -108,6 +110,14 @@ func Parse(r io.Reader, shortWindow string) ([]Row, error) {
 			row(l).DataUp = v == 1
 		}
 	})
+	// The default metrics profile exports the SLI over the period only:
+	// the short window's is 1 - burn rate x (1 - objective).
+	for _, r := range rows {
+		if obj, ok := objectives[r.SLO]; ok && r.SLIShort == nil && r.BurnShort != nil {
+			v := 1 - *r.BurnShort*(1-obj)
+			r.SLIShort = &v
+		}
+	}
 	out := make([]Row, 0, len(rows))
 	for _, k := range slices.Sorted(maps.Keys(rows)) {
 		slices.Sort(rows[k].Firing)

@@ -2,6 +2,7 @@ package status
 
 import (
 	"flag"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -73,5 +74,40 @@ slo_data_up{slo="b",service="s"} 1
 	}
 	if _, err := Parse(strings.NewReader("not an exposition {"), "5m"); err == nil {
 		t.Error("junk accepted")
+	}
+}
+
+// TestShortSLIFromBurnRate: with the default metrics profile, which exports
+// the SLI over the period only, the short window's SLI is derived from its
+// burn rate and the objective: 998 good of 1000 events against 0.999 burn
+// at 2, so the SLI is 0.998. A window with its own SLI keeps it.
+func TestShortSLIFromBurnRate(t *testing.T) {
+	in := `# TYPE slo_objective_ratio gauge
+slo_objective_ratio{slo="a",service="s"} 0.999
+# TYPE slo_period_seconds gauge
+slo_period_seconds{slo="a",service="s"} 2.592e+06
+# TYPE slo_sli_ratio gauge
+slo_sli_ratio{slo="a",service="s",model="m",window="30d"} 0.9995
+slo_sli_ratio{slo="a",service="s",model="n",window="5m"} 0.5
+# TYPE slo_burn_rate gauge
+slo_burn_rate{slo="a",service="s",model="m",window="5m"} 2
+slo_burn_rate{slo="a",service="s",model="m",window="30d"} 0.5
+slo_burn_rate{slo="a",service="s",model="n",window="5m"} 500
+`
+	rows, err := Parse(strings.NewReader(in), "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"model=m": 998.0 / 1000, "model=n": 0.5}
+	if len(rows) != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+	for _, r := range rows {
+		if r.SLIShort == nil || math.Abs(*r.SLIShort-want[r.Group]) > 1e-12 {
+			t.Errorf("%s: SLIShort %v, want %v", r.Group, r.SLIShort, want[r.Group])
+		}
+	}
+	if rows[0].SLIPeriod == nil || *rows[0].SLIPeriod != 0.9995 {
+		t.Errorf("model=m: SLIPeriod %v, want 0.9995", rows[0].SLIPeriod)
 	}
 }

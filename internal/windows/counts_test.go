@@ -452,3 +452,62 @@ func TestSilenceAfterRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestSeenSeconds: buckets wider than 65,535 ms keep their seen time in
+// whole seconds (2 bytes) while every recorded interval is whole seconds,
+// and move to milliseconds, exactly, at the first that is not; the 1d and
+// 30d windows' seen time equals the sum of the recorded intervals' lengths
+// (brute force) before and after, and coverage follows.
+func TestSeenSeconds(t *testing.T) {
+	l := mustLayout(t, 30*time.Second, daemonWindows...)
+	c := l.New()
+	var seen int64 // ms recorded, all inside every long window
+	rec := func(from, to int64) {
+		t.Helper()
+		if err := c.Record(from, to, 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		seen += to - from
+	}
+	start := int64(100 * day)
+	tt := start
+	for range 200 {
+		rec(tt, tt+30*sec)
+		tt += 45 * sec // 15s gaps: coverage below 1
+	}
+	for i, r := range c.tiers {
+		if wantSec := r.res > maxSeen16; (r.b.seenSec != nil) != wantSec || r.b.seen32 != nil {
+			t.Fatalf("tier %d (%d ms buckets) after whole seconds: seconds %v, ms32 %v", i, r.res, r.b.seenSec != nil, r.b.seen32 != nil)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, w := range []time.Duration{24 * time.Hour, 30 * 24 * time.Hour} {
+			i := l.Index(w)
+			s := c.Sum(i, c.last)
+			if s.Seen != float64(seen) {
+				t.Errorf("%s: %s window seen %v ms, recorded %d ms", when, w, s.Seen, seen)
+			}
+			if got, want := c.Coverage(i, s), float64(seen)/float64(w.Milliseconds()); math.Abs(got-want) > 1e-12 {
+				t.Errorf("%s: %s coverage %v, want %v", when, w, got, want)
+			}
+		}
+	}
+	check("whole seconds")
+	rec(tt, tt+12345) // not whole seconds
+	tt += 12345
+	rec(tt+500, tt+30*sec+250)
+	for i, r := range c.tiers {
+		if r.res > maxSeen16 && (r.b.seenSec != nil || r.b.seen32 == nil) {
+			t.Fatalf("tier %d (%d ms buckets) after a fraction of a second: still in seconds", i, r.res)
+		}
+	}
+	check("after a fraction of a second")
+	var bytes int
+	for _, r := range c.tiers {
+		bytes += r.b.bytes()
+	}
+	if bytes > l.BytesPerGroup()+4*l.BucketCount() {
+		t.Errorf("%d bytes of buckets after widening the seen time, want <= %d", bytes, l.BytesPerGroup()+4*l.BucketCount())
+	}
+}

@@ -128,16 +128,18 @@ func (l *Layout) BucketCount() int {
 }
 
 // BytesPerGroup estimates the memory of one Counts of this layout while its
-// counts are whole numbers held as uint32 (see buckets): the bucket arrays
-// plus the per-window running totals. A tier that has gone wide (fractional
-// counts, or over 2^32-1 events in a bucket) adds 16 bytes per bucket.
+// counts are whole numbers held as uint32 and its recorded intervals whole
+// seconds (see buckets): the bucket arrays plus the per-window running
+// totals. A tier that has gone wide (fractional counts, or over 2^32-1
+// events in a bucket) adds 16 bytes per bucket; one whose buckets are over
+// 65,535 ms wide and saw an interval that is not whole seconds adds 4.
 func (l *Layout) BytesPerGroup() int {
 	const perWindow = 2*8 + 8 + 8 + 2*16 + 8 // range, ok, ops, compensated sums, seen
 	n := len(l.windows) * perWindow
 	for _, t := range l.tiers {
 		perBucket := 4 + 4 + 4 // good, valid uint32; seen uint32 ms
-		if t.res <= maxSeen16 {
-			perBucket = 4 + 4 + 2
+		if t.res <= maxSeenSec {
+			perBucket = 4 + 4 + 2 // seen uint16 ms or seconds
 		}
 		n += int(t.n) * perBucket
 	}

@@ -197,3 +197,22 @@ periodSeconds: {{ $p.periodSeconds }}
 timeoutSeconds: {{ $p.timeoutSeconds }}
 failureThreshold: {{ $p.failureThreshold }}
 {{- end -}}
+
+{{/*
+The exporter container's resources: .Values.resources, whose memory request
+and limit are computed from sizing.groups when it is above 0: request
+baseMiB + groups x kibPerGroup / 1024, limit limitPercent of the request
+(docs/deploy.md#sizing).
+*/}}
+{{- define "slo-exporter.resources" -}}
+{{- $r := deepCopy (.Values.resources | default dict) -}}
+{{- $s := .Values.sizing -}}
+{{- $groups := int64 ($s.groups | default 0) -}}
+{{- if gt $groups 0 -}}
+{{- $req := add (int64 $s.baseMiB) (div (mul $groups (int64 $s.kibPerGroup)) 1024) -}}
+{{- $lim := div (mul $req (int64 $s.limitPercent)) 100 -}}
+{{- $_ := set $r "requests" (merge (dict "memory" (printf "%dMi" $req)) (omit ($r.requests | default dict) "memory")) -}}
+{{- $_ := set $r "limits" (merge (dict "memory" (printf "%dMi" $lim)) (omit ($r.limits | default dict) "memory")) -}}
+{{- end -}}
+{{- toYaml $r -}}
+{{- end -}}

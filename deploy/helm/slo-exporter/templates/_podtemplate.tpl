@@ -82,7 +82,7 @@ spec:
       securityContext:
         {{- toYaml .Values.securityContext | nindent 8 }}
       resources:
-        {{- toYaml .Values.resources | nindent 8 }}
+        {{- include "slo-exporter.resources" . | nindent 8 }}
       volumeMounts:
         - name: config
           mountPath: {{ include "slo-exporter.configDir" . }}
