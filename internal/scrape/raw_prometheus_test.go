@@ -356,12 +356,13 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 			t.Fatal(err)
 		}
 		// 200 expressions, of which the 100 valid ones are read (they hold
-		// the good series): one resets() probe of the history older than
-		// the fine tier, through the union of the 100 selectors (they
-		// differ only in slo), two count_over_time probes of the rest (64
-		// expressions to a query), and nothing else.
-		if prog.Queries != 3 || prog.Points != 0 || prog.StepsDone != prog.StepsTotal {
-			t.Errorf("empty history: %+v, want 3 probe queries and no samples", prog)
+		// the good series): resets() probes of the history older than the
+		// fine tier through unions of the 100 selectors (they differ only
+		// in slo; coarseMaxUnion to a union), count_over_time probes of
+		// the rest (probeBatch expressions to a query), and nothing else.
+		want := (100+coarseMaxUnion-1)/coarseMaxUnion + (100+probeBatch-1)/probeBatch
+		if prog.Queries != want || prog.Points != 0 || prog.StepsDone != prog.StepsTotal {
+			t.Errorf("empty history: %+v, want %d probe queries and no samples", prog, want)
 		}
 		if r := ep.Tick(ctx, Tend.Add(liveInterval)); r.Down != 0 || r.Queries != 100 {
 			t.Errorf("first tick after an empty backfill: %+v", r)
