@@ -207,7 +207,7 @@ const contentTypeText = "text/plain; version=0.0.4; charset=utf-8"
 func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentTypeText)
 	p := s.store.cur.Load()
-	head := s.head(p)
+	head := s.head()
 	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		if _, err := w.Write(head); err == nil {
 			_ = writeText(w, p)
@@ -232,7 +232,7 @@ func (s *Server) serveText(w http.ResponseWriter, r *http.Request) {
 // head renders everything but the slo_* series: what is registered on the
 // server's registry, that is the Go and process collectors and the
 // self-metrics.
-func (s *Server) head(p *published) []byte {
+func (s *Server) head() []byte {
 	var b bytes.Buffer
 	mfs, err := s.reg.Gather()
 	if err != nil {
@@ -248,7 +248,7 @@ func (s *Server) head(p *published) []byte {
 // implementation to w; Push and tests use it.
 func (s *Server) WriteText(w io.Writer) error {
 	p := s.store.cur.Load()
-	if _, err := w.Write(s.head(p)); err != nil {
+	if _, err := w.Write(s.head()); err != nil {
 		return err
 	}
 	return writeText(w, p)

@@ -514,11 +514,7 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *B
 	cq0 := batch.cqs[0]
 	// Z first: a query without any series in it has no sample from the
 	// first boundary's lookback on, and needs no V.
-	r := func(sel string) string { return RangeSelector(sel, cq0.slot+coarseLookback.Milliseconds()) }
-	// sum_over_time is NaN when a sample is: the tracker skips NaN samples,
-	// which hide a drop from resets().
-	z := func(sel string) string { return "resets(" + r(sel) + ") + 0 * sum_over_time(" + r(sel) + ")" }
-	if err := p.coarseReadOne(ctx, batch, z, cq0.slotEnd(0), cq0.slotEnd(cq0.nz-1), cq0.slot, readZ, prog); err != nil {
+	if err := p.coarseReadOne(ctx, batch, drops(cq0.slot), cq0.slotEnd(0), cq0.slotEnd(cq0.nz-1), cq0.slot, readZ, prog); err != nil {
 		return err
 	}
 	live := batch.subset(func(cq *coarseQuery) bool { return len(cq.series) > 0 })
@@ -541,32 +537,28 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *B
 				return err
 			}
 		}
-		// M, for the queries with a slot of exactly one drop before mid:
-		// the value before that drop (see oneReset).
-		// L, for the queries with a drop before mid: the drops Z counts in
-		// its 5 minutes before each slot.
-		if dropped := live.subset((*coarseQuery).hasDropBeforeMid); len(dropped.cqs) > 0 && cq0.mid-cq0.slot >= cq0.first {
-			if err := p.coarseReadOne(ctx, dropped, lookback, cq0.first, cq0.mid-cq0.slot, cq0.slot, readL, prog); err != nil {
-				return err
+		// For the queries with a drop before mid: L, the drops Z counts in
+		// its 5 minutes before each slot, and M, the value before a slot's
+		// one drop (see oneReset).
+		if dropped := live.subset(func(cq *coarseQuery) bool { return cq.hasDrop(false) }); len(dropped.cqs) > 0 {
+			if cq0.mid-cq0.slot >= cq0.first {
+				if err := p.coarseReadOne(ctx, dropped, lookback, cq0.first, cq0.mid-cq0.slot, cq0.slot, readL, prog); err != nil {
+					return err
+				}
 			}
-		}
-		reset := live.subset((*coarseQuery).hasOneReset)
-		if len(reset.cqs) > 0 {
 			m := func(sel string) string { return "max_over_time(" + RangeSelector(sel, cq0.slot) + ")" }
-			if err := p.coarseReadOne(ctx, reset, m, cq0.slotEnd(0), cq0.mid, cq0.slot, readM, prog); err != nil {
+			if err := p.coarseReadOne(ctx, dropped, m, cq0.slotEnd(0), cq0.mid, cq0.slot, readM, prog); err != nil {
 				return err
 			}
 		}
 	}
 	// Z and M per 5-minute bucket, for the queries with a drop after mid
 	// (see fineResolve).
-	fine := live.subset((*coarseQuery).hasMidDrop)
+	fine := live.subset(func(cq *coarseQuery) bool { return cq.hasDrop(true) })
 	if len(fine.cqs) == 0 || cq0.cutM <= cq0.mid {
 		return nil
 	}
-	r5 := func(sel string) string { return RangeSelector(sel, midMs+coarseLookback.Milliseconds()) }
-	z5 := func(sel string) string { return "resets(" + r5(sel) + ") + 0 * sum_over_time(" + r5(sel) + ")" }
-	if err := p.coarseReadOne(ctx, fine, z5, cq0.mid+midMs, cq0.cutM, midMs, readZ5, prog); err != nil {
+	if err := p.coarseReadOne(ctx, fine, drops(midMs), cq0.mid+midMs, cq0.cutM, midMs, readZ5, prog); err != nil {
 		return err
 	}
 	if err := p.coarseReadOne(ctx, fine, lookback, cq0.mid, cq0.cutM-midMs, midMs, readL5, prog); err != nil {
@@ -576,16 +568,28 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *B
 	return p.coarseReadOne(ctx, fine, m5, cq0.mid+midMs, cq0.cutM, midMs, readM5, prog)
 }
 
-// hasMidDrop reports whether some series has a drop in a slot after mid.
-func (cq *coarseQuery) hasMidDrop() bool {
+// hasDrop reports whether some series has a drop in a slot after mid
+// (afterMid), or in one ending at or before it.
+func (cq *coarseQuery) hasDrop(afterMid bool) bool {
 	for _, cs := range cq.series {
 		for j, z := range cs.zs {
-			if z >= 1 && !math.IsInf(float64(z), 0) && cq.slotEnd(j) > cq.mid {
+			if z >= 1 && !math.IsInf(float64(z), 0) && (cq.slotEnd(j) > cq.mid) == afterMid {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// drops is the Z read over spans of span ms plus the lookback: the drops
+// between consecutive samples, plus 0 * sum_over_time, which is NaN when a
+// sample is (the tracker skips NaN samples, which hide a drop from
+// resets()).
+func drops(span int64) func(sel string) string {
+	return func(sel string) string {
+		r := RangeSelector(sel, span+coarseLookback.Milliseconds())
+		return "resets(" + r + ") + 0 * sum_over_time(" + r + ")"
+	}
 }
 
 // coarseRead is what one coarse range query reads.
@@ -604,19 +608,6 @@ const (
 // lookback is the L read: the drops in the 5 minutes up to each point.
 func lookback(sel string) string {
 	return "resets(" + RangeSelector(sel, coarseLookback.Milliseconds()) + ")"
-}
-
-// hasDropBeforeMid reports whether some series has a drop in a slot
-// ending at or before mid.
-func (cq *coarseQuery) hasDropBeforeMid() bool {
-	for _, cs := range cq.series {
-		for j, z := range cs.zs {
-			if z >= 1 && !math.IsInf(float64(z), 0) && cq.slotEnd(j) <= cq.mid {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // inside returns the drops of slot j in the slot itself: Z minus what Z
@@ -644,12 +635,6 @@ func (cq *coarseQuery) hasPre(j int) bool {
 		}
 	}
 	return false
-}
-
-// hasOneReset reports whether some series has a slot ending at or before
-// mid that may hold exactly one drop (Z minus L, known only later, is 1).
-func (cq *coarseQuery) hasOneReset() bool {
-	return cq.hasDropBeforeMid()
 }
 
 // coarseReadOne runs one range query of f(sel), sel the batch's selector,
@@ -785,7 +770,7 @@ func nanSlice(n int) []float64 {
 // many are.
 func (cq *coarseQuery) classify(p *Puller) {
 	cq.dirty = make([]bool, cq.nz)
-	maxRate := p.maxRate()
+	maxRate := p.cfg.MaxIncreaseRate
 	for _, cs := range cq.series {
 		if cs.metric == nil {
 			// Seen by Z only: samples, but never within 5 minutes before a
@@ -921,9 +906,6 @@ func (cs *coarseSeries) fineResolve(cq *coarseQuery, lo, hi int, maxRate float64
 	}
 	return true
 }
-
-// maxRate is the counter trackers' rate bound (0: none).
-func (p *Puller) maxRate() float64 { return p.cfg.MaxIncreaseRate }
 
 // coarseSteps replays the coarse queries hour by hour: every query's head
 // (raw steps from its start to its first boundary), then each hour either

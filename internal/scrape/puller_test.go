@@ -107,6 +107,16 @@ func checkExact(t *testing.T, h *history, eng *evaluator.Engine, T time.Time) *e
 // sameWindows fails when two snapshots' window counts differ.
 func sameWindows(t *testing.T, a, b *evaluator.Snapshot) {
 	t.Helper()
+	compareWindows(t, a, b, 1e-6, 1e-9)
+}
+
+// compareWindows fails unless two snapshots have the same SLOs and groups,
+// and every window's events within eventTol and coverage within covTol.
+func compareWindows(t *testing.T, a, b *evaluator.Snapshot, eventTol, covTol float64) {
+	t.Helper()
+	if len(a.SLOs) != len(b.SLOs) {
+		t.Fatalf("%d SLOs vs %d", len(a.SLOs), len(b.SLOs))
+	}
 	for si := range a.SLOs {
 		ga, gb := a.SLOs[si].Groups, b.SLOs[si].Groups
 		if len(ga) != len(gb) {
@@ -116,7 +126,7 @@ func sameWindows(t *testing.T, a, b *evaluator.Snapshot) {
 		for gi := range ga {
 			for wi := range ga[gi].Windows {
 				wa, wb := ga[gi].Windows[wi], gb[gi].Windows[wi]
-				if math.Abs(wa.Good-wb.Good) > 1e-6 || math.Abs(wa.Valid-wb.Valid) > 1e-6 || math.Abs(wa.Coverage-wb.Coverage) > 1e-9 {
+				if math.Abs(wa.Good-wb.Good) > eventTol || math.Abs(wa.Valid-wb.Valid) > eventTol || math.Abs(wa.Coverage-wb.Coverage) > covTol {
 					t.Errorf("slo %d group %v window %s: %+v vs %+v", si, ga[gi].Labels, fmtDur(a.SLOs[si].Windows[wi]), wa, wb)
 				}
 			}
