@@ -334,28 +334,39 @@ func (p *Puller) backfillChunks(ctx context.Context, bqs []*backfillQuery, start
 
 // readBackfillChunk reads the chunk cs..ce of every read rqs at once (a raw
 // query its samples after b.after, a sampled one its values at each step
-// from its start), and counts the queries and samples in the puller's
-// counters and prog. It returns one matrix per read, or the first error.
+// from its start), raw queries that start reading together through unions
+// (see "Union reads"), and counts the requests and samples in the puller's
+// counters and prog. A union that fails in a way a smaller read may not is
+// read again query by query. It returns one matrix per read, or the first
+// error.
 func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs, ce int64, prog *BackfillProgress) ([]model.Matrix, error) {
 	mats := make([]model.Matrix, len(rqs))
-	errs := make([]error, len(rqs))
-	p.fanout(len(rqs), func(i int) {
-		b := rqs[i]
-		q := p.queries[b.qi]
-		if q.raw {
-			mats[i], errs[i] = p.q.RawSamples(ctx, q.expr, time.UnixMilli(b.after), time.UnixMilli(ce))
-			return
-		}
-		mats[i], errs[i] = p.q.QueryRange(ctx, q.expr, time.UnixMilli(max(cs, b.start)), time.UnixMilli(ce), p.cfg.Interval)
-	})
-	for i, b := range rqs {
-		p.c.queries++
-		prog.Queries++
-		if errs[i] != nil {
+	reads := p.backfillReads(rqs)
+	for len(reads) > 0 {
+		errs := make([]error, len(reads))
+		p.fanout(len(reads), func(i int) { errs[i] = p.readBackfillUnion(ctx, rqs, reads[i], cs, ce, mats) })
+		var retry []union
+		for i, err := range errs {
+			p.c.queries++
+			prog.Queries++
+			if err == nil {
+				continue
+			}
 			p.c.queryErrors++
+			if len(reads[i].members) > 1 && splitMayHelp(err) && ctx.Err() == nil {
+				p.refusedUnions[reads[i].sel] = true
+				for _, m := range reads[i].members {
+					retry = append(retry, union{members: []int{m}})
+				}
+				continue
+			}
+			b := rqs[reads[i].members[0]]
 			return nil, fmt.Errorf("backfill chunk %s..%s: %w",
-				time.UnixMilli(max(cs, b.start)).UTC().Format(time.RFC3339), time.UnixMilli(ce).UTC().Format(time.RFC3339), errs[i])
+				time.UnixMilli(max(cs, b.start)).UTC().Format(time.RFC3339), time.UnixMilli(ce).UTC().Format(time.RFC3339), err)
 		}
+		reads = retry
+	}
+	for i, b := range rqs {
 		pts := matrixSamples(mats[i])
 		p.c.points += uint64(pts)
 		prog.Points += uint64(pts)
@@ -365,6 +376,75 @@ func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs
 		}
 	}
 	return mats, nil
+}
+
+// backfillReads plans the requests of a chunk: unions of the raw reads of
+// rqs that read from the same time on, at most coarseMaxUnion to one (the
+// chunk is sized for all of them, so a union holds no more than its
+// members would), and every other read alone; a union that failed before
+// where its members might not is not sent again. Members index rqs.
+func (p *Puller) backfillReads(rqs []*backfillQuery) []union {
+	byAfter := map[int64][]int{}
+	var afters []int64
+	var out []union
+	for i, b := range rqs {
+		if !p.queries[b.qi].raw || p.cfg.NoSharedReads {
+			out = append(out, union{members: []int{i}})
+			continue
+		}
+		if _, ok := byAfter[b.after]; !ok {
+			afters = append(afters, b.after)
+		}
+		byAfter[b.after] = append(byAfter[b.after], i)
+	}
+	for _, a := range afters {
+		idx := byAfter[a]
+		exprs := make([]string, len(idx))
+		for j, i := range idx {
+			exprs[j] = p.queries[rqs[i].qi].expr
+		}
+		for _, u := range planUnions(exprs, unionLimits{maxMembers: coarseMaxUnion}) {
+			u.sel = u.selector(exprs)
+			for j, m := range u.members {
+				u.members[j] = idx[m]
+			}
+			if !p.refusedUnions[u.sel] {
+				out = append(out, u)
+				continue
+			}
+			for _, m := range u.members {
+				out = append(out, union{members: []int{m}})
+			}
+		}
+	}
+	return out
+}
+
+// readBackfillUnion reads one request of a chunk into mats (per read of
+// rqs).
+func (p *Puller) readBackfillUnion(ctx context.Context, rqs []*backfillQuery, u union, cs, ce int64, mats []model.Matrix) error {
+	b := rqs[u.members[0]]
+	q := p.queries[b.qi]
+	if !q.raw {
+		m, err := p.q.QueryRange(ctx, q.expr, time.UnixMilli(max(cs, b.start)), time.UnixMilli(ce), p.cfg.Interval)
+		mats[u.members[0]] = m
+		return err
+	}
+	sel := q.expr
+	if len(u.members) > 1 {
+		sel = u.sel
+	}
+	m, err := p.q.RawSamples(ctx, sel, time.UnixMilli(b.after), time.UnixMilli(ce))
+	if err != nil || len(u.members) == 1 {
+		mats[u.members[0]] = m
+		return err
+	}
+	for _, ss := range m {
+		if i := u.of(ss.Metric); i >= 0 {
+			mats[u.members[i]] = append(mats[u.members[i]], ss)
+		}
+	}
+	return nil
 }
 
 // replayBackfillChunk transposes the matrices mats of the chunk's reads

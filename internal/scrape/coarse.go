@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metricsql"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 
@@ -354,7 +350,7 @@ func (p *Puller) coarseRead(ctx context.Context, cqs []*coarseQuery, prog *Backf
 			}
 			for _, cq := range batches[i].cqs {
 				clear(cq.series)
-				retry = append(retry, coarseBatch{cqs: []*coarseQuery{cq}})
+				retry = append(retry, single(cq))
 			}
 		}
 		batches = retry
@@ -363,132 +359,53 @@ func (p *Puller) coarseRead(ctx context.Context, cqs []*coarseQuery, prog *Backf
 }
 
 // coarseBatch is queries read by one request per kind of read: one query,
-// or queries whose selectors differ only in the value of one equality
-// matcher on label, read through one selector that matches all those
-// values (a union: l=~"v1|v2|...") and split by that label's value.
-// Joining selectors with "or" instead costs Prometheus a pass over the
-// accumulated answer at every step: 64 selectors joined so took 6.4 s
-// where their union took 1.0 s on the 31-day benchmark.
+// or a union of queries (see "Union reads").
 type coarseBatch struct {
-	cqs   []*coarseQuery
-	label string   // "" for one query
-	vals  []string // per query, its value of label
+	cqs []*coarseQuery
+	u   union // members index cqs
 }
 
 // coarseMaxUnion is how many queries one union reads.
 const coarseMaxUnion = 64
 
 // coarseBatches groups queries (of one first boundary) into unions where
-// their selectors allow it, and single reads otherwise. Each query joins
-// the union, among those it could join (one per label it matches with
-// =), that the most queries could join.
+// their selectors allow it, and single reads otherwise.
 func (p *Puller) coarseBatches(cqs []*coarseQuery) []coarseBatch {
-	type cand struct{ key, label, value string }
-	cands := make([][]cand, len(cqs))
-	count := map[string]int{}
+	exprs := make([]string, len(cqs))
 	for i, cq := range cqs {
-		ms, ok := selectorMatchers(p.queries[cq.qi].expr)
-		if !ok {
-			continue
-		}
-		canon := make([]string, len(ms))
-		for j, m := range ms {
-			canon[j] = matcherString(m)
-		}
-		for j, m := range ms {
-			if m.Label == model.MetricNameLabel || m.IsNegative || m.IsRegexp {
-				continue
-			}
-			rest := slices.Concat(canon[:j], canon[j+1:])
-			slices.Sort(rest)
-			key := m.Label + "\x00" + strings.Join(rest, ",")
-			cands[i] = append(cands[i], cand{key, m.Label, m.Value})
-			count[key]++
-		}
+		exprs[i] = p.queries[cq.qi].expr
 	}
-	groups := map[string][]*coarseQuery{}
-	values := map[string][]string{}
-	labels := map[string]string{}
-	var keys []string
-	var out []coarseBatch
-	for i, cq := range cqs {
-		best := cand{}
-		for _, c := range cands[i] {
-			if count[c.key] > count[best.key] || (count[c.key] == count[best.key] && c.key < best.key) {
-				best = c
-			}
+	plans := planUnions(exprs, unionLimits{maxMembers: coarseMaxUnion})
+	out := make([]coarseBatch, len(plans))
+	for i, u := range plans {
+		b := coarseBatch{cqs: make([]*coarseQuery, len(u.members)), u: u}
+		for j, m := range u.members {
+			b.cqs[j] = cqs[m]
+			b.u.members[j] = j
 		}
-		if count[best.key] < 2 {
-			out = append(out, coarseBatch{cqs: []*coarseQuery{cq}})
-			continue
-		}
-		if _, ok := groups[best.key]; !ok {
-			keys = append(keys, best.key)
-		}
-		groups[best.key] = append(groups[best.key], cq)
-		values[best.key] = append(values[best.key], best.value)
-		labels[best.key] = best.label
-	}
-	for _, k := range keys {
-		g, v := groups[k], values[k]
-		if len(g) == 1 { // the others chose other unions
-			out = append(out, coarseBatch{cqs: g})
-			continue
-		}
-		for len(g) > 0 {
-			n := min(len(g), coarseMaxUnion)
-			out = append(out, coarseBatch{cqs: g[:n], label: labels[k], vals: v[:n]})
-			g, v = g[n:], v[n:]
-		}
+		out[i] = b
 	}
 	return out
 }
 
-// matcherString renders one matcher as PromQL writes it.
-func matcherString(m metricsql.LabelFilter) string {
-	op := "="
-	switch {
-	case m.IsRegexp && m.IsNegative:
-		op = "!~"
-	case m.IsRegexp:
-		op = "=~"
-	case m.IsNegative:
-		op = "!="
-	}
-	return m.Label + op + strconv.Quote(m.Value)
+// single returns the batch that reads cq alone.
+func single(cq *coarseQuery) coarseBatch {
+	return coarseBatch{cqs: []*coarseQuery{cq}, u: union{members: []int{0}}}
 }
 
 // selector returns the selector a batch reads: the query's own, or the
 // union of the batch's selectors over its label.
 func (b coarseBatch) selector(p *Puller) string {
-	if b.label == "" {
-		return p.queries[b.cqs[0].qi].expr
+	exprs := make([]string, len(b.cqs))
+	for i, cq := range b.cqs {
+		exprs[i] = p.queries[cq.qi].expr
 	}
-	ms, _ := selectorMatchers(p.queries[b.cqs[0].qi].expr)
-	var parts []string
-	skipped := false
-	for _, m := range ms {
-		if !skipped && m.Label == b.label && !m.IsNegative && !m.IsRegexp && m.Value == b.vals[0] {
-			skipped = true
-			continue
-		}
-		parts = append(parts, matcherString(m))
-	}
-	quoted := make([]string, len(b.vals))
-	for i, v := range b.vals {
-		quoted[i] = regexp.QuoteMeta(v)
-	}
-	parts = append(parts, b.label+"=~"+strconv.Quote(strings.Join(quoted, "|")))
-	return "{" + strings.Join(parts, ",") + "}"
+	return b.u.selector(exprs)
 }
 
 // of returns the query of the batch a series belongs to, or nil.
 func (b coarseBatch) of(m model.Metric) *coarseQuery {
-	if b.label == "" {
-		return b.cqs[0]
-	}
-	v := string(m[model.LabelName(b.label)])
-	if i := slices.Index(b.vals, v); i >= 0 {
+	if i := b.u.of(m); i >= 0 {
 		return b.cqs[i]
 	}
 	return nil
@@ -496,16 +413,22 @@ func (b coarseBatch) of(m model.Metric) *coarseQuery {
 
 // subset returns the batch of the queries of b that keep reports true for.
 func (b coarseBatch) subset(keep func(*coarseQuery) bool) coarseBatch {
-	out := coarseBatch{label: b.label}
+	var cqs []*coarseQuery
+	var members []int
+	var vals []string
 	for i, cq := range b.cqs {
 		if keep(cq) {
-			out.cqs = append(out.cqs, cq)
-			if b.label != "" {
-				out.vals = append(out.vals, b.vals[i])
+			members = append(members, len(cqs))
+			cqs = append(cqs, cq)
+			if b.u.label != "" {
+				vals = append(vals, b.u.vals[i])
 			}
 		}
 	}
-	return out
+	if b.u.label == "" || len(cqs) == 0 {
+		return coarseBatch{cqs: cqs, u: union{members: members}}
+	}
+	return coarseBatch{cqs: cqs, u: newUnion(members, b.u.label, vals)}
 }
 
 // coarseReadBatch runs the V and Z range queries of one batch (queries

@@ -25,24 +25,24 @@ func TestCoarseBatches(t *testing.T) {
 		cqs = append(cqs, &coarseQuery{qi: i})
 	}
 	batches := p.coarseBatches(cqs)
-	var union *coarseBatch
+	var ub *coarseBatch
 	singles := map[string]bool{}
 	for i := range batches {
 		b := batches[i]
-		if b.label == "" {
+		if b.u.label == "" {
 			singles[p.queries[b.cqs[0].qi].expr] = true
 			continue
 		}
-		if union != nil {
-			t.Fatalf("two unions: %+v and %+v", *union, b)
+		if ub != nil {
+			t.Fatalf("two unions: %+v and %+v", *ub, b)
 		}
-		union = &b
+		ub = &b
 	}
-	if union == nil || union.label != "service" || len(union.cqs) != 3 {
+	if ub == nil || ub.u.label != "service" || len(ub.cqs) != 3 {
 		t.Fatalf("want one union over service of the first three selectors, got %+v", batches)
 	}
 	want := `{__name__="http_requests_total",job="api",service=~"a|b\\.c\\|d|"}`
-	if got := union.selector(p); got != want {
+	if got := ub.selector(p); got != want {
 		t.Errorf("union selector %s, want %s", got, want)
 	}
 	for _, tc := range []struct {
@@ -54,7 +54,7 @@ func TestCoarseBatches(t *testing.T) {
 		{model.Metric{"job": "api"}, 2},
 		{model.Metric{"job": "api", "service": "zzz"}, -1},
 	} {
-		got := union.of(tc.m)
+		got := ub.of(tc.m)
 		switch {
 		case tc.want < 0 && got != nil:
 			t.Errorf("%v: query %d, want none", tc.m, got.qi)

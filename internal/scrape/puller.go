@@ -107,6 +107,10 @@ type Puller struct {
 	scratch    []*entry
 	stepsSince int
 	overlap    int64 // ms a tick reads before its previous pull
+	reads      []union
+	// refusedUnions are the selectors of backfill unions that failed in a
+	// way their members alone might not: never sent again.
+	refusedUnions map[string]bool
 
 	c       internalStats
 	statsMu sync.Mutex
@@ -356,6 +360,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 	}
 	p.overlap = p.iv
 	p.client = q
+	p.refusedUnions = map[string]bool{}
 	idx := planIndex{queries: map[string]int{}, sources: map[string]int{}, usedSLO: map[int]bool{}}
 	var errs []error
 	for ti := range targets {
@@ -375,6 +380,7 @@ func NewPuller(q Querier, eng *evaluator.Engine, targets []Target, cfg PullerCon
 		}
 	}
 	p.alignReadPeriods()
+	p.planReads()
 	p.publish()
 	return p, nil
 }
@@ -516,8 +522,8 @@ func (p *Puller) Queries() []string {
 type TickResult struct {
 	// Time is the pinned evaluation time.
 	Time time.Time
-	// Queries is the number of instant queries issued; Failed how many
-	// failed.
+	// Queries is the number of requests sent (a union of selectors is
+	// one; see "Union reads"); Failed how many failed.
 	Queries, Failed int
 	// Errors are the failed queries' errors (*QueryError) and source
 	// errors such as a missing le boundary.
@@ -546,14 +552,9 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 	start := time.Now()
 	tms := t.UnixMilli()
 	res := TickResult{Time: t}
-	for _, q := range p.queries {
-		if q.parent < 0 {
-			res.Queries++
-		}
-	}
-	pulled, npts, errs := p.pullAll(ctx, t)
+	pulled, npts, errs, sent := p.pullAll(ctx, t)
 	p.c.ticks++
-	ok, inputs := p.tickInputs(pulled, npts, errs, &res)
+	ok, inputs := p.tickInputs(pulled, npts, errs, sent, &res)
 	p.backfillGaps(ctx, t, ok, &res)
 	p.step(tms, inputs, ok)
 	p.setDataUp(ok, &res)
@@ -562,29 +563,19 @@ func (p *Puller) Tick(ctx context.Context, t time.Time) TickResult {
 	return res
 }
 
-// pullAll reads every query at the pinned time t, at most cfg.Fanout at
-// once: a raw query its samples since rawFrom, a sampled one its value at
-// t. A query read with its parent gets its part of the parent's read, or
-// the parent's error. It returns per query the points, the samples read
-// (0 for those read with their parent) and the error.
-func (p *Puller) pullAll(ctx context.Context, t time.Time) (pulled [][]point, npts []int, errs []error) {
-	tms := t.UnixMilli()
+// pullAll reads every query at the pinned time t through the tick's reads
+// (see planReads), at most cfg.Fanout at once: a raw query its samples
+// since rawFrom, a sampled one its value at t. A query read with its
+// parent gets its part of the parent's read, or the parent's error. It
+// returns per query the points, the samples read (0 for those read with
+// their parent) and the error, and the error (nil: success) of every
+// request sent.
+func (p *Puller) pullAll(ctx context.Context, t time.Time) (pulled [][]point, npts []int, errs, sent []error) {
 	pulled = make([][]point, len(p.queries))
 	errs = make([]error, len(p.queries))
 	npts = make([]int, len(p.queries))
-	p.fanout(len(p.queries), func(i int) {
-		q := p.queries[i]
-		if q.parent >= 0 {
-			return // read with its parent
-		}
-		if q.raw {
-			m, err := p.q.RawSamples(ctx, q.expr, time.UnixMilli(p.rawFrom(i, tms)), t)
-			pulled[i], npts[i], errs[i] = matrixPoints(m), matrixSamples(m), err
-			return
-		}
-		v, err := p.q.Query(ctx, q.expr, t)
-		pulled[i], npts[i], errs[i] = vectorPoints(v, tms), len(v), err
-	})
+	sent = p.readAll(ctx, t, p.reads, pulled, npts, errs)
+	sent = append(sent, p.splitFailedUnions(ctx, t, pulled, npts, errs)...)
 	for qi, q := range p.queries {
 		if q.parent >= 0 {
 			errs[qi] = errs[q.parent]
@@ -593,31 +584,132 @@ func (p *Puller) pullAll(ctx context.Context, t time.Time) (pulled [][]point, np
 			}
 		}
 	}
-	return pulled, npts, errs
+	return pulled, npts, errs, sent
+}
+
+// readAll sends reads, filling pulled, npts and errs of their queries, and
+// returns each read's error.
+func (p *Puller) readAll(ctx context.Context, t time.Time, reads []union, pulled [][]point, npts []int, errs []error) []error {
+	tms := t.UnixMilli()
+	sent := make([]error, len(reads))
+	p.fanout(len(reads), func(ri int) {
+		r := reads[ri]
+		if q := p.queries[r.members[0]]; !q.raw {
+			v, err := p.q.Query(ctx, q.expr, t)
+			qi := r.members[0]
+			pulled[qi], npts[qi], errs[qi], sent[ri] = vectorPoints(v, tms), len(v), err, err
+			return
+		}
+		from := tms
+		for _, qi := range r.members {
+			from = min(from, p.rawFrom(qi, tms))
+		}
+		m, err := p.q.RawSamples(ctx, r.sel, time.UnixMilli(from), t)
+		sent[ri] = err
+		for _, qi := range r.members {
+			errs[qi] = err // a retry's answer replaces its union's error
+		}
+		if err != nil {
+			return
+		}
+		if len(r.members) == 1 {
+			qi := r.members[0]
+			pulled[qi], npts[qi] = matrixPoints(m), matrixSamples(m)
+			return
+		}
+		for _, ss := range m {
+			if i := r.of(ss.Metric); i >= 0 {
+				qi := r.members[i]
+				pulled[qi] = append(pulled[qi], point{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values, hists: ss.Histograms})
+				npts[qi] += len(ss.Values) + len(ss.Histograms)
+			}
+		}
+	})
+	return sent
+}
+
+// splitFailedUnions reads again, one by one, the members of every union
+// whose read failed in a way a smaller read may not (the answer was
+// refused, or the server rejected the request: too many series, too long a
+// selector). When one of them succeeds alone, the union is what failed:
+// it is replaced by single reads for good, and logged. When all fail, the
+// server is what failed, and the union is kept.
+func (p *Puller) splitFailedUnions(ctx context.Context, t time.Time, pulled [][]point, npts []int, errs []error) []error {
+	var retry []union
+	var from []int // index in p.reads of each retried union
+	for ri, r := range p.reads {
+		if len(r.members) < 2 || errs[r.members[0]] == nil || !splitMayHelp(errs[r.members[0]]) {
+			continue
+		}
+		from = append(from, ri)
+		for _, qi := range r.members {
+			retry = append(retry, union{members: []int{qi}, sel: p.queries[qi].expr})
+		}
+	}
+	if len(retry) == 0 || ctx.Err() != nil {
+		return nil
+	}
+	sent := p.readAll(ctx, t, retry, pulled, npts, errs)
+	var keep []union
+	split := map[int]bool{}
+	for _, ri := range from {
+		r := p.reads[ri]
+		for _, qi := range r.members {
+			if errs[qi] == nil {
+				split[ri] = true
+				break
+			}
+		}
+		if split[ri] {
+			p.log.Info("a union read failed where its selectors read alone succeed: reading them one by one from now on",
+				zap.String("union", r.sel), zap.Int("selectors", len(r.members)))
+		}
+	}
+	for ri, r := range p.reads {
+		if !split[ri] {
+			keep = append(keep, r)
+			continue
+		}
+		for _, qi := range r.members {
+			keep = append(keep, union{members: []int{qi}, sel: p.queries[qi].expr})
+		}
+	}
+	p.reads = keep
+	return sent
+}
+
+// splitMayHelp reports whether a union's failure may be the union's own:
+// an answer refused or over a limit, or a request the server rejected.
+func splitMayHelp(err error) bool {
+	switch ReasonOf(err) {
+	case ReasonBadResponse, ReasonBadData, ReasonHTTP4xx:
+		return true
+	}
+	return false
 }
 
 // tickInputs hands each source the points of its query, ok when the query
-// succeeded, and counts the queries, their failures (also in res) and the
-// samples read.
-func (p *Puller) tickInputs(pulled [][]point, npts []int, errs []error, res *TickResult) (ok []bool, inputs [][]point) {
+// succeeded, and counts the requests sent, their failures (also in res)
+// and the samples read.
+func (p *Puller) tickInputs(pulled [][]point, npts []int, errs, sent []error, res *TickResult) (ok []bool, inputs [][]point) {
+	for _, err := range sent {
+		p.c.queries++
+		res.Queries++
+		if err != nil {
+			p.c.queryErrors++
+			res.Failed++
+			res.Errors = append(res.Errors, err)
+		}
+	}
 	ok = make([]bool, len(p.sources))
 	inputs = make([][]point, len(p.sources))
 	for qi, q := range p.queries {
-		if q.parent >= 0 {
-			for _, si := range q.sources {
-				ok[si] = errs[qi] == nil
-				inputs[si] = pulled[qi]
-			}
-			continue
-		}
-		p.c.queries++
 		if errs[qi] != nil {
-			p.c.queryErrors++
-			res.Failed++
-			res.Errors = append(res.Errors, errs[qi])
 			continue
 		}
-		p.c.points += uint64(npts[qi])
+		if q.parent < 0 {
+			p.c.points += uint64(npts[qi])
+		}
 		for _, si := range q.sources {
 			ok[si] = true
 			inputs[si] = pulled[qi]

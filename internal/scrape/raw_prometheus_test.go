@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,28 +91,63 @@ const (
 	liveValid = `app_requests_total{job="app"}`
 )
 
+// liveModels are the models of the live source; each has an SLO of its
+// own (SLOs 3, 4 and 5 of newLiveEngine), whose valid selectors differ
+// only in model: a tick reads them through one union.
+var liveModels = []string{"a", "b", "c"}
+
+// liveModelGood and liveModelValid are the selectors of a model's own SLO.
+// job=~ keeps them from being read inside liveValid (see shareReads).
+func liveModelGood(m string) string {
+	return fmt.Sprintf(`app_requests_total{job=~"app",model=%q,code="200"}`, m)
+}
+func liveModelValid(m string) string {
+	return fmt.Sprintf(`app_requests_total{job=~"app",model=%q}`, m)
+}
+
+// refuseUnions refuses every union selector (a regex matcher on model), as
+// a server would refuse a request over its size limit.
+type refuseUnions struct {
+	Querier
+	refused atomic.Int64
+}
+
+func (r *refuseUnions) RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error) {
+	if strings.Contains(sel, `model=~`) {
+		r.refused.Add(1)
+		return nil, &QueryError{Reason: ReasonHTTP4xx, Endpoint: "query", Expr: sel, Status: http.StatusRequestURITooLong, Err: errors.New("URI too long")}
+	}
+	return r.Querier.RawSamples(ctx, sel, start, end)
+}
+
 // liveInterval is the engine's tick in the live proof; Prometheus scrapes
 // every second.
 const liveInterval = 3 * time.Second
 
 var liveWindows = []time.Duration{3 * time.Second, 6 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 3 * time.Minute}
 
-// liveSetup builds an engine with three SLOs (good/valid, by model;
-// bad/valid; good/bad) and a puller on q.
+// newLiveEngine builds an engine with six SLOs (good/valid, by model;
+// bad/valid; good/bad; good/valid of each model) and a puller on q.
 func newLiveEngine(t *testing.T, q Querier) (*evaluator.Engine, *Puller) {
 	t.Helper()
 	spec := func(name string) evaluator.Spec {
 		return evaluator.Spec{Name: name, Objective: 0.99, Period: 5 * time.Minute, Windows: liveWindows}
 	}
-	eng, err := evaluator.New(liveInterval, []evaluator.Spec{spec("by-model"), spec("bad-valid"), spec("good-bad")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPuller(q, eng, []Target{
+	specs := []evaluator.Spec{spec("by-model"), spec("bad-valid"), spec("good-bad")}
+	targets := []Target{
 		{SLO: 0, GroupBy: []string{"model"}, Good: Selector{Expr: liveGood}, Valid: Selector{Expr: liveValid}},
 		{SLO: 1, Bad: Selector{Expr: liveBad}, Valid: Selector{Expr: liveValid}},
 		{SLO: 2, Good: Selector{Expr: liveGood}, Bad: Selector{Expr: liveBad}},
-	}, PullerConfig{Interval: liveInterval, Logger: zaptest.NewLogger(t)})
+	}
+	for _, m := range liveModels {
+		targets = append(targets, Target{SLO: len(specs), Good: Selector{Expr: liveModelGood(m)}, Valid: Selector{Expr: liveModelValid(m)}})
+		specs = append(specs, spec("model-"+m))
+	}
+	eng, err := evaluator.New(liveInterval, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPuller(q, eng, targets, PullerConfig{Interval: liveInterval, Logger: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,9 +220,13 @@ func checkRawTruth(t *testing.T, srv truthServer, snap *evaluator.Snapshot, star
 			if si == 0 {
 				by = "model"
 			}
-			good := rawTruth(t, srv, liveGood, by, from, T)
-			bad := rawTruth(t, srv, liveBad, by, from, T)
-			valid := rawTruth(t, srv, liveValid, by, from, T)
+			goodSel, badSel, validSel := liveGood, liveBad, liveValid
+			if si >= 3 {
+				goodSel, validSel = liveModelGood(liveModels[si-3]), liveModelValid(liveModels[si-3])
+			}
+			good := rawTruth(t, srv, goodSel, by, from, T)
+			bad := rawTruth(t, srv, badSel, by, from, T)
+			valid := rawTruth(t, srv, validSel, by, from, T)
 			got := map[string]evaluator.WindowResult{}
 			for _, g := range sr.Groups {
 				key := ""
@@ -306,6 +347,11 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 	src.mu.Unlock()
 	t.Logf("%d scrapes, %d ticks: %d queries, %d raw samples, resets %d, new series %d",
 		scrapes, ticks+1, st.Queries, st.PointsFetched, st.Counters.Resets, st.Counters.NewSeries)
+	// Two requests a tick: liveValid (whose read holds the good and bad
+	// selectors) and the union of the three models' valid selectors.
+	if want := uint64(2 * (ticks + 1)); st.Queries != want {
+		t.Errorf("%d queries in %d ticks, want %d", st.Queries, ticks+1, want)
+	}
 	if st.Counters.Resets < 4 {
 		t.Errorf("%d resets seen; the source restarted model a every 7 scrapes", st.Counters.Resets)
 	}
@@ -320,10 +366,11 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 			t.Fatal(err)
 		}
 		t.Logf("backfill: %d queries, %d samples, %d bytes", prog.Queries, prog.Points, prog.Bytes)
-		// The self-metrics say what it cost: the probe and one raw query,
-		// of the valid selector, whose series hold the good and bad ones.
+		// The self-metrics say what it cost: the probe and two raw
+		// queries, of liveValid, whose series hold the good and bad ones,
+		// and of the union of the models' valid selectors.
 		if bs := bp.Stats(); bs.BackfillQueries != uint64(prog.Queries) || bs.BackfillSamples != prog.Points ||
-			bs.BackfillBytes != prog.Bytes || prog.Bytes == 0 || bs.BackfillSeconds <= 0 || prog.Queries != 2 {
+			bs.BackfillBytes != prog.Bytes || prog.Bytes == 0 || bs.BackfillSeconds <= 0 || prog.Queries != 3 {
 			t.Errorf("backfill stats %+v, progress %+v", bs, prog)
 		}
 		snap := beng.Evaluate(Tend)
@@ -364,8 +411,35 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 		if prog.Queries != want || prog.Points != 0 || prog.StepsDone != prog.StepsTotal {
 			t.Errorf("empty history: %+v, want %d probe queries and no samples", prog, want)
 		}
-		if r := ep.Tick(ctx, Tend.Add(liveInterval)); r.Down != 0 || r.Queries != 100 {
+		// A tick reads the 100 valid selectors through one union.
+		if r := ep.Tick(ctx, Tend.Add(liveInterval)); r.Down != 0 || r.Queries != 1 {
 			t.Errorf("first tick after an empty backfill: %+v", r)
+		}
+	})
+	t.Run("a refused union is read query by query", func(t *testing.T) {
+		rq := &refuseUnions{Querier: client}
+		ueng, up := newLiveEngine(t, rq)
+		mid := T0.Add(ticks / 2 * liveInterval)
+		if err := up.Backfill(ctx, T0, mid, nil); err != nil {
+			t.Fatal(err)
+		}
+		first := true
+		for T := mid.Add(liveInterval); !T.After(Tend); T = T.Add(liveInterval) {
+			r := up.Tick(ctx, T)
+			// The first tick sends the union (refused), liveValid and the
+			// three models' selectors; the others only the last four.
+			want := TickResult{Queries: 4, Failed: 0}
+			if first {
+				want = TickResult{Queries: 5, Failed: 1}
+			}
+			if r.Queries != want.Queries || r.Failed != want.Failed || r.Down != 0 {
+				t.Fatalf("tick at %s: %+v, want %d requests of which %d failed, every SLO up", T, r, want.Queries, want.Failed)
+			}
+			first = false
+		}
+		sameWindows(t, ticked, ueng.Evaluate(Tend))
+		if n := rq.refused.Load(); n != 2 { // one union in the backfill, one in the ticks
+			t.Errorf("%d unions refused, want 2: a refused union must not be sent again", n)
 		}
 	})
 	t.Run("backfill then ticks equals ticking", func(t *testing.T) {
