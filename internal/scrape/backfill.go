@@ -344,12 +344,15 @@ func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs
 	reads := p.backfillReads(rqs)
 	for len(reads) > 0 {
 		errs := make([]error, len(reads))
-		p.fanout(len(reads), func(i int) { errs[i] = p.readBackfillUnion(ctx, rqs, reads[i], cs, ce, mats) })
+		samples := make([]int, len(reads))
+		p.fanout(len(reads), func(i int) { samples[i], errs[i] = p.readBackfillUnion(ctx, rqs, reads[i], cs, ce, mats) })
 		var retry []union
 		for i, err := range errs {
 			p.c.queries++
 			prog.Queries++
 			if err == nil {
+				p.c.points += uint64(samples[i])
+				prog.Points += uint64(samples[i])
 				continue
 			}
 			p.c.queryErrors++
@@ -367,10 +370,7 @@ func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs
 		reads = retry
 	}
 	for i, b := range rqs {
-		pts := matrixSamples(mats[i])
-		p.c.points += uint64(pts)
-		prog.Points += uint64(pts)
-		b.seen = pts
+		b.seen = matrixSamples(mats[i])
 		if !p.queries[b.qi].raw {
 			b.seen = len(mats[i])
 		}
@@ -403,7 +403,7 @@ func (p *Puller) backfillReads(rqs []*backfillQuery) []union {
 		for j, i := range idx {
 			exprs[j] = p.queries[rqs[i].qi].expr
 		}
-		for _, u := range planUnions(exprs, unionLimits{maxMembers: coarseMaxUnion}) {
+		for _, u := range planUnions(exprs, unionLimits{maxMembers: coarseMaxUnion, regex: true}) {
 			u.sel = u.selector(exprs)
 			for j, m := range u.members {
 				u.members[j] = idx[m]
@@ -421,14 +421,14 @@ func (p *Puller) backfillReads(rqs []*backfillQuery) []union {
 }
 
 // readBackfillUnion reads one request of a chunk into mats (per read of
-// rqs).
-func (p *Puller) readBackfillUnion(ctx context.Context, rqs []*backfillQuery, u union, cs, ce int64, mats []model.Matrix) error {
+// rqs) and returns the samples it fetched.
+func (p *Puller) readBackfillUnion(ctx context.Context, rqs []*backfillQuery, u union, cs, ce int64, mats []model.Matrix) (int, error) {
 	b := rqs[u.members[0]]
 	q := p.queries[b.qi]
 	if !q.raw {
 		m, err := p.q.QueryRange(ctx, q.expr, time.UnixMilli(max(cs, b.start)), time.UnixMilli(ce), p.cfg.Interval)
 		mats[u.members[0]] = m
-		return err
+		return matrixSamples(m), err
 	}
 	sel := q.expr
 	if len(u.members) > 1 {
@@ -437,14 +437,16 @@ func (p *Puller) readBackfillUnion(ctx context.Context, rqs []*backfillQuery, u 
 	m, err := p.q.RawSamples(ctx, sel, time.UnixMilli(b.after), time.UnixMilli(ce))
 	if err != nil || len(u.members) == 1 {
 		mats[u.members[0]] = m
-		return err
+		return matrixSamples(m), err
 	}
+	var in []int
 	for _, ss := range m {
-		if i := u.of(ss.Metric); i >= 0 {
+		in = u.matching(ss.Metric, in[:0])
+		for _, i := range in {
 			mats[u.members[i]] = append(mats[u.members[i]], ss)
 		}
 	}
-	return nil
+	return matrixSamples(m), nil
 }
 
 // replayBackfillChunk transposes the matrices mats of the chunk's reads

@@ -612,16 +612,20 @@ func (p *Puller) readAll(ctx context.Context, t time.Time, reads []union, pulled
 		if err != nil {
 			return
 		}
+		npts[r.members[0]] = matrixSamples(m) // the request's samples, counted once
 		if len(r.members) == 1 {
-			qi := r.members[0]
-			pulled[qi], npts[qi] = matrixPoints(m), matrixSamples(m)
+			pulled[r.members[0]] = matrixPoints(m)
 			return
 		}
+		var in []int
 		for _, ss := range m {
-			if i := r.of(ss.Metric); i >= 0 {
-				qi := r.members[i]
-				pulled[qi] = append(pulled[qi], point{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values, hists: ss.Histograms})
-				npts[qi] += len(ss.Values) + len(ss.Histograms)
+			in = r.matching(ss.Metric, in[:0])
+			if len(in) == 0 {
+				continue
+			}
+			pt := point{fp: uint64(ss.Metric.Fingerprint()), metric: ss.Metric, vals: ss.Values, hists: ss.Histograms}
+			for _, i := range in {
+				pulled[r.members[i]] = append(pulled[r.members[i]], pt)
 			}
 		}
 	})

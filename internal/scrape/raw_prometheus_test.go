@@ -91,29 +91,31 @@ const (
 	liveValid = `app_requests_total{job="app"}`
 )
 
-// liveModels are the models of the live source; each has an SLO of its
-// own (SLOs 3, 4 and 5 of newLiveEngine), whose valid selectors differ
-// only in model: a tick reads them through one union.
-var liveModels = []string{"a", "b", "c"}
+// liveModelMatchers pick models of the live source; each has an SLO of its
+// own (SLOs 3 on of newLiveEngine), whose selectors differ only in their
+// matcher on model, so that a tick reads them through one union: three by
+// value, two by overlapping regexes.
+var liveModelMatchers = []string{`model="a"`, `model="b"`, `model="c"`, `model=~"a|b"`, `model=~"[bc]"`}
 
-// liveModelGood and liveModelValid are the selectors of a model's own SLO.
-// job=~ keeps them from being read inside liveValid (see shareReads).
-func liveModelGood(m string) string {
-	return fmt.Sprintf(`app_requests_total{job=~"app",model=%q,code="200"}`, m)
+// liveModelGood and liveModelValid are the selectors of SLO 3+i. job=~
+// keeps them from being read inside liveValid (see shareReads).
+func liveModelGood(i int) string {
+	return fmt.Sprintf(`app_requests_total{job=~"app",%s,code="200"}`, liveModelMatchers[i])
 }
-func liveModelValid(m string) string {
-	return fmt.Sprintf(`app_requests_total{job=~"app",model=%q}`, m)
+func liveModelValid(i int) string {
+	return fmt.Sprintf(`app_requests_total{job=~"app",%s}`, liveModelMatchers[i])
 }
 
-// refuseUnions refuses every union selector (a regex matcher on model), as
-// a server would refuse a request over its size limit.
+// refuseUnions refuses every union selector (planUnions writes them with
+// a __name__ matcher), as a server would refuse a request over its size
+// limit.
 type refuseUnions struct {
 	Querier
 	refused atomic.Int64
 }
 
 func (r *refuseUnions) RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error) {
-	if strings.Contains(sel, `model=~`) {
+	if strings.HasPrefix(sel, `{__name__=`) {
 		r.refused.Add(1)
 		return nil, &QueryError{Reason: ReasonHTTP4xx, Endpoint: "query", Expr: sel, Status: http.StatusRequestURITooLong, Err: errors.New("URI too long")}
 	}
@@ -126,8 +128,9 @@ const liveInterval = 3 * time.Second
 
 var liveWindows = []time.Duration{3 * time.Second, 6 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 3 * time.Minute}
 
-// newLiveEngine builds an engine with six SLOs (good/valid, by model;
-// bad/valid; good/bad; good/valid of each model) and a puller on q.
+// newLiveEngine builds an engine with eight SLOs (good/valid, by model;
+// bad/valid; good/bad; good/valid of each of liveModelMatchers) and a
+// puller on q.
 func newLiveEngine(t *testing.T, q Querier) (*evaluator.Engine, *Puller) {
 	t.Helper()
 	spec := func(name string) evaluator.Spec {
@@ -139,9 +142,9 @@ func newLiveEngine(t *testing.T, q Querier) (*evaluator.Engine, *Puller) {
 		{SLO: 1, Bad: Selector{Expr: liveBad}, Valid: Selector{Expr: liveValid}},
 		{SLO: 2, Good: Selector{Expr: liveGood}, Bad: Selector{Expr: liveBad}},
 	}
-	for _, m := range liveModels {
-		targets = append(targets, Target{SLO: len(specs), Good: Selector{Expr: liveModelGood(m)}, Valid: Selector{Expr: liveModelValid(m)}})
-		specs = append(specs, spec("model-"+m))
+	for i := range liveModelMatchers {
+		targets = append(targets, Target{SLO: len(specs), Good: Selector{Expr: liveModelGood(i)}, Valid: Selector{Expr: liveModelValid(i)}})
+		specs = append(specs, spec(fmt.Sprintf("models-%d", i)))
 	}
 	eng, err := evaluator.New(liveInterval, specs)
 	if err != nil {
@@ -222,7 +225,7 @@ func checkRawTruth(t *testing.T, srv truthServer, snap *evaluator.Snapshot, star
 			}
 			goodSel, badSel, validSel := liveGood, liveBad, liveValid
 			if si >= 3 {
-				goodSel, validSel = liveModelGood(liveModels[si-3]), liveModelValid(liveModels[si-3])
+				goodSel, validSel = liveModelGood(si-3), liveModelValid(si-3)
 			}
 			good := rawTruth(t, srv, goodSel, by, from, T)
 			bad := rawTruth(t, srv, badSel, by, from, T)
@@ -348,7 +351,7 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 	t.Logf("%d scrapes, %d ticks: %d queries, %d raw samples, resets %d, new series %d",
 		scrapes, ticks+1, st.Queries, st.PointsFetched, st.Counters.Resets, st.Counters.NewSeries)
 	// Two requests a tick: liveValid (whose read holds the good and bad
-	// selectors) and the union of the three models' valid selectors.
+	// selectors) and the union of the per-model valid selectors.
 	if want := uint64(2 * (ticks + 1)); st.Queries != want {
 		t.Errorf("%d queries in %d ticks, want %d", st.Queries, ticks+1, want)
 	}
@@ -368,7 +371,7 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 		t.Logf("backfill: %d queries, %d samples, %d bytes", prog.Queries, prog.Points, prog.Bytes)
 		// The self-metrics say what it cost: the probe and two raw
 		// queries, of liveValid, whose series hold the good and bad ones,
-		// and of the union of the models' valid selectors.
+		// and of the union of the per-model valid selectors.
 		if bs := bp.Stats(); bs.BackfillQueries != uint64(prog.Queries) || bs.BackfillSamples != prog.Points ||
 			bs.BackfillBytes != prog.Bytes || prog.Bytes == 0 || bs.BackfillSeconds <= 0 || prog.Queries != 3 {
 			t.Errorf("backfill stats %+v, progress %+v", bs, prog)
@@ -427,10 +430,10 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 		for T := mid.Add(liveInterval); !T.After(Tend); T = T.Add(liveInterval) {
 			r := up.Tick(ctx, T)
 			// The first tick sends the union (refused), liveValid and the
-			// three models' selectors; the others only the last four.
-			want := TickResult{Queries: 4, Failed: 0}
+			// per-model selectors; the others only the last six.
+			want := TickResult{Queries: 1 + len(liveModelMatchers), Failed: 0}
 			if first {
-				want = TickResult{Queries: 5, Failed: 1}
+				want = TickResult{Queries: 2 + len(liveModelMatchers), Failed: 1}
 			}
 			if r.Queries != want.Queries || r.Failed != want.Failed || r.Down != 0 {
 				t.Fatalf("tick at %s: %+v, want %d requests of which %d failed, every SLO up", T, r, want.Queries, want.Failed)

@@ -82,3 +82,56 @@ func metricOf(t *testing.T, expr string) model.Metric {
 	}
 	return m
 }
+
+// TestRegexUnions: selectors that differ in a regex matcher on one label
+// join one union where regex unions are allowed, and a series goes to
+// every member whose own matcher it passes, overlaps included, as each
+// member's own query would have returned it.
+func TestRegexUnions(t *testing.T) {
+	exprs := []string{
+		`req_total{job="api",model=~"m0.*"}`,
+		`req_total{job="api",model=~"m.*"}`, // overlaps the first
+		`req_total{job="api",model="x.y"}`,  // a literal joins too
+		`req_total{job="api",model=~"(m"}`,  // invalid: read alone
+		`req_total{job="api",model!~"m.*"}`, // negative: read alone
+	}
+	if plans := planUnions(exprs, unionLimits{}); len(plans) != len(exprs) {
+		t.Fatalf("without regex unions: %d plans, want every selector alone", len(plans))
+	}
+	plans := planUnions(exprs, unionLimits{regex: true})
+	var u *union
+	for i := range plans {
+		if len(plans[i].members) > 1 {
+			if u != nil {
+				t.Fatalf("two unions: %+v", plans)
+			}
+			u = &plans[i]
+		}
+	}
+	if u == nil || !slices.Equal(u.members, []int{0, 1, 2}) {
+		t.Fatalf("want one union of the first three selectors, got %+v", plans)
+	}
+	want := `{__name__="req_total",job="api",model=~"(?:m0.*)|(?:m.*)|(?:x\\.y)"}`
+	if got := u.selector(exprs); got != want {
+		t.Errorf("union selector %s, want %s", got, want)
+	}
+	for _, tc := range []struct {
+		model string
+		want  []int // positions in the union
+	}{
+		{"m05", []int{0, 1}},
+		{"m5", []int{1}},
+		{"x.y", []int{2}},
+		{"xzy", nil}, // the dot is a literal
+		{"am0", nil}, // anchored
+	} {
+		got := u.matching(model.Metric{"job": "api", "model": model.LabelValue(tc.model)}, nil)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("model %q: members %v, want %v", tc.model, got, tc.want)
+		}
+		if again := u.matching(model.Metric{"model": model.LabelValue(tc.model)}, nil); len(again) != len(got) {
+			t.Errorf("model %q: cached answer %v, first %v", tc.model, again, got)
+		}
+	}
+}
