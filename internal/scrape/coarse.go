@@ -119,38 +119,75 @@ type coarseSeries struct {
 	fp     uint64
 	metric model.Metric
 	vals   []float64 // per boundary; NaN: no sample within coarseLookback
-	zs     counts    // per slot; NaN: no sample
+	zs     *counts   // per slot; NaN: no sample
 	// ms is max_over_time over the slots with a drop; pre the value before
 	// a slot's one drop when it can be told (see oneReset).
 	ms, pre sparse
 	// z5, m5 and pre5 are the same per 5-minute bucket of the mid part
 	// (by the index of the bucket's end boundary), read only for queries
 	// with a drop there (see fineResolve).
-	z5       counts
+	z5       *counts
 	m5, pre5 sparse
 	// ls and l5 are the drops Z and z5 count in their 5 minutes before the
 	// slot or bucket (resets(sel[5m]) at its start), read only for queries
 	// with a drop: Z minus L is the drops in the slot itself.
-	ls, l5 counts
+	ls, l5 *counts
 }
 
-// counts holds small counts of drops, NaN where there was no sample.
-type counts []float32
+// counts holds small counts of drops per slot or bucket, NaN where there
+// was no sample, compactly: a series' reads have points over one run of
+// indexes (its first sample to its last, the reads' points arriving in
+// time order), almost all 0, so only the run and the values other than 0
+// in it (NaN for a gap) are kept. A nil *counts was not read: NaN
+// everywhere.
+type counts struct {
+	lo, hi int // points were set at lo..hi; hi < lo: none
+	ex     map[int32]float32
+}
 
-// at returns count i as a float64; NaN for a nil counts.
-func (c counts) at(i int) float64 {
-	if c == nil {
+func newCounts() *counts { return &counts{hi: -1} }
+
+// at returns count i as a float64; NaN for a nil counts or outside the
+// run.
+func (c *counts) at(i int) float64 {
+	if c == nil || i < c.lo || i > c.hi {
 		return math.NaN()
 	}
-	return float64(c[i])
+	if v, ok := c.ex[int32(i)]; ok {
+		return float64(v)
+	}
+	return 0
 }
 
-func newCounts(n int) counts {
-	c := make(counts, n)
-	for i := range c {
-		c[i] = float32(math.NaN())
+// set sets count i; the indexes between the run and i become NaN (no
+// point there).
+func (c *counts) set(i int, v float32) {
+	switch {
+	case c.hi < c.lo:
+		c.lo, c.hi = i, i
+	case i > c.hi:
+		for k := c.hi + 1; k < i; k++ {
+			c.put(k, float32(math.NaN()))
+		}
+		c.hi = i
+	case i < c.lo:
+		for k := i + 1; k < c.lo; k++ {
+			c.put(k, float32(math.NaN()))
+		}
+		c.lo = i
 	}
-	return c
+	if v == 0 {
+		delete(c.ex, int32(i))
+		return
+	}
+	c.put(i, v)
+}
+
+func (c *counts) put(i int, v float32) {
+	if c.ex == nil {
+		c.ex = map[int32]float32{}
+	}
+	c.ex[int32(i)] = v
 }
 
 // sparse holds values at a few indexes; NaN elsewhere.
@@ -495,8 +532,8 @@ func (p *Puller) coarseReadBatch(ctx context.Context, batch coarseBatch, prog *B
 // (afterMid), or in one ending at or before it.
 func (cq *coarseQuery) hasDrop(afterMid bool) bool {
 	for _, cs := range cq.series {
-		for j, z := range cs.zs {
-			if z >= 1 && !math.IsInf(float64(z), 0) && (cq.slotEnd(j) > cq.mid) == afterMid {
+		for j, z := range cs.zs.ex { // every count >= 1 is there
+			if z >= 1 && !math.IsInf(float64(z), 0) && (cq.slotEnd(int(j)) > cq.mid) == afterMid {
 				return true
 			}
 		}
@@ -588,20 +625,20 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 		key := uint64(metric.Fingerprint())
 		cs := cq.series[key]
 		if cs == nil {
-			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: newCounts(cq.nz)}
+			cs = &coarseSeries{vals: nanSlice(cq.nb), zs: newCounts()}
 			cq.series[key] = cs
 		}
 		switch {
 		case kind == readM && cs.ms == nil:
 			cs.ms = sparse{}
 		case kind == readZ5 && cs.z5 == nil:
-			cs.z5 = newCounts(cq.nb)
+			cs.z5 = newCounts()
 		case kind == readM5 && cs.m5 == nil:
 			cs.m5 = sparse{}
 		case kind == readL && cs.ls == nil:
-			cs.ls = newCounts(cq.nz)
+			cs.ls = newCounts()
 		case kind == readL5 && cs.l5 == nil:
-			cs.l5 = newCounts(cq.nb)
+			cs.l5 = newCounts()
 		}
 		if !z {
 			if cs.metric != nil && cs.metric[model.MetricNameLabel] != name {
@@ -618,13 +655,13 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 			switch kind {
 			case readL:
 				if j := int((t - cq.first) / cq.slot); j >= 0 && j < cq.nz && (t-cq.first)%cq.slot == 0 {
-					cs.ls[j] = float32(sp.Value)
+					cs.ls.set(j, float32(sp.Value))
 				}
 				continue
 			case readL5:
 				if t >= cq.mid && t < cq.cutM {
 					if i := cq.index(t) + 1; i > 0 && i < cq.nb && cq.boundary(i-1) == t {
-						cs.l5[i] = float32(sp.Value)
+						cs.l5.set(i, float32(sp.Value))
 					}
 				}
 				continue
@@ -633,7 +670,7 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 				if t > cq.mid && t <= cq.cutM {
 					if i := cq.index(t); i >= 0 && i < cq.nb && cq.boundary(i) == t {
 						if kind == readZ5 {
-							cs.z5[i] = float32(sp.Value)
+							cs.z5.set(i, float32(sp.Value))
 						} else {
 							if cs.z5.at(i) >= 1 { // kept where a bucket dropped
 								cs.m5[int32(i)] = float64(sp.Value)
@@ -650,7 +687,7 @@ func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(se
 							cs.ms[int32(j)] = float64(sp.Value)
 						}
 					} else {
-						cs.zs[j] = float32(sp.Value)
+						cs.zs.set(j, float32(sp.Value))
 					}
 				}
 				continue
@@ -698,8 +735,8 @@ func (cq *coarseQuery) classify(p *Puller) {
 		if cs.metric == nil {
 			// Seen by Z only: samples, but never within 5 minutes before a
 			// boundary: every hour it has samples in is dirty.
-			for j, z := range cs.zs {
-				if !math.IsNaN(float64(z)) {
+			for j := max(cs.zs.lo, 0); j <= min(cs.zs.hi, cq.nz-1); j++ {
+				if !math.IsNaN(cs.zs.at(j)) {
 					cq.dirty[j] = true
 				}
 			}

@@ -1,6 +1,9 @@
 package scrape
 
 import (
+	"maps"
+	"math"
+	"slices"
 	"testing"
 
 	"github.com/prometheus/common/model"
@@ -66,5 +69,48 @@ func TestCoarseBatches(t *testing.T) {
 		if !singles[e] {
 			t.Errorf("%s: not read alone", e)
 		}
+	}
+}
+
+// TestCounts: the compact per-slot counts read back what was set, NaN
+// outside the run of points and in its gaps, whatever the order of sets.
+func TestCounts(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		name string
+		set  map[int]float32
+		n    int
+	}{
+		{"none", map[int]float32{}, 6},
+		{"zeros and a drop", map[int]float32{1: 0, 2: 0, 3: 2, 4: 0}, 7},
+		{"a gap", map[int]float32{0: 0, 1: 1, 4: 0, 5: nan}, 7},
+		{"one", map[int]float32{3: 0}, 5},
+	} {
+		for _, order := range []string{"ascending", "descending"} {
+			t.Run(tc.name+"/"+order, func(t *testing.T) {
+				idx := slices.Sorted(maps.Keys(tc.set))
+				if order == "descending" {
+					slices.Reverse(idx)
+				}
+				c := newCounts()
+				for _, i := range idx {
+					c.set(i, tc.set[i])
+				}
+				for i := -1; i <= tc.n; i++ {
+					want, ok := tc.set[i]
+					if !ok {
+						want = nan // outside the run, or a gap in it
+					}
+					got := c.at(i)
+					if !(math.IsNaN(got) && math.IsNaN(float64(want))) && got != float64(want) {
+						t.Errorf("count %d: %v, want %v", i, got, want)
+					}
+				}
+			})
+		}
+	}
+	var none *counts
+	if !math.IsNaN(none.at(0)) {
+		t.Error("a counts never read must read NaN")
 	}
 }
