@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -911,12 +912,30 @@ func (p *Puller) pullSource(s *source, t int64, input []point) bool {
 	// Samples came but every one was refused (NaN, infinite, negative,
 	// implausible) and none became a baseline: the pull succeeded, but
 	// its numbers are not current. Tick reports its targets down; a
-	// backfill goes on.
-	if after := s.tracker.Stats(); !accepted && after.InvalidSamples > before.InvalidSamples && after.NewSeries == before.NewSeries {
+	// backfill goes on. A staleness marker is not such a sample (see
+	// staleMarkers).
+	if after := s.tracker.Stats(); !accepted && after.InvalidSamples > before.InvalidSamples+staleMarkers(pts) && after.NewSeries == before.NewSeries {
 		s.refused = fmt.Errorf("selector %s: all %d new samples were refused as invalid (NaN, infinite, negative or an implausible increase)",
 			s.sel, after.InvalidSamples-before.InvalidSamples)
 	}
 	return true
+}
+
+// staleMarkers counts the series of pts whose last sample is a NaN after
+// a number (or alone): the staleness marker a server writes when a series
+// stops being scraped. Prometheus drops them from range selectors;
+// VictoriaMetrics returns them, and JSON cannot tell them from a NaN the
+// counter itself exposed. One NaN that ends a series is a marker; NaN
+// after NaN is the counter's own, and refused.
+func staleMarkers(pts []point) uint64 {
+	var n uint64
+	for _, pt := range pts {
+		k := len(pt.vals)
+		if k > 0 && math.IsNaN(float64(pt.vals[k-1].Value)) && (k == 1 || !math.IsNaN(float64(pt.vals[k-2].Value))) {
+			n++
+		}
+	}
+	return n
 }
 
 // consumerEntries returns, per consumer of source s, its target's pending
