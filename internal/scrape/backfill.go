@@ -434,7 +434,7 @@ func (p *Puller) readBackfillUnion(ctx context.Context, rqs []*backfillQuery, u 
 	if len(u.members) > 1 {
 		sel = u.sel
 	}
-	m, err := p.q.RawSamples(ctx, sel, time.UnixMilli(b.after), time.UnixMilli(ce))
+	m, err := p.q.RawSamples(withSelectors(ctx, len(u.members)), sel, time.UnixMilli(b.after), time.UnixMilli(ce))
 	if err != nil || len(u.members) == 1 {
 		mats[u.members[0]] = m
 		return matrixSamples(m), err

@@ -494,6 +494,33 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// selectorsKey carries, in a request's context, how many selectors the
+// request reads through one union (see "Union reads").
+type selectorsKey struct{}
+
+// withSelectors marks ctx's request as the read of n selectors at once:
+// its answer may hold MaxSeries series for each.
+func withSelectors(ctx context.Context, n int) context.Context {
+	if n <= 1 {
+		return ctx
+	}
+	return context.WithValue(ctx, selectorsKey{}, n)
+}
+
+// seriesCap returns the series cap of the answer of ctx's request (0: no
+// cap) and how many selectors it reads.
+func (c *Client) seriesCap(ctx context.Context) (limit, selectors int) {
+	n, _ := ctx.Value(selectorsKey{}).(int)
+	n = max(n, 1)
+	if c.maxSeries <= 0 {
+		return 0, n
+	}
+	if c.maxSeries > math.MaxInt/n {
+		return math.MaxInt, n
+	}
+	return c.maxSeries * n, n
+}
+
 // checkSeries refuses an answer with more series than MaxSeries: the
 // caller then tracks none of them, instead of memory growing with the
 // worst answer.
@@ -545,10 +572,14 @@ func (c *Client) streamMatrix(ctx context.Context, endpointURL, endpoint string,
 		return nil, &v1.Error{Type: errorType, Msg: fmt.Sprintf("HTTP status %d", resp.StatusCode), Detail: string(body)}
 	}
 	var m model.Matrix
-	env, err := decodeMatrixLimited(resp.Body, &m, c.maxSeries)
+	limit, selectors := c.seriesCap(ctx)
+	env, err := decodeMatrixLimited(resp.Body, &m, limit)
 	var tooMany errTooManySeries
 	if errors.As(err, &tooMany) {
-		return nil, refuse("more than %d series in one answer (max_series_per_selector): narrow the selector or raise the limit", c.maxSeries)
+		if selectors > 1 {
+			return nil, refuse("more than %d series in one answer of a union of %d selectors (max_series_per_selector each)", limit, selectors)
+		}
+		return nil, refuse("more than %d series in one answer (max_series_per_selector): narrow the selector or raise the limit", limit)
 	}
 	if err != nil {
 		if ex, ok := ctx.Value(exchangeKey{}).(*exchange); ok {
@@ -568,8 +599,8 @@ func (c *Client) streamMatrix(ctx context.Context, endpointURL, endpoint string,
 	case env.resultType != model.ValMatrix.String():
 		return nil, refuse("result type %q, want %q", env.resultType, model.ValMatrix)
 	}
-	if err := c.checkSeries(len(m)); err != nil {
-		return nil, err
+	if limit > 0 && len(m) > limit { // decodeMatrixLimited stops one past it
+		return nil, refuse("%d series in one answer, more than %d (max_series_per_selector for each of %d selectors)", len(m), limit, selectors)
 	}
 	c.noteWarnings(endpoint, form.Get("query"), env.warnings)
 	return m, nil

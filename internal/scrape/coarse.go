@@ -602,7 +602,7 @@ func (cq *coarseQuery) hasPre(j int) bool {
 func (p *Puller) coarseReadOne(ctx context.Context, batch coarseBatch, f func(sel string) string,
 	start, end, step int64, kind coarseRead, prog *BackfillProgress) error {
 	z := kind != readV
-	m, err := p.q.QueryRange(ctx, f(batch.selector(p)), time.UnixMilli(start), time.UnixMilli(end), time.Duration(step)*time.Millisecond)
+	m, err := p.q.QueryRange(withSelectors(ctx, len(batch.cqs)), f(batch.selector(p)), time.UnixMilli(start), time.UnixMilli(end), time.Duration(step)*time.Millisecond)
 	p.countQuery(prog, m, err)
 	if err != nil {
 		return err

@@ -605,7 +605,7 @@ func (p *Puller) readAll(ctx context.Context, t time.Time, reads []union, pulled
 		for _, qi := range r.members {
 			from = min(from, p.rawFrom(qi, tms))
 		}
-		m, err := p.q.RawSamples(ctx, r.sel, time.UnixMilli(from), t)
+		m, err := p.q.RawSamples(withSelectors(ctx, len(r.members)), r.sel, time.UnixMilli(from), t)
 		sent[ri] = err
 		for _, qi := range r.members {
 			errs[qi] = err // a retry's answer replaces its union's error

@@ -459,3 +459,71 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 		sameWindows(t, ticked, meng.Evaluate(Tend))
 	})
 }
+
+// TestUnionSeriesCap: a union's answer may hold max_series_per_selector
+// series for each of its selectors, so that per-service SLOs read in one
+// request are not refused for their sum; beyond that it is refused and its
+// selectors read one by one, each under its own cap.
+func TestUnionSeriesCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus")
+	}
+	src := newLiveCounters()
+	hs := httptest.NewServer(src)
+	defer hs.Close()
+	srv := promtest.Start(t, promtest.Options{ConfigYAML: liveScrapeConfig(hs.URL)})
+	ctx := context.Background()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		// Every model's two series: model c appears from scrape 26 on.
+		v, err := srv.Query(ctx, `count(app_requests_total)`, time.Now())
+		if err == nil && len(v) == 1 && v[0].Value >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the six series never showed: %v %v", v, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // the ticks below read up to a second ago
+	for _, tc := range []struct {
+		maxSeries       int
+		queries, failed int
+	}{
+		// 6 series through one union of 5 selectors: within 5 x 2.
+		{maxSeries: 2, queries: 1, failed: 0},
+		// 6 > 5 x 1: refused, then every selector read alone, under its
+		// own cap of 1 (which refuses those with 2 or 4 series).
+		{maxSeries: 1, queries: 1 + len(liveModelMatchers), failed: -1},
+	} {
+		c, err := NewClient(ClientConfig{URL: srv.URL, Timeout: 20 * time.Second, Retries: -1, MaxSeries: tc.maxSeries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs := make([]evaluator.Spec, len(liveModelMatchers))
+		targets := make([]Target, len(liveModelMatchers))
+		for i := range liveModelMatchers {
+			specs[i] = evaluator.Spec{Name: fmt.Sprintf("models-%d", i), Objective: 0.99, Period: 5 * time.Minute, Windows: liveWindows}
+			targets[i] = Target{SLO: i, Good: Selector{Expr: liveModelGood(i)}, Valid: Selector{Expr: liveModelValid(i)}}
+		}
+		eng, err := evaluator.New(liveInterval, specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPuller(c, eng, targets, PullerConfig{Interval: liveInterval, Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := p.Tick(ctx, time.Now().Add(-time.Second).Truncate(time.Second))
+		if tc.failed < 0 {
+			tc.failed = r.Failed // at least the union; the rest depends on the series each has yet
+			if r.Failed < 1 || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Error(), "union of 5 selectors") {
+				t.Errorf("the union's refusal should come first and say it was a union: %v", r.Errors)
+			}
+		}
+		if r.Queries != tc.queries || r.Failed != tc.failed {
+			t.Errorf("max_series_per_selector %d: %d requests, %d failed (%v), want %d and %d",
+				tc.maxSeries, r.Queries, r.Failed, r.Errors, tc.queries, tc.failed)
+		}
+	}
+}
