@@ -135,13 +135,30 @@ printf 'global:\n  scrape_interval: 1h\n' >"$WORK/prom.yml"
 # QUERY_LOG=1: Prometheus logs every query with its timings to
 # $WORK/query.log (with KEEP=1, to see where a backfill spends its time).
 if [ "${QUERY_LOG:-0}" = 1 ]; then printf '  query_log_file: %s\n' "$WORK/query.log" >>"$WORK/prom.yml"; fi
-# max-block-duration=2h: the promtool blocks are not compacted into larger
-# ones while we measure.
 start prometheus "$WORK/bench-prom" --config.file="$WORK/prom.yml" --storage.tsdb.path="$WORK/data" \
-	--storage.tsdb.retention.time=90d --storage.tsdb.max-block-duration=2h \
-	--web.listen-address="$PROM_ADDR" --query.max-samples=1000000000 --log.level=warn
+	--storage.tsdb.retention.time=90d --web.listen-address="$PROM_ADDR" --query.max-samples=1000000000 --log.level=warn
 PROM_PID=$LAST_PID
 wait_for 300 curl -sf "$PROM/-/ready" || die "Prometheus not ready (see $WORK/prometheus.log)"
+# Prometheus compacts promtool's 2h blocks into larger ones, as a
+# production TSDB holds them, in the first minutes; nothing is measured
+# until it is done.
+compactions() {
+	curl -sf "$PROM/metrics" >"$WORK/prom.metrics" || die "cannot read $PROM/metrics"
+	calc "$(mval "$WORK/prom.metrics" prometheus_tsdb_compactions_total) + $(mval "$WORK/prom.metrics" prometheus_tsdb_vertical_compactions_total)"
+}
+# compacted: until no compaction ran for 70 s (Prometheus plans one a minute).
+compacted() {
+	local t0 k k1
+	t0=$(now); k=$(compactions)
+	for _ in $(seq 60); do
+		sleep 70
+		k1=$(compactions)
+		[ "$k1" = "$k" ] && break
+		k=$k1
+	done
+	log "compactions done: $k in all, waited $(calc "$(now) - $t0")s"
+}
+compacted
 start proxy "$WORK/gen" proxy -addr "$PROXY_ADDR" -target "$PROM"
 wait_for 50 curl -sf "http://$PROXY_ADDR/-/bytes" || die "proxy not up"
 "$WORK/gen" slos -models "$SLOS" -prometheus "http://$PROXY_ADDR" -period "$PERIOD" >"$WORK/slos.yaml"

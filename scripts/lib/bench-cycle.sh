@@ -2,7 +2,8 @@
 # shellcheck disable=SC2154 # step_s, from, t_end: set by bench-backfill.sh
 # scripts/lib/bench-cycle.sh: the CYCLE=1 phase of scripts/bench-backfill.sh,
 # sourced by it after its backfill runs, on the same Prometheus and history
-# and with its helpers (start, stop, cpu, calc, mval, wait_for, log, die).
+# and with its helpers (start, stop, cpu, calc, mval, wait_for, wait_ready,
+# compactions, compacted, log, die).
 #
 # What one 30 s evaluation cycle costs Prometheus (its CPU from
 # /proc/<pid>/stat) for the same SLOs (one per model, 99.9% over
@@ -54,10 +55,6 @@ promq() { # promq QUERY: the first value of an instant query
 # within VALUE WANT LO HI: VALUE is a number between LO x WANT and HI x WANT.
 within() {
 	awk -v g="$1" -v w="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(g ~ /^[0-9.]+([eE][-+]?[0-9]+)?$/ && g >= lo * w && g <= hi * w) }'
-}
-compactions() {
-	curl -sf "$PROM/metrics" >"$WORK/prom.metrics" || die "cannot read $PROM/metrics"
-	calc "$(mval "$WORK/prom.metrics" prometheus_tsdb_compactions_total) + $(mval "$WORK/prom.metrics" prometheus_tsdb_vertical_compactions_total)"
 }
 
 # cycle_config [RULES]: Prometheus scrapes gen serve and the exporter, with
@@ -145,7 +142,8 @@ n=$(grep -c '\[30d\])))' "$WORK/sloth-opt.yml" || true)
 if [ "$SLOTH_BACKFILL" = 1 ]; then
 	# The 5m SLI over the history, as Sloth's 5m rules would have recorded
 	# it every 30 s; Prometheus loads the blocks within a minute and merges
-	# them with the history's (vertical compaction), after which it is quiet.
+	# them with the history's (vertical compaction), which must end before
+	# anything is measured.
 	t0=$(now)
 	"$PROMTOOL_BIN" tsdb create-blocks-from rules --quiet --url="$PROM" --start="$((from + 300))" --end="$t_end" \
 		--output-dir="$WORK/sloth-blocks" "$WORK/sloth-backfill.yml" >"$WORK/sloth-backfill.log" 2>&1 \
@@ -167,13 +165,7 @@ if [ "$SLOTH_BACKFILL" = 1 ]; then
 	[ "$n" = "$SLOS" ] || die "the 5m SLI backfill holds $n series, want $SLOS"
 	C[backfill_samples]=$got
 	log "cycle: Sloth's 5m SLI backfilled ($got samples in $n series) in $(calc "$(now) - $t0")s; waiting for compactions to end"
-	k=$(compactions)
-	for _ in $(seq 60); do # quiet: no compaction for 70 s (Prometheus plans one a minute)
-		sleep 70
-		k1=$(compactions)
-		[ "$k1" = "$k" ] && break
-		k=$k1
-	done
+	compacted
 fi
 
 sloth_phase sloth-raw "$WORK/sloth-raw.yml"
