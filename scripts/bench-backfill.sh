@@ -6,8 +6,9 @@
 # model and pod, PODS pods, one sample every STEP, written as TSDB blocks by
 # promtool) for SLOS models; the configuration has one SLO per model (good:
 # its ok counters, valid: all of its counters, so 2 x PODS series), so no
-# two SLOs share a query, with a period of PERIOD. Then,
-# one after the other on the same Prometheus:
+# two SLOs share a query, with a period of PERIOD. Once Prometheus has
+# compacted promtool's 2h blocks (no compaction for 70 s), one after the
+# other on the same Prometheus:
 #   floor:  sum by (model) (increase(bench_requests_total[PERIOD])), timed,
 #           with the Prometheus CPU it costs;
 #   before: slo-exporter built from git ref BEFORE (default main), started
