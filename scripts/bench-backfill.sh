@@ -3,10 +3,12 @@
 # change, against the floor: one PromQL query that reads every sample once.
 #
 # One local Prometheus serves DAYS of history (bench/gen: two counters per
-# model, one sample every STEP, written as TSDB blocks by promtool) for SLOS
-# models; the configuration has one SLO per model (good: its ok counter,
-# valid: both), so no two SLOs share a query, with a period of PERIOD. Then,
-# one after the other on the same Prometheus:
+# model and pod, PODS pods, one sample every STEP, written as TSDB blocks by
+# promtool) for SLOS models; the configuration has one SLO per model (good:
+# its ok counters, valid: all of its counters, so 2 x PODS series), so no
+# two SLOs share a query, with a period of PERIOD. Once Prometheus has
+# compacted promtool's 2h blocks (no compaction for 70 s), one after the
+# other on the same Prometheus:
 #   floor:  sum by (model) (increase(bench_requests_total[PERIOD])), timed,
 #           with the Prometheus CPU it costs;
 #   before: slo-exporter built from git ref BEFORE (default main), started
@@ -19,20 +21,24 @@
 #   steady: the working tree's build without backfill (backfill: false),
 #           its RSS after SETTLE seconds of ticking: the memory the engine
 #           needs, against which the backfills' peaks are judged.
-# Every model's counters restart once a day, at an hour of their own
+# Every pod's counters restart once a day, at an hour of their own
 # (RESET_EVERY, 0: never), as a daily deploy would: the backfill must read
 # raw samples around each restart.
-# Prints one table. Environment: COMPACT (1: wait for Prometheus to compact
-# the history first), SLOS (200), DAYS (7), PERIOD (DAYS-1 days),
-# STEP (60s), RESET_EVERY (24h), SETTLE (60), QUERY_LOG (0), BEFORE (main), RUNS ("before after"),
-# PROMETHEUS, PROMTOOL (binaries),
-# PORT_BASE (19300), KEEP (1: keep the work directory). Everything listens
-# on 127.0.0.1. Needs curl, jq and awk.
+# Prints one table. With CYCLE=1 it then measures, on the same Prometheus
+# and history, what one 30 s evaluation cycle costs Prometheus with Sloth's
+# rules (raw and optimized) and with the exporter, and prints a second
+# table (scripts/lib/bench-cycle.sh, which lists its own settings).
+# Environment: SLOS (200), PODS (2; 1 gives the figures before pods),
+# DAYS (7), PERIOD (DAYS-1 days), STEP (60s), RESET_EVERY (24h), SETTLE
+# (60), QUERY_LOG (0), BEFORE (main), RUNS ("before after"), CYCLE (0),
+# PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19300), KEEP (1: keep the
+# work directory). Everything listens on 127.0.0.1. Needs curl, jq and awk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 SLOS=${SLOS:-200}
+PODS=${PODS:-2}
 DAYS=${DAYS:-7}
 PERIOD=${PERIOD:-$((DAYS - 1))d}
 STEP=${STEP:-60s}
@@ -93,6 +99,14 @@ wait_for() {
 	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
 	return 1
 }
+# wait_ready PID URL: until URL answers, failing at once if PID exits.
+wait_ready() {
+	while kill -0 "$1" 2>/dev/null; do
+		curl -sf "$2" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
 
 # Builds: BEFORE from git (never touching any checkout), after from here.
 log "building $BEFORE and the working tree"
@@ -112,10 +126,11 @@ t_end=$((t_end - t_end % step_s))
 from=$((t_end - DAYS * 86400))
 mkdir -p "$WORK/om" "$WORK/data"
 t0=$(now)
-samples=$("$WORK/gen" history -models "$SLOS" -origin "$((from - 86400))" -from "$from" -to "$t_end" -step "$STEP" -reset-every "$RESET_EVERY" -out "$WORK/om")
-ls "$WORK"/om/*.om | xargs -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$WORK/data" >/dev/null
+ORIGIN=$((from - 86400))
+samples=$("$WORK/gen" history -models "$SLOS" -pods "$PODS" -origin "$ORIGIN" -from "$from" -to "$t_end" -step "$STEP" -reset-every "$RESET_EVERY" -out "$WORK/om")
+find "$WORK/om" -name '*.om' -print0 | xargs -0 -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$WORK/data" >/dev/null
 rm -rf "$WORK/om"
-log "$samples samples ($SLOS models x 2 series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"
+log "$samples samples ($SLOS models x $((PODS * 2)) series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"
 
 printf 'global:\n  scrape_interval: 1h\n' >"$WORK/prom.yml"
 # QUERY_LOG=1: Prometheus logs every query with its timings to
@@ -125,30 +140,29 @@ start prometheus "$WORK/bench-prom" --config.file="$WORK/prom.yml" --storage.tsd
 	--storage.tsdb.retention.time=90d --web.listen-address="$PROM_ADDR" --query.max-samples=1000000000 --log.level=warn
 PROM_PID=$LAST_PID
 wait_for 300 curl -sf "$PROM/-/ready" || die "Prometheus not ready (see $WORK/prometheus.log)"
-
 # promtool writes one block per 2h (372 for 31 days), a layout no running
-# Prometheus keeps: it compacts 2h blocks into 6h, 18h, 54h and 162h ones.
-# Every block is a separate index and iterator to every query, so a query
-# that seeks (a 5m range at a 30m step) pays per block, and the compaction
-# itself costs Prometheus CPU for minutes after start. So the measurements
-# wait until Prometheus has compacted the history as it would have while
-# ingesting it (COMPACT=0: measure the 2h blocks as written).
-pmetric() { curl -sf "$PROM/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
-if [ "${COMPACT:-1}" = 1 ]; then
-	t0=$(now)
-	blocks0=$(pmetric prometheus_tsdb_blocks_loaded)
-	last=$blocks0 stable=0 waited=0
-	# Prometheus plans compactions once a minute; done when the block count
-	# has not changed for 75 s and no compaction is running.
-	while [ "$stable" -lt 75 ]; do
-		sleep 5
-		waited=$((waited + 5))
-		b=$(pmetric prometheus_tsdb_blocks_loaded)
-		if [ "$b" = "$last" ]; then stable=$((stable + 5)); else stable=0 last=$b; fi
-		[ "$waited" -lt 1800 ] || die "Prometheus still compacting after 30 min"
+# Prometheus keeps: it compacts them into 6h, 18h, 54h and 162h blocks in
+# its first minutes. Every block is one more index and iterator per series
+# to every query (a 5m range at a 30m step paid 4x per sample on 2h
+# blocks), and the compaction costs Prometheus CPU, so nothing is measured
+# until it is done.
+compactions() {
+	curl -sf "$PROM/metrics" >"$WORK/prom.metrics" || die "cannot read $PROM/metrics"
+	calc "$(mval "$WORK/prom.metrics" prometheus_tsdb_compactions_total) + $(mval "$WORK/prom.metrics" prometheus_tsdb_vertical_compactions_total)"
+}
+# compacted: until no compaction ran for 70 s (Prometheus plans one a minute).
+compacted() {
+	local t0 k k1
+	t0=$(now); k=$(compactions)
+	for _ in $(seq 60); do
+		sleep 70
+		k1=$(compactions)
+		[ "$k1" = "$k" ] && break
+		k=$k1
 	done
-	log "Prometheus compacted $blocks0 blocks into $last in $(calc "$(now) - $t0")s"
-fi
+	log "compactions done: $k in all, waited $(calc "$(now) - $t0")s"
+}
+compacted
 start proxy "$WORK/gen" proxy -addr "$PROXY_ADDR" -target "$PROM"
 wait_for 50 curl -sf "http://$PROXY_ADDR/-/bytes" || die "proxy not up"
 "$WORK/gen" slos -models "$SLOS" -prometheus "http://$PROXY_ADDR" -period "$PERIOD" >"$WORK/slos.yaml"
@@ -172,7 +186,7 @@ run() { # run NAME BINARY [CONFIG]
 	c0=$(cpu "$PROM_PID"); w0=$(now)
 	start "$name" "$bin" serve --config.file="$cfg" --web.listen-address="$EXP_ADDR"
 	pid=$LAST_PID
-	wait_for 30000 curl -sf "http://$EXP_ADDR/-/ready" || die "$name never ready (see $WORK/$name.log)"
+	wait_ready "$pid" "http://$EXP_ADDR/-/ready" || die "$name exited before it was ready (see $WORK/$name.log)"
 	R[${name}_wall]=$(calc "$(now) - $w0")
 	R[${name}_cpu]=$(calc "$(cpu "$PROM_PID") - $c0")
 	R[${name}_selfcpu]=$(cpu "$pid")
@@ -189,7 +203,7 @@ run() { # run NAME BINARY [CONFIG]
 for n in $RUNS; do run "$n" "$WORK/$n"; done
 run steady "$WORK/after" "$WORK/slos-nobackfill.yaml"
 
-printf '\n%d SLOs x 2 series, %d days at %s (%s samples, restarts every %s), period %s, Prometheus %s\n' "$SLOS" "$DAYS" "$STEP" "$samples" "$RESET_EVERY" "$PERIOD" \
+printf '\n%d SLOs x %d series, %d days at %s (%s samples, restarts every %s), period %s, Prometheus %s\n' "$SLOS" $((PODS * 2)) "$DAYS" "$STEP" "$samples" "$RESET_EVERY" "$PERIOD" \
 	"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
 row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' "$@"; }
 row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB"
@@ -202,3 +216,8 @@ for n in $RUNS; do
 	printf '%s: wall %sx the floor, Prometheus CPU %sx the floor, peak RSS %sx steady\n' "$n" \
 		"$(calc "${R[${n}_wall]} / ${R[floor_wall]}")" "$(calc "${R[${n}_cpu]} / ${R[floor_cpu]}")" "$(calc "${R[${n}_hwm]} / ${R[steady_rss]}")"
 done
+
+if [ "${CYCLE:-0}" = 1 ]; then
+	# shellcheck source=scripts/lib/bench-cycle.sh
+	. "$ROOT/scripts/lib/bench-cycle.sh"
+fi

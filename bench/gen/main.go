@@ -3,17 +3,22 @@
 // counters bench_requests_total{model,code="ok"|"error"} that grow at fixed
 // per-model rates from a fixed origin time, so that history written as
 // OpenMetrics (for promtool) and the live /metrics it serves are one
-// continuous series.
+// continuous series. With -pods N > 1 every model's counters exist once per
+// `pod` label value (p0 .. pN-1), each pod a counter pair of its own that
+// restarts at a phase of its own; -pods 1 (the default) writes no pod label,
+// byte for byte the output of the versions before the flag.
 //
-//	gen serve   -addr 127.0.0.1:9101 -models 1000 -origin 1700000000
-//	gen history -models 1000 -origin T -from T -to T -step 30s -out DIR
+//	gen serve   -addr 127.0.0.1:9101 -models 1000 -origin 1700000000 [-pods 2] [-reset-every 24h]
+//	gen history -models 1000 -origin T -from T -to T -step 30s [-pods 2] [-reset-every 24h] -out DIR
 //	gen config  -models 1000 [-slos 5] -target ADDR -exporter ADDR -prometheus URL -interval 10s -out DIR
-//	gen slos    -models 200 -prometheus URL -period 6d > slos.yaml
+//	gen slos    -models 200 -prometheus URL -period 6d -interval 30s > slos.yaml
+//	gen sloth   -models 200 -out DIR
 //	gen proxy   -addr 127.0.0.1:9102 -target http://127.0.0.1:9190
 //
 // slos writes the configuration of scripts/bench-backfill.sh: one SLO per
-// model (good: its "ok" counter, valid: both of its counters), so that the
-// SLOs share no query. proxy forwards to a Prometheus and counts the
+// model (good: its "ok" counters, valid: all of its counters), so that the
+// SLOs share no query. sloth writes the same SLOs as a Sloth spec, and the
+// recording rule that backfills Sloth's 5m SLI (see slothSpec). proxy forwards to a Prometheus and counts the
 // response bytes it passes, served at /-/bytes, so that the backfill cost
 // of any slo-exporter build can be measured the same way.
 package main
@@ -35,7 +40,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: gen serve|history|config [flags]")
+		fmt.Fprintln(os.Stderr, "usage: gen serve|history|config|slos|sloth|proxy [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -48,10 +53,12 @@ func main() {
 		err = configs(os.Args[2:])
 	case "slos":
 		err = slos(os.Args[2:])
+	case "sloth":
+		err = sloth(os.Args[2:])
 	case "proxy":
 		err = proxy(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown subcommand %q (want serve, history, config, slos or proxy)", os.Args[1])
+		err = fmt.Errorf("unknown subcommand %q (want serve, history, config, slos, sloth or proxy)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
@@ -59,25 +66,27 @@ func main() {
 	}
 }
 
-// okRate and errRate are model i's events per second: 5 to 11 good
+// okRate and errRate are model i's events per second (of each of its
+// pods): 5 to 11 good
 // requests per second and an error ratio of 0.05% to 0.2%, so the groups
 // differ but every one stays inside a 99.9% objective's budget.
 func okRate(i int) float64  { return float64(5 + i%7) }
 func errRate(i int) float64 { return okRate(i) * 0.0005 * float64(1+i%4) }
 
-// resetEvery, when positive, restarts model i's counters from zero every
-// resetEvery seconds, at a phase of its own (a deploy a day, at a different
-// hour per model): the backfill must then read raw samples around each
-// restart.
+// resetEvery, when positive, restarts the counters of model i's pod p from
+// zero every resetEvery seconds, at a phase of its own (a deploy a day, at a
+// different hour per model and pod): the backfill must then read raw
+// samples around each restart.
 var resetEvery float64
 
-// counters returns model i's ok and error counter values at unix second t
-// for counters that started at zero at origin (and again at each restart,
-// see resetEvery).
-func counters(i int, origin, t float64) (ok, bad float64) {
+// counters returns the ok and error counter values of model i's pod p at
+// unix second t for counters that started at zero at origin (and again at
+// each restart, see resetEvery). Pod 0 is the model's only pair when there
+// are no pods.
+func counters(i, p int, origin, t float64) (ok, bad float64) {
 	start := origin
 	if resetEvery > 0 {
-		phase := math.Mod(float64(i)*7919, resetEvery)
+		phase := math.Mod(float64(i)*7919+float64(p)*3637, resetEvery)
 		if k := math.Floor((t - origin - phase) / resetEvery); k >= 0 {
 			start = origin + phase + k*resetEvery
 		}
@@ -89,30 +98,49 @@ func counters(i int, origin, t float64) (ok, bad float64) {
 // model is the label value of model i.
 func model(i int) string { return fmt.Sprintf("m%05d", i) }
 
+// seriesLabels is the label pairs, without braces, of model i's pod p
+// before the code label: the model alone when pods <= 1, so that the
+// default output does not change.
+func seriesLabels(i, p, pods int) string {
+	if pods <= 1 {
+		return fmt.Sprintf("model=%q", model(i))
+	}
+	return fmt.Sprintf("model=%q,pod=\"p%d\"", model(i), p)
+}
+
 // serve exposes the counters at the time of each request.
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:9101", "listen address")
 	models := fs.Int("models", 1000, "number of model label values")
 	origin := fs.Float64("origin", 0, "unix time at which every counter was zero")
+	pods := fs.Int("pods", 1, "pod label values per model, each a counter pair of its own (1: no pod label)")
+	resets := fs.Duration("reset-every", 0, "restart each pod's counters this often, at a phase of its own (0: never); the same as history's for one continuous series")
 	_ = fs.Parse(args)
+	if *pods < 1 {
+		return fmt.Errorf("serve: -pods %d: want at least 1", *pods)
+	}
+	resetEvery = resets.Seconds()
 	http.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		bw := bufio.NewWriterSize(w, 1<<16)
-		writeText(bw, *models, *origin, float64(time.Now().UnixNano())/1e9)
+		writeText(bw, *models, *pods, *origin, float64(time.Now().UnixNano())/1e9)
 		_ = bw.Flush()
 	})
 	return http.ListenAndServe(*addr, nil)
 }
 
 // writeText writes the exposition of all counters at time t.
-func writeText(w io.Writer, models int, origin, t float64) {
+func writeText(w io.Writer, models, pods int, origin, t float64) {
 	fmt.Fprintln(w, "# HELP bench_requests_total Synthetic requests by model and outcome.")
 	fmt.Fprintln(w, "# TYPE bench_requests_total counter")
 	for i := 0; i < models; i++ {
-		ok, bad := counters(i, origin, t)
-		fmt.Fprintf(w, "bench_requests_total{model=%q,code=\"ok\"} %.0f\n", model(i), ok)
-		fmt.Fprintf(w, "bench_requests_total{model=%q,code=\"error\"} %.0f\n", model(i), bad)
+		for p := 0; p < max(pods, 1); p++ {
+			ok, bad := counters(i, p, origin, t)
+			lbl := seriesLabels(i, p, pods)
+			fmt.Fprintf(w, "bench_requests_total{%s,code=\"ok\"} %.0f\n", lbl, ok)
+			fmt.Fprintf(w, "bench_requests_total{%s,code=\"error\"} %.0f\n", lbl, bad)
+		}
 	}
 }
 
@@ -128,12 +156,13 @@ func history(args []string) error {
 	from := fs.Int64("from", 0, "first sample, unix seconds")
 	to := fs.Int64("to", 0, "last sample, unix seconds")
 	step := fs.Duration("step", 30*time.Second, "sample interval")
-	resets := fs.Duration("reset-every", 0, "restart each model's counters this often, at a phase of its own (0: never)")
+	resets := fs.Duration("reset-every", 0, "restart each pod's counters this often, at a phase of its own (0: never)")
+	pods := fs.Int("pods", 1, "pod label values per model, each a counter pair of its own (1: no pod label)")
 	out := fs.String("out", "", "directory for the .om files")
 	_ = fs.Parse(args)
 	resetEvery = resets.Seconds()
-	if *out == "" || *to <= *from || *step < time.Second {
-		return fmt.Errorf("history: need -out, -from < -to and -step >= 1s (got out=%q from=%d to=%d step=%s)", *out, *from, *to, *step)
+	if *out == "" || *to <= *from || *step < time.Second || *pods < 1 {
+		return fmt.Errorf("history: need -out, -from < -to, -step >= 1s and -pods >= 1 (got out=%q from=%d to=%d step=%s pods=%d)", *out, *from, *to, *step, *pods)
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
@@ -157,13 +186,15 @@ func history(args []string) error {
 		fmt.Fprintln(w, "# HELP bench_requests Synthetic requests by model and outcome.")
 		fmt.Fprintln(w, "# TYPE bench_requests counter")
 		for i := 0; i < *models; i++ {
-			lbl := fmt.Sprintf(`instance="bench",job="bench",model=%q`, model(i))
-			for t := first; t <= last; t += st {
-				ok, bad := counters(i, float64(*origin), float64(t))
-				ts := strconv.FormatInt(t, 10)
-				fmt.Fprintf(w, "bench_requests_total{%s,code=\"ok\"} %.0f %s\n", lbl, ok, ts)
-				fmt.Fprintf(w, "bench_requests_total{%s,code=\"error\"} %.0f %s\n", lbl, bad, ts)
-				samples += 2
+			for p := 0; p < *pods; p++ {
+				lbl := `instance="bench",job="bench",` + seriesLabels(i, p, *pods)
+				for t := first; t <= last; t += st {
+					ok, bad := counters(i, p, float64(*origin), float64(t))
+					ts := strconv.FormatInt(t, 10)
+					fmt.Fprintf(w, "bench_requests_total{%s,code=\"ok\"} %.0f %s\n", lbl, ok, ts)
+					fmt.Fprintf(w, "bench_requests_total{%s,code=\"error\"} %.0f %s\n", lbl, bad, ts)
+					samples += 2
+				}
 			}
 		}
 		fmt.Fprintln(w, "# EOF")
@@ -288,7 +319,8 @@ func rules(interval string) string {
 	return b.String()
 }
 
-// slos prints a configuration with one SLO per model.
+// slos prints a configuration with one SLO per model: good is the model's
+// code="ok" series (one per pod), valid all of its series.
 func slos(args []string) error {
 	fs := flag.NewFlagSet("slos", flag.ExitOnError)
 	models := fs.Int("models", 200, "number of SLOs, one per model")
@@ -310,6 +342,78 @@ func slos(args []string) error {
 `, model(i), *period)
 	}
 	return w.Flush()
+}
+
+// slothSpec is a Sloth prometheus/v1 spec of the SLOs that slos writes:
+// service bench, one SLO per model named after it (so Sloth's sloth_id is
+// bench-<model>), 99.9% over Sloth's default 30d period, errors the
+// model's code="error" series and total all of its series, with Sloth's
+// page and ticket alerts, as a Sloth user would write them.
+func slothSpec(models int) string {
+	var b strings.Builder
+	b.WriteString("version: prometheus/v1\nservice: bench\nslos:\n")
+	for i := 0; i < models; i++ {
+		fmt.Fprintf(&b, `  - name: %[1]s
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(bench_requests_total{job="bench",model="%[1]s",code="error"}[{{.window}}]))
+        total_query: sum(rate(bench_requests_total{job="bench",model="%[1]s"}[{{.window}}]))
+    alerting:
+      name: BenchErrorBudgetBurn
+      page_alert: {labels: {severity: page}}
+      ticket_alert: {labels: {severity: ticket}}
+`, model(i))
+	}
+	return b.String()
+}
+
+// slothBackfill is one recording rule that computes, for every model at
+// once, the series Sloth's 5m SLI rule of each SLO of slothSpec records:
+// slo:sli_error:ratio_rate5m with Sloth's labels sloth_id, sloth_service,
+// sloth_slo and sloth_window. promtool tsdb create-blocks-from rules runs it
+// over the history, so that the 30d SLI of Sloth's optimized rules (an
+// average of the recorded 5m SLI over 30d) reads as many samples as it
+// would after 30 days of running, not the few minutes since it was loaded.
+// One rule instead of Sloth's 200 keeps the backfill to one range query
+// per block.
+func slothBackfill(interval string) string {
+	return fmt.Sprintf(`groups:
+  - name: sloth-sli-5m-backfill
+    interval: %s
+    rules:
+      - record: slo:sli_error:ratio_rate5m
+        expr: |
+          sum without (model) (label_replace(label_replace(
+            sum by (model) (rate(bench_requests_total{job="bench",code="error"}[5m]))
+            / sum by (model) (rate(bench_requests_total{job="bench"}[5m])),
+            "sloth_slo", "$1", "model", "(.*)"), "sloth_id", "bench-$1", "model", "(.*)"))
+        labels:
+          sloth_service: bench
+          sloth_window: 5m
+`, interval)
+}
+
+// sloth writes sloth-spec.yaml (slothSpec) and sloth-backfill.yml
+// (slothBackfill) into -out.
+func sloth(args []string) error {
+	fs := flag.NewFlagSet("sloth", flag.ExitOnError)
+	models := fs.Int("models", 200, "number of SLOs, one per model")
+	interval := fs.String("interval", "30s", "evaluation interval of the Sloth rules, the step of the 5m SLI backfill")
+	out := fs.String("out", "", "output directory")
+	_ = fs.Parse(args)
+	if *out == "" {
+		return fmt.Errorf("sloth: -out is required")
+	}
+	for name, text := range map[string]string{
+		"sloth-spec.yaml":    slothSpec(*models),
+		"sloth-backfill.yml": slothBackfill(*interval),
+	} {
+		if err := os.WriteFile(filepath.Join(*out, name), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // proxy forwards every request to -target and counts the response bytes.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,22 +19,65 @@ import (
 func TestCounters(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
-		i           int
+		i, p        int
+		resets      float64
 		origin, at  float64
 		wantOK, bad float64
 	}{
-		{"zero at origin", 0, 1000, 1000, 0, 0},
-		{"zero before origin", 3, 1000, 10, 0, 0},
-		{"model 0 after 100s", 0, 0, 100, 500, 0},           // 5/s, 0.05% -> 0.25
-		{"model 1 after 1000s", 1, 0, 1000, 6000, 6},        // 6/s, 0.1%
-		{"model 7 wraps the ok rate", 7, 0, 1000, 5000, 10}, // 5/s, 0.2%
+		{"zero at origin", 0, 0, 0, 1000, 1000, 0, 0},
+		{"zero before origin", 3, 0, 0, 1000, 10, 0, 0},
+		{"model 0 after 100s", 0, 0, 0, 0, 100, 500, 0},           // 5/s, 0.05% -> 0.25
+		{"model 1 after 1000s", 1, 0, 0, 0, 1000, 6000, 6},        // 6/s, 0.1%
+		{"model 7 wraps the ok rate", 7, 0, 0, 0, 1000, 5000, 10}, // 5/s, 0.2%
+		{"a pod counts at the model's rate", 1, 3, 0, 0, 1000, 6000, 6},
+		// resets every 10000s: model 1's phase is 7919, its pod 1's
+		// (7919+3637) mod 10000 = 1556.
+		{"pod 0 restarts at the model's phase", 1, 0, 10000, 0, 8000, 6 * 81, 0},
+		{"pod 0 before its first restart", 1, 0, 10000, 0, 7900, 6 * 7900, 47},
+		{"pod 1 restarts at a phase of its own", 1, 1, 10000, 0, 8000, 6 * (8000 - 1556), 38},
+		{"pod 1 restarts again a period later", 1, 1, 10000, 0, 11600, 6 * 44, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, bad := counters(tc.i, tc.origin, tc.at)
+			resetEvery = tc.resets
+			defer func() { resetEvery = 0 }()
+			ok, bad := counters(tc.i, tc.p, tc.origin, tc.at)
 			if ok != tc.wantOK || bad != tc.bad {
-				t.Errorf("counters(%d, %v, %v) = %v, %v; want %v, %v", tc.i, tc.origin, tc.at, ok, bad, tc.wantOK, tc.bad)
+				t.Errorf("counters(%d, %d, %v, %v) = %v, %v; want %v, %v", tc.i, tc.p, tc.origin, tc.at, ok, bad, tc.wantOK, tc.bad)
 			}
 		})
+	}
+}
+
+// TestOnePodKeepsTheOldExposition: without pods (-pods 1) the exposition
+// is, byte for byte, the one of the versions before -pods, so that figures
+// measured before stay comparable; with pods each model has 2 series per
+// pod.
+func TestOnePodKeepsTheOldExposition(t *testing.T) {
+	var one bytes.Buffer
+	writeText(&one, 2, 1, 0, 100)
+	want := `# HELP bench_requests_total Synthetic requests by model and outcome.
+# TYPE bench_requests_total counter
+bench_requests_total{model="m00000",code="ok"} 500
+bench_requests_total{model="m00000",code="error"} 0
+bench_requests_total{model="m00001",code="ok"} 600
+bench_requests_total{model="m00001",code="error"} 0
+`
+	if one.String() != want {
+		t.Errorf("-pods 1 exposition:\n%s\nwant:\n%s", one.String(), want)
+	}
+	var two bytes.Buffer
+	writeText(&two, 2, 2, 0, 1000)
+	for _, line := range []string{
+		`bench_requests_total{model="m00000",pod="p0",code="ok"} 5000`,
+		`bench_requests_total{model="m00000",pod="p1",code="error"} 2`,
+		`bench_requests_total{model="m00001",pod="p1",code="ok"} 6000`,
+	} {
+		if !strings.Contains(two.String(), line+"\n") {
+			t.Errorf("-pods 2 exposition lacks %q:\n%s", line, two.String())
+		}
+	}
+	if got := strings.Count(two.String(), "\nbench_requests_total{"); got != 2*2*2 {
+		t.Errorf("-pods 2 exposition has %d series, want 8", got)
 	}
 }
 
@@ -42,11 +86,21 @@ func TestCounters(t *testing.T) {
 // exposition gives at the same instants: history and live data must be one
 // series for the benchmark's windows to be right.
 func TestHistoryAndLiveAgree(t *testing.T) {
+	for _, pods := range []int{1, 2} {
+		t.Run(fmt.Sprintf("pods=%d", pods), func(t *testing.T) { historyAndLiveAgree(t, pods) })
+	}
+}
+
+func historyAndLiveAgree(t *testing.T, pods int) {
 	dir := t.TempDir()
 	const models, origin, from, to = 3, 1_000_000, 1_007_970, 1_008_030 // 1_008_000 is a 2h boundary
-	if err := history([]string{"-models", "3", "-origin", strconv.Itoa(origin), "-from", strconv.Itoa(from), "-to", strconv.Itoa(to), "-step", "30s", "-out", dir}); err != nil {
+	// Restarts every 2000s, so that the pods of a model differ in the
+	// window (phases 0, 1919, 1838 for the models' pod 0).
+	defer func() { resetEvery = 0 }()
+	if err := history([]string{"-models", "3", "-pods", strconv.Itoa(pods), "-reset-every", "2000s", "-origin", strconv.Itoa(origin), "-from", strconv.Itoa(from), "-to", strconv.Itoa(to), "-step", "30s", "-out", dir}); err != nil {
 		t.Fatal(err)
 	}
+	podValues := map[string]map[string]bool{} // timestamp+pod -> ok values seen
 	files, _ := filepath.Glob(filepath.Join(dir, "*.om"))
 	if len(files) != 2 {
 		t.Fatalf("history files = %v, want one per 2h block (2)", files)
@@ -69,7 +123,13 @@ func TestHistoryAndLiveAgree(t *testing.T) {
 			f := strings.Fields(line)
 			ts, _ := strconv.ParseFloat(f[2], 64)
 			var live bytes.Buffer
-			writeText(&live, models, origin, ts)
+			writeText(&live, models, pods, origin, ts)
+			if pods > 1 && strings.Contains(line, `model="m00001"`) && strings.Contains(line, `code="ok"`) {
+				if podValues[f[2]] == nil {
+					podValues[f[2]] = map[string]bool{}
+				}
+				podValues[f[2]][f[1]] = true
+			}
 			want := strings.Replace(f[0], `instance="bench",job="bench",`, "", 1) + " " + f[1]
 			if !strings.Contains(live.String(), want+"\n") {
 				t.Errorf("history line %q: live exposition at %v has no %q", line, ts, want)
@@ -77,8 +137,13 @@ func TestHistoryAndLiveAgree(t *testing.T) {
 			samples++
 		}
 	}
-	if want := models * 2 * 3; samples != want { // steps at from, from+30, from+60
+	if want := models * pods * 2 * 3; samples != want { // steps at from, from+30, from+60
 		t.Errorf("history has %d samples, want %d", samples, want)
+	}
+	for ts, vals := range podValues {
+		if len(vals) != pods {
+			t.Errorf("at %s model m00001's pods have ok values %v, want %d different ones (restarts of their own)", ts, vals, pods)
+		}
 	}
 }
 
@@ -117,6 +182,57 @@ func TestConfigFiles(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// TestSlothFiles checks that the Sloth spec converts with the real sloth in
+// both variants: the default (optimized) one computes 30d from the recorded
+// 5m SLI, selected by the labels the backfill rule writes, the raw one
+// (sli_rules plugin with disableOptimized) from rate over 30d; and that
+// promtool accepts every rules file.
+func TestSlothFiles(t *testing.T) {
+	slothBin := promtest.Binary(t, "sloth", "SLOTH")
+	promtool := promtest.Binary(t, "promtool", "PROMTOOL")
+	dir := t.TempDir()
+	if err := sloth([]string{"-models", "3", "-out", dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		name    string
+		args    []string
+		rate30d int
+	}{
+		{"optimized", nil, 0},
+		{"raw", []string{"-s", `{"id":"sloth.dev/core/sli_rules/v1","priority":0,"config":{"disableOptimized":true}}`}, 3 * 2},
+	} {
+		out := filepath.Join(dir, v.name+".yml")
+		cmd := exec.Command(slothBin, append([]string{"generate", "-i", filepath.Join(dir, "sloth-spec.yaml"), "-o", out}, v.args...)...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sloth generate %s: %v\n%s", v.name, err, b)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(data)
+		if got := strings.Count(text, "[30d]))"); got != v.rate30d {
+			t.Errorf("%s: %d rate(...[30d]) reads, want %d", v.name, got, v.rate30d)
+		}
+		if got := strings.Count(text, "record: slo:sli_error:ratio_rate5m\n"); got != 3 {
+			t.Errorf("%s: %d 5m SLI rules, want 3", v.name, got)
+		}
+		if v.name == "optimized" {
+			sel := `slo:sli_error:ratio_rate5m{sloth_id="bench-m00002", sloth_service="bench", sloth_slo="m00002"}[30d]`
+			if !strings.Contains(text, sel) {
+				t.Errorf("optimized: no 30d SLI reading %s, the series sloth-backfill.yml writes", sel)
+			}
+		}
+		if b, err := exec.Command(promtool, "check", "rules", out).CombinedOutput(); err != nil {
+			t.Errorf("promtool check rules %s: %v\n%s", v.name, err, b)
+		}
+	}
+	if b, err := exec.Command(promtool, "check", "rules", filepath.Join(dir, "sloth-backfill.yml")).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules sloth-backfill.yml: %v\n%s", err, b)
 	}
 }
 
