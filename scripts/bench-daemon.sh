@@ -101,7 +101,9 @@ if [ -n "${SLO_EXPORTER:-}" ]; then
 	EXPORTER_BIN=$SLO_EXPORTER
 else
 	EXPORTER_BIN=$ROOT/bin/slo-exporter
-	[ -x "$EXPORTER_BIN" ] || make build >&2
+	# Always: a binary left by an earlier build would measure old code
+	# (go build only rebuilds what changed).
+	make build >&2
 fi
 [ -x "$EXPORTER_BIN" ] || die "no slo-exporter binary at $EXPORTER_BIN"
 go build -o "$WORK/gen" ./bench/gen
