@@ -341,25 +341,29 @@ func (p *Puller) backfillChunks(ctx context.Context, bqs []*backfillQuery, start
 // error.
 func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs, ce int64, prog *BackfillProgress) ([]model.Matrix, error) {
 	mats := make([]model.Matrix, len(rqs))
+	expr := func(i int) string { return p.queries[rqs[i].qi].expr }
 	reads := p.backfillReads(rqs)
+	var origin []union // per read of a retry round, the union it was split from
 	for len(reads) > 0 {
 		errs := make([]error, len(reads))
 		samples := make([]int, len(reads))
 		p.fanout(len(reads), func(i int) { samples[i], errs[i] = p.readBackfillUnion(ctx, rqs, reads[i], cs, ce, mats) })
-		var retry []union
+		var retry, from []union
 		for i, err := range errs {
 			p.c.queries++
 			prog.Queries++
 			if err == nil {
 				p.c.points += uint64(samples[i])
 				prog.Points += uint64(samples[i])
+				if origin != nil {
+					p.refuseUnion(origin[i]) // a member read alone succeeded
+				}
 				continue
 			}
 			p.c.queryErrors++
 			if len(reads[i].members) > 1 && splitMayHelp(err) && ctx.Err() == nil {
-				p.refusedUnions[reads[i].sel] = true
-				for _, m := range reads[i].members {
-					retry = append(retry, union{members: []int{m}})
+				for _, one := range p.singles(reads[i], expr) {
+					retry, from = append(retry, one), append(from, reads[i])
 				}
 				continue
 			}
@@ -367,7 +371,7 @@ func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs
 			return nil, fmt.Errorf("backfill chunk %s..%s: %w",
 				time.UnixMilli(max(cs, b.start)).UTC().Format(time.RFC3339), time.UnixMilli(ce).UTC().Format(time.RFC3339), err)
 		}
-		reads = retry
+		reads, origin = retry, from
 	}
 	for i, b := range rqs {
 		b.seen = matrixSamples(mats[i])
@@ -381,8 +385,8 @@ func (p *Puller) readBackfillChunk(ctx context.Context, rqs []*backfillQuery, cs
 // backfillReads plans the requests of a chunk: unions of the raw reads of
 // rqs that read from the same time on, at most coarseMaxUnion to one (the
 // chunk is sized for all of them, so a union holds no more than its
-// members would), and every other read alone; a union that failed before
-// where its members might not is not sent again. Members index rqs.
+// members would), and every other read alone; a refused union
+// (refuseUnion) is read as its members. Members index rqs.
 func (p *Puller) backfillReads(rqs []*backfillQuery) []union {
 	byAfter := map[int64][]int{}
 	var afters []int64
@@ -408,16 +412,10 @@ func (p *Puller) backfillReads(rqs []*backfillQuery) []union {
 			for j, m := range u.members {
 				u.members[j] = idx[m]
 			}
-			if !p.refusedUnions[u.sel] {
-				out = append(out, u)
-				continue
-			}
-			for _, m := range u.members {
-				out = append(out, union{members: []int{m}})
-			}
+			out = append(out, u)
 		}
 	}
-	return out
+	return p.withoutRefused(out, func(i int) string { return p.queries[rqs[i].qi].expr })
 }
 
 // readBackfillUnion reads one request of a chunk into mats (per read of

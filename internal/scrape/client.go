@@ -599,9 +599,6 @@ func (c *Client) streamMatrix(ctx context.Context, endpointURL, endpoint string,
 	case env.resultType != model.ValMatrix.String():
 		return nil, refuse("result type %q, want %q", env.resultType, model.ValMatrix)
 	}
-	if limit > 0 && len(m) > limit { // decodeMatrixLimited stops one past it
-		return nil, refuse("%d series in one answer, more than %d (max_series_per_selector for each of %d selectors)", len(m), limit, selectors)
-	}
 	c.noteWarnings(endpoint, form.Get("query"), env.warnings)
 	return m, nil
 }

@@ -109,8 +109,8 @@ type Puller struct {
 	stepsSince int
 	overlap    int64 // ms a tick reads before its previous pull
 	reads      []union
-	// refusedUnions are the selectors of backfill unions that failed in a
-	// way their members alone might not: never sent again.
+	// refusedUnions are the selectors of unions that failed where their
+	// members read alone succeeded: never sent again (refuseUnion).
 	refusedUnions map[string]bool
 
 	c       internalStats
@@ -637,51 +637,32 @@ func (p *Puller) readAll(ctx context.Context, t time.Time, reads []union, pulled
 // whose read failed in a way a smaller read may not (the answer was
 // refused, or the server rejected the request: too many series, too long a
 // selector). When one of them succeeds alone, the union is what failed:
-// it is replaced by single reads for good, and logged. When all fail, the
-// server is what failed, and the union is kept.
+// it is refused for good (refuseUnion) and the tick's reads no longer send
+// it. When all fail, the server is what failed, and the union is kept.
 func (p *Puller) splitFailedUnions(ctx context.Context, t time.Time, pulled [][]point, npts []int, errs []error) []error {
-	var retry []union
-	var from []int // index in p.reads of each retried union
-	for ri, r := range p.reads {
+	var retry, failed []union
+	for _, r := range p.reads {
 		if len(r.members) < 2 || errs[r.members[0]] == nil || !splitMayHelp(errs[r.members[0]]) {
 			continue
 		}
-		from = append(from, ri)
-		for _, qi := range r.members {
-			retry = append(retry, union{members: []int{qi}, sel: p.queries[qi].expr})
-		}
+		failed = append(failed, r)
+		retry = append(retry, p.singles(r, p.queryExpr)...)
 	}
 	if len(retry) == 0 || ctx.Err() != nil {
 		return nil
 	}
 	sent := p.readAll(ctx, t, retry, pulled, npts, errs)
-	var keep []union
-	split := map[int]bool{}
-	for _, ri := range from {
-		r := p.reads[ri]
-		for _, qi := range r.members {
-			if errs[qi] == nil {
-				split[ri] = true
-				break
-			}
-		}
-		if split[ri] {
-			p.log.Info("a union read failed where its selectors read alone succeed: reading them one by one from now on",
-				zap.String("union", r.sel), zap.Int("selectors", len(r.members)))
+	for _, r := range failed {
+		if slices.ContainsFunc(r.members, func(qi int) bool { return errs[qi] == nil }) {
+			p.refuseUnion(r)
 		}
 	}
-	for ri, r := range p.reads {
-		if !split[ri] {
-			keep = append(keep, r)
-			continue
-		}
-		for _, qi := range r.members {
-			keep = append(keep, union{members: []int{qi}, sel: p.queries[qi].expr})
-		}
-	}
-	p.reads = keep
+	p.reads = p.withoutRefused(p.reads, p.queryExpr)
 	return sent
 }
+
+// queryExpr returns query qi's expression.
+func (p *Puller) queryExpr(qi int) string { return p.queries[qi].expr }
 
 // splitMayHelp reports whether a union's failure may be the union's own:
 // an answer refused or over a limit, or a request the server rejected.

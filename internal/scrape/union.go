@@ -8,6 +8,7 @@ import (
 
 	"github.com/VictoriaMetrics/metricsql"
 	"github.com/prometheus/common/model"
+	"go.uber.org/zap"
 )
 
 // Union reads
@@ -312,4 +313,40 @@ func (p *Puller) planReads() {
 		}
 		p.reads = append(p.reads, u)
 	}
+}
+
+// refuseUnion records that union u failed where its members read alone
+// succeeded (see splitMayHelp): it is not sent again, by ticks or
+// backfills, and the log says so once.
+func (p *Puller) refuseUnion(u union) {
+	if p.refusedUnions[u.sel] {
+		return
+	}
+	p.refusedUnions[u.sel] = true
+	p.log.Info("a union read failed where its selectors read alone succeed: reading them one by one from now on",
+		zap.String("union", u.sel), zap.Int("selectors", len(u.members)))
+}
+
+// singles returns the members of u, each read alone; expr gives a
+// member's own selector.
+func (p *Puller) singles(u union, expr func(m int) string) []union {
+	out := make([]union, len(u.members))
+	for i, m := range u.members {
+		out[i] = union{members: []int{m}, sel: expr(m)}
+	}
+	return out
+}
+
+// withoutRefused returns plans with every refused union (refuseUnion)
+// replaced by its members read alone.
+func (p *Puller) withoutRefused(plans []union, expr func(m int) string) []union {
+	var out []union
+	for _, u := range plans {
+		if len(u.members) > 1 && p.refusedUnions[u.sel] {
+			out = append(out, p.singles(u, expr)...)
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
 }
