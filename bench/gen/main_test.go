@@ -147,12 +147,11 @@ func historyAndLiveAgree(t *testing.T, pods int) {
 	}
 }
 
-// TestConfigFiles checks that the generated files are valid for the
-// programs that read them: the SLO for slo-exporter's loader, the rules and
-// Prometheus configurations for promtool.
-func TestConfigFiles(t *testing.T) {
-	dir := t.TempDir()
-	if err := configs([]string{"-models", "1234", "-out", dir}); err != nil {
+// generatedSLOs runs `gen config` with args into dir and returns its
+// slo.yaml as slo-exporter's loader reads it.
+func generatedSLOs(t *testing.T, dir string, args ...string) *config.Config {
+	t.Helper()
+	if err := configs(append(args, "-out", dir)); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "slo.yaml"))
@@ -161,8 +160,17 @@ func TestConfigFiles(t *testing.T) {
 	}
 	cfg, err := config.Parse("slo.yaml", data)
 	if err != nil {
-		t.Fatalf("slo.yaml does not load: %v", err)
+		t.Fatalf("gen config %v: slo.yaml does not load: %v", args, err)
 	}
+	return cfg
+}
+
+// TestConfigFiles checks that the generated files are valid for the
+// programs that read them: the SLO for slo-exporter's loader, the rules and
+// Prometheus configurations for promtool.
+func TestConfigFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := generatedSLOs(t, dir, "-models", "1234")
 	if len(cfg.SLOs) != 1 || cfg.SLOs[0].MaxGroups != 1234 || strings.Join(cfg.SLOs[0].GroupBy, ",") != "model" {
 		t.Errorf("slo.yaml: want one SLO grouped by model with max_groups 1234, got %+v", cfg.SLOs)
 	}
@@ -242,18 +250,7 @@ func TestSlothFiles(t *testing.T) {
 // their share; a count that does not divide 10 is refused.
 func TestConfigSplitSLOs(t *testing.T) {
 	for _, n := range []int{2, 5, 100} {
-		dir := t.TempDir()
-		if err := configs([]string{"-models", "1000", "-slos", strconv.Itoa(n), "-out", dir}); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "slo.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := config.Parse("slo.yaml", data)
-		if err != nil {
-			t.Fatalf("-slos %d: slo.yaml does not load: %v", n, err)
-		}
+		cfg := generatedSLOs(t, t.TempDir(), "-models", "1000", "-slos", strconv.Itoa(n))
 		if len(cfg.SLOs) != n {
 			t.Fatalf("-slos %d: %d SLOs", n, len(cfg.SLOs))
 		}

@@ -195,10 +195,7 @@ func TestStartupAndReloadSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx := runDaemon(t, d)
 
 	i, ready := sink.wait(t, 0, "ready", func(s *State) bool { return s.Ready })
 	if !ready.BackfillDone || !ready.Snapshot.Time.After(ready.Backfill.To) {
@@ -323,33 +320,20 @@ scrape_configs:
 	return srv
 }
 
+// runDaemon runs d until the test ends, and returns the context it runs
+// in (for Reload calls).
+func runDaemon(t *testing.T, d *Daemon) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ctx
+}
+
 // countersConfig is the daemon's configuration for restartingCounters on
 // the Prometheus at url, evaluated every 3s with a 3s query offset.
 func countersConfig(url string) string {
-	return fmt.Sprintf(`global:
-  evaluation_interval: 3s
-  query_offset: 3s
-  backfill: true
-prometheus:
-  url: %s
-slos:
-  - name: app-availability
-    service: app
-    objective: 99%%
-    period: 1h
-    group_by: [model]
-    windows: [3s, 6s, 15s, 30s, 1m]
-    sli:
-      ratio:
-        good: 'app_requests_total{job="app",code="200"}'
-        valid: 'app_requests_total{job="app"}'
-    alerting:
-      tiers:
-        - {name: fast, budget_fraction: 0.05, long_window: 15m, short_window: 3m}
-        - {name: medium, enabled: false}
-        - {name: slow, enabled: false}
-        - {name: long, enabled: false}
-`, url)
+	return multiConfig(url, sloDef{name: "app-availability"})
 }
 
 // TestUnchangedReloadKeepsWindows runs the daemon against a real
@@ -374,10 +358,7 @@ func TestUnchangedReloadKeepsWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx := runDaemon(t, d)
 
 	i, _ := sink.wait(t, 0, "ready", func(s *State) bool { return s.Ready })
 	// Reload just after a tick was published, so that the reloaded engine

@@ -376,32 +376,9 @@ func checkCounts(t *testing.T, snap *evaluator.Snapshot) {
 }
 
 // testConfig is a configuration with one SLO named name, evaluated every
-// 3s with a 3s query offset.
+// 3s with a 3s query offset, on a Prometheus address nothing answers.
 func testConfig(name string) string {
-	return fmt.Sprintf(`global:
-  evaluation_interval: 3s
-  query_offset: 3s
-  backfill: true
-prometheus:
-  url: http://127.0.0.1:1
-slos:
-  - name: %s
-    service: app
-    objective: 99%%
-    period: 1h
-    group_by: [model]
-    windows: [3s, 6s, 15s, 30s, 1m]
-    sli:
-      ratio:
-        good: 'app_requests_total{job="app",code="200"}'
-        valid: 'app_requests_total{job="app"}'
-    alerting:
-      tiers:
-        - {name: fast, budget_fraction: 0.05, long_window: 15m, short_window: 3m}
-        - {name: medium, enabled: false}
-        - {name: slow, enabled: false}
-        - {name: long, enabled: false}
-`, name)
+	return multiConfig("http://127.0.0.1:1", sloDef{name: name})
 }
 
 const (

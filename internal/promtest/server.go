@@ -237,6 +237,13 @@ func (s *Server) Stop() {
 	if cmd == nil {
 		return
 	}
+	stopProcess(cmd, done)
+	logf.Close()
+}
+
+// stopProcess ends a process the package started: SIGTERM, then SIGKILL
+// after stopTimeout; done is closed when its Wait returns.
+func stopProcess(cmd *exec.Cmd, done <-chan struct{}) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
@@ -244,7 +251,6 @@ func (s *Server) Stop() {
 		_ = cmd.Process.Kill()
 		<-done
 	}
-	logf.Close()
 }
 
 // Kill ends the server with SIGKILL, as a crash or the OOM killer would:

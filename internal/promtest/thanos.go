@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -135,13 +134,7 @@ func startProcess(t testing.TB, bin, logFile, readyURL string, args ...string) {
 	}()
 	name := filepath.Base(bin) + " " + args[0]
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(stopTimeout):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd, done)
 		logf.Close()
 		if t.Failed() {
 			t.Logf("promtest: %s (%s), log tail:\n%s", name, logFile, fileTail(logFile, 40))

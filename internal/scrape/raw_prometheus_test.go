@@ -282,11 +282,36 @@ func TestRawSampleProof(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus and runs for about a minute")
 	}
+	src, srv := startLive(t)
+	runRawSampleProof(t, src, srv, newTestClient(t, srv.URL), 1500*time.Millisecond)
+}
+
+// startLive starts the live counter source and a Prometheus that scrapes
+// it every second, both stopped when the test ends.
+func startLive(t *testing.T) (*liveCounters, *promtest.Server) {
+	t.Helper()
 	src := newLiveCounters()
 	hs := httptest.NewServer(src)
-	defer hs.Close()
-	srv := promtest.Start(t, promtest.Options{ConfigYAML: liveScrapeConfig(hs.URL)})
-	runRawSampleProof(t, src, srv, newTestClient(t, srv.URL), 1500*time.Millisecond)
+	t.Cleanup(hs.Close)
+	return src, promtest.Start(t, promtest.Options{ConfigYAML: liveScrapeConfig(hs.URL)})
+}
+
+// waitForValue polls expr on srv until its one sample is at least least;
+// it fails the test after within (a hang detector, not a timing
+// assertion).
+func waitForValue(t *testing.T, srv truthServer, expr string, least float64, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		v, err := srv.Query(context.Background(), expr, time.Now())
+		if err == nil && len(v) == 1 && float64(v[0].Value) >= least {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never reached %g: %v %v", expr, least, v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // liveScrapeConfig scrapes the live source every second.
@@ -310,17 +335,7 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 	ctx := context.Background()
 
 	// Wait for a few samples, then start on the next tick.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		v, err := srv.Query(ctx, `count_over_time(app_requests_total{model="a",code="200"}[1m])`, time.Now())
-		if err == nil && len(v) == 1 && v[0].Value >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no samples scraped: %v %v", v, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForValue(t, srv, `count_over_time(app_requests_total{model="a",code="200"}[1m])`, 3, 30*time.Second)
 	sleepUntil := func(tm time.Time) { time.Sleep(time.Until(tm)) }
 	T0 := time.Now().Truncate(liveInterval).Add(liveInterval)
 	const ticks = 22
@@ -468,23 +483,10 @@ func TestUnionSeriesCap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus")
 	}
-	src := newLiveCounters()
-	hs := httptest.NewServer(src)
-	defer hs.Close()
-	srv := promtest.Start(t, promtest.Options{ConfigYAML: liveScrapeConfig(hs.URL)})
+	_, srv := startLive(t)
 	ctx := context.Background()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		// Every model's two series: model c appears from scrape 26 on.
-		v, err := srv.Query(ctx, `count(app_requests_total)`, time.Now())
-		if err == nil && len(v) == 1 && v[0].Value >= 6 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the six series never showed: %v %v", v, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	// Every model's two series: model c appears from scrape 26 on.
+	waitForValue(t, srv, `count(app_requests_total)`, 6, 90*time.Second)
 	time.Sleep(3 * time.Second) // the ticks below read up to a second ago
 	for _, tc := range []struct {
 		maxSeries       int
