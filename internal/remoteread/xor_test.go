@@ -78,7 +78,7 @@ func TestXORRoundTrip(t *testing.T) {
 		{"timestamp buckets", series(randomTimes(12, t0, func(i int) int64 {
 			// deltas whose delta-of-delta lands in each bucket and on its edges
 			return []int64{15000, 15000, 15000 + 8192, 15000, 15000 - 8191, 15000 + 65536, 15000, 15000 - 65535,
-				15000 + 524288, 15000, 15000 + 1 << 40, 15000}[i]
+				15000 + 524288, 15000, 15000 + 1<<40, 15000}[i]
 		}), []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})},
 		{"bucket edges + 1", series(randomTimes(8, t0, func(i int) int64 {
 			return []int64{20000, 20000 + 8193, 20000, 20000 + 65537, 20000, 20000 + 524289, 20000, 1}[i]
