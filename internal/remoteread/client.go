@@ -171,9 +171,9 @@ func IsUnsupported(err error) bool {
 // The request asks for streamed XOR chunks and accepts plain samples; both
 // answers are decoded. The samples fn sees for a series are those a PromQL
 // range selector over [Start, End] returns: inside the interval, in time
-// order, staleness markers removed, other NaNs kept bit for bit. Series
-// with no sample in the interval may still be handed to fn, with no
-// samples.
+// order, staleness markers removed, other NaNs kept bit for bit. A series
+// the server sends (its chunks overlap the interval) with no such sample
+// is not handed to fn, as a range selector would not return it.
 //
 // fn's Series (its Labels and Samples) belongs to Read and is reused after
 // fn returns: copy what must be kept. An error from fn stops the read and

@@ -148,9 +148,10 @@ func readAll(t *testing.T, c *Client, qs []Query) []map[string][]Sample {
 		if _, dup := out[s.Query][k]; dup {
 			t.Errorf("query %d: series %s handed over twice", s.Query, k)
 		}
-		if len(s.Samples) > 0 {
-			out[s.Query][k] = append([]Sample(nil), s.Samples...)
+		if len(s.Samples) == 0 {
+			t.Errorf("query %d: series %s handed over without samples", s.Query, k)
 		}
+		out[s.Query][k] = append([]Sample(nil), s.Samples...)
 		return nil
 	})
 	if err != nil {
@@ -232,6 +233,10 @@ func TestReadMatchesPromQL(t *testing.T) {
 		{Query{End: historyStart + 2*day + 2_000_000, Matchers: []Matcher{{MatchEqual, "job", "api"}, {MatchNotRegexp, "code", "5.*"}}}, 37*60_000 + 13_001,
 			func(l map[string]string) bool { return l["job"] == "api" && l["code"][0] != '5' }},
 	}
+	// Both ends exactly on samples: the interval is closed.
+	a := hist[0].Samples
+	exact := Query{Start: a[1000].T, End: a[2345].T, Matchers: []Matcher{{MatchEqual, "__name__", "rr_requests_total"}, {MatchEqual, "code", "200"}}}
+	cases = append(cases, tc{exact, exact.End - exact.Start, func(l map[string]string) bool { return l["__name__"] == "rr_requests_total" && l["code"] == "200" }})
 	qs := make([]Query, len(cases))
 	for i := range cases {
 		cases[i].q.Start = rangeStart(srv, cases[i].q.End, cases[i].window)

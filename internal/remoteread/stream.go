@@ -173,14 +173,18 @@ func (b *seriesBuilder) checkOrder(n int) {
 	}
 }
 
-// flush hands the series being built to fn. Overlapping chunks (which a
-// server should merge, but may not) are sorted and samples with the same
-// timestamp kept once.
+// flush hands the series being built to fn, unless it has no sample in
+// the query's interval (a range selector would not return it either).
+// Overlapping chunks (which a server should merge, but may not) are sorted
+// and samples with the same timestamp kept once.
 func (b *seriesBuilder) flush() error {
 	if !b.open {
 		return nil
 	}
 	b.open = false
+	if len(b.cur.Samples) == 0 {
+		return nil
+	}
 	if !b.sorted {
 		s := b.cur.Samples
 		sort.SliceStable(s, func(i, j int) bool { return s[i].T < s[j].T })

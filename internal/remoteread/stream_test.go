@@ -69,6 +69,7 @@ func TestDecodeStream(t *testing.T) {
 			{0, a, all}, {0, b, all[:120]}, {1, a, all[50:250]},
 		}},
 		{name: "empty body", body: nil, qs: []Query{q}, max: 1 << 20},
+		{name: "series without samples in the interval left out", body: good, qs: []Query{{Start: 1500, End: 1999}, {Start: 1001, End: 1001}}, max: 1 << 20},
 		{name: "bad checksum", body: badCRC, qs: []Query{q, cut}, max: 1 << 20, wantErr: "frame 1: checksum"},
 		{name: "truncated message", body: good[:len(good)-5], qs: []Query{q, cut}, max: 1 << 20, wantErr: "frame 3: stream ends while reading its"},
 		{name: "truncated checksum", body: good[:2], qs: []Query{q, cut}, max: 1 << 20, wantErr: "frame 1: stream ends while reading the checksum"},
