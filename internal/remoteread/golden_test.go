@@ -128,6 +128,7 @@ func benchDecode(b *testing.B, body []byte, qs []Query) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	samples := 0
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		samples = 0
 		err := decodeStream(bytes.NewReader(body), qs, DefaultMaxFrameBytes, false, func(s Series) error {
