@@ -91,6 +91,9 @@ type Client struct {
 	// keepStale keeps staleness markers, for tests that prove they were
 	// there to remove.
 	keepStale bool
+	// accept overrides the accepted response types, for tests that make
+	// a real server answer with samples.
+	accept []byte
 }
 
 // NewClient returns a Client for the endpoint's full URL, e.g.
@@ -148,15 +151,18 @@ func (e *EncodingError) Error() string {
 
 // IsUnsupported reports whether err means that remote read cannot serve
 // this read and the caller should use PromQL instead: HTTP status 404, 405
-// or 501, an answer that is not a remote read answer (*ContentTypeError),
-// or a series in a chunk encoding this package does not decode
-// (*EncodingError).
+// or 501; status 400 with "unsupported path" in the body (how
+// VictoriaMetrics answers a path it does not serve); an answer that is not
+// a remote read answer (*ContentTypeError); or a series in a chunk
+// encoding this package does not decode (*EncodingError).
 func IsUnsupported(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		switch se.Code {
 		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
 			return true
+		case http.StatusBadRequest:
+			return strings.Contains(se.Body, "unsupported path")
 		}
 		return false
 	}
@@ -190,7 +196,7 @@ func (c *Client) Read(ctx context.Context, qs []Query, fn func(Series) error) er
 			return fmt.Errorf("remote read: query %d: end %d before start %d", i, q.End, q.Start)
 		}
 	}
-	body := snappy.Encode(nil, encodeReadRequest(nil, qs))
+	body := snappy.Encode(nil, encodeReadRequest(nil, qs, c.accept))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("remote read: %w", err)

@@ -26,7 +26,7 @@ func TestEncodeReadRequest(t *testing.T) {
 			{Start: -5000, End: 5000, Matchers: []Matcher{{MatchEqual, "a", "ü\x00\""}}},
 		},
 	} {
-		got, err := decodeReadRequest(encodeReadRequest(nil, qs))
+		got, err := decodeReadRequest(encodeReadRequest(nil, qs, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,6 +147,7 @@ func TestClientRead(t *testing.T) {
 		{"501", 501, "text/plain", "", true, "HTTP status 501"},
 		{"500", 500, "text/plain", strings.Repeat("x", 2000), false, "HTTP status 500: " + strings.Repeat("x", 512)},
 		{"400", 400, "text/plain", "snappy: corrupt input", false, "HTTP status 400"},
+		{"400 unsupported path", 400, "text/plain", `unsupported path requested: "/api/v1/read"`, true, "HTTP status 400: unsupported path"},
 		{"html page", 200, "text/html; charset=utf-8", "<html>login</html>", true, `content type "text/html; charset=utf-8" is not a remote read answer`},
 		{"json", 200, "application/json", `{"status":"error"}`, true, "application/json"},
 	} {

@@ -9,9 +9,11 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -243,10 +245,25 @@ func TestReadMatchesPromQL(t *testing.T) {
 		qs[i] = cases[i].q
 	}
 	// Prometheus answers with the streamed chunks, not the sampled fallback.
-	if _, ct := rawRead(t, srv.URL+"/api/v1/read", qs); ct != streamedType+"; proto="+streamedMsg {
+	if _, ct := rawRead(t, srv.URL+"/api/v1/read", qs, nil); ct != streamedType+"; proto="+streamedMsg {
 		t.Fatalf("content type %q, want the streamed answer", ct)
 	}
 	got := readAll(t, NewClient(&http.Client{Timeout: time.Minute}, srv.URL+"/api/v1/read"), qs)
+	// A real sampled answer (asked for alone) decodes to the same samples.
+	sampledClient := NewClient(&http.Client{Timeout: time.Minute}, srv.URL+"/api/v1/read")
+	sampledClient.accept = []byte{responseSamples}
+	if _, ct := rawRead(t, srv.URL+"/api/v1/read", qs, sampledClient.accept); ct != sampledType {
+		t.Fatalf("content type %q when asking for samples, want %s", ct, sampledType)
+	}
+	sampled := readAll(t, sampledClient, qs)
+	for i := range qs {
+		if len(sampled[i]) != len(got[i]) {
+			t.Errorf("query %d: sampled answer has %d series, streamed %d", i, len(sampled[i]), len(got[i]))
+		}
+		for k, w := range got[i] {
+			sameSamples(t, fmt.Sprintf("query %d, sampled answer, %s", i, k), sampled[i][k], w)
+		}
+	}
 	total, nans := 0, 0
 	for i, c := range cases {
 		what := fmt.Sprintf("query %d %s [%d, %d]", i, selector(c.q), c.q.Start, c.q.End)
@@ -276,9 +293,9 @@ func TestReadMatchesPromQL(t *testing.T) {
 }
 
 // rawRead posts qs and returns the raw answer body and its content type.
-func rawRead(t *testing.T, url string, qs []Query) ([]byte, string) {
+func rawRead(t *testing.T, url string, qs []Query, accept []byte) ([]byte, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(snappy.Encode(nil, encodeReadRequest(nil, qs))))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(snappy.Encode(nil, encodeReadRequest(nil, qs, accept))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +334,7 @@ func TestUpdateGolden(t *testing.T) {
 		t.Skip("run with -update to capture testdata/streamed.bin from a real Prometheus")
 	}
 	srv, _ := startHistory(t)
-	body, ct := rawRead(t, srv.URL+"/api/v1/read", goldenQueries)
+	body, ct := rawRead(t, srv.URL+"/api/v1/read", goldenQueries, nil)
 	if !strings.HasPrefix(ct, streamedType) {
 		t.Fatalf("content type %q, want a streamed answer", ct)
 	}
@@ -409,6 +426,47 @@ func TestStalenessMarkers(t *testing.T) {
 		t.Errorf("series %s: %d samples, want the %d before the marker", k500, len(got[k500]), len(s500)-1)
 	}
 	sameAsPromQL(t, "live counter", got, promqlSamples(t, srv, q, window))
+}
+
+// TestVictoriaMetricsUnsupported: a real VictoriaMetrics, which serves no
+// remote read, is reported as unsupported.
+func TestVictoriaMetricsUnsupported(t *testing.T) {
+	bin := promtest.Binary(t, "victoria-metrics", "VICTORIA_METRICS")
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "-storageDataPath="+filepath.Join(dir, "data"), "-httpListenAddr="+addr, "-loggerLevel=WARN")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("victoria-metrics not healthy: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, path := range []string{"/api/v1/read", "/prometheus/api/v1/read"} {
+		err := NewClient(nil, "http://"+addr+path).Read(context.Background(), []Query{{Start: 0, End: 1}}, func(Series) error { return nil })
+		if err == nil || !IsUnsupported(err) {
+			t.Errorf("%s: IsUnsupported(%v) = false, want true", path, err)
+		}
+	}
 }
 
 func keys(m map[string][]Sample) []string {

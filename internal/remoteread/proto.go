@@ -44,7 +44,10 @@ func encodingName(e uint64) string {
 //	ReadRequest { repeated Query queries = 1; repeated ResponseType accepted_response_types = 2 (packed); }
 //	Query { int64 start_timestamp_ms = 1; int64 end_timestamp_ms = 2; repeated LabelMatcher matchers = 3; }
 //	LabelMatcher { Type type = 1; string name = 2; string value = 3; }
-func encodeReadRequest(b []byte, qs []Query) []byte {
+//
+// accept lists the accepted response types, best first; nil means
+// streamed XOR chunks, then samples.
+func encodeReadRequest(b []byte, qs []Query, accept []byte) []byte {
 	for _, q := range qs {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(queryLen(q)))
@@ -58,9 +61,11 @@ func encodeReadRequest(b []byte, qs []Query) []byte {
 			b = appendStringField(b, 3, m.Value)
 		}
 	}
-	types := []byte{responseStreamedXORChunks, responseSamples}
+	if accept == nil {
+		accept = []byte{responseStreamedXORChunks, responseSamples}
+	}
 	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendBytes(b, types)
+	b = protowire.AppendBytes(b, accept) // packed varints, each one byte
 	return b
 }
 

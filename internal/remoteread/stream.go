@@ -134,7 +134,9 @@ func (b *seriesBuilder) add(qi int, msg []byte) error {
 		if err != nil {
 			return fmt.Errorf("series %s: %w", formatLabels(b.cur.Labels), err)
 		}
-		if c.maxT < q.Start || c.minT > q.End {
+		// Skip chunks the server says lie outside the interval (a chunk
+		// without its times, both 0, is decoded anyway).
+		if (c.minT != 0 || c.maxT != 0) && (c.maxT < q.Start || c.minT > q.End) {
 			continue
 		}
 		if c.encoding != encodingXOR {
