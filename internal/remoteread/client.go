@@ -181,6 +181,9 @@ func IsUnsupported(err error) bool {
 // the server sends (its chunks overlap the interval) with no such sample
 // is not handed to fn, as a range selector would not return it.
 //
+// An empty qs sends nothing and returns nil; a query whose End is before
+// its Start is an error.
+//
 // fn's Series (its Labels and Samples) belongs to Read and is reused after
 // fn returns: copy what must be kept. An error from fn stops the read and
 // is returned as it is. Cancelling ctx stops the read. Errors:

@@ -49,6 +49,13 @@
 // Prometheus' staleness markers (the NaN with bit pattern
 // 0x7ff0000000000002) removed. Any other NaN is kept with its bits.
 //
+// # Falling back
+//
+// Not every Prometheus-compatible server serves remote read
+// (VictoriaMetrics answers 400 "unsupported path", proxies may answer an
+// HTML page). IsUnsupported tells such errors, and non-float chunks, from
+// real failures, so that the caller reads with PromQL instead.
+//
 // # Hand-written wire code
 //
 // The few protobuf messages and the chunk decoder are written here with

@@ -328,7 +328,9 @@ var goldenQueries = []Query{
 }
 
 // TestUpdateGolden captures a real streamed answer into testdata/ when run
-// with -update.
+// with -update:
+//
+//	go test ./internal/remoteread -run TestUpdateGolden -args -update
 func TestUpdateGolden(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to capture testdata/streamed.bin from a real Prometheus")
