@@ -171,3 +171,22 @@ func (tr *Tracker) FlaggedSeries() int { return tr.guard.flagged }
 // (see the duplicate-replica guard): they are counted later, or dropped
 // if their series is flagged or forgotten first.
 func (tr *Tracker) HeldEvents() float64 { return tr.guard.held }
+
+// Settled reports whether the duplicate guard of series key is at rest:
+// off, or the series has DuplicateWindow increments on record, none of
+// them a suspect drop, and nothing is held or flagged. Increments that are
+// rises or restarts (drops to below half) leave such a state exactly as it
+// is, however many of them come: a backfill may then hand the tracker the
+// sums of runs of samples instead of every sample, and the guard cannot
+// tell. It returns false for a series not tracked.
+func (tr *Tracker) Settled(key uint64) bool {
+	s, ok := tr.series[key]
+	if !ok {
+		return false
+	}
+	if tr.guard.off {
+		return true
+	}
+	d := &s.dup
+	return d.n == DuplicateWindow && d.window == 0 && !d.flagged && !d.holding && d.held == 0
+}

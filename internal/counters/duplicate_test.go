@@ -159,3 +159,54 @@ func TestDuplicateGuardForget(t *testing.T) {
 		t.Errorf("after forgetting: %d series, held %v, dropped %v", tr.Len(), tr.HeldEvents(), tr.Stats().DroppedEvents)
 	}
 }
+
+// settledStep is one sample fed to a tracker and whether its series'
+// guard is at rest after it.
+type settledStep struct {
+	v    float64
+	want bool
+}
+
+// rising returns n samples rising by 1 from v: the baseline and the first
+// DuplicateWindow-1 increments leave the guard not yet at rest.
+func rising(v float64, n int) []settledStep {
+	out := make([]settledStep, n)
+	for i := range out {
+		out[i] = settledStep{v + float64(i), i >= DuplicateWindow}
+	}
+	return out
+}
+
+// TestSettled walks one series through the states of the duplicate guard
+// and checks when it is at rest.
+func TestSettled(t *testing.T) {
+	cases := []struct {
+		name     string
+		guardOff bool
+		seq      []settledStep
+	}{
+		{"needs a full window of increments", false, rising(100, 18)},
+		{"a restart keeps it at rest, a suspect drop does not", false, append(rising(100, 17),
+			settledStep{3, true}, settledStep{10, true}, settledStep{8, false}, settledStep{12, false})},
+		{"a suspect drop is at rest again after a window of rises", false, append(append(rising(100, 17),
+			settledStep{90, false}), rising(91, DuplicateWindow+1)[1:]...)},
+		{"off: at rest once tracked", true, []settledStep{{5, true}, {1, true}, {4, true}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr := NewTracker(time.Hour)
+			tr.SetDuplicateGuard(!c.guardOff)
+			if tr.Settled(1) {
+				t.Fatal("settled before the series was seen")
+			}
+			for i, o := range c.seq {
+				tr.Begin(int64(i+1) * 1000)
+				tr.ObserveSample(1, int64(i+1)*1000, o.v)
+				tr.End()
+				if got := tr.Settled(1); got != o.want {
+					t.Fatalf("after sample %d (%v): settled %v, want %v", i, o.v, got, o.want)
+				}
+			}
+		})
+	}
+}
