@@ -62,6 +62,7 @@ func DefaultGlobal() Global {
 		MaxConcurrentQueries: DefaultMaxConcurrentQueries,
 		QueryRetries:         DefaultQueryRetries,
 		Backfill:             true,
+		BackfillRemoteRead:   true,
 		MaxPointsPerQuery:    DefaultMaxPointsPerQuery,
 		MaxSeriesPerSelector: DefaultMaxSeriesPerSelector,
 		MaxResponseBytes:     DefaultMaxResponseBytes,

@@ -42,6 +42,10 @@ type Global struct {
 	// Backfill enables backfilling the longest window from Prometheus on
 	// start and after an outage of the source.
 	Backfill bool `yaml:"backfill"`
+	// BackfillRemoteRead lets backfills read history older than the fine
+	// tier as raw samples through Prometheus' remote read API where the
+	// server serves it (PromQL otherwise).
+	BackfillRemoteRead bool `yaml:"backfill_remote_read"`
 	// MaxPointsPerQuery is the server's limit of points per series of a
 	// range query (11000 for Prometheus); backfills are chunked to respect it.
 	MaxPointsPerQuery int `yaml:"max_points_per_query"`

@@ -249,7 +249,7 @@ func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
 	}
 	pcfg := scrape.PullerConfig{
 		Interval: p.Interval, MaxPoints: g.MaxPointsPerQuery, Fanout: g.MaxConcurrentQueries, Logger: d.log,
-		MaxIncreaseRate: g.MaxIncreaseRate, Metrics: d.metrics.puller,
+		MaxIncreaseRate: g.MaxIncreaseRate, Metrics: d.metrics.puller, NoRemoteRead: !g.BackfillRemoteRead,
 	}
 	puller, err := scrape.NewPuller(client, eng, p.Targets, pcfg)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
+
+	"github.com/slo-exporter/slo-exporter/internal/remoteread"
 )
 
 // Querier runs PromQL queries. Prometheus, Thanos, Mimir and
@@ -133,6 +135,7 @@ type Client struct {
 	api                 v1.API
 	http                *http.Client // the raw-sample stream's
 	queryURL, rangeURL  string       // the query endpoints, for the stream
+	remote              *remoteread.Client
 	timeout             time.Duration
 	retries             int
 	backoff, maxBackoff time.Duration
@@ -167,6 +170,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	c := &Client{
 		api: v1.NewAPI(ac), http: hc, queryURL: ac.URL("/api/v1/query", nil).String(),
 		rangeURL: ac.URL("/api/v1/query_range", nil).String(),
+		remote:   remoteread.NewClient(hc, ac.URL("/api/v1/read", nil).String()),
 		timeout:  cfg.Timeout, retries: cfg.Retries,
 		backoff: cfg.RetryBackoff, maxBackoff: cfg.MaxBackoff, log: cfg.Logger,
 		sleep: sleepCtx, jitter: rand.Float64,

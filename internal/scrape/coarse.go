@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -321,6 +322,27 @@ func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to i
 		cq.nSlow = int((cq.mid-cq.first)/cq.slot) + 1
 		cq.nb = cq.nSlow + int((cutM-cq.mid)/midMs)
 		cq.nz = int((ceilTo(cutM, cq.slot) - cq.first) / cq.slot)
+	}
+	if rr, ok := p.q.(RemoteReader); ok && !p.cfg.NoRemoteRead && !p.noRemoteRead {
+		steps, err := p.streamBackfill(ctx, rr, cqs, prog)
+		if errors.Is(err, errNoRemoteRead) {
+			// Not served, or a series it cannot read (a native
+			// histogram): PromQL from now on; what was stepped stays,
+			// and a failed backfill resumes after it.
+			p.noRemoteRead = true
+			p.logNoRemoteRead(err)
+		}
+		if err != nil && (steps > 0 || !errors.Is(err, errNoRemoteRead)) {
+			return steps, err
+		}
+		if err == nil {
+			for _, cq := range cqs {
+				for _, si := range p.family(cq.qi) {
+					startOf[si] = cq.cutM + p.iv
+				}
+			}
+			return steps, nil
+		}
 	}
 	if err := p.coarseRead(ctx, cqs, prog); err != nil {
 		return 0, err

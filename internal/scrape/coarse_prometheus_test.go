@@ -4,7 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,13 +142,31 @@ func TestCoarseBackfillHostile(t *testing.T) {
 			Bad: Selector{Expr: `hostile_requests_total{job="h",code="error"}`}},
 		{SLO: 2, Good: Selector{Expr: `hostile_requests_total{job="sparse",code="ok"}`}, Valid: Selector{Expr: `hostile_requests_total{job="sparse"}`}},
 	}
-	run := func(raw bool) (*evaluator.Snapshot, BackfillProgress, Stats) {
+	// A server that does not serve remote read (a proxy in front of
+	// Prometheus that answers 404 there, as VictoriaMetrics and Thanos'
+	// querier do) gets the PromQL path.
+	var reads atomic.Int64
+	target, _ := url.Parse(srv.URL)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/read" {
+			reads.Add(1)
+			http.NotFound(w, r)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	run := func(raw, noRemote bool, urls ...string) (*evaluator.Snapshot, BackfillProgress, Stats) {
 		eng, err := evaluator.New(interval, specs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := NewPuller(newTestClient(t, srv.URL), eng, targets, PullerConfig{Interval: interval, RawBackfill: raw,
-			MaxIncreaseRate: 1e6, Logger: zaptest.NewLogger(t)})
+		u := srv.URL
+		if len(urls) > 0 {
+			u = urls[0]
+		}
+		p, err := NewPuller(newTestClient(t, u), eng, targets, PullerConfig{Interval: interval, RawBackfill: raw,
+			NoRemoteRead: noRemote, MaxIncreaseRate: 1e6, Logger: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,19 +176,43 @@ func TestCoarseBackfillHostile(t *testing.T) {
 		}
 		return eng.Evaluate(end), last, p.Stats()
 	}
-	coarse, cp, cs := run(false)
-	raw, rp, rs := run(true)
-	t.Logf("boundary values: %d queries, %d points; raw: %d queries, %d points", cp.Queries, cp.Points, rp.Queries, rp.Points)
+	coarse, cp, cs := run(false, true)
+	streamed, sp, ss := run(false, false)
+	raw, rp, rs := run(true, false)
+	t.Logf("boundary values: %d queries, %d points; streamed: %d requests, %d points; raw: %d queries, %d points",
+		cp.Queries, cp.Points, sp.Queries, sp.Points, rp.Queries, rp.Points)
 	if cs.Counters.ImplausibleSamples == 0 || rs.Counters.ImplausibleSamples == 0 || rs.Counters.InvalidSamples < 3 {
 		t.Errorf("the spike, NaN and negative samples were not all met: coarse %+v raw %+v", cs.Counters, rs.Counters)
 	}
-	t.Logf("coarse slots (clean, one drop, raw): %v", cs.BackfillSlots)
+	if ss.Counters != rs.Counters {
+		t.Errorf("streamed counters %+v, raw %+v", ss.Counters, rs.Counters)
+	}
+	t.Logf("coarse slots (clean, one drop, raw): %v; streamed (thinned, -, every step): %v", cs.BackfillSlots, ss.BackfillSlots)
 	if cs.BackfillSlots[0] == 0 || cs.BackfillSlots[1] == 0 || cs.BackfillSlots[2] == 0 {
 		t.Errorf("coarse slots (clean, one drop, raw) %v: want each kind", cs.BackfillSlots)
+	}
+	if ss.BackfillSlots[0] == 0 || ss.BackfillSlots[2] == 0 {
+		t.Errorf("streamed slots (thinned, -, every step) %v: want both kinds", ss.BackfillSlots)
 	}
 	if cp.Points >= rp.Points {
 		t.Errorf("boundary values fetched %d points, raw %d", cp.Points, rp.Points)
 	}
+	// Thinned slots step at their boundaries only.
+	t.Logf("steps: streamed %d, raw %d", ss.Steps, rs.Steps)
+	if ss.Steps*4 > rs.Steps {
+		t.Errorf("streamed backfill took %d steps, raw %d: thinning did not step less", ss.Steps, rs.Steps)
+	}
+	t.Run("streamed", func(t *testing.T) { sameSnapshots(t, streamed, raw) })
+	t.Run("no remote read", func(t *testing.T) {
+		got, _, gs := run(false, false, proxy.URL)
+		if n := reads.Load(); n != 1 {
+			t.Errorf("%d remote read requests, want 1 (refused, then PromQL)", n)
+		}
+		if gs.BackfillSlots != cs.BackfillSlots {
+			t.Errorf("slots %v, want the PromQL path's %v", gs.BackfillSlots, cs.BackfillSlots)
+		}
+		sameSnapshots(t, got, raw)
+	})
 	sameSnapshots(t, coarse, raw)
 	for _, s := range coarse.SLOs {
 		for _, g := range s.Groups {

@@ -131,10 +131,11 @@ func TestEngineProof(t *testing.T) {
 			}
 		}
 	}
-	// History older than the fine tier is read as bucket-boundary values
-	// where counters did not drop: far fewer points than raw samples.
-	if last.Points*10 > uint64(wantPoints) {
-		t.Errorf("%d points fetched, want under a tenth of the %d raw samples of the span", last.Points, wantPoints)
+	// History older than the fine tier streams through remote read
+	// (every raw sample once, and those of the head's baselines before
+	// the span: at most one more per series).
+	if last.Points < uint64(wantPoints) || last.Points > uint64(wantPoints+len(h.series)) {
+		t.Errorf("%d points streamed, want the %d raw samples of the span (and at most one more per series)", last.Points, wantPoints)
 	}
 	if st.Counters.Resets == 0 || st.Counters.NewSeries < 8 {
 		t.Errorf("the history's resets and churn were not seen: %+v", st.Counters)
@@ -156,13 +157,38 @@ func TestEngineProof(t *testing.T) {
 	if err := rawP.Backfill(ctx, T.Add(-30*24*time.Hour), T, func(bp BackfillProgress) { rawLast = bp }); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("raw backfill 30d: %s, %d range queries, %d points, %d bytes; boundary values: %d queries, %d points, %d bytes",
+	t.Logf("raw backfill 30d: %s, %d range queries, %d points, %d bytes; streamed: %d requests, %d points, %d bytes",
 		time.Since(began).Round(time.Millisecond), rawLast.Queries, rawLast.Points, rawLast.Bytes, last.Queries, last.Points, last.Bytes)
 	if rawLast.Points != uint64(wantPoints) {
 		t.Errorf("raw backfill: %d points fetched, want the %d raw samples of the span, each once", rawLast.Points, wantPoints)
 	}
-	t.Logf("coarse slots (clean, one drop, raw): %v", st.BackfillSlots)
-	sameSnapshots(t, snap, rawEng.Evaluate(T))
+	t.Logf("streamed slots (thinned, -, every step): %v", st.BackfillSlots)
+	rawSnap := rawEng.Evaluate(T)
+	sameSnapshots(t, snap, rawSnap)
+
+	// Where remote read is not served: bucket-boundary values through
+	// PromQL where counters did not drop, far fewer points than raw
+	// samples, and the same numbers.
+	t.Run("boundary values", func(t *testing.T) {
+		bEng, err := evaluator.New(interval, specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bP, err := NewPuller(client, bEng, targets, PullerConfig{Interval: interval, NoRemoteRead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bLast BackfillProgress
+		if err := bP.Backfill(ctx, T.Add(-30*24*time.Hour), T, func(bp BackfillProgress) { bLast = bp }); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("boundary values: %d queries, %d points, %d bytes; coarse slots (clean, one drop, raw): %v",
+			bLast.Queries, bLast.Points, bLast.Bytes, bP.Stats().BackfillSlots)
+		if bLast.Points*10 > uint64(wantPoints) {
+			t.Errorf("%d points fetched, want under a tenth of the %d raw samples of the span", bLast.Points, wantPoints)
+		}
+		sameSnapshots(t, bEng.Evaluate(T), rawSnap)
+	})
 
 	Tms := ms(T)
 	for si, sr := range snap.SLOs {

@@ -78,6 +78,10 @@ type PullerConfig struct {
 	// where counters did not drop (see "Coarse backfill"): for
 	// comparisons.
 	RawBackfill bool
+	// NoRemoteRead reads the coarse part of backfills through PromQL
+	// even where the server serves remote read (see "Streamed
+	// backfill"): for comparisons.
+	NoRemoteRead bool
 	// Logger; nil means none.
 	Logger *zap.Logger
 	// Metrics receives the puller's counts as self-metrics; nil means
@@ -112,6 +116,9 @@ type Puller struct {
 	// refusedUnions are the selectors of unions that failed where their
 	// members read alone succeeded: never sent again (refuseUnion).
 	refusedUnions map[string]bool
+	// noRemoteRead is set once the server refused a remote read: later
+	// backfills read through PromQL.
+	noRemoteRead bool
 
 	c       internalStats
 	statsMu sync.Mutex
@@ -300,7 +307,9 @@ type Stats struct {
 	// BackfillSlots counts the slots of coarse backfills (history older
 	// than the fine tier, see "Coarse backfill") per series-set read: from
 	// boundary values, from boundary values around one counter drop, and
-	// from raw samples.
+	// from raw samples. A streamed backfill (see "Streamed backfill")
+	// counts its thinned slots as the first kind and those stepped at
+	// every interval as the third.
 	BackfillSlots   [3]uint64
 	BackfillSeconds float64
 }

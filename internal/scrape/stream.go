@@ -1,0 +1,442 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.uber.org/zap"
+
+	"github.com/slo-exporter/slo-exporter/internal/counters"
+)
+
+// Streamed backfill
+//
+// Where the server serves Prometheus' remote read API (Prometheus does;
+// Thanos' querier and VictoriaMetrics do not), the coarse part of a
+// backfill reads the raw samples themselves, as the stored chunks, instead
+// of the bucket-boundary values of "Coarse backfill": Prometheus then
+// copies chunks where a range query would decode every sample and run
+// PromQL over it, and the exporter decodes them as they stream in. The
+// history is read in segments of whole slots (the coarse backfill's
+// hours), all queries of a segment in one request, the next segment read
+// while the current one is stepped.
+//
+// Every sample is at hand, so nothing is inferred: a slot is stepped
+// exactly as ticks would, only with fewer steps where that provably
+// changes nothing. Within a slot a series' samples are "thinned" to the
+// last one at or before each bucket boundary of the slot, plus the two
+// samples around each drop, and the slot is stepped at its boundaries
+// only. The tracker's increments telescope: over a run without a drop
+// they add up to the run's last value minus the value before it, and a
+// drop counts its new value, as the kept pair around it shows. A slot is
+// thinned only when, for every series with samples in it:
+//
+//   - the trackers of every source reading the series hold its last
+//     sample before the slot (same value and timestamp), so the slot
+//     starts from the state ticks would have;
+//   - every sample is finite and not negative, and every drop is a
+//     restart (to below half the previous value), never a drop the
+//     duplicate-replica guard would take as suspect;
+//   - consecutive samples are less than ForgetAfter minus one interval
+//     apart, so no tick in between would forget the series;
+//   - every increment is within the rate bound (then the sums are too);
+//   - the duplicate guard of the series is settled (counters.Tracker.
+//     Settled), which a run of restarts and rises leaves unchanged.
+//
+// After a thinned slot each series' last-seen time is moved back to the
+// step at which ticks would have consumed its last sample (Tracker.Reseat),
+// so ForgetAfter measures from there. Other slots are stepped at every
+// interval with all their samples, exactly as the raw backfill steps. So
+// the result is the raw backfill's, without the documented approximations
+// of the boundary values, and without the NaN blind spot of resets().
+
+// errNoRemoteRead marks a server that does not serve remote read (or a
+// query it cannot read through it): the backfill falls back to PromQL.
+var errNoRemoteRead = errors.New("remote read not served")
+
+// RemoteReader is a Querier that can also read raw samples through
+// Prometheus' remote read API (Client is one).
+type RemoteReader interface {
+	// RemoteRead returns, per plain selector of sels, the float samples of
+	// the series it selects with timestamps in (start, end], in time
+	// order, without staleness markers: what RawSamples returns for it.
+	// An error wrapping errNoRemoteRead means the server (or a series'
+	// encoding) does not allow it; the caller then reads through PromQL.
+	RemoteRead(ctx context.Context, sels []string, start, end time.Time) ([]model.Matrix, error)
+}
+
+const (
+	// streamMaxSlots caps the slots of one streamed segment: a day.
+	streamMaxSlots = 24
+	// streamMaxUnion is how many queries one union of a streamed read
+	// holds.
+	streamMaxUnion = 64
+)
+
+// streamSeries is one series' samples in one segment.
+type streamSeries struct {
+	fp     uint64
+	metric model.Metric
+	vals   []model.SamplePair
+	pos    int // samples before pos are handed out
+}
+
+// streamState is one coarse query's part of a streamed backfill.
+type streamState struct {
+	cq     *coarseQuery
+	series map[uint64]*streamSeries // of the current segment
+	// last is each series' last sample before the current slot, across
+	// segments.
+	last map[uint64]model.SamplePair
+}
+
+// segment is one streamed read: the samples in (from, to] of every query.
+type segment struct {
+	from, to int64
+	h0, h1   int64 // the slots it holds end at h0..h1
+	series   []map[uint64]*streamSeries
+	samples  int
+	err      error
+}
+
+// streamBackfill steps the coarse queries cqs from their start to cutM
+// from raw samples read through remote read (see "Streamed backfill"). It
+// returns the steps processed; an error wrapping errNoRemoteRead with no
+// step processed means the server does not serve remote read.
+func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coarseQuery, prog *BackfillProgress) (int, error) {
+	slotMs := cqs[0].slot
+	end := cqs[0].cutM
+	from := cqs[0].start
+	states := make([]*streamState, len(cqs))
+	exprs := make([]string, len(cqs))
+	for i, cq := range cqs {
+		from = min(from, cq.start)
+		states[i] = &streamState{cq: cq, last: map[uint64]model.SamplePair{}}
+		exprs[i] = p.queries[cq.qi].expr
+	}
+	reads := planUnions(exprs, unionLimits{maxMembers: streamMaxUnion, maxBytes: 64 << 10, regex: true})
+	sels := make([]string, len(reads))
+	for i, u := range reads {
+		sels[i] = u.selector(exprs)
+	}
+	first := ceilTo(from, slotMs)
+	last := ceilTo(end, slotMs)
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	segs := make(chan *segment, 1)
+	go func() {
+		defer close(segs)
+		// Two segments are in memory at once (one stepped, one read),
+		// each as decoded samples plus the decoder's garbage. A segment
+		// is twice the last one's slots, up to a day, or fewer where its
+		// samples per slot would pass the budget: history that starts
+		// or grows denser is met within a day's samples.
+		budget := max(1, p.cfg.MaxSamples/4)
+		n := 2
+		for h0 := first; h0 <= last; {
+			h1 := min(last, h0+int64(n-1)*slotMs)
+			seg := &segment{from: h0 - slotMs, to: min(h1, end), h0: h0, h1: h1}
+			for _, cq := range cqs {
+				if cq.first >= h0 && cq.first <= h1 {
+					seg.from = min(seg.from, cq.after)
+				}
+			}
+			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg)
+			n = min(2*n, streamMaxSlots)
+			if perSlot := seg.samples / int((h1-h0)/slotMs+1); perSlot > 0 {
+				n = max(1, min(n, budget/perSlot))
+			}
+			select {
+			case segs <- seg:
+			case <-rctx.Done():
+				return
+			}
+			if seg.err != nil {
+				return
+			}
+			h0 = h1 + slotMs
+		}
+	}()
+
+	steps := 0
+	ok := make([]bool, len(p.sources))
+	inputs := make([][]point, len(p.sources))
+	for seg := range segs {
+		p.c.queries++
+		prog.Queries++
+		if seg.err != nil {
+			p.c.queryErrors++
+			return steps, seg.err
+		}
+		p.c.points += uint64(seg.samples)
+		prog.Points += uint64(seg.samples)
+		for i, st := range states {
+			st.series = seg.series[i]
+		}
+		for H := seg.h0; H <= seg.h1; H += slotMs {
+			var plans []*coarsePlan
+			var thinned []*streamState
+			for _, st := range states {
+				pl, thin := p.streamPlan(st, H)
+				if pl == nil {
+					continue
+				}
+				plans = append(plans, pl)
+				if thin {
+					thinned = append(thinned, st)
+				}
+			}
+			n, err := p.coarseSlotSteps(plans, ok, inputs)
+			steps += n
+			if err != nil {
+				return steps, err
+			}
+			clear(inputs)
+			for _, st := range thinned {
+				p.streamReseat(st)
+			}
+			for _, st := range states {
+				st.advance(min(H, end))
+			}
+			prog.StepsDone = int((min(H, end)-floorTo(from, p.iv))/p.iv) + 1
+		}
+		if err := ctx.Err(); err != nil {
+			return steps, err
+		}
+	}
+	return steps, nil
+}
+
+// readSegment reads the samples of seg (from all reads at once, one
+// request) into seg.series, per coarse query. It runs beside the steps:
+// it touches nothing but seg and the reads' caches.
+func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union, sels []string, nq int, seg *segment) error {
+	members := 1
+	for _, u := range reads {
+		members = max(members, len(u.members))
+	}
+	mats, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from), time.UnixMilli(seg.to))
+	if err != nil {
+		return fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(seg.from).UTC().Format(time.RFC3339),
+			time.UnixMilli(seg.to).UTC().Format(time.RFC3339), err)
+	}
+	seg.series = make([]map[uint64]*streamSeries, nq)
+	for i := range seg.series {
+		seg.series[i] = map[uint64]*streamSeries{}
+	}
+	var hit []int
+	for ri, m := range mats {
+		u := &reads[ri]
+		for _, ss := range m {
+			seg.samples += len(ss.Values)
+			fp := uint64(ss.Metric.Fingerprint())
+			hit = u.matching(ss.Metric, hit[:0])
+			for _, mi := range hit {
+				qi := u.members[mi]
+				seg.series[qi][fp] = &streamSeries{fp: fp, metric: ss.Metric, vals: ss.Values}
+			}
+		}
+	}
+	return nil
+}
+
+// streamPlan returns the plan of query st.cq in the slot ending at H (nil
+// when it has no step there), and whether the slot is thinned: its head
+// (from its start to its first boundary) and slots that may not be
+// thinned are stepped at every interval with all their samples, the
+// others at their boundaries with the thinned samples.
+func (p *Puller) streamPlan(st *streamState, H int64) (*coarsePlan, bool) {
+	cq := st.cq
+	switch {
+	case H == cq.first:
+		pl := &coarsePlan{cq: cq, raw: true}
+		for t := cq.start; t <= H; t += p.iv {
+			pl.times = append(pl.times, t)
+		}
+		pl.cur = st.samples(cq.after, H)
+		return pl, false
+	case H > cq.first && H-cq.slot < cq.cutM:
+		a, hi := H-cq.slot, min(H, cq.cutM)
+		pl := &coarsePlan{cq: cq, raw: true}
+		if p.thinnable(st, a, hi) {
+			for i := cq.index(a) + 1; i <= cq.index(hi); i++ {
+				pl.times = append(pl.times, cq.boundary(i))
+			}
+			pl.cur = st.thinned(a, pl.times)
+			p.c.bfSlots[0]++
+			return pl, true
+		}
+		for t := a + p.iv; t <= hi; t += p.iv {
+			pl.times = append(pl.times, t)
+		}
+		pl.cur = st.samples(a, hi)
+		p.c.bfSlots[2]++
+		return pl, false
+	}
+	return nil, false
+}
+
+// samples returns, per series of the segment, its samples in (a, b].
+func (st *streamState) samples(a, b int64) []point {
+	var out []point
+	for _, ss := range st.series {
+		lo, hi := st.span(ss, a, b)
+		if hi > lo {
+			out = append(out, point{fp: ss.fp, metric: ss.metric, vals: ss.vals[lo:hi]})
+		}
+	}
+	return out
+}
+
+// span returns the indexes [lo, hi) of the samples of ss in (a, b],
+// searching from ss.pos on.
+func (st *streamState) span(ss *streamSeries, a, b int64) (lo, hi int) {
+	lo = ss.pos
+	for lo < len(ss.vals) && int64(ss.vals[lo].Timestamp) <= a {
+		lo++
+	}
+	hi = lo
+	for hi < len(ss.vals) && int64(ss.vals[hi].Timestamp) <= b {
+		hi++
+	}
+	return lo, hi
+}
+
+// advance records, per series, its last sample at or before b as the
+// last before the next slot, and moves past the samples up to b.
+func (st *streamState) advance(b int64) {
+	for fp, ss := range st.series {
+		_, hi := st.span(ss, math.MinInt64, b)
+		if hi > 0 {
+			st.last[fp] = ss.vals[hi-1]
+		}
+		ss.pos = hi
+	}
+}
+
+// thinned returns, per series, its samples in (a, times[last]] that a
+// thinned slot hands out: the last at or before each of times (the
+// slot's boundaries), and the two around each drop.
+func (st *streamState) thinned(a int64, times []int64) []point {
+	var out []point
+	b := times[len(times)-1]
+	for fp, ss := range st.series {
+		lo, hi := st.span(ss, a, b)
+		if hi == lo {
+			continue
+		}
+		vals := ss.vals[lo:hi]
+		prev, hasPrev := st.last[fp]
+		keep := make([]model.SamplePair, 0, len(times)+2)
+		ti := 0
+		for k, s := range vals {
+			for ti < len(times) && times[ti] < int64(s.Timestamp) {
+				ti++
+			}
+			before := prev
+			if k > 0 {
+				before, hasPrev = vals[k-1], true
+			}
+			afterDrop := hasPrev && s.Value < before.Value
+			beforeDrop := k+1 < len(vals) && vals[k+1].Value < s.Value
+			lastInBucket := k+1 == len(vals) || ti >= len(times) || int64(vals[k+1].Timestamp) > times[ti]
+			if afterDrop || beforeDrop || lastInBucket {
+				keep = append(keep, s)
+			}
+		}
+		out = append(out, point{fp: ss.fp, metric: ss.metric, vals: keep})
+	}
+	return out
+}
+
+// thinnable reports whether the slot (a, b] of st's query may be thinned
+// (see "Streamed backfill").
+func (p *Puller) thinnable(st *streamState, a, b int64) bool {
+	cq := st.cq
+	maxRate := p.cfg.MaxIncreaseRate
+	for fp, ss := range st.series {
+		lo, hi := st.span(ss, a, b)
+		if hi == lo {
+			continue
+		}
+		prev, ok := st.last[fp]
+		if !ok || !p.trackersHold(cq, ss, prev) {
+			return false
+		}
+		for _, s := range ss.vals[lo:hi] {
+			v, pv := float64(s.Value), float64(prev.Value)
+			dt := int64(s.Timestamp) - int64(prev.Timestamp)
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || dt >= p.forget-p.iv {
+				return false
+			}
+			inc := v - pv
+			if v < pv {
+				if v >= pv/2 {
+					return false // a drop the duplicate guard suspects
+				}
+				inc = v
+			}
+			if maxRate > 0 && inc > maxRate*float64(dt)/1000 {
+				return false
+			}
+			prev = s
+		}
+	}
+	return true
+}
+
+// trackersHold reports whether every source that reads series ss of
+// query cq holds last as its last sample, with a settled duplicate guard.
+// A source that has seen the series and not matched it never tracks it,
+// and a child whose filter drops it never sees it.
+func (p *Puller) trackersHold(cq *coarseQuery, ss *streamSeries, last model.SamplePair) bool {
+	check := func(si int, reads bool) bool {
+		s := p.sources[si]
+		tr := s.tracker.(*counters.Tracker)
+		v, ts, tracked := tr.LastValue(ss.fp)
+		if !tracked {
+			info := s.series[ss.fp]
+			return !reads || (info != nil && !info.match)
+		}
+		return v == float64(last.Value) && ts == int64(last.Timestamp) && tr.Settled(ss.fp)
+	}
+	for _, si := range cq.srcs {
+		if !check(si, true) {
+			return false
+		}
+	}
+	for _, k := range cq.kids {
+		keeps := k.filter.keep(ss.fp, ss.metric)
+		for _, si := range k.srcs {
+			if !check(si, keeps) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// streamReseat moves, after a thinned slot, the last-seen time of each
+// series of the segment back to the step at which ticks would have
+// consumed its last sample (stepping at every interval, that is where it
+// is already).
+func (p *Puller) streamReseat(st *streamState) {
+	for _, ss := range st.series {
+		for _, si := range p.family(st.cq.qi) {
+			tr := p.sources[si].tracker.(*counters.Tracker)
+			if _, ts, ok := tr.LastValue(ss.fp); ok {
+				tr.Reseat(ss.fp, ts, ceilTo(ts, p.iv))
+			}
+		}
+	}
+}
+
+// logNoRemoteRead says once why a backfill reads through PromQL.
+func (p *Puller) logNoRemoteRead(err error) {
+	p.log.Info("backfill: remote read not available, reading boundary values through PromQL", zap.Error(err))
+}

@@ -1,0 +1,138 @@
+package scrape
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/counters"
+)
+
+// TestThinningKeepsIncrements feeds one series' samples of an hour to two
+// trackers: one sample by sample, each at the step that would consume it
+// (every 30 s), the other only the samples a thinned slot keeps, at the
+// slot's 5-minute boundaries. Per bucket the increments must be equal,
+// and so must the final state, the resets counted and the duplicate
+// guard's rest, for rises, flat runs and restarts anywhere: on the first
+// sample of the slot, just before and after a boundary, twice in one
+// bucket.
+func TestThinningKeepsIncrements(t *testing.T) {
+	const iv = int64(30_000)
+	bucket := (5 * time.Minute).Milliseconds()
+	a := int64(1_700_000_000_000) - int64(1_700_000_000_000)%time.Hour.Milliseconds()
+	var times []int64
+	for b := a + bucket; b <= a+time.Hour.Milliseconds(); b += bucket {
+		times = append(times, b)
+	}
+	type tc struct {
+		name    string
+		samples func(rng *rand.Rand, prev float64) []model.SamplePair
+	}
+	gen := func(restartAt map[int]bool, step int64, frac bool, rise int) func(rng *rand.Rand, prev float64) []model.SamplePair {
+		return func(rng *rand.Rand, prev float64) []model.SamplePair {
+			var out []model.SamplePair
+			v := prev
+			i := 0
+			for ts := a + 1 + rng.Int64N(step); ts <= a+time.Hour.Milliseconds(); ts += step - 3000 + rng.Int64N(6000) {
+				switch {
+				case restartAt[i] || (restartAt[-1] && rng.IntN(12) == 0) || (restartAt[-2] && rng.IntN(3) == 0):
+					v = math.Floor(v / (2.5 + rng.Float64()*10))
+				case rng.IntN(6) == 0: // flat
+				default:
+					v += float64(rng.IntN(rise))
+					if frac {
+						v += rng.Float64()
+					}
+				}
+				out = append(out, model.SamplePair{Timestamp: model.Time(ts), Value: model.SampleValue(v)})
+				i++
+			}
+			return out
+		}
+	}
+	cases := []tc{
+		{"rises and flats", gen(nil, 60_000, false, 40)},
+		{"restart on the slot's first sample", gen(map[int]bool{0: true}, 60_000, false, 40)},
+		{"restarts either side of a boundary", gen(map[int]bool{4: true, 5: true, 6: true}, 60_000, false, 40)},
+		{"two restarts in one bucket", gen(map[int]bool{20: true, 22: true}, 60_000, false, 40)},
+		{"random restarts, 15s scrapes", gen(map[int]bool{-1: true}, 15_000, false, 40)},
+		{"random restarts, fractional values", gen(map[int]bool{-1: true}, 45_000, true, 40)},
+		{"climbs back past its value before a restart", gen(map[int]bool{-2: true}, 20_000, false, 3000)},
+	}
+	for _, c := range cases {
+		for seed := range 50 {
+			t.Run(fmt.Sprintf("%s/%d", c.name, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(seed), 99))
+				every, thin := counters.NewTracker(time.Hour), counters.NewTracker(time.Hour)
+				// Both settle on the same history before the slot.
+				prev := model.SamplePair{}
+				for k := range counters.DuplicateWindow + 2 {
+					ts := a - int64(counters.DuplicateWindow+2-k)*60_000
+					prev = model.SamplePair{Timestamp: model.Time(ts), Value: model.SampleValue(1000 + 10*k)}
+					for _, tr := range []*counters.Tracker{every, thin} {
+						tr.Begin(ceilTo(ts, iv))
+						tr.ObserveSample(1, ts, float64(prev.Value))
+						tr.End()
+					}
+				}
+				if !thin.Settled(1) {
+					t.Fatal("not settled after the warm-up")
+				}
+				vals := c.samples(rng, float64(prev.Value))
+				st := &streamState{
+					series: map[uint64]*streamSeries{1: {fp: 1, vals: vals}},
+					last:   map[uint64]model.SamplePair{1: prev},
+				}
+				bucketOf := func(pull int64) int64 { return ceilTo(pull, bucket) }
+				want := map[int64]float64{}
+				k := 0
+				for pull := a + iv; pull <= a+time.Hour.Milliseconds(); pull += iv {
+					every.Begin(pull)
+					for ; k < len(vals) && int64(vals[k].Timestamp) <= pull; k++ {
+						inc, _ := every.ObserveSample(1, int64(vals[k].Timestamp), float64(vals[k].Value))
+						want[bucketOf(pull)] += inc
+					}
+					every.End()
+				}
+				kept := st.thinned(a, times)
+				got := map[int64]float64{}
+				var cur []model.SamplePair
+				if len(kept) == 1 {
+					cur = kept[0].vals
+				}
+				for _, b := range times {
+					thin.Begin(b)
+					for len(cur) > 0 && int64(cur[0].Timestamp) <= b {
+						inc, _ := thin.ObserveSample(1, int64(cur[0].Timestamp), float64(cur[0].Value))
+						got[b] += inc
+						cur = cur[1:]
+					}
+					thin.End()
+				}
+				for _, b := range times {
+					if d := math.Abs(got[b] - want[b]); d > 1e-9*math.Max(1, math.Abs(want[b])) {
+						t.Errorf("bucket ending %s: thinned %v, every sample %v", time.UnixMilli(b).UTC().Format("15:04"), got[b], want[b])
+					}
+				}
+				ev, ets, _ := every.LastValue(1)
+				tv, tts, _ := thin.LastValue(1)
+				if ev != tv || ets != tts {
+					t.Errorf("last sample: thinned %v@%d, every sample %v@%d", tv, tts, ev, ets)
+				}
+				if every.Stats().Resets != thin.Stats().Resets {
+					t.Errorf("resets: thinned %d, every sample %d", thin.Stats().Resets, every.Stats().Resets)
+				}
+				if every.Settled(1) != thin.Settled(1) || !thin.Settled(1) {
+					t.Errorf("settled: thinned %v, every sample %v", thin.Settled(1), every.Settled(1))
+				}
+				if n := len(kept[0].vals); len(vals) > 2*len(times)+8 && n >= len(vals) {
+					t.Errorf("kept %d of %d samples", n, len(vals))
+				}
+			})
+		}
+	}
+}
