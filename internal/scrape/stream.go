@@ -72,6 +72,10 @@ type RemoteReader interface {
 const (
 	// streamMaxSlots caps the slots of one streamed segment: a day.
 	streamMaxSlots = 24
+	// streamAlign is the grid segments end on where they can: the range
+	// of Prometheus' smallest blocks, whose boundaries its chunks never
+	// cross.
+	streamAlign = int64(2 * time.Hour / time.Millisecond)
 	// streamMaxUnion is how many queries one union of a streamed read
 	// holds.
 	streamMaxUnion = 64
@@ -83,6 +87,8 @@ type streamSeries struct {
 	metric model.Metric
 	vals   []model.SamplePair
 	pos    int // samples before pos are handed out
+	// lo, hi: the current slot's samples are vals[lo:hi] (see slot).
+	lo, hi int
 }
 
 // streamState is one coarse query's part of a streamed backfill.
@@ -92,6 +98,8 @@ type streamState struct {
 	// last is each series' last sample before the current slot, across
 	// segments.
 	last map[uint64]model.SamplePair
+	// keep holds the samples of a thinned slot, reused slot after slot.
+	keep []model.SamplePair
 }
 
 // segment is one streamed read: the samples in (from, to] of every query.
@@ -139,7 +147,14 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 		budget := max(1, p.cfg.MaxSamples/4)
 		n := 2
 		for h0 := first; h0 <= last; {
-			h1 := min(last, h0+int64(n-1)*slotMs)
+			// Ends on the 2h grid where it can: Prometheus cuts chunks
+			// at its blocks' 2h boundaries, and a chunk the range cuts
+			// through is decoded and encoded again.
+			h1 := floorTo(h0+int64(n-1)*slotMs, streamAlign)
+			if h1 < h0 {
+				h1 = ceilTo(h0, streamAlign)
+			}
+			h1 = min(last, h1)
 			seg := &segment{from: h0 - slotMs, to: min(h1, end), h0: h0, h1: h1}
 			for _, cq := range cqs {
 				if cq.first >= h0 && cq.first <= h1 {
@@ -201,7 +216,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 				p.streamReseat(st)
 			}
 			for _, st := range states {
-				st.advance(min(H, end))
+				st.advance()
 			}
 			prog.StepsDone = int((min(H, end)-floorTo(from, p.iv))/p.iv) + 1
 		}
@@ -258,81 +273,87 @@ func (p *Puller) streamPlan(st *streamState, H int64) (*coarsePlan, bool) {
 		for t := cq.start; t <= H; t += p.iv {
 			pl.times = append(pl.times, t)
 		}
-		pl.cur = st.samples(cq.after, H)
+		st.slot(cq.after, H)
+		pl.cur = st.samples()
 		return pl, false
 	case H > cq.first && H-cq.slot < cq.cutM:
 		a, hi := H-cq.slot, min(H, cq.cutM)
 		pl := &coarsePlan{cq: cq, raw: true}
-		if p.thinnable(st, a, hi) {
+		st.slot(a, hi)
+		if p.thinnable(st) {
 			for i := cq.index(a) + 1; i <= cq.index(hi); i++ {
 				pl.times = append(pl.times, cq.boundary(i))
 			}
-			pl.cur = st.thinned(a, pl.times)
+			pl.cur = st.thinned(pl.times)
 			p.c.bfSlots[0]++
 			return pl, true
 		}
 		for t := a + p.iv; t <= hi; t += p.iv {
 			pl.times = append(pl.times, t)
 		}
-		pl.cur = st.samples(a, hi)
+		pl.cur = st.samples()
 		p.c.bfSlots[2]++
 		return pl, false
 	}
 	return nil, false
 }
 
-// samples returns, per series of the segment, its samples in (a, b].
-func (st *streamState) samples(a, b int64) []point {
+// slot finds, per series of the segment, its samples in (a, b]: the
+// slot's, searched for once, from the samples not yet handed out on.
+func (st *streamState) slot(a, b int64) {
+	for _, ss := range st.series {
+		lo := ss.pos
+		for lo < len(ss.vals) && int64(ss.vals[lo].Timestamp) <= a {
+			lo++
+		}
+		hi := lo
+		for hi < len(ss.vals) && int64(ss.vals[hi].Timestamp) <= b {
+			hi++
+		}
+		ss.lo, ss.hi = lo, hi
+	}
+}
+
+// samples returns, per series, its samples in the slot.
+func (st *streamState) samples() []point {
 	var out []point
 	for _, ss := range st.series {
-		lo, hi := st.span(ss, a, b)
-		if hi > lo {
-			out = append(out, point{fp: ss.fp, metric: ss.metric, vals: ss.vals[lo:hi]})
+		if ss.hi > ss.lo {
+			out = append(out, point{fp: ss.fp, metric: ss.metric, vals: ss.vals[ss.lo:ss.hi]})
 		}
 	}
 	return out
 }
 
-// span returns the indexes [lo, hi) of the samples of ss in (a, b],
-// searching from ss.pos on.
-func (st *streamState) span(ss *streamSeries, a, b int64) (lo, hi int) {
-	lo = ss.pos
-	for lo < len(ss.vals) && int64(ss.vals[lo].Timestamp) <= a {
-		lo++
-	}
-	hi = lo
-	for hi < len(ss.vals) && int64(ss.vals[hi].Timestamp) <= b {
-		hi++
-	}
-	return lo, hi
-}
-
-// advance records, per series, its last sample at or before b as the
-// last before the next slot, and moves past the samples up to b.
-func (st *streamState) advance(b int64) {
+// advance records, per series, its last sample up to the slot's end as
+// the last before the next slot, and moves past the slot's samples.
+func (st *streamState) advance() {
 	for fp, ss := range st.series {
-		_, hi := st.span(ss, math.MinInt64, b)
-		if hi > 0 {
-			st.last[fp] = ss.vals[hi-1]
+		if ss.hi > 0 {
+			st.last[fp] = ss.vals[ss.hi-1]
 		}
-		ss.pos = hi
+		ss.pos = ss.hi
 	}
 }
 
-// thinned returns, per series, its samples in (a, times[last]] that a
-// thinned slot hands out: the last at or before each of times (the
-// slot's boundaries), and the two around each drop.
-func (st *streamState) thinned(a int64, times []int64) []point {
-	var out []point
-	b := times[len(times)-1]
+// thinned returns, per series, the samples of the slot that a thinned
+// slot hands out: the last at or before each of times (the slot's
+// boundaries, the last of which ends the slot), and the two around each
+// drop.
+func (st *streamState) thinned(times []int64) []point {
+	type span struct {
+		ss     *streamSeries
+		lo, hi int
+	}
+	var spans []span
+	st.keep = st.keep[:0]
 	for fp, ss := range st.series {
-		lo, hi := st.span(ss, a, b)
-		if hi == lo {
+		if ss.hi == ss.lo {
 			continue
 		}
-		vals := ss.vals[lo:hi]
+		vals := ss.vals[ss.lo:ss.hi]
 		prev, hasPrev := st.last[fp]
-		keep := make([]model.SamplePair, 0, len(times)+2)
+		lo := len(st.keep)
 		ti := 0
 		for k, s := range vals {
 			for ti < len(times) && times[ti] < int64(s.Timestamp) {
@@ -346,21 +367,25 @@ func (st *streamState) thinned(a int64, times []int64) []point {
 			beforeDrop := k+1 < len(vals) && vals[k+1].Value < s.Value
 			lastInBucket := k+1 == len(vals) || ti >= len(times) || int64(vals[k+1].Timestamp) > times[ti]
 			if afterDrop || beforeDrop || lastInBucket {
-				keep = append(keep, s)
+				st.keep = append(st.keep, s)
 			}
 		}
-		out = append(out, point{fp: ss.fp, metric: ss.metric, vals: keep})
+		spans = append(spans, span{ss, lo, len(st.keep)})
+	}
+	out := make([]point, len(spans))
+	for i, sp := range spans {
+		out[i] = point{fp: sp.ss.fp, metric: sp.ss.metric, vals: st.keep[sp.lo:sp.hi]}
 	}
 	return out
 }
 
 // thinnable reports whether the slot (a, b] of st's query may be thinned
 // (see "Streamed backfill").
-func (p *Puller) thinnable(st *streamState, a, b int64) bool {
+func (p *Puller) thinnable(st *streamState) bool {
 	cq := st.cq
 	maxRate := p.cfg.MaxIncreaseRate
 	for fp, ss := range st.series {
-		lo, hi := st.span(ss, a, b)
+		lo, hi := ss.lo, ss.hi
 		if hi == lo {
 			continue
 		}

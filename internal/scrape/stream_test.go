@@ -98,7 +98,8 @@ func TestThinningKeepsIncrements(t *testing.T) {
 					}
 					every.End()
 				}
-				kept := st.thinned(a, times)
+				st.slot(a, times[len(times)-1])
+				kept := st.thinned(times)
 				got := map[int64]float64{}
 				var cur []model.SamplePair
 				if len(kept) == 1 {
