@@ -1029,7 +1029,12 @@ func (p *Puller) coarseSlotSteps(plans []*coarsePlan, ok []bool, inputs [][]poin
 	}
 	slices.Sort(order)
 	steps := 0
-	bufs := make([][]point, len(plans))
+	// Each plan's buffer of points, kept from slot to slot: a streamed
+	// backfill steps thousands of slots.
+	for len(p.slotBufs) < len(plans) {
+		p.slotBufs = append(p.slotBufs, nil)
+	}
+	bufs := p.slotBufs[:len(plans)]
 	for _, t := range order {
 		clear(ok)
 		for i, pl := range plans {

@@ -119,6 +119,8 @@ type Puller struct {
 	// noRemoteRead is set once the server refused a remote read: later
 	// backfills read through PromQL.
 	noRemoteRead bool
+	// slotBufs are coarseSlotSteps' buffers, reused.
+	slotBufs [][]point
 
 	c       internalStats
 	statsMu sync.Mutex

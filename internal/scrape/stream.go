@@ -66,7 +66,11 @@ type RemoteReader interface {
 	// order, without staleness markers: what RawSamples returns for it.
 	// An error wrapping errNoRemoteRead means the server (or a series'
 	// encoding) does not allow it; the caller then reads through PromQL.
-	RemoteRead(ctx context.Context, sels []string, start, end time.Time) ([]model.Matrix, error)
+	// The samples are stored in buf's spare capacity where they fit (a
+	// larger array where not), and buf is returned holding them all, so
+	// that the caller can hand the same storage to a later read once it
+	// is done with the samples: a backfill then allocates none.
+	RemoteRead(ctx context.Context, sels []string, start, end time.Time, buf []model.SamplePair) ([]model.Matrix, []model.SamplePair, error)
 }
 
 const (
@@ -98,8 +102,18 @@ type streamState struct {
 	// last is each series' last sample before the current slot, across
 	// segments.
 	last map[uint64]model.SamplePair
-	// keep holds the samples of a thinned slot, reused slot after slot.
-	keep []model.SamplePair
+	// keep, spans and pts hold a thinned slot's samples and points,
+	// reused slot after slot; fam is the query's family of sources.
+	keep  []model.SamplePair
+	spans []keptSpan
+	pts   []point
+	fam   []int
+}
+
+// keptSpan is one series' part of streamState.keep.
+type keptSpan struct {
+	ss     *streamSeries
+	lo, hi int
 }
 
 // segment is one streamed read: the samples in (from, to] of every query.
@@ -109,6 +123,8 @@ type segment struct {
 	series   []map[uint64]*streamSeries
 	samples  int
 	err      error
+	// buf holds the samples; it is reused by the segment after next.
+	buf []model.SamplePair
 }
 
 // streamBackfill steps the coarse queries cqs from their start to cutM
@@ -123,7 +139,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	exprs := make([]string, len(cqs))
 	for i, cq := range cqs {
 		from = min(from, cq.start)
-		states[i] = &streamState{cq: cq, last: map[uint64]model.SamplePair{}}
+		states[i] = &streamState{cq: cq, last: map[uint64]model.SamplePair{}, fam: p.family(cq.qi)}
 		exprs[i] = p.queries[cq.qi].expr
 	}
 	reads := planUnions(exprs, unionLimits{maxMembers: streamMaxUnion, maxBytes: 64 << 10, regex: true})
@@ -136,8 +152,11 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	segs := make(chan *segment, 1)
+	// Unbuffered: when the reader starts segment k, the steps are done
+	// with segment k-2, whose storage segment k takes over.
+	segs := make(chan *segment)
 	go func() {
+		var bufs [2][]model.SamplePair
 		defer close(segs)
 		// Two segments are in memory at once (one stepped, one read),
 		// each as decoded samples plus the decoder's garbage. A segment
@@ -161,7 +180,9 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 					seg.from = min(seg.from, cq.after)
 				}
 			}
+			seg.buf = bufs[0][:0]
 			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg)
+			bufs[0], bufs[1] = bufs[1], seg.buf
 			n = min(2*n, streamMaxSlots)
 			if perSlot := seg.samples / int((h1-h0)/slotMs+1); perSlot > 0 {
 				n = max(1, min(n, budget/perSlot))
@@ -235,7 +256,8 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 	for _, u := range reads {
 		members = max(members, len(u.members))
 	}
-	mats, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from), time.UnixMilli(seg.to))
+	mats, buf, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from), time.UnixMilli(seg.to), seg.buf)
+	seg.buf = buf
 	if err != nil {
 		return fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(seg.from).UTC().Format(time.RFC3339),
 			time.UnixMilli(seg.to).UTC().Format(time.RFC3339), err)
@@ -341,12 +363,7 @@ func (st *streamState) advance() {
 // boundaries, the last of which ends the slot), and the two around each
 // drop.
 func (st *streamState) thinned(times []int64) []point {
-	type span struct {
-		ss     *streamSeries
-		lo, hi int
-	}
-	var spans []span
-	st.keep = st.keep[:0]
+	st.keep, st.spans = st.keep[:0], st.spans[:0]
 	for fp, ss := range st.series {
 		if ss.hi == ss.lo {
 			continue
@@ -370,13 +387,13 @@ func (st *streamState) thinned(times []int64) []point {
 				st.keep = append(st.keep, s)
 			}
 		}
-		spans = append(spans, span{ss, lo, len(st.keep)})
+		st.spans = append(st.spans, keptSpan{ss, lo, len(st.keep)})
 	}
-	out := make([]point, len(spans))
-	for i, sp := range spans {
-		out[i] = point{fp: sp.ss.fp, metric: sp.ss.metric, vals: st.keep[sp.lo:sp.hi]}
+	st.pts = st.pts[:0]
+	for _, sp := range st.spans {
+		st.pts = append(st.pts, point{fp: sp.ss.fp, metric: sp.ss.metric, vals: st.keep[sp.lo:sp.hi]})
 	}
-	return out
+	return st.pts
 }
 
 // thinnable reports whether the slot (a, b] of st's query may be thinned
@@ -452,7 +469,7 @@ func (p *Puller) trackersHold(cq *coarseQuery, ss *streamSeries, last model.Samp
 // is already).
 func (p *Puller) streamReseat(st *streamState) {
 	for _, ss := range st.series {
-		for _, si := range p.family(st.cq.qi) {
+		for _, si := range st.fam {
 			tr := p.sources[si].tracker.(*counters.Tracker)
 			if _, ts, ok := tr.LastValue(ss.fp); ok {
 				tr.Reseat(ss.fp, ts, ceilTo(ts, p.iv))

@@ -1,0 +1,145 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
+)
+
+// synthReader serves synthetic raw samples through RemoteRead, generated
+// on the fly as the backfill benchmark's history: models x pods series of
+// bench_requests_total{model, pod, code}, one sample a minute, each
+// restarting once a day at an hour of its own. Only RemoteRead works: the
+// benchmark drives the streamed part of a backfill alone.
+type synthReader struct {
+	NoStats
+	series  []model.Metric
+	restart []int64 // ms into the day
+	rate    []float64
+	samples int
+}
+
+func newSynthReader(models, pods int) *synthReader {
+	r := &synthReader{}
+	for m := range models {
+		for p := range pods {
+			for _, code := range []string{"ok", "error"} {
+				r.series = append(r.series, model.Metric{"__name__": "bench_requests_total",
+					"model": model.LabelValue(fmt.Sprintf("m%03d", m)), "pod": model.LabelValue(fmt.Sprintf("p%d", p)),
+					"code": model.LabelValue(code)})
+				r.restart = append(r.restart, int64((m*7+p*5)%24)*time.Hour.Milliseconds())
+				rate := 10.0
+				if code == "error" {
+					rate = 0.1
+				}
+				r.rate = append(r.rate, rate)
+			}
+		}
+	}
+	return r
+}
+
+var errSynth = errors.New("synthReader serves RemoteRead only")
+
+func (r *synthReader) Query(context.Context, string, time.Time) (model.Vector, error) {
+	return nil, errSynth
+}
+
+func (r *synthReader) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) (model.Matrix, error) {
+	return nil, errSynth
+}
+
+func (r *synthReader) RawSamples(context.Context, string, time.Time, time.Time) (model.Matrix, error) {
+	return nil, errSynth
+}
+
+// RemoteRead implements RemoteReader.
+func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end time.Time, buf []model.SamplePair) ([]model.Matrix, []model.SamplePair, error) {
+	const step = 60_000
+	day := 24 * time.Hour.Milliseconds()
+	out := make([]model.Matrix, len(sels))
+	for i, sel := range sels {
+		ms, ok := selectorMatchers(sel)
+		if !ok {
+			return nil, buf, fmt.Errorf("%s: not a selector", sel)
+		}
+		res := make([]*regexp.Regexp, len(ms))
+		for j, m := range ms {
+			if m.IsRegexp {
+				res[j] = regexp.MustCompile("^(?:" + m.Value + ")$")
+			}
+		}
+	series:
+		for si, s := range r.series {
+			for j, m := range ms {
+				v := string(s[model.LabelName(m.Label)])
+				if match := (res[j] != nil && res[j].MatchString(v)) || (res[j] == nil && v == m.Value); match == m.IsNegative {
+					continue series
+				}
+			}
+			n := len(buf)
+			for t := floorTo(start.UnixMilli(), step) + step; t <= end.UnixMilli(); t += step {
+				since := floorTo(t-r.restart[si], day) + r.restart[si]
+				buf = append(buf, model.SamplePair{Timestamp: model.Time(t), Value: model.SampleValue(float64(t-since) / 1000 * r.rate[si])})
+			}
+			vals := buf[n:len(buf):len(buf)]
+			r.samples += len(vals)
+			out[i] = append(out[i], &model.SampleStream{Metric: s, Values: vals})
+		}
+	}
+	return out, buf, nil
+}
+
+// BenchmarkStreamBackfill measures the exporter's side of a streamed
+// backfill (everything but decoding the chunks, which remoteread's own
+// benchmark measures): 30 days of 200 SLOs, 4 series each, one sample a
+// minute, every series restarting once a day, read through unions,
+// thinned and stepped. Run it with -cpuprofile to see where the time
+// goes.
+func BenchmarkStreamBackfill(b *testing.B) {
+	const models = 200
+	r := newSynthReader(models, 2)
+	specs := make([]evaluator.Spec, models)
+	targets := make([]Target, models)
+	for i := range specs {
+		specs[i] = proofSpec(fmt.Sprintf("m%03d", i), 0.999)
+		targets[i] = Target{SLO: i,
+			Good:  Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d",code="ok"}`, i)},
+			Valid: Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d"}`, i)}}
+	}
+	end := time.Date(2024, 3, 1, 0, 7, 30, 0, time.UTC)
+	to := floorTo(end.UnixMilli(), interval.Milliseconds())
+	for b.Loop() {
+		eng, err := evaluator.New(interval, specs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := NewPuller(r, eng, targets, PullerConfig{Interval: interval})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srcs := make([]int, len(p.sources))
+		starts := make([]int64, len(p.sources))
+		for si := range p.sources {
+			srcs[si], starts[si] = si, to-30*24*time.Hour.Milliseconds()
+		}
+		startOf, _ := p.backfillStarts(srcs, starts, to)
+		r.samples = 0
+		var prog BackfillProgress
+		steps, err := p.coarseBackfill(b.Context(), startOf, to, &prog)
+		if err != nil || steps == 0 {
+			b.Fatalf("%d steps: %v", steps, err)
+		}
+		b.ReportMetric(float64(r.samples), "samples")
+		b.ReportMetric(float64(prog.Queries), "requests")
+		b.ReportMetric(float64(p.c.bfSlots[0]), "thinned-slots")
+		b.ReportMetric(float64(p.c.bfSlots[2]), "full-slots")
+	}
+}
