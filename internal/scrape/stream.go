@@ -256,7 +256,11 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 	for _, u := range reads {
 		members = max(members, len(u.members))
 	}
-	mats, buf, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from), time.UnixMilli(seg.to), seg.buf)
+	// From seg.from itself: a sample there starts the chunk of the block
+	// that begins there, and a range that left it out would make
+	// Prometheus re-encode that chunk for every series (the samples of a
+	// slot are those after its start, so the extra one is never used).
+	mats, buf, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from-1), time.UnixMilli(seg.to), seg.buf)
 	seg.buf = buf
 	if err != nil {
 		return fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(seg.from).UTC().Format(time.RFC3339),
