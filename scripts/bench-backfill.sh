@@ -28,8 +28,13 @@
 # and history, what one 30 s evaluation cycle costs Prometheus with Sloth's
 # rules (raw and optimized) and with the exporter, and prints a second
 # table (scripts/lib/bench-cycle.sh, which lists its own settings).
+# History timestamps sit PHASE after the minute, as Prometheus stamps a
+# target's scrapes at an offset of its own, to the millisecond (0s puts
+# them on the minute, where every 2h block's chunks start on its first
+# instant).
 # Environment: SLOS (200), PODS (2; 1 gives the figures before pods),
-# DAYS (7), PERIOD (DAYS-1 days), STEP (60s), RESET_EVERY (24h), SETTLE
+# DAYS (7), PERIOD (DAYS-1 days), STEP (60s), PHASE (17.431s),
+# RESET_EVERY (24h), SETTLE
 # (60), QUERY_LOG (0), BEFORE (main), RUNS ("before after"), CYCLE (0),
 # PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19300), KEEP (1: keep the
 # work directory). Everything listens on 127.0.0.1. Needs curl, jq and awk.
@@ -42,6 +47,7 @@ PODS=${PODS:-2}
 DAYS=${DAYS:-7}
 PERIOD=${PERIOD:-$((DAYS - 1))d}
 STEP=${STEP:-60s}
+PHASE=${PHASE:-17.431s}
 RESET_EVERY=${RESET_EVERY:-24h}
 SETTLE=${SETTLE:-60}
 BEFORE=${BEFORE:-main}
@@ -127,7 +133,7 @@ from=$((t_end - DAYS * 86400))
 mkdir -p "$WORK/om" "$WORK/data"
 t0=$(now)
 ORIGIN=$((from - 86400))
-samples=$("$WORK/gen" history -models "$SLOS" -pods "$PODS" -origin "$ORIGIN" -from "$from" -to "$t_end" -step "$STEP" -reset-every "$RESET_EVERY" -out "$WORK/om")
+samples=$("$WORK/gen" history -models "$SLOS" -pods "$PODS" -origin "$ORIGIN" -from "$from" -to "$t_end" -step "$STEP" -phase "$PHASE" -reset-every "$RESET_EVERY" -out "$WORK/om")
 find "$WORK/om" -name '*.om' -print0 | xargs -0 -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$WORK/data" >/dev/null
 rm -rf "$WORK/om"
 log "$samples samples ($SLOS models x $((PODS * 2)) series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"

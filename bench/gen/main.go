@@ -158,9 +158,13 @@ func history(args []string) error {
 	step := fs.Duration("step", 30*time.Second, "sample interval")
 	resets := fs.Duration("reset-every", 0, "restart each pod's counters this often, at a phase of its own (0: never)")
 	pods := fs.Int("pods", 1, "pod label values per model, each a counter pair of its own (1: no pod label)")
+	phase := fs.Duration("phase", 0, "offset of every timestamp from the -from grid, below -step: Prometheus stamps a target's scrapes at an offset of its own, to the millisecond")
 	out := fs.String("out", "", "directory for the .om files")
 	_ = fs.Parse(args)
 	resetEvery = resets.Seconds()
+	if *phase < 0 || *phase >= *step {
+		return fmt.Errorf("history: -phase %s must be in [0, -step %s)", *phase, *step)
+	}
 	if *out == "" || *to <= *from || *step < time.Second || *pods < 1 {
 		return fmt.Errorf("history: need -out, -from < -to, -step >= 1s and -pods >= 1 (got out=%q from=%d to=%d step=%s pods=%d)", *out, *from, *to, *step, *pods)
 	}
@@ -189,8 +193,11 @@ func history(args []string) error {
 			for p := 0; p < *pods; p++ {
 				lbl := `instance="bench",job="bench",` + seriesLabels(i, p, *pods)
 				for t := first; t <= last; t += st {
-					ok, bad := counters(i, p, float64(*origin), float64(t))
+					ok, bad := counters(i, p, float64(*origin), float64(t)+phase.Seconds())
 					ts := strconv.FormatInt(t, 10)
+					if *phase > 0 {
+						ts = strconv.FormatFloat(float64(t)+phase.Seconds(), 'f', 3, 64)
+					}
 					fmt.Fprintf(w, "bench_requests_total{%s,code=\"ok\"} %.0f %s\n", lbl, ok, ts)
 					fmt.Fprintf(w, "bench_requests_total{%s,code=\"error\"} %.0f %s\n", lbl, bad, ts)
 					samples += 2

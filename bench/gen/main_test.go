@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,18 +87,21 @@ bench_requests_total{model="m00001",code="error"} 0
 // exposition gives at the same instants: history and live data must be one
 // series for the benchmark's windows to be right.
 func TestHistoryAndLiveAgree(t *testing.T) {
-	for _, pods := range []int{1, 2} {
-		t.Run(fmt.Sprintf("pods=%d", pods), func(t *testing.T) { historyAndLiveAgree(t, pods) })
+	for _, c := range []struct {
+		pods  int
+		phase string
+	}{{1, "0s"}, {2, "0s"}, {2, "7.25s"}} {
+		t.Run(fmt.Sprintf("pods=%d,phase=%s", c.pods, c.phase), func(t *testing.T) { historyAndLiveAgree(t, c.pods, c.phase) })
 	}
 }
 
-func historyAndLiveAgree(t *testing.T, pods int) {
+func historyAndLiveAgree(t *testing.T, pods int, phase string) {
 	dir := t.TempDir()
 	const models, origin, from, to = 3, 1_000_000, 1_007_970, 1_008_030 // 1_008_000 is a 2h boundary
 	// Restarts every 2000s, so that the pods of a model differ in the
 	// window (phases 0, 1919, 1838 for the models' pod 0).
 	defer func() { resetEvery = 0 }()
-	if err := history([]string{"-models", "3", "-pods", strconv.Itoa(pods), "-reset-every", "2000s", "-origin", strconv.Itoa(origin), "-from", strconv.Itoa(from), "-to", strconv.Itoa(to), "-step", "30s", "-out", dir}); err != nil {
+	if err := history([]string{"-models", "3", "-pods", strconv.Itoa(pods), "-reset-every", "2000s", "-origin", strconv.Itoa(origin), "-from", strconv.Itoa(from), "-to", strconv.Itoa(to), "-step", "30s", "-phase", phase, "-out", dir}); err != nil {
 		t.Fatal(err)
 	}
 	podValues := map[string]map[string]bool{} // timestamp+pod -> ok values seen
@@ -122,6 +126,9 @@ func historyAndLiveAgree(t *testing.T, pods int) {
 			}
 			f := strings.Fields(line)
 			ts, _ := strconv.ParseFloat(f[2], 64)
+			if frac := math.Mod(ts, 30); phase != "0s" && math.Abs(frac-7.25) > 1e-6 {
+				t.Errorf("history line %q: timestamp %v is not 7.25s past the 30s grid", line, ts)
+			}
 			var live bytes.Buffer
 			writeText(&live, models, pods, origin, ts)
 			if pods > 1 && strings.Contains(line, `model="m00001"`) && strings.Contains(line, `code="ok"`) {
