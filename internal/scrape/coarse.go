@@ -324,7 +324,7 @@ func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to i
 		cq.nz = int((ceilTo(cutM, cq.slot) - cq.first) / cq.slot)
 	}
 	if rr, ok := p.q.(RemoteReader); ok && !p.cfg.NoRemoteRead && !p.noRemoteRead {
-		steps, err := p.streamBackfill(ctx, rr, cqs, prog)
+		steps, err := p.streamBackfill(ctx, rr, cqs, to, prog)
 		if errors.Is(err, errNoRemoteRead) {
 			// Not served, or a series it cannot read (a native
 			// histogram): PromQL from now on; what was stepped stays,
@@ -336,9 +336,10 @@ func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to i
 			return steps, err
 		}
 		if err == nil {
+			// Streamed to the end: nothing left for the raw reads.
 			for _, cq := range cqs {
 				for _, si := range p.family(cq.qi) {
-					startOf[si] = cq.cutM + p.iv
+					delete(startOf, si)
 				}
 			}
 			return steps, nil

@@ -116,10 +116,19 @@ type keptSpan struct {
 	lo, hi int
 }
 
-// segment is one streamed read: the samples in (from, to] of every query.
+// streamSlot is one slot of a streamed backfill: its steps cover (lo,
+// hi]. Coarse slots end at H (or cutM); the fine tier's (after cutM) are
+// stepped at every interval, as ticks step it.
+type streamSlot struct {
+	H, lo, hi int64
+	fine      bool
+}
+
+// segment is one streamed read: the samples in (from, to] of every query,
+// for slots i0..i1.
 type segment struct {
 	from, to int64
-	h0, h1   int64 // the slots it holds end at h0..h1
+	i0, i1   int
 	series   []map[uint64]*streamSeries
 	samples  int
 	err      error
@@ -127,13 +136,15 @@ type segment struct {
 	buf []model.SamplePair
 }
 
-// streamBackfill steps the coarse queries cqs from their start to cutM
-// from raw samples read through remote read (see "Streamed backfill"). It
-// returns the steps processed; an error wrapping errNoRemoteRead with no
-// step processed means the server does not serve remote read.
-func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coarseQuery, prog *BackfillProgress) (int, error) {
+// streamBackfill steps the coarse queries cqs from their start to `to`
+// from raw samples read through remote read (see "Streamed backfill"):
+// up to cutM slot by slot, thinned where that changes nothing, then the
+// fine tier at every interval. It returns the steps processed; an error
+// wrapping errNoRemoteRead with no step processed means the server does
+// not serve remote read.
+func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coarseQuery, to int64, prog *BackfillProgress) (int, error) {
 	slotMs := cqs[0].slot
-	end := cqs[0].cutM
+	cutM := cqs[0].cutM
 	from := cqs[0].start
 	states := make([]*streamState, len(cqs))
 	exprs := make([]string, len(cqs))
@@ -147,8 +158,13 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	for i, u := range reads {
 		sels[i] = u.selector(exprs)
 	}
-	first := ceilTo(from, slotMs)
-	last := ceilTo(end, slotMs)
+	var slots []streamSlot
+	for H := ceilTo(from, slotMs); H-slotMs < cutM; H += slotMs {
+		slots = append(slots, streamSlot{H: H, lo: H - slotMs, hi: min(H, cutM)})
+	}
+	for H := ceilTo(cutM+1, slotMs); H-slotMs < to; H += slotMs {
+		slots = append(slots, streamSlot{H: H, lo: max(H-slotMs, cutM), hi: min(H, to), fine: true})
+	}
 
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -165,18 +181,11 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 		// or grows denser is met within a day's samples.
 		budget := max(1, p.cfg.MaxSamples/4)
 		n := 2
-		for h0 := first; h0 <= last; {
-			// Ends on the 2h grid where it can: Prometheus cuts chunks
-			// at its blocks' 2h boundaries, and a chunk the range cuts
-			// through is decoded and encoded again.
-			h1 := floorTo(h0+int64(n-1)*slotMs, streamAlign)
-			if h1 < h0 {
-				h1 = ceilTo(h0, streamAlign)
-			}
-			h1 = min(last, h1)
-			seg := &segment{from: h0 - slotMs, to: min(h1, end), h0: h0, h1: h1}
+		for i0 := 0; i0 < len(slots); {
+			i1 := alignedEnd(slots, i0, min(len(slots)-1, i0+n-1))
+			seg := &segment{from: slots[i0].lo, to: slots[i1].hi, i0: i0, i1: i1}
 			for _, cq := range cqs {
-				if cq.first >= h0 && cq.first <= h1 {
+				if cq.first >= slots[i0].H && cq.first <= slots[i1].H {
 					seg.from = min(seg.from, cq.after)
 				}
 			}
@@ -184,7 +193,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg)
 			bufs[0], bufs[1] = bufs[1], seg.buf
 			n = min(2*n, streamMaxSlots)
-			if perSlot := seg.samples / int((h1-h0)/slotMs+1); perSlot > 0 {
+			if perSlot := seg.samples / (i1 - i0 + 1); perSlot > 0 {
 				n = max(1, min(n, budget/perSlot))
 			}
 			select {
@@ -195,7 +204,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 			if seg.err != nil {
 				return
 			}
-			h0 = h1 + slotMs
+			i0 = i1 + 1
 		}
 	}()
 
@@ -214,11 +223,11 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 		for i, st := range states {
 			st.series = seg.series[i]
 		}
-		for H := seg.h0; H <= seg.h1; H += slotMs {
+		for _, sl := range slots[seg.i0 : seg.i1+1] {
 			var plans []*coarsePlan
 			var thinned []*streamState
 			for _, st := range states {
-				pl, thin := p.streamPlan(st, H)
+				pl, thin := p.streamPlan(st, sl)
 				if pl == nil {
 					continue
 				}
@@ -239,7 +248,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 			for _, st := range states {
 				st.advance()
 			}
-			prog.StepsDone = int((min(H, end)-floorTo(from, p.iv))/p.iv) + 1
+			prog.StepsDone = int((sl.hi-floorTo(from, p.iv))/p.iv) + 1
 		}
 		if err := ctx.Err(); err != nil {
 			return steps, err
@@ -286,14 +295,42 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 	return nil
 }
 
-// streamPlan returns the plan of query st.cq in the slot ending at H (nil
-// when it has no step there), and whether the slot is thinned: its head
-// (from its start to its first boundary) and slots that may not be
+// alignedEnd returns the last slot of a segment from slot i0 that should
+// end at slot want: the nearest before or after it whose end is on the 2h
+// grid, or the last slot. Prometheus cuts chunks at its blocks' 2h
+// boundaries, and a chunk the range cuts through is decoded and encoded
+// again.
+func alignedEnd(slots []streamSlot, i0, want int) int {
+	for j := want; j >= i0; j-- {
+		if slots[j].hi%streamAlign == 0 {
+			return j
+		}
+	}
+	for j := want + 1; j < len(slots); j++ {
+		if slots[j].hi%streamAlign == 0 {
+			return j
+		}
+	}
+	return len(slots) - 1
+}
+
+// streamPlan returns the plan of query st.cq in slot sl (nil when it has
+// no step there), and whether the slot is thinned: its head (from its
+// start to its first boundary), fine slots and slots that may not be
 // thinned are stepped at every interval with all their samples, the
 // others at their boundaries with the thinned samples.
-func (p *Puller) streamPlan(st *streamState, H int64) (*coarsePlan, bool) {
+func (p *Puller) streamPlan(st *streamState, sl streamSlot) (*coarsePlan, bool) {
 	cq := st.cq
+	H := sl.H
 	switch {
+	case sl.fine:
+		pl := &coarsePlan{cq: cq, raw: true}
+		for t := sl.lo + p.iv; t <= sl.hi; t += p.iv {
+			pl.times = append(pl.times, t)
+		}
+		st.slot(sl.lo, sl.hi)
+		pl.cur = st.samples()
+		return pl, false
 	case H == cq.first:
 		pl := &coarsePlan{cq: cq, raw: true}
 		for t := cq.start; t <= H; t += p.iv {
