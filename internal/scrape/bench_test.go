@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"fmt"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -87,6 +88,7 @@ func BenchmarkVectorPoints(b *testing.B) {
 // that every series passes), so nothing is deduplicated. Run it with
 // scripts/bench-backfill.sh; it reports wall time, queries and points.
 func BenchmarkBackfill(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	h := newHistory(b, 31, 42)
 	const slos = 100
 	specs := make([]evaluator.Spec, slos)
@@ -113,9 +115,13 @@ func BenchmarkBackfill(b *testing.B) {
 		}
 		var last BackfillProgress
 		began := time.Now()
-		if err := p.Backfill(b.Context(), h.end.Add(-30*24*time.Hour), h.end, func(bp BackfillProgress) { last = bp }); err != nil {
+		peak := peakHeap(func() {
+			err = p.Backfill(b.Context(), h.end.Add(-30*24*time.Hour), h.end, func(bp BackfillProgress) { last = bp })
+		})
+		if err != nil {
 			b.Fatal(err)
 		}
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 		wall := time.Since(began)
 		snap := eng.Evaluate(h.end)
 		for _, s := range snap.SLOs[1:] {

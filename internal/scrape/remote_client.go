@@ -21,12 +21,15 @@ import (
 // with a body that is not a remote read answer (VictoriaMetrics, Thanos'
 // querier, a proxy's page), returns an error wrapping errNoRemoteRead, as
 // does a selector that is not plain or a native histogram series.
-func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.Time, buf []model.SamplePair) ([]model.Matrix, []model.SamplePair, error) {
+func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error) {
+	if alloc == nil {
+		alloc = func(n int) []model.SamplePair { return make([]model.SamplePair, n) }
+	}
 	qs := make([]remoteread.Query, len(sels))
 	for i, sel := range sels {
 		ms, ok := selectorMatchers(sel)
 		if !ok {
-			return nil, buf, fmt.Errorf("remote read of %s: not a plain selector: %w", sel, errNoRemoteRead)
+			return nil, fmt.Errorf("remote read of %s: not a plain selector: %w", sel, errNoRemoteRead)
 		}
 		qs[i] = remoteread.Query{Start: start.UnixMilli() + 1, End: end.UnixMilli(), Matchers: rrMatchers(ms)}
 	}
@@ -34,10 +37,8 @@ func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.
 	var out []model.Matrix
 	unsupported := false
 	limit, _ := c.seriesCap(ctx)
-	buf0 := buf[:0]
 	err := c.run(ctx, "read", expr, wholeReadLimit{maxBodyBytes, ""}, func(ctx context.Context) error {
 		out = make([]model.Matrix, len(sels))
-		buf = buf0
 		err := c.remote.Read(ctx, qs, func(s remoteread.Series) error {
 			if limit > 0 && len(out[s.Query]) >= limit {
 				return refuse("more than %d series in the remote read of %s (max_series_per_selector for each of the selectors it reads): narrow the selector or raise the limit", limit, sels[s.Query])
@@ -46,11 +47,10 @@ func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.
 			for _, l := range s.Labels {
 				m[model.LabelName(l.Name)] = model.LabelValue(l.Value)
 			}
-			n := len(buf)
-			for _, sp := range s.Samples {
-				buf = append(buf, model.SamplePair{Timestamp: model.Time(sp.T), Value: model.SampleValue(sp.V)})
+			vals := alloc(len(s.Samples))
+			for i, sp := range s.Samples {
+				vals[i] = model.SamplePair{Timestamp: model.Time(sp.T), Value: model.SampleValue(sp.V)}
 			}
-			vals := buf[n:len(buf):len(buf)]
 			if len(vals) > 0 {
 				out[s.Query] = append(out[s.Query], &model.SampleStream{Metric: m, Values: vals})
 			}
@@ -62,12 +62,12 @@ func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.
 		return err
 	})
 	if unsupported {
-		return nil, buf, fmt.Errorf("%w: %v", errNoRemoteRead, err)
+		return nil, fmt.Errorf("%w: %v", errNoRemoteRead, err)
 	}
 	if err != nil {
-		return nil, buf, err
+		return nil, err
 	}
-	return out, buf, nil
+	return out, nil
 }
 
 // rrMatchers converts a selector's matchers to remote read's.

@@ -66,11 +66,9 @@ type RemoteReader interface {
 	// order, without staleness markers: what RawSamples returns for it.
 	// An error wrapping errNoRemoteRead means the server (or a series'
 	// encoding) does not allow it; the caller then reads through PromQL.
-	// The samples are stored in buf's spare capacity where they fit (a
-	// larger array where not), and buf is returned holding them all, so
-	// that the caller can hand the same storage to a later read once it
-	// is done with the samples: a backfill then allocates none.
-	RemoteRead(ctx context.Context, sels []string, start, end time.Time, buf []model.SamplePair) ([]model.Matrix, []model.SamplePair, error)
+	// Each series' samples are stored in alloc(n), n the count (nil:
+	// allocated), so that a caller can reuse storage across reads.
+	RemoteRead(ctx context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error)
 }
 
 const (
@@ -132,9 +130,47 @@ type segment struct {
 	series   []map[uint64]*streamSeries
 	samples  int
 	err      error
-	// buf holds the samples; it is reused by the segment after next.
-	buf []model.SamplePair
+	// arena holds the samples; it is reused by the segment after next.
+	arena *sampleArena
 }
+
+// sampleArena hands out runs of samples from blocks that are kept and
+// reused once reset: a streamed backfill reads every sample of the
+// history, and allocating each segment's anew (or growing one array
+// for it) made the collector, at 25% during backfills, mark the engine
+// over and over.
+type sampleArena struct {
+	blocks [][]model.SamplePair
+	cur    int // block being filled
+	used   int // samples of blocks[cur] handed out
+}
+
+// arenaBlock is the samples of one block of an arena: 1 MiB.
+const arenaBlock = 1 << 16
+
+// alloc returns n samples of storage: in the current block if they fit,
+// else in the next (a new one past the last), or a slice of their own
+// when n passes a block.
+func (a *sampleArena) alloc(n int) []model.SamplePair {
+	if n > arenaBlock {
+		return make([]model.SamplePair, n)
+	}
+	if len(a.blocks) == 0 || a.used+n > arenaBlock {
+		if len(a.blocks) > 0 {
+			a.cur++
+		}
+		if a.cur == len(a.blocks) {
+			a.blocks = append(a.blocks, make([]model.SamplePair, arenaBlock))
+		}
+		a.used = 0
+	}
+	s := a.blocks[a.cur][a.used : a.used+n : a.used+n]
+	a.used += n
+	return s
+}
+
+// reset takes back everything handed out, keeping the blocks.
+func (a *sampleArena) reset() { a.cur, a.used = 0, 0 }
 
 // streamBackfill steps the coarse queries cqs from their start to `to`
 // from raw samples read through remote read (see "Streamed backfill"):
@@ -172,7 +208,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	// with segment k-2, whose storage segment k takes over.
 	segs := make(chan *segment)
 	go func() {
-		var bufs [2][]model.SamplePair
+		arenas := [2]*sampleArena{{}, {}}
 		defer close(segs)
 		// Two segments are in memory at once (one stepped, one read),
 		// each as decoded samples plus the decoder's garbage. A segment
@@ -189,9 +225,10 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 					seg.from = min(seg.from, cq.after)
 				}
 			}
-			seg.buf = bufs[0][:0]
+			seg.arena = arenas[0]
+			seg.arena.reset()
 			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg)
-			bufs[0], bufs[1] = bufs[1], seg.buf
+			arenas[0], arenas[1] = arenas[1], arenas[0]
 			n = min(2*n, streamMaxSlots)
 			if perSlot := seg.samples / (i1 - i0 + 1); perSlot > 0 {
 				n = max(1, min(n, budget/perSlot))
@@ -269,8 +306,7 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 	// that begins there, and a range that left it out would make
 	// Prometheus re-encode that chunk for every series (the samples of a
 	// slot are those after its start, so the extra one is never used).
-	mats, buf, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from-1), time.UnixMilli(seg.to), seg.buf)
-	seg.buf = buf
+	mats, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from-1), time.UnixMilli(seg.to), seg.arena.alloc)
 	if err != nil {
 		return fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(seg.from).UTC().Format(time.RFC3339),
 			time.UnixMilli(seg.to).UTC().Format(time.RFC3339), err)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -64,14 +66,14 @@ func (r *synthReader) RawSamples(context.Context, string, time.Time, time.Time) 
 }
 
 // RemoteRead implements RemoteReader.
-func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end time.Time, buf []model.SamplePair) ([]model.Matrix, []model.SamplePair, error) {
+func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error) {
 	const step = 60_000
 	day := 24 * time.Hour.Milliseconds()
 	out := make([]model.Matrix, len(sels))
 	for i, sel := range sels {
 		ms, ok := selectorMatchers(sel)
 		if !ok {
-			return nil, buf, fmt.Errorf("%s: not a selector", sel)
+			return nil, fmt.Errorf("%s: not a selector", sel)
 		}
 		res := make([]*regexp.Regexp, len(ms))
 		for j, m := range ms {
@@ -87,17 +89,22 @@ func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end ti
 					continue series
 				}
 			}
-			n := len(buf)
-			for t := floorTo(start.UnixMilli(), step) + step; t <= end.UnixMilli(); t += step {
-				since := floorTo(t-r.restart[si], day) + r.restart[si]
-				buf = append(buf, model.SamplePair{Timestamp: model.Time(t), Value: model.SampleValue(float64(t-since) / 1000 * r.rate[si])})
+			t0 := floorTo(start.UnixMilli(), step) + step
+			n := 0
+			if end.UnixMilli() >= t0 {
+				n = int((end.UnixMilli()-t0)/step + 1)
 			}
-			vals := buf[n:len(buf):len(buf)]
+			vals := alloc(n)
+			for k := range vals {
+				t := t0 + int64(k)*step
+				since := floorTo(t-r.restart[si], day) + r.restart[si]
+				vals[k] = model.SamplePair{Timestamp: model.Time(t), Value: model.SampleValue(float64(t-since) / 1000 * r.rate[si])}
+			}
 			r.samples += len(vals)
 			out[i] = append(out[i], &model.SampleStream{Metric: s, Values: vals})
 		}
 	}
-	return out, buf, nil
+	return out, nil
 }
 
 // BenchmarkStreamBackfill measures the exporter's side of a streamed
@@ -139,35 +146,51 @@ func BenchmarkStreamBackfill(b *testing.B) {
 		startOf, _ := p.backfillStarts(srcs, starts, to)
 		r.samples = 0
 		var prog BackfillProgress
-		done := make(chan struct{})
-		peak := make(chan uint64)
-		go func() {
-			var hi uint64
-			s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-			for {
-				metrics.Read(s)
-				hi = max(hi, s[0].Value.Uint64())
-				select {
-				case <-done:
-					peak <- hi
-					return
-				case <-time.After(time.Millisecond):
-				}
-			}
-		}()
-		steps, err := p.coarseBackfill(b.Context(), startOf, to, &prog)
-		close(done)
+		var steps int
+		peak := peakHeap(func() { steps, err = p.coarseBackfill(b.Context(), startOf, to, &prog) })
 		if err != nil || steps == 0 {
 			b.Fatalf("%d steps: %v", steps, err)
 		}
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "after-heap-MiB")
 		b.ReportMetric(float64(r.samples), "samples")
 		b.ReportMetric(float64(prog.Queries), "requests")
 		b.ReportMetric(float64(p.c.bfSlots[0]), "thinned-slots")
 		b.ReportMetric(float64(p.c.bfSlots[2]), "full-slots")
 	}
+}
+
+// peakHeap runs f and returns the peak of the live Go heap meanwhile,
+// sampled every millisecond. With PEAK_PROFILE set, it writes a heap
+// profile there at each new peak a MiB above the last.
+func peakHeap(f func()) uint64 {
+	done := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var hi, profiled uint64
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		for {
+			metrics.Read(s)
+			hi = max(hi, s[0].Value.Uint64())
+			if path := os.Getenv("PEAK_PROFILE"); path != "" && hi > profiled+(1<<20) {
+				profiled = hi
+				if f, err := os.Create(path); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+			select {
+			case <-done:
+				peak <- hi
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	f()
+	close(done)
+	return <-peak
 }

@@ -137,3 +137,42 @@ func TestThinningKeepsIncrements(t *testing.T) {
 		}
 	}
 }
+
+// TestSampleArena checks that an arena hands out disjoint runs of the
+// asked size, reuses its blocks after a reset, and gives runs larger
+// than a block storage of their own.
+func TestSampleArena(t *testing.T) {
+	a := &sampleArena{}
+	sizes := []int{10, arenaBlock - 20, 15, 0, arenaBlock, arenaBlock + 1, 3}
+	fill := func() [][]model.SamplePair {
+		var runs [][]model.SamplePair
+		for i, n := range sizes {
+			r := a.alloc(n)
+			if len(r) != n || cap(r) != n {
+				t.Fatalf("alloc(%d): len %d cap %d", n, len(r), cap(r))
+			}
+			for k := range r {
+				r[k].Value = model.SampleValue(i)
+			}
+			runs = append(runs, r)
+		}
+		return runs
+	}
+	runs := fill()
+	for i, r := range runs {
+		for k := range r {
+			if r[k].Value != model.SampleValue(i) {
+				t.Fatalf("run %d sample %d was overwritten by run %v", i, k, r[k].Value)
+			}
+		}
+	}
+	blocks := len(a.blocks)
+	a.reset()
+	fill()
+	if len(a.blocks) != blocks {
+		t.Errorf("%d blocks after a reset and the same allocations, want the %d kept", len(a.blocks), blocks)
+	}
+	if blocks != 4 { // 10 and arenaBlock-20; 15 and 0; arenaBlock; 3 (arenaBlock+1 has its own)
+		t.Errorf("%d blocks for runs %v, want 4 (a run that does not fit starts the next)", blocks, sizes)
+	}
+}
