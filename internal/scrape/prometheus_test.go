@@ -145,19 +145,8 @@ func TestEngineProof(t *testing.T) {
 
 	// The same backfill from every raw sample: the numbers must be
 	// identical, window by window and group by group.
-	rawEng, err := evaluator.New(interval, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawP, err := NewPuller(client, rawEng, targets, PullerConfig{Interval: interval, RawBackfill: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rawLast BackfillProgress
 	began = time.Now()
-	if err := rawP.Backfill(ctx, T.Add(-30*24*time.Hour), T, func(bp BackfillProgress) { rawLast = bp }); err != nil {
-		t.Fatal(err)
-	}
+	rawEng, _, rawLast := backfillOnce(t, client, specs, targets, PullerConfig{Interval: interval, RawBackfill: true}, T)
 	t.Logf("raw backfill 30d: %s, %d range queries, %d points, %d bytes; streamed: %d requests, %d points, %d bytes",
 		time.Since(began).Round(time.Millisecond), rawLast.Queries, rawLast.Points, rawLast.Bytes, last.Queries, last.Points, last.Bytes)
 	if rawLast.Points != uint64(wantPoints) {
@@ -171,18 +160,7 @@ func TestEngineProof(t *testing.T) {
 	// PromQL where counters did not drop, far fewer points than raw
 	// samples, and the same numbers.
 	t.Run("boundary values", func(t *testing.T) {
-		bEng, err := evaluator.New(interval, specs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bP, err := NewPuller(client, bEng, targets, PullerConfig{Interval: interval, NoRemoteRead: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bLast BackfillProgress
-		if err := bP.Backfill(ctx, T.Add(-30*24*time.Hour), T, func(bp BackfillProgress) { bLast = bp }); err != nil {
-			t.Fatal(err)
-		}
+		bEng, bP, bLast := backfillOnce(t, client, specs, targets, PullerConfig{Interval: interval, NoRemoteRead: true}, T)
 		t.Logf("boundary values: %d queries, %d points, %d bytes; coarse slots (clean, one drop, raw): %v",
 			bLast.Queries, bLast.Points, bLast.Bytes, bP.Stats().BackfillSlots)
 		if bLast.Points*10 > uint64(wantPoints) {
@@ -299,4 +277,23 @@ func TestEngineProof(t *testing.T) {
 func sameSnapshots(t *testing.T, got, want *evaluator.Snapshot) {
 	t.Helper()
 	compareWindows(t, got, want, 0, 0)
+}
+
+// backfillOnce backfills 30 days up to T into a new engine of specs
+// through a new puller with cfg, and returns both and the last progress.
+func backfillOnce(t *testing.T, q Querier, specs []evaluator.Spec, targets []Target, cfg PullerConfig, T time.Time) (*evaluator.Engine, *Puller, BackfillProgress) {
+	t.Helper()
+	eng, err := evaluator.New(interval, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPuller(q, eng, targets, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last BackfillProgress
+	if err := p.Backfill(context.Background(), T.Add(-30*24*time.Hour), T, func(bp BackfillProgress) { last = bp }); err != nil {
+		t.Fatal(err)
+	}
+	return eng, p, last
 }
