@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -9,10 +10,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -213,6 +216,34 @@ func TestCoarseBackfillHostile(t *testing.T) {
 		}
 		sameSnapshots(t, got, raw)
 	})
+	t.Run("a failed read resumes", func(t *testing.T) {
+		// The fourth streamed read fails, as when Prometheus goes away
+		// mid-backfill: the backfill returns the error, and called
+		// again it resumes after the last step, streaming the rest.
+		eng, err := evaluator.New(interval, specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr := &failingReader{Client: newTestClient(t, srv.URL), failAt: 4}
+		p, err := NewPuller(fr, eng, targets, PullerConfig{Interval: interval, MaxIncreaseRate: 1e6, MaxSamples: 40_000, Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := end.Add(-4 * 24 * time.Hour)
+		if err := p.Backfill(ctx, from, end, nil); err == nil || !strings.Contains(err.Error(), "injected") {
+			t.Fatalf("backfill with a failing read: %v, want the injected error", err)
+		}
+		mid, _ := p.sources[0].tracker.Last()
+		if err := p.Backfill(ctx, from, end, nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("failed after the step at %s; %d reads in all", time.UnixMilli(mid).UTC().Format(time.RFC3339), fr.calls)
+		if mid <= from.UnixMilli() || mid >= end.UnixMilli() || p.Stats().BackfillSlots[0] == 0 {
+			t.Errorf("the first backfill stepped to %d (from %d to %d), thinned slots %d: want a failure mid-stream and streaming after it",
+				mid, from.UnixMilli(), end.UnixMilli(), p.Stats().BackfillSlots[0])
+		}
+		sameSnapshots(t, eng.Evaluate(end), raw)
+	})
 	sameSnapshots(t, coarse, raw)
 	for _, s := range coarse.SLOs {
 		for _, g := range s.Groups {
@@ -223,4 +254,18 @@ func TestCoarseBackfillHostile(t *testing.T) {
 			}
 		}
 	}
+}
+
+// failingReader is a Client whose failAt-th remote read fails.
+type failingReader struct {
+	*Client
+	failAt, calls int
+}
+
+func (f *failingReader) RemoteRead(ctx context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error) {
+	f.calls++
+	if f.calls == f.failAt {
+		return nil, errors.New("injected read failure")
+	}
+	return f.Client.RemoteRead(ctx, sels, start, end, alloc)
 }
