@@ -27,6 +27,23 @@ type labelMatcher struct {
 	re *regexp.Regexp // for =~ and !~
 }
 
+// anchored compiles a matcher's regex as Prometheus applies it: fully
+// anchored.
+func anchored(re string) (*regexp.Regexp, error) { return regexp.Compile("^(?:" + re + ")$") }
+
+// newLabelMatcher returns the matcher of f, its regex compiled.
+func newLabelMatcher(f metricsql.LabelFilter) (labelMatcher, error) {
+	lm := labelMatcher{f: f}
+	if f.IsRegexp {
+		re, err := anchored(f.Value)
+		if err != nil {
+			return lm, err
+		}
+		lm.re = re
+	}
+	return lm, nil
+}
+
 // matches reports whether metric m passes the matcher.
 func (lm *labelMatcher) matches(m model.Metric) bool {
 	v := string(m[model.LabelName(lm.f.Label)])
@@ -111,13 +128,9 @@ func (p *Puller) shareReads() error {
 				if slices.Contains(a.ms, f) {
 					continue
 				}
-				lm := labelMatcher{f: f}
-				if f.IsRegexp {
-					re, err := regexp.Compile("^(?:" + f.Value + ")$")
-					if err != nil {
-						return fmt.Errorf("selector %s: matcher %s: %w", p.queries[c.qi].expr, f.AppendString(nil), err)
-					}
-					lm.re = re
+				lm, err := newLabelMatcher(f)
+				if err != nil {
+					return fmt.Errorf("selector %s: matcher %s: %w", p.queries[c.qi].expr, f.AppendString(nil), err)
 				}
 				sf.extra = append(sf.extra, lm)
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -70,22 +69,22 @@ func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end ti
 	const step = 60_000
 	day := 24 * time.Hour.Milliseconds()
 	out := make([]model.Matrix, len(sels))
+	var err error
 	for i, sel := range sels {
 		ms, ok := selectorMatchers(sel)
 		if !ok {
 			return nil, fmt.Errorf("%s: not a selector", sel)
 		}
-		res := make([]*regexp.Regexp, len(ms))
+		lms := make([]labelMatcher, len(ms))
 		for j, m := range ms {
-			if m.IsRegexp {
-				res[j] = regexp.MustCompile("^(?:" + m.Value + ")$")
+			if lms[j], err = newLabelMatcher(m); err != nil {
+				return nil, err
 			}
 		}
 	series:
 		for si, s := range r.series {
-			for j, m := range ms {
-				v := string(s[model.LabelName(m.Label)])
-				if match := (res[j] != nil && res[j].MatchString(v)) || (res[j] == nil && v == m.Value); match == m.IsNegative {
+			for j := range lms {
+				if !lms[j].matches(s) {
 					continue series
 				}
 			}

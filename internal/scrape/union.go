@@ -94,7 +94,7 @@ func planUnions(exprs []string, lim unionLimits) []union {
 				continue
 			}
 			if m.IsRegexp {
-				if _, err := regexp.Compile("^(?:" + m.Value + ")$"); err != nil {
+				if _, err := anchored(m.Value); err != nil {
 					continue // read alone, where the server reports the error
 				}
 			}
@@ -187,7 +187,7 @@ func (u union) indexed() union {
 			u.byVal[u.vals[i]] = append(u.byVal[u.vals[i]], i)
 			continue
 		}
-		u.res[i] = regexp.MustCompile("^(?:" + a + ")$") // compiled in planUnions
+		u.res[i], _ = anchored(a) // compiled without error in planUnions
 		u.cache = map[string][]int{}
 	}
 	return u
