@@ -325,17 +325,8 @@ func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to i
 	}
 	if rr, ok := p.q.(RemoteReader); ok && !p.cfg.NoRemoteRead && !p.noRemoteRead {
 		steps, err := p.streamBackfill(ctx, rr, cqs, to, prog)
-		if errors.Is(err, errNoRemoteRead) {
-			// Not served, or a series it cannot read (a native
-			// histogram): PromQL from now on; what was stepped stays,
-			// and a failed backfill resumes after it.
-			p.noRemoteRead = true
-			p.logNoRemoteRead(err)
-		}
-		if err != nil && (steps > 0 || !errors.Is(err, errNoRemoteRead)) {
-			return steps, err
-		}
-		if err == nil {
+		switch {
+		case err == nil:
 			// Streamed to the end: nothing left for the raw reads.
 			for _, cq := range cqs {
 				for _, si := range p.family(cq.qi) {
@@ -343,6 +334,16 @@ func (p *Puller) coarseBackfill(ctx context.Context, startOf map[int]int64, to i
 				}
 			}
 			return steps, nil
+		case !errors.Is(err, errNoRemoteRead):
+			return steps, err
+		}
+		// Not served, or a series it cannot read (a native histogram):
+		// PromQL from now on. What was stepped stays, and a failed
+		// backfill resumes after it.
+		p.noRemoteRead = true
+		p.log.Info("backfill: remote read not available, reading through PromQL", zap.Error(err))
+		if steps > 0 {
+			return steps, err
 		}
 	}
 	if err := p.coarseRead(ctx, cqs, prog); err != nil {
@@ -992,25 +993,36 @@ func (p *Puller) coarsePlanSlot(cq *coarseQuery, H, slotMs int64) *coarsePlan {
 	var pl *coarsePlan
 	switch {
 	case H == cq.first:
-		pl = &coarsePlan{cq: cq, raw: true}
-		for t := cq.start; t <= H; t += p.iv {
-			pl.times = append(pl.times, t)
-		}
+		pl = &coarsePlan{cq: cq, raw: true, times: p.stepTimes(cq.start-p.iv, H)}
 	case H > cq.first && H-slotMs < cq.cutM:
 		j := int((H-cq.first)/slotMs) - 1
 		hi := min(H, cq.cutM)
 		pl = &coarsePlan{cq: cq, raw: cq.dirty[j] || !p.coarseStateMatches(cq, H-slotMs)}
 		if pl.raw {
-			for t := H - slotMs + p.iv; t <= hi; t += p.iv {
-				pl.times = append(pl.times, t)
-			}
+			pl.times = p.stepTimes(H-slotMs, hi)
 		} else {
-			for i := cq.index(H-slotMs) + 1; i <= cq.index(hi); i++ {
-				pl.times = append(pl.times, cq.boundary(i))
-			}
+			pl.times = cq.boundaryTimes(H-slotMs, hi)
 		}
 	}
 	return pl
+}
+
+// stepTimes returns the steps of (a, b] at every interval, a on the grid.
+func (p *Puller) stepTimes(a, b int64) []int64 {
+	var out []int64
+	for t := a + p.iv; t <= b; t += p.iv {
+		out = append(out, t)
+	}
+	return out
+}
+
+// boundaryTimes returns the boundaries of (a, b], a and b boundaries.
+func (cq *coarseQuery) boundaryTimes(a, b int64) []int64 {
+	var out []int64
+	for i := cq.index(a) + 1; i <= cq.index(b); i++ {
+		out = append(out, cq.boundary(i))
+	}
+	return out
 }
 
 // coarseSlotSteps processes, in time order, one pull at every step of the

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"go.uber.org/zap"
 
 	"github.com/slo-exporter/slo-exporter/internal/counters"
 )
@@ -360,18 +359,12 @@ func (p *Puller) streamPlan(st *streamState, sl streamSlot) (*coarsePlan, bool) 
 	H := sl.H
 	switch {
 	case sl.fine:
-		pl := &coarsePlan{cq: cq, raw: true}
-		for t := sl.lo + p.iv; t <= sl.hi; t += p.iv {
-			pl.times = append(pl.times, t)
-		}
+		pl := &coarsePlan{cq: cq, raw: true, times: p.stepTimes(sl.lo, sl.hi)}
 		st.slot(sl.lo, sl.hi)
 		pl.cur = st.samples()
 		return pl, false
 	case H == cq.first:
-		pl := &coarsePlan{cq: cq, raw: true}
-		for t := cq.start; t <= H; t += p.iv {
-			pl.times = append(pl.times, t)
-		}
+		pl := &coarsePlan{cq: cq, raw: true, times: p.stepTimes(cq.start-p.iv, H)}
 		st.slot(cq.after, H)
 		pl.cur = st.samples()
 		return pl, false
@@ -380,16 +373,12 @@ func (p *Puller) streamPlan(st *streamState, sl streamSlot) (*coarsePlan, bool) 
 		pl := &coarsePlan{cq: cq, raw: true}
 		st.slot(a, hi)
 		if p.thinnable(st) {
-			for i := cq.index(a) + 1; i <= cq.index(hi); i++ {
-				pl.times = append(pl.times, cq.boundary(i))
-			}
+			pl.times = cq.boundaryTimes(a, hi)
 			pl.cur = st.thinned(pl.times)
 			p.c.bfSlots[0]++
 			return pl, true
 		}
-		for t := a + p.iv; t <= hi; t += p.iv {
-			pl.times = append(pl.times, t)
-		}
+		pl.times = p.stepTimes(a, hi)
 		pl.cur = st.samples()
 		p.c.bfSlots[2]++
 		return pl, false
@@ -541,11 +530,13 @@ func (p *Puller) trackersHold(cq *coarseQuery, ss *streamSeries, last model.Samp
 }
 
 // streamReseat moves, after a thinned slot, the last-seen time of each
-// series of the segment back to the step at which ticks would have
-// consumed its last sample (stepping at every interval, that is where it
-// is already).
+// series it handed samples to back to the step at which ticks would have
+// consumed the last of them.
 func (p *Puller) streamReseat(st *streamState) {
 	for _, ss := range st.series {
+		if ss.hi == ss.lo {
+			continue
+		}
 		for _, si := range st.fam {
 			tr := p.sources[si].tracker.(*counters.Tracker)
 			if _, ts, ok := tr.LastValue(ss.fp); ok {
@@ -553,9 +544,4 @@ func (p *Puller) streamReseat(st *streamState) {
 			}
 		}
 	}
-}
-
-// logNoRemoteRead says once why a backfill reads through PromQL.
-func (p *Puller) logNoRemoteRead(err error) {
-	p.log.Info("backfill: remote read not available, reading boundary values through PromQL", zap.Error(err))
 }
