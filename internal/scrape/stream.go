@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -372,11 +373,12 @@ func (p *Puller) streamPlan(st *streamState, sl streamSlot) (*coarsePlan, bool) 
 		a, hi := H-cq.slot, min(H, cq.cutM)
 		pl := &coarsePlan{cq: cq, raw: true}
 		st.slot(a, hi)
-		if p.thinnable(st) {
-			pl.times = cq.boundaryTimes(a, hi)
-			pl.cur = st.thinned(pl.times)
-			p.c.bfSlots[0]++
-			return pl, true
+		if times := cq.boundaryTimes(a, hi); p.trackersReady(st) {
+			if cur, ok := st.thinned(times, p.thinStep); ok {
+				pl.times, pl.cur = times, cur
+				p.c.bfSlots[0]++
+				return pl, true
+			}
 		}
 		pl.times = p.stepTimes(a, hi)
 		pl.cur = st.samples()
@@ -394,10 +396,7 @@ func (st *streamState) slot(a, b int64) {
 		for lo < len(ss.vals) && int64(ss.vals[lo].Timestamp) <= a {
 			lo++
 		}
-		hi := lo
-		for hi < len(ss.vals) && int64(ss.vals[hi].Timestamp) <= b {
-			hi++
-		}
+		hi := lo + sort.Search(len(ss.vals)-lo, func(k int) bool { return int64(ss.vals[lo+k].Timestamp) > b })
 		ss.lo, ss.hi = lo, hi
 	}
 }
@@ -427,8 +426,11 @@ func (st *streamState) advance() {
 // thinned returns, per series, the samples of the slot that a thinned
 // slot hands out: the last at or before each of times (the slot's
 // boundaries, the last of which ends the slot), and the two around each
-// drop.
-func (st *streamState) thinned(times []int64) []point {
+// drop. step (nil: any) is asked about every pair of consecutive samples,
+// from the last before the slot on; when it refuses one, or a series has
+// no sample before the slot, thinned returns false: the slot may not be
+// thinned. One pass decides and thins.
+func (st *streamState) thinned(times []int64, step func(prev, s model.SamplePair) bool) ([]point, bool) {
 	st.keep, st.spans = st.keep[:0], st.spans[:0]
 	for fp, ss := range st.series {
 		if ss.hi == ss.lo {
@@ -436,6 +438,9 @@ func (st *streamState) thinned(times []int64) []point {
 		}
 		vals := ss.vals[ss.lo:ss.hi]
 		prev, hasPrev := st.last[fp]
+		if step != nil && !hasPrev {
+			return nil, false
+		}
 		lo := len(st.keep)
 		ti := 0
 		for k, s := range vals {
@@ -445,6 +450,9 @@ func (st *streamState) thinned(times []int64) []point {
 			before := prev
 			if k > 0 {
 				before, hasPrev = vals[k-1], true
+			}
+			if step != nil && !step(before, s) {
+				return nil, false
 			}
 			afterDrop := hasPrev && s.Value < before.Value
 			beforeDrop := k+1 < len(vals) && vals[k+1].Value < s.Value
@@ -459,43 +467,43 @@ func (st *streamState) thinned(times []int64) []point {
 	for _, sp := range st.spans {
 		st.pts = append(st.pts, point{fp: sp.ss.fp, metric: sp.ss.metric, vals: st.keep[sp.lo:sp.hi]})
 	}
-	return st.pts
+	return st.pts, true
 }
 
-// thinnable reports whether the slot (a, b] of st's query may be thinned
-// (see "Streamed backfill").
-func (p *Puller) thinnable(st *streamState) bool {
-	cq := st.cq
-	maxRate := p.cfg.MaxIncreaseRate
+// trackersReady reports whether, for every series with samples in the
+// slot, the trackers of st's query hold its last sample before the slot
+// (see "Streamed backfill"): the first condition of thinning.
+func (p *Puller) trackersReady(st *streamState) bool {
 	for fp, ss := range st.series {
-		lo, hi := ss.lo, ss.hi
-		if hi == lo {
+		if ss.hi == ss.lo {
 			continue
 		}
 		prev, ok := st.last[fp]
-		if !ok || !p.trackersHold(cq, ss, prev) {
+		if !ok || !p.trackersHold(st.cq, ss, prev) {
 			return false
-		}
-		for _, s := range ss.vals[lo:hi] {
-			v, pv := float64(s.Value), float64(prev.Value)
-			dt := int64(s.Timestamp) - int64(prev.Timestamp)
-			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || dt >= p.forget-p.iv {
-				return false
-			}
-			inc := v - pv
-			if v < pv {
-				if v >= pv/2 {
-					return false // a drop the duplicate guard suspects
-				}
-				inc = v
-			}
-			if maxRate > 0 && inc > maxRate*float64(dt)/1000 {
-				return false
-			}
-			prev = s
 		}
 	}
 	return true
+}
+
+// thinStep reports whether the step from sample prev to the next, s,
+// allows thinning (see "Streamed backfill"): s finite and not negative,
+// no drop the duplicate guard suspects, no gap a tick would forget the
+// series in, and an increment within the rate bound.
+func (p *Puller) thinStep(prev, s model.SamplePair) bool {
+	v, pv := float64(s.Value), float64(prev.Value)
+	dt := int64(s.Timestamp) - int64(prev.Timestamp)
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || dt >= p.forget-p.iv {
+		return false
+	}
+	inc := v - pv
+	if v < pv {
+		if v >= pv/2 {
+			return false // a drop the duplicate guard suspects
+		}
+		inc = v
+	}
+	return p.cfg.MaxIncreaseRate <= 0 || inc <= p.cfg.MaxIncreaseRate*float64(dt)/1000
 }
 
 // trackersHold reports whether every source that reads series ss of

@@ -99,7 +99,10 @@ func TestThinningKeepsIncrements(t *testing.T) {
 					every.End()
 				}
 				st.slot(a, times[len(times)-1])
-				kept := st.thinned(times)
+				kept, ok := st.thinned(times, nil)
+				if !ok {
+					t.Fatal("thinned refused without a check")
+				}
 				got := map[int64]float64{}
 				var cur []model.SamplePair
 				if len(kept) == 1 {
