@@ -37,7 +37,16 @@
 # RESET_EVERY (24h), SETTLE
 # (60), QUERY_LOG (0), BEFORE (main), RUNS ("before after"), CYCLE (0),
 # PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19300), KEEP (1: keep the
-# work directory). Everything listens on 127.0.0.1. Needs curl, jq and awk.
+# work directory), REPEAT (1), REUSE (a work directory kept before).
+# REPEAT=N measures the floor and every run N times in turn, prints each
+# round's table and then the median of each ratio: the floor moves by a
+# third from one query to the next on a shared machine, so one round
+# cannot settle a ratio near its goal. REUSE=DIR serves the history and
+# compacted blocks of a run kept with KEEP=1 (it is kept again), skipping
+# the minutes of history and compaction: for A/B rounds of one change.
+# Its history ends when it was written, and a backfill runs to now, so
+# its last hours hold fewer samples than a fresh run's.
+# Everything listens on 127.0.0.1. Needs curl, jq and awk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -52,6 +61,8 @@ RESET_EVERY=${RESET_EVERY:-24h}
 SETTLE=${SETTLE:-60}
 BEFORE=${BEFORE:-main}
 RUNS=${RUNS:-"before after"}
+REPEAT=${REPEAT:-1}
+REUSE=${REUSE:-}
 PORT_BASE=${PORT_BASE:-19300}
 PROM_ADDR=127.0.0.1:$((PORT_BASE + 90))
 PROXY_ADDR=127.0.0.1:$((PORT_BASE + 91))
@@ -71,7 +82,14 @@ PROMETHEUS_BIN=$(find_bin prometheus PROMETHEUS)
 PROMTOOL_BIN=$(find_bin promtool PROMTOOL)
 for t in curl jq awk git; do command -v $t >/dev/null || die "$t is needed"; done
 
-WORK=$(mktemp -d /tmp/bench-backfill.XXXXXX)
+if [ -n "$REUSE" ]; then
+	{ [ -f "$REUSE/history.env" ] && [ -d "$REUSE/data" ]; } || die "REUSE=$REUSE holds no kept history (history.env, data/)"
+	WORK=$REUSE
+	KEEP=1
+	rm -f "$WORK/bench-prom"
+else
+	WORK=$(mktemp -d /tmp/bench-backfill.XXXXXX)
+fi
 PIDS=""
 cleanup() {
 	local p
@@ -126,17 +144,24 @@ go build -o "$WORK/gen" ./bench/gen
 ln -s "$PROMETHEUS_BIN" "$WORK/bench-prom"
 
 # History.
-step_s=$(awk -v d="$STEP" 'BEGIN { u = substr(d, length(d)); n = d + 0; print (u == "m") ? n * 60 : n }')
-t_end=$(($(date +%s) - 60))
-t_end=$((t_end - t_end % step_s))
-from=$((t_end - DAYS * 86400))
-mkdir -p "$WORK/om" "$WORK/data"
-t0=$(now)
-ORIGIN=$((from - 86400))
-samples=$("$WORK/gen" history -models "$SLOS" -pods "$PODS" -origin "$ORIGIN" -from "$from" -to "$t_end" -step "$STEP" -phase "$PHASE" -reset-every "$RESET_EVERY" -out "$WORK/om")
-find "$WORK/om" -name '*.om' -print0 | xargs -0 -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$WORK/data" >/dev/null
-rm -rf "$WORK/om"
-log "$samples samples ($SLOS models x $((PODS * 2)) series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"
+if [ -n "$REUSE" ]; then
+	# shellcheck source=/dev/null
+	. "$WORK/history.env"
+	log "reusing $samples samples ending $(date -u -d "@$t_end" +%H:%M:%S) from $WORK"
+else
+	step_s=$(awk -v d="$STEP" 'BEGIN { u = substr(d, length(d)); n = d + 0; print (u == "m") ? n * 60 : n }')
+	t_end=$(($(date +%s) - 60))
+	t_end=$((t_end - t_end % step_s))
+	from=$((t_end - DAYS * 86400))
+	mkdir -p "$WORK/om" "$WORK/data"
+	t0=$(now)
+	ORIGIN=$((from - 86400))
+	samples=$("$WORK/gen" history -models "$SLOS" -pods "$PODS" -origin "$ORIGIN" -from "$from" -to "$t_end" -step "$STEP" -phase "$PHASE" -reset-every "$RESET_EVERY" -out "$WORK/om")
+	find "$WORK/om" -name '*.om' -print0 | xargs -0 -P 2 -I{} "$PROMTOOL_BIN" tsdb create-blocks-from openmetrics --quiet {} "$WORK/data" >/dev/null
+	rm -rf "$WORK/om"
+	log "$samples samples ($SLOS models x $((PODS * 2)) series, $DAYS days at $STEP) into TSDB blocks in $(calc "$(now) - $t0")s"
+	printf 't_end=%s\nsamples=%s\n' "$t_end" "$samples" >"$WORK/history.env"
+fi
 
 printf 'global:\n  scrape_interval: 1h\n' >"$WORK/prom.yml"
 # QUERY_LOG=1: Prometheus logs every query with its timings to
@@ -168,7 +193,7 @@ compacted() {
 	done
 	log "compactions done: $k in all, waited $(calc "$(now) - $t0")s"
 }
-compacted
+[ -n "$REUSE" ] || compacted
 start proxy "$WORK/gen" proxy -addr "$PROXY_ADDR" -target "$PROM"
 wait_for 50 curl -sf "http://$PROXY_ADDR/-/bytes" || die "proxy not up"
 "$WORK/gen" slos -models "$SLOS" -prometheus "http://$PROXY_ADDR" -period "$PERIOD" >"$WORK/slos.yaml"
@@ -178,13 +203,16 @@ sed 's/^  backfill: true$/  backfill: false/' "$WORK/slos.yaml" >"$WORK/slos-nob
 curl -sf --data-urlencode "query=count(count_over_time(bench_requests_total[$((DAYS * 24))h]))" "$PROM/api/v1/query" >/dev/null
 
 declare -A R
-# The floor: one query reading every sample of the period once.
 floor_q="sum by (model) (increase(bench_requests_total{job=\"bench\"}[$PERIOD]))"
-c0=$(cpu "$PROM_PID"); w0=$(now)
-n=$(curl -sf --data-urlencode "query=$floor_q" --data-urlencode "time=$t_end" "$PROM/api/v1/query" | jq '.data.result | length')
-R[floor_wall]=$(calc "$(now) - $w0"); R[floor_cpu]=$(calc "$(cpu "$PROM_PID") - $c0")
-[ "$n" = "$SLOS" ] || die "floor query returned $n series, want $SLOS"
-log "floor: ${R[floor_wall]}s wall, ${R[floor_cpu]}s Prometheus CPU"
+# floor: one query reading every sample of the period once.
+floor() {
+	local c0 w0 n
+	c0=$(cpu "$PROM_PID"); w0=$(now)
+	n=$(curl -sf --data-urlencode "query=$floor_q" --data-urlencode "time=$t_end" "$PROM/api/v1/query" | jq '.data.result | length')
+	R[floor_wall]=$(calc "$(now) - $w0"); R[floor_cpu]=$(calc "$(cpu "$PROM_PID") - $c0")
+	[ "$n" = "$SLOS" ] || die "floor query returned $n series, want $SLOS"
+	log "floor: ${R[floor_wall]}s wall, ${R[floor_cpu]}s Prometheus CPU"
+}
 
 run() { # run NAME BINARY [CONFIG]
 	local name=$1 bin=$2 cfg=${3:-$WORK/slos.yaml} b0 c0 w0 pid
@@ -206,22 +234,41 @@ run() { # run NAME BINARY [CONFIG]
 	log "$name: ready in ${R[${name}_wall]}s, ${R[${name}_queries]} queries, ${R[${name}_points]} points, ${R[${name}_bytes]} MiB, VmHWM ${R[${name}_hwm]} MiB, steady ${R[${name}_rss]} MiB"
 	stop "$pid"
 }
-for n in $RUNS; do run "$n" "$WORK/$n"; done
-run steady "$WORK/after" "$WORK/slos-nobackfill.yaml"
-
-printf '\n%d SLOs x %d series, %d days at %s (%s samples, restarts every %s), period %s, Prometheus %s\n' "$SLOS" $((PODS * 2)) "$DAYS" "$STEP" "$samples" "$RESET_EVERY" "$PERIOD" \
-	"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
 row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' "$@"; }
-row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB"
-row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - -
-for n in $RUNS steady; do
-	row "$n" "${R[${n}_wall]}" "${R[${n}_cpu]}" "${R[${n}_queries]}" \
-		"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}"
+# median: of the numbers on stdin.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A RATIOS
+for round in $(seq "$REPEAT"); do
+	[ "$REPEAT" = 1 ] || log "round $round of $REPEAT"
+	floor
+	for n in $RUNS; do run "$n" "$WORK/$n"; done
+	# steady: the engine's own memory, once (it does not depend on the round).
+	[ "$round" = 1 ] && run steady "$WORK/after" "$WORK/slos-nobackfill.yaml"
+
+	printf '\n%d SLOs x %d series, %d days at %s (%s samples, restarts every %s), period %s, Prometheus %s\n' "$SLOS" $((PODS * 2)) "$DAYS" "$STEP" "$samples" "$RESET_EVERY" "$PERIOD" \
+		"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
+	[ "$REPEAT" = 1 ] || printf 'round %d of %d\n' "$round" "$REPEAT"
+	row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB"
+	row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - -
+	for n in $RUNS steady; do
+		[ "$n" != steady ] || [ "$round" = 1 ] || continue
+		row "$n" "${R[${n}_wall]}" "${R[${n}_cpu]}" "${R[${n}_queries]}" \
+			"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}"
+	done
+	for n in $RUNS; do
+		w=$(calc "${R[${n}_wall]} / ${R[floor_wall]}"); c=$(calc "${R[${n}_cpu]} / ${R[floor_cpu]}"); m=$(calc "${R[${n}_hwm]} / ${R[steady_rss]}")
+		RATIOS[${n}_wall]+="$w "; RATIOS[${n}_cpu]+="$c "; RATIOS[${n}_mem]+="$m "; RATIOS[${n}_self]+="${R[${n}_selfcpu]} "
+		printf '%s: wall %sx the floor, Prometheus CPU %sx the floor, peak RSS %sx steady\n' "$n" "$w" "$c" "$m"
+	done
 done
-for n in $RUNS; do
-	printf '%s: wall %sx the floor, Prometheus CPU %sx the floor, peak RSS %sx steady\n' "$n" \
-		"$(calc "${R[${n}_wall]} / ${R[floor_wall]}")" "$(calc "${R[${n}_cpu]} / ${R[floor_cpu]}")" "$(calc "${R[${n}_hwm]} / ${R[steady_rss]}")"
-done
+if [ "$REPEAT" != 1 ]; then
+	printf '\nmedians of %d rounds\n' "$REPEAT"
+	for n in $RUNS; do
+		printf '%s: wall %sx the floor, Prometheus CPU %sx the floor, peak RSS %sx steady, own CPU %ss (per round: wall %s)\n' "$n" \
+			"$(tr ' ' '\n' <<<"${RATIOS[${n}_wall]}" | grep . | median)" "$(tr ' ' '\n' <<<"${RATIOS[${n}_cpu]}" | grep . | median)" \
+			"$(tr ' ' '\n' <<<"${RATIOS[${n}_mem]}" | grep . | median)" "$(tr ' ' '\n' <<<"${RATIOS[${n}_self]}" | grep . | median)" "${RATIOS[${n}_wall]% }"
+	done
+fi
 
 if [ "${CYCLE:-0}" = 1 ]; then
 	# shellcheck source=scripts/lib/bench-cycle.sh
