@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // staleNaN is the bit pattern of the NaN Prometheus writes as a staleness
@@ -19,50 +20,79 @@ func IsStaleNaN(v float64) bool { return math.Float64bits(v) == staleNaN }
 var errShortChunk = errors.New("chunk data ends early")
 
 // bitReader reads a byte slice as a stream of bits, most significant bit
-// of each byte first.
+// of each byte first. It holds one 64-bit word of the slice at a time,
+// its next bit highest, so most reads are two shifts; a read past the end
+// sets short (and returns zeros) instead of returning an error. That
+// keeps the calls on the hot path small enough to be inlined, and the
+// decoder checks short once per sample. Decoding is the backfill's
+// largest cost after Prometheus' own.
 type bitReader struct {
-	b   []byte
-	pos int // in bits
+	b     []byte // bytes not yet loaded into word
+	word  uint64 // the next `valid` bits, from the highest bit down
+	valid uint
+	short bool // a read went past the end
+}
+
+// load takes the next (up to) 8 bytes into word; false when none is left.
+func (r *bitReader) load() bool {
+	if len(r.b) >= 8 {
+		r.word = binary.BigEndian.Uint64(r.b)
+		r.b = r.b[8:]
+		r.valid = 64
+		return true
+	}
+	if len(r.b) == 0 {
+		return false
+	}
+	var w uint64
+	for _, c := range r.b {
+		w = w<<8 | uint64(c)
+	}
+	r.valid = uint(len(r.b)) * 8
+	r.word, r.b = w<<(64-r.valid), nil
+	return true
 }
 
 // readBits returns the next n bits (n <= 64) as the low bits of a uint64.
-func (r *bitReader) readBits(n uint) (uint64, error) {
-	if n == 0 {
-		return 0, nil
+// (Shifts by 64 give 0 in Go, which n == 64 relies on.)
+func (r *bitReader) readBits(n uint) uint64 {
+	if n > r.valid {
+		return r.readBitsAcross(n)
 	}
-	if r.pos+int(n) > len(r.b)*8 {
-		return 0, errShortChunk
+	v := r.word >> (64 - n)
+	r.word <<= n
+	r.valid -= n
+	return v
+}
+
+// readBitsAcross reads n bits that run past the current word: the rest
+// of it, then the first bits of the next. It is kept out of line so that
+// readBits is inlined.
+//
+//go:noinline
+func (r *bitReader) readBitsAcross(n uint) uint64 {
+	hiBits := r.valid
+	hi := r.word >> (64 - hiBits)
+	loBits := n - hiBits
+	if !r.load() || loBits > r.valid {
+		r.short, r.word, r.valid = true, 0, 0
+		return 0
 	}
-	if n > 56 {
-		hi, _ := r.readBits(n - 32)
-		lo, _ := r.readBits(32)
-		return hi<<32 | lo, nil
-	}
-	i, off := r.pos>>3, uint(r.pos&7)
-	r.pos += int(n)
-	if i+8 <= len(r.b) {
-		w := binary.BigEndian.Uint64(r.b[i:])
-		return (w << off) >> (64 - n), nil
-	}
-	// Near the end: gather the remaining bytes.
-	var w uint64
-	for k := 0; k < 8; k++ {
-		w <<= 8
-		if i+k < len(r.b) {
-			w |= uint64(r.b[i+k])
-		}
-	}
-	return (w << off) >> (64 - n), nil
+	lo := r.word >> (64 - loBits)
+	r.word <<= loBits
+	r.valid -= loBits
+	return hi<<loBits | lo
 }
 
 // readBit returns the next bit.
-func (r *bitReader) readBit() (bool, error) {
-	if r.pos >= len(r.b)*8 {
-		return false, errShortChunk
+func (r *bitReader) readBit() bool {
+	if r.valid == 0 {
+		return r.readBitsAcross(1) != 0
 	}
-	bit := r.b[r.pos>>3] >> (7 - uint(r.pos&7)) & 1
-	r.pos++
-	return bit == 1, nil
+	v := r.word >> 63
+	r.word <<= 1
+	r.valid--
+	return v != 0
 }
 
 // readUvarint reads an unsigned varint written byte by byte into the bit
@@ -70,9 +100,9 @@ func (r *bitReader) readBit() (bool, error) {
 func (r *bitReader) readUvarint() (uint64, error) {
 	var v uint64
 	for shift := uint(0); shift < 70; shift += 7 {
-		b, err := r.readBits(8)
-		if err != nil {
-			return 0, err
+		b := r.readBits(8)
+		if r.short {
+			return 0, errShortChunk
 		}
 		if shift == 63 && b > 1 {
 			return 0, errors.New("varint overflows 64 bits")
@@ -113,11 +143,9 @@ func decodeXOR(data []byte, mint, maxt int64, keepStale bool, out []Sample) ([]S
 	total := int(binary.BigEndian.Uint16(data))
 	r := bitReader{b: data[2:]}
 	var (
-		t        int64
-		tDelta   uint64
-		vbits    uint64
-		leading  uint64
-		trailing uint64
+		t      int64
+		tDelta uint64
+		v      xorValue
 	)
 	for i := 0; i < total; i++ {
 		var err error
@@ -128,21 +156,20 @@ func decodeXOR(data []byte, mint, maxt int64, keepStale bool, out []Sample) ([]S
 				break
 			}
 			t = int64(u>>1) ^ -int64(u&1) // zig-zag
-			vbits, err = r.readBits(64)
+			v.bits = r.readBits(64)
 		case 1:
 			if tDelta, err = r.readUvarint(); err != nil {
 				break
 			}
 			t += int64(tDelta)
-			err = readXORValue(&r, &vbits, &leading, &trailing)
+			err = v.read(&r)
 		default:
-			var dod int64
-			if dod, err = readDoD(&r); err != nil {
-				break
-			}
-			tDelta = uint64(int64(tDelta) + dod)
+			tDelta = uint64(int64(tDelta) + readDoD(&r))
 			t += int64(tDelta)
-			err = readXORValue(&r, &vbits, &leading, &trailing)
+			err = v.read(&r)
+		}
+		if err == nil && r.short {
+			err = errShortChunk
 		}
 		if err != nil {
 			return out, fmt.Errorf("xor chunk, sample %d of %d: %w", i+1, total, err)
@@ -150,72 +177,85 @@ func decodeXOR(data []byte, mint, maxt int64, keepStale bool, out []Sample) ([]S
 		if t > maxt {
 			break // timestamps grow within a chunk
 		}
-		if t >= mint && (keepStale || vbits != staleNaN) {
-			out = append(out, Sample{T: t, V: math.Float64frombits(vbits)})
+		if t >= mint && (keepStale || v.bits != staleNaN) {
+			out = append(out, Sample{T: t, V: math.Float64frombits(v.bits)})
 		}
 	}
 	return out, nil
 }
 
-// readDoD reads a timestamp's delta of deltas.
-func readDoD(r *bitReader) (int64, error) {
-	var size uint
-	for _, s := range [...]uint{14, 17, 20, 64} {
-		bit, err := r.readBit()
-		if err != nil {
-			return 0, err
+// dodBits is the width of a delta of deltas after a prefix of n ones
+// ('0', '10', '110', '1110', '1111').
+var dodBits = [5]uint{0, 14, 17, 20, 64}
+
+// readDoD reads a timestamp's delta of deltas. With four bits at hand, the
+// prefix is read at once: the count of leading ones picks the width.
+func readDoD(r *bitReader) int64 {
+	var ones int
+	if r.valid >= 4 {
+		ones = bits.LeadingZeros64(^r.word)
+		n := uint(min(ones+1, 4))
+		ones = min(ones, 4)
+		r.word <<= n
+		r.valid -= n
+	} else {
+		for ones < 4 && r.readBit() {
+			ones++
 		}
-		if !bit {
-			break
-		}
-		size = s
 	}
+	size := dodBits[ones]
 	if size == 0 {
-		return 0, nil
+		return 0
 	}
-	bits, err := r.readBits(size)
-	if err != nil {
-		return 0, err
+	v := r.readBits(size)
+	if size < 64 && v > 1<<(size-1) {
+		v -= 1 << size // negative: wraps to the two's complement
 	}
-	if size < 64 && bits > 1<<(size-1) {
-		bits -= 1 << size // negative: wraps to the two's complement
-	}
-	return int64(bits), nil
+	return int64(v)
 }
 
-// readXORValue reads one value and updates the previous value's bits and
-// the leading/trailing zero window.
-func readXORValue(r *bitReader, vbits, leading, trailing *uint64) error {
-	changed, err := r.readBit()
-	if err != nil || !changed {
-		return err
-	}
-	newWindow, err := r.readBit()
-	if err != nil {
-		return err
-	}
-	if newWindow {
-		lead, err := r.readBits(5)
-		if err != nil {
-			return err
+// xorValue is the value state of a chunk: the previous value's bits and
+// the window of leading and trailing zero bits of the last XOR.
+type xorValue struct {
+	bits, leading, trailing uint64
+}
+
+// read reads one value and updates the state. With the 13 bits of the
+// control and a new window at hand, they are taken from the word at once.
+func (x *xorValue) read(r *bitReader) error {
+	var lead, sig uint64
+	switch {
+	case r.valid >= 13:
+		switch w := r.word; {
+		case w>>63 == 0: // '0': unchanged
+			r.word <<= 1
+			r.valid--
+			return nil
+		case w>>62 == 2: // '10': the previous window
+			r.word <<= 2
+			r.valid -= 2
+			x.bits ^= r.readBits(uint(64-x.leading-x.trailing)) << x.trailing
+			return nil
+		default: // '11', 5 bits of leading zeros, 6 of meaningful bits
+			lead, sig = w>>57&31, w>>51&63
+			r.word <<= 13
+			r.valid -= 13
 		}
-		sig, err := r.readBits(6)
-		if err != nil {
-			return err
-		}
-		if sig == 0 {
-			sig = 64
-		}
-		if lead+sig > 64 {
-			return fmt.Errorf("%d leading zero bits and %d meaningful bits exceed 64", lead, sig)
-		}
-		*leading, *trailing = lead, 64-lead-sig
+	case !r.readBit():
+		return nil
+	case !r.readBit():
+		x.bits ^= r.readBits(uint(64-x.leading-x.trailing)) << x.trailing
+		return nil
+	default:
+		lead, sig = r.readBits(5), r.readBits(6)
 	}
-	sig := 64 - *leading - *trailing
-	bits, err := r.readBits(uint(sig))
-	if err != nil {
-		return err
+	if sig == 0 {
+		sig = 64
 	}
-	*vbits ^= bits << *trailing
+	if lead+sig > 64 && !r.short {
+		return fmt.Errorf("%d leading zero bits and %d meaningful bits exceed 64", lead, sig)
+	}
+	x.leading, x.trailing = lead, 64-lead-sig
+	x.bits ^= r.readBits(uint(sig)) << x.trailing
 	return nil
 }

@@ -181,3 +181,38 @@ func FuzzXOR(f *testing.F) {
 		}
 	})
 }
+
+// FuzzXORRoundTrip encodes samples made from the input (timestamp steps
+// of any size, values from raw bits or small changes, so every delta of
+// deltas bucket and value window turns up at every bit offset) and
+// requires the decoder to return them bit for bit.
+func FuzzXORRoundTrip(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18})
+	f.Add([]byte{0xff, 0, 0x80, 0x7f, 0x10, 0x01, 0xfe, 0x33, 0x44, 0x55, 0x66, 0x77})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s []Sample
+		ts, v := int64(1_700_000_000_000), 0.0
+		for i := 0; i+3 <= len(data) && len(s) < 400; i += 3 {
+			step := int64(data[i])<<int(data[i+1]%24) - int64(data[i+1]&1)*17
+			ts += 1 + max(step, 0)
+			switch data[i+2] % 4 {
+			case 0: // unchanged
+			case 1:
+				v += float64(data[i+2])
+			case 2:
+				v = math.Float64frombits(uint64(data[i])<<56 | uint64(data[i+1])<<8 | uint64(data[i+2]))
+			default:
+				v = -v / 3
+			}
+			s = append(s, Sample{ts, v})
+		}
+		if len(s) == 0 {
+			return
+		}
+		got, err := decodeXOR(encodeXOR(s), math.MinInt64, math.MaxInt64, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameSamples(t, "round trip", got, s)
+	})
+}
