@@ -91,14 +91,18 @@ type streamSeries struct {
 	pos    int // samples before pos are handed out
 	// lo, hi: the current slot's samples are vals[lo:hi] (see slot).
 	lo, hi int
+	// prev is the series' last sample before the current slot, in this
+	// segment or an earlier one (hasPrev: there is one).
+	prev    model.SamplePair
+	hasPrev bool
 }
 
 // streamState is one coarse query's part of a streamed backfill.
 type streamState struct {
 	cq     *coarseQuery
-	series map[uint64]*streamSeries // of the current segment
-	// last is each series' last sample before the current slot, across
-	// segments.
+	series []*streamSeries // of the current segment
+	// last is each series' last sample before the current segment, across
+	// segments (the series themselves carry it within one: see begin).
 	last map[uint64]model.SamplePair
 	// keep, spans and pts hold a thinned slot's samples and points,
 	// reused slot after slot; fam is the query's family of sources.
@@ -106,6 +110,7 @@ type streamState struct {
 	spans []keptSpan
 	pts   []point
 	fam   []int
+	chk   *thinCheck
 }
 
 // keptSpan is one series' part of streamState.keep.
@@ -127,7 +132,7 @@ type streamSlot struct {
 type segment struct {
 	from, to int64
 	i0, i1   int
-	series   []map[uint64]*streamSeries
+	series   [][]*streamSeries // per query; a series once per query
 	samples  int
 	err      error
 	// arena holds the samples; it is reused by the segment after next.
@@ -183,10 +188,11 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	cutM := cqs[0].cutM
 	from := cqs[0].start
 	states := make([]*streamState, len(cqs))
+	chk := p.thinCheck()
 	exprs := make([]string, len(cqs))
 	for i, cq := range cqs {
 		from = min(from, cq.start)
-		states[i] = &streamState{cq: cq, last: map[uint64]model.SamplePair{}, fam: p.family(cq.qi)}
+		states[i] = &streamState{cq: cq, last: map[uint64]model.SamplePair{}, fam: p.family(cq.qi), chk: chk}
 		exprs[i] = p.queries[cq.qi].expr
 	}
 	reads := planUnions(exprs, unionLimits{maxMembers: streamMaxUnion, maxBytes: 64 << 10, regex: true})
@@ -258,7 +264,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 		p.c.points += uint64(seg.samples)
 		prog.Points += uint64(seg.samples)
 		for i, st := range states {
-			st.series = seg.series[i]
+			st.begin(seg.series[i])
 		}
 		for _, sl := range slots[seg.i0 : seg.i1+1] {
 			var plans []*coarsePlan
@@ -287,6 +293,9 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 			}
 			prog.StepsDone = int((sl.hi-floorTo(from, p.iv))/p.iv) + 1
 		}
+		for _, st := range states {
+			st.end()
+		}
 		if err := ctx.Err(); err != nil {
 			return steps, err
 		}
@@ -311,10 +320,7 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 		return fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(seg.from).UTC().Format(time.RFC3339),
 			time.UnixMilli(seg.to).UTC().Format(time.RFC3339), err)
 	}
-	seg.series = make([]map[uint64]*streamSeries, nq)
-	for i := range seg.series {
-		seg.series[i] = map[uint64]*streamSeries{}
-	}
+	seg.series = make([][]*streamSeries, nq)
 	var hit []int
 	for ri, m := range mats {
 		u := &reads[ri]
@@ -324,7 +330,7 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 			hit = u.matching(ss.Metric, hit[:0])
 			for _, mi := range hit {
 				qi := u.members[mi]
-				seg.series[qi][fp] = &streamSeries{fp: fp, metric: ss.Metric, vals: ss.Values}
+				seg.series[qi] = append(seg.series[qi], &streamSeries{fp: fp, metric: ss.Metric, vals: ss.Values})
 			}
 		}
 	}
@@ -374,7 +380,7 @@ func (p *Puller) streamPlan(st *streamState, sl streamSlot) (*coarsePlan, bool) 
 		pl := &coarsePlan{cq: cq, raw: true}
 		st.slot(a, hi)
 		if times := cq.boundaryTimes(a, hi); p.trackersReady(st) {
-			if cur, ok := st.thinned(times, p.thinStep); ok {
+			if cur, ok := st.thinned(times, st.chk); ok {
 				pl.times, pl.cur = times, cur
 				p.c.bfSlots[0]++
 				return pl, true
@@ -412,12 +418,30 @@ func (st *streamState) samples() []point {
 	return out
 }
 
+// begin makes series the current segment's, each with its last sample
+// before the segment.
+func (st *streamState) begin(series []*streamSeries) {
+	st.series = series
+	for _, ss := range series {
+		ss.prev, ss.hasPrev = st.last[ss.fp]
+	}
+}
+
+// end keeps, per series of the segment, its last sample for the next.
+func (st *streamState) end() {
+	for _, ss := range st.series {
+		if ss.hasPrev {
+			st.last[ss.fp] = ss.prev
+		}
+	}
+}
+
 // advance records, per series, its last sample up to the slot's end as
 // the last before the next slot, and moves past the slot's samples.
 func (st *streamState) advance() {
-	for fp, ss := range st.series {
+	for _, ss := range st.series {
 		if ss.hi > 0 {
-			st.last[fp] = ss.vals[ss.hi-1]
+			ss.prev, ss.hasPrev = ss.vals[ss.hi-1], true
 		}
 		ss.pos = ss.hi
 	}
@@ -426,40 +450,43 @@ func (st *streamState) advance() {
 // thinned returns, per series, the samples of the slot that a thinned
 // slot hands out: the last at or before each of times (the slot's
 // boundaries, the last of which ends the slot), and the two around each
-// drop. step (nil: any) is asked about every pair of consecutive samples,
+// drop. chk (nil: any) is asked about every pair of consecutive samples,
 // from the last before the slot on; when it refuses one, or a series has
 // no sample before the slot, thinned returns false: the slot may not be
 // thinned. One pass decides and thins.
-func (st *streamState) thinned(times []int64, step func(prev, s model.SamplePair) bool) ([]point, bool) {
+func (st *streamState) thinned(times []int64, chk *thinCheck) ([]point, bool) {
 	st.keep, st.spans = st.keep[:0], st.spans[:0]
-	for fp, ss := range st.series {
+	for _, ss := range st.series {
 		if ss.hi == ss.lo {
 			continue
 		}
-		vals := ss.vals[ss.lo:ss.hi]
-		prev, hasPrev := st.last[fp]
-		if step != nil && !hasPrev {
+		if chk != nil && !ss.hasPrev {
 			return nil, false
 		}
+		vals := ss.vals[ss.lo:ss.hi]
 		lo := len(st.keep)
-		ti := 0
+		// kept: the index in vals of the last sample kept (-1: none),
+		// so that the sample before a drop is kept once.
+		kept, ti := -1, 0
+		before, hasBefore := ss.prev, ss.hasPrev
 		for k, s := range vals {
 			for ti < len(times) && times[ti] < int64(s.Timestamp) {
 				ti++
 			}
-			before := prev
-			if k > 0 {
-				before, hasPrev = vals[k-1], true
-			}
-			if step != nil && !step(before, s) {
+			if chk != nil && !chk.allows(before, s) {
 				return nil, false
 			}
-			afterDrop := hasPrev && s.Value < before.Value
-			beforeDrop := k+1 < len(vals) && vals[k+1].Value < s.Value
-			lastInBucket := k+1 == len(vals) || ti >= len(times) || int64(vals[k+1].Timestamp) > times[ti]
-			if afterDrop || beforeDrop || lastInBucket {
-				st.keep = append(st.keep, s)
+			if hasBefore && s.Value < before.Value {
+				// A drop: keep the sample before it (when in the slot)
+				// and this one.
+				if k > 0 && kept < k-1 {
+					st.keep = append(st.keep, before)
+				}
+				st.keep, kept = append(st.keep, s), k
+			} else if k+1 == len(vals) || ti >= len(times) || int64(vals[k+1].Timestamp) > times[ti] {
+				st.keep, kept = append(st.keep, s), k // the last in its bucket
 			}
+			before, hasBefore = s, true
 		}
 		st.spans = append(st.spans, keptSpan{ss, lo, len(st.keep)})
 	}
@@ -474,26 +501,39 @@ func (st *streamState) thinned(times []int64, step func(prev, s model.SamplePair
 // slot, the trackers of st's query hold its last sample before the slot
 // (see "Streamed backfill"): the first condition of thinning.
 func (p *Puller) trackersReady(st *streamState) bool {
-	for fp, ss := range st.series {
+	for _, ss := range st.series {
 		if ss.hi == ss.lo {
 			continue
 		}
-		prev, ok := st.last[fp]
-		if !ok || !p.trackersHold(st.cq, ss, prev) {
+		if !ss.hasPrev || !p.trackersHold(st.cq, ss, ss.prev) {
 			return false
 		}
 	}
 	return true
 }
 
-// thinStep reports whether the step from sample prev to the next, s,
+// thinCheck is what decides whether a step between two samples allows
+// thinning: a value of its own, so that the check is inlined in the loop
+// over every sample.
+type thinCheck struct {
+	maxGap  int64   // ForgetAfter minus one interval, in ms
+	maxRate float64 // the rate bound per second (0: none)
+}
+
+// thinCheck returns p's check.
+func (p *Puller) thinCheck() *thinCheck {
+	return &thinCheck{maxGap: p.forget - p.iv, maxRate: max(p.cfg.MaxIncreaseRate, 0)}
+}
+
+// allows reports whether the step from sample prev to the next, s,
 // allows thinning (see "Streamed backfill"): s finite and not negative,
 // no drop the duplicate guard suspects, no gap a tick would forget the
 // series in, and an increment within the rate bound.
-func (p *Puller) thinStep(prev, s model.SamplePair) bool {
+func (c *thinCheck) allows(prev, s model.SamplePair) bool {
 	v, pv := float64(s.Value), float64(prev.Value)
 	dt := int64(s.Timestamp) - int64(prev.Timestamp)
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || dt >= p.forget-p.iv {
+	// !(v >= 0) is also true for NaN.
+	if !(v >= 0) || v > math.MaxFloat64 || dt >= c.maxGap {
 		return false
 	}
 	inc := v - pv
@@ -503,7 +543,8 @@ func (p *Puller) thinStep(prev, s model.SamplePair) bool {
 		}
 		inc = v
 	}
-	return p.cfg.MaxIncreaseRate <= 0 || inc <= p.cfg.MaxIncreaseRate*float64(dt)/1000
+	// The bound as the tracker computes it, to the last bit.
+	return c.maxRate == 0 || inc <= c.maxRate*float64(dt)/1000
 }
 
 // trackersHold reports whether every source that reads series ss of

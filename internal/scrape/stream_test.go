@@ -83,10 +83,8 @@ func TestThinningKeepsIncrements(t *testing.T) {
 					t.Fatal("not settled after the warm-up")
 				}
 				vals := c.samples(rng, float64(prev.Value))
-				st := &streamState{
-					series: map[uint64]*streamSeries{1: {fp: 1, vals: vals}},
-					last:   map[uint64]model.SamplePair{1: prev},
-				}
+				st := &streamState{last: map[uint64]model.SamplePair{1: prev}}
+				st.begin([]*streamSeries{{fp: 1, vals: vals}})
 				bucketOf := func(pull int64) int64 { return ceilTo(pull, bucket) }
 				want := map[int64]float64{}
 				k := 0
