@@ -87,10 +87,14 @@ type Tracker struct {
 	maxRate     float64 // events per second; 0: no bound
 	forgetAfter int64   // ms
 	series      map[uint64]*state
-	pull        int64 // time of the current pull, ms
-	started     bool
-	stats       Stats
-	guard       duplicateGuard
+	// minSeen is at or before every tracked series' seen, so that End
+	// looks at the series only when one may be due to be forgotten: it
+	// runs at every step of a backfill, for every source.
+	minSeen int64
+	pull    int64 // time of the current pull, ms
+	started bool
+	stats   Stats
+	guard   duplicateGuard
 }
 
 type state struct {
@@ -227,17 +231,24 @@ func (tr *Tracker) Reseat(key uint64, ts, seen int64) bool {
 		return false
 	}
 	s.ts, s.seen = ts, seen
+	tr.minSeen = min(tr.minSeen, seen)
 	return true
 }
 
 // End finishes the current pull and forgets series not seen for ForgetAfter.
 func (tr *Tracker) End() {
+	if tr.pull-tr.minSeen <= tr.forgetAfter {
+		return // every series was seen since
+	}
+	tr.minSeen = tr.pull
 	for k, s := range tr.series {
 		if tr.pull-s.seen > tr.forgetAfter {
 			tr.forgetDup(s)
 			delete(tr.series, k)
 			tr.stats.ForgottenSeries++
+			continue
 		}
+		tr.minSeen = min(tr.minSeen, s.seen)
 	}
 }
 

@@ -82,6 +82,56 @@ func TestForgetAfter(t *testing.T) {
 	}
 }
 
+// TestEndForgetsAsAScanWould drives a tracker through random pulls,
+// samples of a few series and Reseats (which move a series' seen time
+// back) and checks after every End that exactly the series a scan of
+// their seen times would keep are tracked: End skips its scan while no
+// series can be due, and must never skip one that is.
+func TestEndForgetsAsAScanWould(t *testing.T) {
+	const forget = 5 * 60_000
+	for seed := range 200 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		tr := NewTracker(forget * time.Millisecond)
+		seen := map[uint64]int64{} // the reference: each tracked series' seen time
+		pull, v := int64(0), 0.0
+		for range 60 {
+			pull += int64(1+rng.IntN(8)) * 30_000
+			tr.Begin(pull)
+			for key := range uint64(4) {
+				if rng.IntN(3) == 0 {
+					continue
+				}
+				if _, ok := seen[key]; ok && pull-seen[key] > forget {
+					delete(seen, key) // forgotten on sight, as End would have
+				}
+				v += float64(rng.IntN(10))
+				tr.ObserveSample(key, pull-int64(rng.IntN(1000)), v)
+				seen[key] = pull
+			}
+			if key := uint64(rng.IntN(4)); rng.IntN(4) == 0 {
+				back := pull - int64(rng.IntN(12))*60_000
+				if _, ok := seen[key]; ok && tr.Reseat(key, back-1, back) {
+					seen[key] = back
+				}
+			}
+			tr.End()
+			for key, s := range seen {
+				if pull-s > forget {
+					delete(seen, key)
+				}
+			}
+			if tr.Len() != len(seen) {
+				t.Fatalf("seed %d, pull %d: %d series tracked, a scan keeps %d (%v)", seed, pull, tr.Len(), len(seen), seen)
+			}
+			for key := range seen {
+				if _, ok := tr.LastSample(key); !ok {
+					t.Fatalf("seed %d, pull %d: series %d forgotten, seen at %d", seed, pull, key, seen[key])
+				}
+			}
+		}
+	}
+}
+
 // bruteIncrease is the reference: sum of sample-to-sample increments of a
 // series with reset handling, the first sample (or the first after a gap
 // longer than forget) being a baseline.
