@@ -378,7 +378,8 @@ func (d *Daemon) backfill(ctx context.Context, rt *runtime, p *scrape.Puller, pu
 		})
 		if err == nil {
 			d.log.Info("backfill done", zap.Time("from", from), zap.Time("to", to), zap.Duration("took", time.Since(start)),
-				zap.Int("queries", last.Queries), zap.Uint64("points", last.Points), zap.Uint64("bytes", last.Bytes))
+				zap.Int("queries", last.Queries), zap.Uint64("points", last.Points), zap.Uint64("bytes", last.Bytes),
+				zap.Duration("read_wait", last.ReadWait))
 			rt.pulled = to
 			return true
 		}

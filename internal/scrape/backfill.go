@@ -27,6 +27,12 @@ type BackfillProgress struct {
 	Bytes uint64
 	// Elapsed is the wall time so far.
 	Elapsed time.Duration
+	// ReadWait is the part of Elapsed that the streamed backfill's steps
+	// spent waiting for the next segment of samples (the server, the
+	// network and decoding); the rest went into stepping, or reading
+	// through PromQL. A ReadWait near Elapsed means the server sets the
+	// pace, one near zero that the exporter does.
+	ReadWait time.Duration
 }
 
 // Backfill replays history into the engine, from `from` to `to` (both

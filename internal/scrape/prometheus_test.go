@@ -141,6 +141,11 @@ func TestEngineProof(t *testing.T) {
 	if st.Counters.Resets == 0 || st.Counters.NewSeries < 8 {
 		t.Errorf("the history's resets and churn were not seen: %+v", st.Counters)
 	}
+	// The steps wait at least for the first segment, and never longer
+	// than the backfill took.
+	if last.ReadWait <= 0 || last.ReadWait >= last.Elapsed {
+		t.Errorf("read wait %s of a %s backfill", last.ReadWait, last.Elapsed)
+	}
 	snap := eng.Evaluate(T)
 
 	// The same backfill from every raw sample: the numbers must be

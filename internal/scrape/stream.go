@@ -254,7 +254,13 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	steps := 0
 	ok := make([]bool, len(p.sources))
 	inputs := make([][]point, len(p.sources))
-	for seg := range segs {
+	for {
+		waited := time.Now()
+		seg, more := <-segs
+		prog.ReadWait += time.Since(waited)
+		if !more {
+			break
+		}
 		p.c.queries++
 		prog.Queries++
 		if seg.err != nil {

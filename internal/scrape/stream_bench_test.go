@@ -159,6 +159,7 @@ func BenchmarkStreamBackfill(b *testing.B) {
 		b.ReportMetric(float64(prog.Queries), "requests")
 		b.ReportMetric(float64(p.c.bfSlots[0]), "thinned-slots")
 		b.ReportMetric(float64(p.c.bfSlots[2]), "full-slots")
+		b.ReportMetric(prog.ReadWait.Seconds(), "read-wait-s")
 	}
 }
 
