@@ -16,7 +16,9 @@
 #           meanwhile, queries and points (its own self-metrics), response
 #           bytes (counted by a proxy in front of Prometheus: bytes on the
 #           wire, as each build asked for them), peak RSS (VmHWM) at ready,
-#           and RSS after SETTLE seconds of ticking (steady);
+#           RSS after SETTLE seconds of ticking (steady), and the time its
+#           steps waited for streamed reads ("wait s", from its log's
+#           read_wait: near the wall time, Prometheus set the pace);
 #   after:  the same for the working tree's build;
 #   steady: the working tree's build without backfill (backfill: false),
 #           its RSS after SETTLE seconds of ticking: the memory the engine
@@ -229,12 +231,15 @@ run() { # run NAME BINARY [CONFIG]
 	curl -sf "http://$EXP_ADDR/metrics" >"$WORK/$name.metrics"
 	R[${name}_queries]=$(mval "$WORK/$name.metrics" slo_exporter_queries_total)
 	R[${name}_points]=$(mval "$WORK/$name.metrics" slo_exporter_query_points_total)
+	# How long the steps waited for streamed reads (builds that log it).
+	R[${name}_wait]=$(sed -n 's/.*"read_wait": \([0-9.e+-]*\).*/\1/p' "$WORK/$name.log" | tail -1)
+	[ -n "${R[${name}_wait]}" ] || R[${name}_wait]=-
 	sleep "$SETTLE"
 	R[${name}_rss]=$(calc "$(status_kb "$pid" VmRSS) / 1024")
 	log "$name: ready in ${R[${name}_wall]}s, ${R[${name}_queries]} queries, ${R[${name}_points]} points, ${R[${name}_bytes]} MiB, VmHWM ${R[${name}_hwm]} MiB, steady ${R[${name}_rss]} MiB"
 	stop "$pid"
 }
-row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s\n' "$@"; }
+row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s %10s\n' "$@"; }
 # median: of the numbers on stdin.
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A RATIOS
@@ -248,12 +253,12 @@ for round in $(seq "$REPEAT"); do
 	printf '\n%d SLOs x %d series, %d days at %s (%s samples, restarts every %s), period %s, Prometheus %s\n' "$SLOS" $((PODS * 2)) "$DAYS" "$STEP" "$samples" "$RESET_EVERY" "$PERIOD" \
 		"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
 	[ "$REPEAT" = 1 ] || printf 'round %d of %d\n' "$round" "$REPEAT"
-	row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB"
-	row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - -
+	row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB" "wait s"
+	row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - - -
 	for n in $RUNS steady; do
 		[ "$n" != steady ] || [ "$round" = 1 ] || continue
 		row "$n" "${R[${n}_wall]}" "${R[${n}_cpu]}" "${R[${n}_queries]}" \
-			"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}"
+			"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}" "${R[${n}_wait]}"
 	done
 	for n in $RUNS; do
 		w=$(calc "${R[${n}_wall]} / ${R[floor_wall]}"); c=$(calc "${R[${n}_cpu]} / ${R[floor_cpu]}"); m=$(calc "${R[${n}_hwm]} / ${R[steady_rss]}")
