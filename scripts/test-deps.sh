@@ -16,6 +16,7 @@ deps=(
   "helm|HELM|go install helm.sh/helm/v3/cmd/helm@v3.22.0|the Helm chart tests"
   "chromium|CHROMIUM|apt-get install -y chromium|the status page and HTML report tests"
   "sloth|SLOTH|go install github.com/slok/sloth/cmd/sloth@v0.16.0|the Sloth converter comparison"
+  "victoria-metrics|VICTORIA_METRICS|go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0|the scrape proofs against VictoriaMetrics"
   "staticcheck||go install honnef.co/go/tools/cmd/staticcheck@v0.8.2|make lint"
 )
 missing=0

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -164,11 +163,9 @@ func importVictoriaMetrics(t *testing.T, vm *vmServer, series []synth.Series) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("import: status %s", resp.Status)
 	}
-	resp, err = http.Get(vm.url + "/internal/force_flush")
-	if err != nil {
+	if err := vm.forceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 }
 
 // TestCoarseBackfillVictoriaMetrics is TestCoarseBackfillHostile against
@@ -178,13 +175,11 @@ func importVictoriaMetrics(t *testing.T, vm *vmServer, series []synth.Series) {
 // server's last_over_time drops metric names, equals the raw backfill in
 // every window. The raw backfill equals the raw backfill of the same
 // samples in Prometheus, served from promtool's blocks, when both are
-// installed: the two servers give the same numbers.
+// installed: the two servers give the same numbers. The binary comes from
+// VICTORIA_METRICS, PATH or ~/go/bin (promtest.Binary).
 func TestCoarseBackfillVictoriaMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts VictoriaMetrics")
-	}
-	if os.Getenv("VICTORIA_METRICS") == "" {
-		t.Skip("set VICTORIA_METRICS to a victoria-metrics binary (go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0) to run the backfill on VictoriaMetrics")
 	}
 	end := historyEnd
 	// VictoriaMetrics stores the values of a block as integers with one
