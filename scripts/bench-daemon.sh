@@ -119,7 +119,8 @@ cpu() {
 	awk -v c="$CLK" '{print ($14 + $15) / c}' "/proc/$1/stat"
 }
 # rss PID: resident memory in bytes.
-rss() { awk '$1 == "VmRSS:" { printf "%d\n", $2 * 1024 }' "/proc/$1/status"; }
+# (%.0f: mawk's %d stops at 2^31 - 1, which capped every RSS above 2 GiB at 2048 MiB.)
+rss() { awk '$1 == "VmRSS:" { printf "%.0f\n", $2 * 1024 }' "/proc/$1/status"; }
 # calc EXPR: floating-point arithmetic.
 calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
 # mval FILE NAME: sum of the samples of metric NAME (any labels) in a text exposition.
