@@ -90,14 +90,19 @@ func startVictoriaMetrics(t *testing.T, scrapeConfig string, extra ...string) *v
 	}
 }
 
+// get sends a GET request for path (with its query string) to
+// VictoriaMetrics.
+func (vm *vmServer) get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, vm.url+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
 // query runs an instant query and decodes its result into out.
 func (vm *vmServer) query(ctx context.Context, expr string, ts time.Time, want string, out any) error {
-	u := vm.url + "/api/v1/query?" + url.Values{"query": {expr}, "time": {formatTime(ts)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := vm.get(ctx, "/api/v1/query?"+url.Values{"query": {expr}, "time": {formatTime(ts)}}.Encode())
 	if err != nil {
 		return err
 	}
@@ -133,11 +138,7 @@ func (vm *vmServer) QueryMatrix(ctx context.Context, expr string, ts time.Time) 
 // far searchable at once (/internal/force_flush), instead of within the
 // few seconds its background flushes take.
 func (vm *vmServer) forceFlush(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, vm.url+"/internal/force_flush", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := vm.get(ctx, "/internal/force_flush")
 	if err != nil {
 		return err
 	}
@@ -153,11 +154,7 @@ func (vm *vmServer) forceFlush(ctx context.Context) error {
 // it after the scrape's samples, its up sample and any staleness markers
 // are written), or the zero time before the first.
 func (vm *vmServer) lastScrape(ctx context.Context, job string) (time.Time, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, vm.url+"/api/v1/targets", nil)
-	if err != nil {
-		return time.Time{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := vm.get(ctx, "/api/v1/targets")
 	if err != nil {
 		return time.Time{}, err
 	}
