@@ -46,10 +46,6 @@ type Global struct {
 	// tier as raw samples through Prometheus' remote read API where the
 	// server serves it (PromQL otherwise).
 	BackfillRemoteRead bool `yaml:"backfill_remote_read"`
-	// TickRemoteRead lets ticks read their raw samples through remote
-	// read too where the server serves it (PromQL otherwise, and always
-	// for native histogram series).
-	TickRemoteRead bool `yaml:"tick_remote_read"`
 	// MaxPointsPerQuery is the server's limit of points per series of a
 	// range query (11000 for Prometheus); backfills are chunked to respect it.
 	MaxPointsPerQuery int `yaml:"max_points_per_query"`

@@ -29,7 +29,6 @@
 # measured in phase 5, 4), WRITE_DOCS (1: update the figures of each size
 # in docs/benchmarks.md, each in its own block, so that a run of one size
 # keeps the others), KEEP (1: keep the work directory),
-# TICK_REMOTE_READ (1: ticks read through remote read),
 # SLO_EXPORTER, PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19100),
 # EXPORTER_ENV (extra environment for the exporter, e.g. GOGC=100).
 # Everything listens on 127.0.0.1. Needs curl, jq and awk.
@@ -243,11 +242,6 @@ bench_size() {
 	w0=$(now)
 	local shard_args=()
 	[ -z "$SHARD" ] || shard_args=(--shard="$SHARD")
-	# TICK_REMOTE_READ=1: ticks read through remote read (global.tick_remote_read).
-	if [ "${TICK_REMOTE_READ:-0}" = 1 ]; then
-		sed -i 's/^  backfill: true$/  backfill: true\n  tick_remote_read: true/' "$dir/slo.yaml"
-		grep -q '^  tick_remote_read: true$' "$dir/slo.yaml" || die "could not set tick_remote_read in $dir/slo.yaml"
-	fi
 	# shellcheck disable=SC2086 # EXPORTER_ENV is a list of NAME=value words
 	start "exporter-$N" env $EXPORTER_ENV "$EXPORTER_BIN" serve --config.file="$dir/slo.yaml" --web.listen-address="$EXP_ADDR" --log.level=warn "${shard_args[@]}"
 	local exp_pid=$LAST_PID # env execs the exporter: the same process
@@ -401,7 +395,7 @@ report() {
 	sep="|---|$(for _ in $RS; do printf -- '---|'; done)"
 	echo "Machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, shared with other work"
 	echo "Versions: $("$PROMETHEUS_BIN" --version 2>&1 | head -1); $("$EXPORTER_BIN" --version 2>&1 | head -1); $(go version | cut -d' ' -f3)"
-	echo "Settings: scrape ${SCRAPE_INTERVAL}, rule group ${RULE_INTERVAL}, exporter evaluation_interval ${INTERVAL}, ${SLOS} SLO(s)${SHARD:+, shard $SHARD}$( [ "${TICK_REMOTE_READ:-0}" = 1 ] && echo ", ticks through remote read")${EXPORTER_ENV:+, exporter environment $EXPORTER_ENV}, ${TICKS} ticks, ${CYCLES} rule cycles, ${SCRAPES} scrapes of the exporter, ${BASELINE}s baseline; run took $(fmt "$TOTAL")s"
+	echo "Settings: scrape ${SCRAPE_INTERVAL}, rule group ${RULE_INTERVAL}, exporter evaluation_interval ${INTERVAL}, ${SLOS} SLO(s)${SHARD:+, shard $SHARD}${EXPORTER_ENV:+, exporter environment $EXPORTER_ENV}, ${TICKS} ticks, ${CYCLES} rule cycles, ${SCRAPES} scrapes of the exporter, ${BASELINE}s baseline; run took $(fmt "$TOTAL")s"
 	echo
 	echo "Data and set-up"
 	echo

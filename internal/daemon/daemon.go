@@ -250,7 +250,6 @@ func (d *Daemon) build(cfg *config.Config) (*runtime, error) {
 	pcfg := scrape.PullerConfig{
 		Interval: p.Interval, MaxPoints: g.MaxPointsPerQuery, Fanout: g.MaxConcurrentQueries, Logger: d.log,
 		MaxIncreaseRate: g.MaxIncreaseRate, Metrics: d.metrics.puller, NoRemoteRead: !g.BackfillRemoteRead,
-		TickRemoteRead: g.TickRemoteRead,
 	}
 	puller, err := scrape.NewPuller(client, eng, p.Targets, pcfg)
 	if err != nil {

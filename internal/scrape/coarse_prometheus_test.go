@@ -244,58 +244,6 @@ func TestCoarseBackfillHostile(t *testing.T) {
 		}
 		sameSnapshots(t, eng.Evaluate(end), raw)
 	})
-	t.Run("ticks through remote read", func(t *testing.T) {
-		// Ticking through the whole hostile history every 5 minutes
-		// reads every raw sample through remote read (TickRemoteRead)
-		// and through PromQL, with the same numbers in every window and
-		// the same counter statistics; where remote read is not served,
-		// one refused request, then PromQL.
-		const tiv = 5 * time.Minute
-		var cr *countingReader
-		tick := func(u string, viaRemote bool) (*evaluator.Snapshot, Stats) {
-			eng, err := evaluator.New(tiv, specs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cr = &countingReader{Client: newTestClient(t, u)}
-			p, err := NewPuller(cr, eng, targets, PullerConfig{Interval: tiv, TickRemoteRead: viaRemote,
-				MaxIncreaseRate: 1e6, Logger: zaptest.NewLogger(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			last := end.Truncate(tiv)
-			for T := last.Add(-4 * 24 * time.Hour); !T.After(last); T = T.Add(tiv) {
-				if r := p.Tick(ctx, T); r.Failed != 0 {
-					t.Fatalf("tick at %s: %v", T.UTC().Format(time.RFC3339), r.Errors)
-				}
-			}
-			return eng.Evaluate(last), p.Stats()
-		}
-		viaPromQL, ps := tick(srv.URL, false)
-		if cr.remote.Load() != 0 || cr.raw.Load() == 0 {
-			t.Errorf("TickRemoteRead off: %d remote reads and %d PromQL reads, want PromQL only", cr.remote.Load(), cr.raw.Load())
-		}
-		viaRemote, rs := tick(srv.URL, true)
-		if cr.remote.Load() == 0 || cr.raw.Load() != 0 {
-			t.Errorf("TickRemoteRead on: %d remote reads and %d PromQL reads, want remote reads only", cr.remote.Load(), cr.raw.Load())
-		}
-		sameSnapshots(t, viaRemote, viaPromQL)
-		if rs.Counters != ps.Counters {
-			t.Errorf("counters through remote read %+v, through PromQL %+v", rs.Counters, ps.Counters)
-		}
-		if ps.Counters.Resets == 0 || ps.Counters.InvalidSamples == 0 {
-			t.Errorf("the history's resets and invalid samples were not seen: %+v", ps.Counters)
-		}
-		refused := reads.Load()
-		viaFallback, fs := tick(proxy.URL, true)
-		if n := reads.Load() - refused; n != 1 {
-			t.Errorf("%d remote reads refused, want 1 (then PromQL)", n)
-		}
-		sameSnapshots(t, viaFallback, viaPromQL)
-		if fs.Counters != ps.Counters {
-			t.Errorf("counters after the fallback %+v, through PromQL %+v", fs.Counters, ps.Counters)
-		}
-	})
 	sameSnapshots(t, coarse, raw)
 	for _, s := range coarse.SLOs {
 		for _, g := range s.Groups {
@@ -306,23 +254,6 @@ func TestCoarseBackfillHostile(t *testing.T) {
 			}
 		}
 	}
-}
-
-// countingReader is a Client that counts its raw-sample reads through
-// PromQL and through remote read.
-type countingReader struct {
-	*Client
-	raw, remote atomic.Int64
-}
-
-func (c *countingReader) RawSamples(ctx context.Context, sel string, start, end time.Time) (model.Matrix, error) {
-	c.raw.Add(1)
-	return c.Client.RawSamples(ctx, sel, start, end)
-}
-
-func (c *countingReader) RemoteRead(ctx context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error) {
-	c.remote.Add(1)
-	return c.Client.RemoteRead(ctx, sels, start, end, alloc)
 }
 
 // failingReader is a Client whose failAt-th remote read fails.

@@ -197,13 +197,12 @@ func TestNativeHistogramProof(t *testing.T) {
 		{SLO: 2, Good: Selector{Expr: exprProofClassic, LE: le(proofThreshold)}, Valid: Selector{Expr: exprProofClassic, LE: &inf}},
 		{SLO: 3, GroupBy: []string{"model"}, Good: Selector{Expr: exprProofClassic, LE: le(proofThreshold)}, Valid: Selector{Expr: exprProofClassic, LE: &inf}},
 	}
-	tickRemote := false // ticks through remote read (TickRemoteRead)
 	newSetup := func(after func(eng *evaluator.Engine, ts time.Time)) (*evaluator.Engine, *Puller) {
 		eng, err := evaluator.New(iv, []evaluator.Spec{spec("native"), spec("native-by-model"), spec("classic"), spec("classic-by-model")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := PullerConfig{Interval: iv, Logger: zaptest.NewLogger(t), TickRemoteRead: tickRemote}
+		cfg := PullerConfig{Interval: iv, Logger: zaptest.NewLogger(t)}
 		if after != nil {
 			cfg.AfterStep = func(ts time.Time) { after(eng, ts) }
 		}
@@ -336,25 +335,6 @@ func TestNativeHistogramProof(t *testing.T) {
 		ticks++
 	}
 	sameWindows(t, ref, liveEng.Evaluate(T))
-
-	// The same ticks through remote read: the classic buckets go through
-	// it, the native histogram series cannot (their chunks are not XOR)
-	// and fall back to PromQL, selector by selector: the same windows.
-	tickRemote = true
-	rrEng, rrP := newSetup(nil)
-	tickRemote = false
-	if err := rrP.Backfill(ctx, start, mid, nil); err != nil {
-		t.Fatal(err)
-	}
-	for ts := mid.Add(iv); !ts.After(T); ts = ts.Add(iv) {
-		if r := rrP.Tick(ctx, ts); r.Failed != 0 || r.Down != 0 || len(r.Errors) != 0 || r.GapSteps != 0 {
-			t.Fatalf("tick through remote read at %s: %+v", ts, r)
-		}
-	}
-	sameWindows(t, ref, rrEng.Evaluate(T))
-	if n := func() (n int) { rrP.tickPromQL.Range(func(any, any) bool { n++; return true }); return }(); n == 0 || rrP.tickNoRemote.Load() {
-		t.Errorf("%d selectors fell back to PromQL (server refused: %v), want the native ones alone", n, rrP.tickNoRemote.Load())
-	}
 	st := liveP.Stats()
 	// The restart is a reset of each model's series in the two native and
 	// the two classic sources.

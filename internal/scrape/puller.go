@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -83,10 +82,6 @@ type PullerConfig struct {
 	// even where the server serves remote read (see "Streamed
 	// backfill"): for comparisons.
 	NoRemoteRead bool
-	// TickRemoteRead reads ticks' raw samples through remote read where
-	// the server serves it (see "Ticks through remote read"), PromQL
-	// otherwise.
-	TickRemoteRead bool
 	// Logger; nil means none.
 	Logger *zap.Logger
 	// Metrics receives the puller's counts as self-metrics; nil means
@@ -124,11 +119,6 @@ type Puller struct {
 	// noRemoteRead is set once the server refused a remote read: later
 	// backfills read through PromQL.
 	noRemoteRead bool
-	// tickNoRemote is set once the server refused a tick's remote read,
-	// and tickPromQL holds the selectors remote read cannot serve (see
-	// "Ticks through remote read"); ticks read concurrently.
-	tickNoRemote atomic.Bool
-	tickPromQL   sync.Map
 	// slotBufs are coarseSlotSteps' buffers, reused.
 	slotBufs [][]point
 
@@ -626,7 +616,7 @@ func (p *Puller) readAll(ctx context.Context, t time.Time, reads []union, pulled
 		for _, qi := range r.members {
 			from = min(from, p.rawFrom(qi, tms))
 		}
-		m, err := p.tickRead(withSelectors(ctx, len(r.members)), r.sel, time.UnixMilli(from), t)
+		m, err := p.q.RawSamples(withSelectors(ctx, len(r.members)), r.sel, time.UnixMilli(from), t)
 		sent[ri] = err
 		for _, qi := range r.members {
 			errs[qi] = err // a retry's answer replaces its union's error

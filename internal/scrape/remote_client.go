@@ -62,7 +62,7 @@ func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.
 		return err
 	})
 	if unsupported {
-		return nil, fmt.Errorf("%w: %w", errNoRemoteRead, err)
+		return nil, fmt.Errorf("%w: %v", errNoRemoteRead, err)
 	}
 	if err != nil {
 		return nil, err
