@@ -110,7 +110,6 @@ type streamState struct {
 	spans []keptSpan
 	pts   []point
 	fam   []int
-	chk   *thinCheck
 }
 
 // keptSpan is one series' part of streamState.keep.
@@ -188,11 +187,10 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	cutM := cqs[0].cutM
 	from := cqs[0].start
 	states := make([]*streamState, len(cqs))
-	chk := p.thinCheck()
 	exprs := make([]string, len(cqs))
 	for i, cq := range cqs {
 		from = min(from, cq.start)
-		states[i] = &streamState{cq: cq, last: map[uint64]model.SamplePair{}, fam: p.family(cq.qi), chk: chk}
+		states[i] = &streamState{cq: cq, last: map[uint64]model.SamplePair{}, fam: p.family(cq.qi)}
 		exprs[i] = p.queries[cq.qi].expr
 	}
 	reads := planUnions(exprs, unionLimits{maxMembers: streamMaxUnion, maxBytes: 64 << 10, regex: true})
@@ -386,7 +384,8 @@ func (p *Puller) streamPlan(st *streamState, sl streamSlot) (*coarsePlan, bool) 
 		pl := &coarsePlan{cq: cq, raw: true}
 		st.slot(a, hi)
 		if times := cq.boundaryTimes(a, hi); p.trackersReady(st) {
-			if cur, ok := st.thinned(times, st.chk); ok {
+			chk := p.thinCheck()
+			if cur, ok := st.thinned(times, &chk); ok {
 				pl.times, pl.cur = times, cur
 				p.c.bfSlots[0]++
 				return pl, true
@@ -527,8 +526,8 @@ type thinCheck struct {
 }
 
 // thinCheck returns p's check.
-func (p *Puller) thinCheck() *thinCheck {
-	return &thinCheck{maxGap: p.forget - p.iv, maxRate: max(p.cfg.MaxIncreaseRate, 0)}
+func (p *Puller) thinCheck() thinCheck {
+	return thinCheck{maxGap: p.forget - p.iv, maxRate: max(p.cfg.MaxIncreaseRate, 0)}
 }
 
 // allows reports whether the step from sample prev to the next, s,
