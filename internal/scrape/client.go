@@ -189,7 +189,8 @@ func newHTTPClient(hc config.HTTPClientConfig) (*http.Client, error) {
 	if err := hc.Validate(); err != nil {
 		return nil, err
 	}
-	c, err := config.NewClientFromConfig(hc, "slo-exporter", config.WithUserAgent("slo-exporter"))
+	c, err := config.NewClientFromConfig(hc, "slo-exporter", config.WithUserAgent("slo-exporter"),
+		config.WithDialContextFunc(dialBuffered))
 	if err != nil {
 		return nil, err
 	}
