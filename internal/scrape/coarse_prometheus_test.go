@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
@@ -262,10 +261,10 @@ type failingReader struct {
 	failAt, calls int
 }
 
-func (f *failingReader) RemoteRead(ctx context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error) {
+func (f *failingReader) RemoteRead(ctx context.Context, sels []string, start, end time.Time, into ReadInto) ([][]ReadSeries, error) {
 	f.calls++
 	if f.calls == f.failAt {
 		return nil, errors.New("injected read failure")
 	}
-	return f.Client.RemoteRead(ctx, sels, start, end, alloc)
+	return f.Client.RemoteRead(ctx, sels, start, end, into)
 }

@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"time"
@@ -21,7 +22,8 @@ import (
 // with a body that is not a remote read answer (VictoriaMetrics, Thanos'
 // querier, a proxy's page), returns an error wrapping errNoRemoteRead, as
 // does a selector that is not plain or a native histogram series.
-func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error) {
+func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.Time, into ReadInto) ([][]ReadSeries, error) {
+	alloc := into.Alloc
 	if alloc == nil {
 		alloc = func(n int) []model.SamplePair { return make([]model.SamplePair, n) }
 	}
@@ -34,26 +36,24 @@ func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.
 		qs[i] = remoteread.Query{Start: start.UnixMilli() + 1, End: end.UnixMilli(), Matchers: rrMatchers(ms)}
 	}
 	expr := strings.Join(sels, " ")
-	var out []model.Matrix
+	var out [][]ReadSeries
 	unsupported := false
 	limit, _ := c.seriesCap(ctx)
 	err := c.run(ctx, "read", expr, wholeReadLimit{maxBodyBytes, ""}, func(ctx context.Context) error {
-		out = make([]model.Matrix, len(sels))
+		out = make([][]ReadSeries, len(sels))
 		err := c.remote.Read(ctx, qs, func(s remoteread.Series) error {
 			if limit > 0 && len(out[s.Query]) >= limit {
 				return refuse("more than %d series in the remote read of %s (max_series_per_selector for each of the selectors it reads): narrow the selector or raise the limit", limit, sels[s.Query])
 			}
-			m := make(model.Metric, len(s.Labels))
-			for _, l := range s.Labels {
-				m[model.LabelName(l.Name)] = model.LabelValue(l.Value)
+			if len(s.Samples) == 0 {
+				return nil
 			}
+			id := into.IDs.of(s.Labels)
 			vals := alloc(len(s.Samples))
 			for i, sp := range s.Samples {
 				vals[i] = model.SamplePair{Timestamp: model.Time(sp.T), Value: model.SampleValue(sp.V)}
 			}
-			if len(vals) > 0 {
-				out[s.Query] = append(out[s.Query], &model.SampleStream{Metric: m, Values: vals})
-			}
+			out[s.Query] = append(out[s.Query], ReadSeries{Metric: id.metric, FP: id.fp, Values: vals})
 			return nil
 		})
 		if remoteread.IsUnsupported(err) {
@@ -86,4 +86,54 @@ func rrMatchers(ms []metricsql.LabelFilter) []remoteread.Matcher {
 		out[i] = remoteread.Matcher{Type: t, Name: m.Label, Value: m.Value}
 	}
 	return out
+}
+
+// SeriesIDs interns the identities (labels as a model.Metric, and their
+// fingerprint) of the series that remote reads return: a backfill reads
+// the same series segment after segment, and builds each one's once.
+// The zero value is ready; a nil *SeriesIDs builds every identity anew.
+// Not safe for concurrent use.
+type SeriesIDs struct {
+	m   map[string]seriesID
+	key []byte // scratch for the lookup key
+}
+
+// seriesID is one series' identity.
+type seriesID struct {
+	metric model.Metric
+	fp     uint64
+}
+
+// of returns the identity of the series with labels ls.
+func (ids *SeriesIDs) of(ls []remoteread.Label) seriesID {
+	if ids == nil {
+		return newSeriesID(ls)
+	}
+	// Each name and value with its length before it: no two label sets
+	// share a key.
+	k := ids.key[:0]
+	for _, l := range ls {
+		k = binary.AppendUvarint(k, uint64(len(l.Name)))
+		k = append(k, l.Name...)
+		k = binary.AppendUvarint(k, uint64(len(l.Value)))
+		k = append(k, l.Value...)
+	}
+	ids.key = k
+	if id, ok := ids.m[string(k)]; ok {
+		return id
+	}
+	if ids.m == nil {
+		ids.m = map[string]seriesID{}
+	}
+	id := newSeriesID(ls)
+	ids.m[string(k)] = id
+	return id
+}
+
+func newSeriesID(ls []remoteread.Label) seriesID {
+	m := make(model.Metric, len(ls))
+	for _, l := range ls {
+		m[model.LabelName(l.Name)] = model.LabelValue(l.Value)
+	}
+	return seriesID{metric: m, fp: uint64(m.Fingerprint())}
 }

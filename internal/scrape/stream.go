@@ -66,9 +66,27 @@ type RemoteReader interface {
 	// order, without staleness markers: what RawSamples returns for it.
 	// An error wrapping errNoRemoteRead means the server (or a series'
 	// encoding) does not allow it; the caller then reads through PromQL.
-	// Each series' samples are stored in alloc(n), n the count (nil:
-	// allocated), so that a caller can reuse storage across reads.
-	RemoteRead(ctx context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error)
+	// Each series' samples are stored in into.Alloc(n), n the count,
+	// and its identity comes from into.IDs, so that a caller can reuse
+	// storage and identities across reads (nil: allocated).
+	RemoteRead(ctx context.Context, sels []string, start, end time.Time, into ReadInto) ([][]ReadSeries, error)
+}
+
+// ReadSeries is one series of a remote read: its labels, their
+// fingerprint and its samples. Metric may be shared with other reads and
+// must not be changed.
+type ReadSeries struct {
+	Metric model.Metric
+	FP     uint64
+	Values []model.SamplePair
+}
+
+// ReadInto says where a remote read keeps what it reads: Alloc(n) gives
+// storage for a series' n samples, IDs the identities of the series
+// (both may be nil).
+type ReadInto struct {
+	Alloc func(n int) []model.SamplePair
+	IDs   *SeriesIDs
 }
 
 const (
@@ -213,6 +231,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	segs := make(chan *segment)
 	go func() {
 		arenas := [2]*sampleArena{{}, {}}
+		ids := &SeriesIDs{}
 		defer close(segs)
 		// Two segments are in memory at once (one stepped, one read),
 		// each as decoded samples plus the decoder's garbage. A segment
@@ -231,7 +250,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 			}
 			seg.arena = arenas[0]
 			seg.arena.reset()
-			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg)
+			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg, ids)
 			arenas[0], arenas[1] = arenas[1], arenas[0]
 			n = min(2*n, streamMaxSlots)
 			if perSlot := seg.samples / (i1 - i0 + 1); perSlot > 0 {
@@ -310,7 +329,7 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 // readSegment reads the samples of seg (from all reads at once, one
 // request) into seg.series, per coarse query. It runs beside the steps:
 // it touches nothing but seg and the reads' caches.
-func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union, sels []string, nq int, seg *segment) error {
+func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union, sels []string, nq int, seg *segment, ids *SeriesIDs) error {
 	members := 1
 	for _, u := range reads {
 		members = max(members, len(u.members))
@@ -319,7 +338,7 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 	// that begins there, and a range that left it out would make
 	// Prometheus re-encode that chunk for every series (the samples of a
 	// slot are those after its start, so the extra one is never used).
-	mats, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from-1), time.UnixMilli(seg.to), seg.arena.alloc)
+	mats, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from-1), time.UnixMilli(seg.to), ReadInto{Alloc: seg.arena.alloc, IDs: ids})
 	if err != nil {
 		return fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(seg.from).UTC().Format(time.RFC3339),
 			time.UnixMilli(seg.to).UTC().Format(time.RFC3339), err)
@@ -330,11 +349,10 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 		u := &reads[ri]
 		for _, ss := range m {
 			seg.samples += len(ss.Values)
-			fp := uint64(ss.Metric.Fingerprint())
 			hit = u.matching(ss.Metric, hit[:0])
 			for _, mi := range hit {
 				qi := u.members[mi]
-				seg.series[qi] = append(seg.series[qi], &streamSeries{fp: fp, metric: ss.Metric, vals: ss.Values})
+				seg.series[qi] = append(seg.series[qi], &streamSeries{fp: ss.FP, metric: ss.Metric, vals: ss.Values})
 			}
 		}
 	}

@@ -25,6 +25,7 @@ import (
 type synthReader struct {
 	NoStats
 	series  []model.Metric
+	fps     []uint64
 	restart []int64 // ms into the day
 	rate    []float64
 	samples int
@@ -38,6 +39,7 @@ func newSynthReader(models, pods int) *synthReader {
 				r.series = append(r.series, model.Metric{"__name__": "bench_requests_total",
 					"model": model.LabelValue(fmt.Sprintf("m%03d", m)), "pod": model.LabelValue(fmt.Sprintf("p%d", p)),
 					"code": model.LabelValue(code)})
+				r.fps = append(r.fps, uint64(r.series[len(r.series)-1].Fingerprint()))
 				r.restart = append(r.restart, int64((m*7+p*5)%24)*time.Hour.Milliseconds())
 				rate := 10.0
 				if code == "error" {
@@ -65,10 +67,10 @@ func (r *synthReader) RawSamples(context.Context, string, time.Time, time.Time) 
 }
 
 // RemoteRead implements RemoteReader.
-func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end time.Time, alloc func(n int) []model.SamplePair) ([]model.Matrix, error) {
+func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end time.Time, into ReadInto) ([][]ReadSeries, error) {
 	const step = 60_000
 	day := 24 * time.Hour.Milliseconds()
-	out := make([]model.Matrix, len(sels))
+	out := make([][]ReadSeries, len(sels))
 	var err error
 	for i, sel := range sels {
 		ms, ok := selectorMatchers(sel)
@@ -93,14 +95,14 @@ func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end ti
 			if end.UnixMilli() >= t0 {
 				n = int((end.UnixMilli()-t0)/step + 1)
 			}
-			vals := alloc(n)
+			vals := into.Alloc(n)
 			for k := range vals {
 				t := t0 + int64(k)*step
 				since := floorTo(t-r.restart[si], day) + r.restart[si]
 				vals[k] = model.SamplePair{Timestamp: model.Time(t), Value: model.SampleValue(float64(t-since) / 1000 * r.rate[si])}
 			}
 			r.samples += len(vals)
-			out[i] = append(out[i], &model.SampleStream{Metric: s, Values: vals})
+			out[i] = append(out[i], ReadSeries{Metric: s, FP: r.fps[si], Values: vals})
 		}
 	}
 	return out, nil
