@@ -236,7 +236,7 @@ func TestCoarseBackfillHostile(t *testing.T) {
 		if err := p.Backfill(ctx, from, end, nil); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("failed after the step at %s; %d reads in all", time.UnixMilli(mid).UTC().Format(time.RFC3339), fr.calls.Load())
+		t.Logf("failed after the step at %s; %d reads in all", time.UnixMilli(mid).UTC().Format(time.RFC3339), fr.calls)
 		if mid <= from.UnixMilli() || mid >= end.UnixMilli() || p.Stats().BackfillSlots[0] == 0 {
 			t.Errorf("the first backfill stepped to %d (from %d to %d), thinned slots %d: want a failure mid-stream and streaming after it",
 				mid, from.UnixMilli(), end.UnixMilli(), p.Stats().BackfillSlots[0])
@@ -258,12 +258,12 @@ func TestCoarseBackfillHostile(t *testing.T) {
 // failingReader is a Client whose failAt-th remote read fails.
 type failingReader struct {
 	*Client
-	failAt int
-	calls  atomic.Int64 // a segment's parts read at once
+	failAt, calls int
 }
 
 func (f *failingReader) RemoteRead(ctx context.Context, sels []string, start, end time.Time, into ReadInto) ([][]ReadSeries, error) {
-	if f.calls.Add(1) == int64(f.failAt) {
+	f.calls++
+	if f.calls == f.failAt {
 		return nil, errors.New("injected read failure")
 	}
 	return f.Client.RemoteRead(ctx, sels, start, end, into)

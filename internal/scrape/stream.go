@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -153,46 +152,8 @@ type segment struct {
 	series   [][]*streamSeries // per query; a series once per query
 	samples  int
 	err      error
-	// arenas hold the samples, one per read part; they are reused by
-	// the segment after next.
-	arenas []*sampleArena
-}
-
-// streamReadParts is how many requests read a segment at once, each for
-// its share of the unions. Prometheus answers the queries of one request
-// one after the other, and the exporter decodes one answer on one
-// goroutine: while the steps wait for a read, a single request leaves a
-// core idle.
-const streamReadParts = 2
-
-// readPart is one request of a segment's read: unions lo..hi-1, with the
-// identities of the series it returns.
-type readPart struct {
-	lo, hi int
-	ids    *SeriesIDs
-}
-
-// splitReads splits reads into at most n parts of consecutive unions,
-// each with about as many members (the union's queries) as the others.
-func splitReads(reads []union, n int) []readPart {
-	total := 0
-	for _, u := range reads {
-		total += len(u.members)
-	}
-	n = max(1, min(n, len(reads)))
-	parts := make([]readPart, 0, n)
-	lo, acc := 0, 0
-	for i, u := range reads {
-		acc += len(u.members)
-		// Close the part once it holds its share, or when the unions
-		// left are just enough for one per part still to come.
-		rest := len(reads) - (i + 1)
-		if k := len(parts); k < n-1 && rest >= n-1-k && (acc*n >= total*(k+1) || rest == n-1-k) {
-			parts = append(parts, readPart{lo: lo, hi: i + 1, ids: &SeriesIDs{}})
-			lo = i + 1
-		}
-	}
-	return append(parts, readPart{lo: lo, hi: len(reads), ids: &SeriesIDs{}})
+	// arena holds the samples; it is reused by the segment after next.
+	arena *sampleArena
 }
 
 // sampleArena hands out runs of samples from blocks that are kept and
@@ -269,13 +230,8 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 	// with segment k-2, whose storage segment k takes over.
 	segs := make(chan *segment)
 	go func() {
-		parts := splitReads(reads, streamReadParts)
-		var arenas [2][]*sampleArena
-		for i := range arenas {
-			for range parts {
-				arenas[i] = append(arenas[i], &sampleArena{})
-			}
-		}
+		arenas := [2]*sampleArena{{}, {}}
+		ids := &SeriesIDs{}
 		defer close(segs)
 		// Two segments are in memory at once (one stepped, one read),
 		// each as decoded samples plus the decoder's garbage. A segment
@@ -292,11 +248,9 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 					seg.from = min(seg.from, cq.after)
 				}
 			}
-			seg.arenas = arenas[0]
-			for _, a := range seg.arenas {
-				a.reset()
-			}
-			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg, parts)
+			seg.arena = arenas[0]
+			seg.arena.reset()
+			seg.err = p.readSegment(rctx, rr, reads, sels, len(cqs), seg, ids)
 			arenas[0], arenas[1] = arenas[1], arenas[0]
 			n = min(2*n, streamMaxSlots)
 			if perSlot := seg.samples / (i1 - i0 + 1); perSlot > 0 {
@@ -373,44 +327,18 @@ func (p *Puller) streamBackfill(ctx context.Context, rr RemoteReader, cqs []*coa
 }
 
 // readSegment reads the samples of seg (from all reads at once, one
-// request per part, the parts at the same time) into seg.series, per
-// coarse query. It runs beside the steps: it touches nothing but seg and
-// the reads' caches.
-func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union, sels []string, nq int, seg *segment, parts []readPart) error {
+// request) into seg.series, per coarse query. It runs beside the steps:
+// it touches nothing but seg and the reads' caches.
+func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union, sels []string, nq int, seg *segment, ids *SeriesIDs) error {
 	members := 1
 	for _, u := range reads {
 		members = max(members, len(u.members))
 	}
-	mats := make([][]ReadSeries, len(reads))
-	errs := make([]error, len(parts))
-	pctx, cancel := context.WithCancel(withSelectors(ctx, members))
-	defer cancel()
-	var wg sync.WaitGroup
-	for k, pt := range parts {
-		wg.Go(func() {
-			// From seg.from itself: a sample there starts the chunk of the
-			// block that begins there, and a range that left it out would
-			// make Prometheus re-encode that chunk for every series (the
-			// samples of a slot are those after its start, so the extra
-			// one is never used).
-			m, err := rr.RemoteRead(pctx, sels[pt.lo:pt.hi], time.UnixMilli(seg.from-1), time.UnixMilli(seg.to),
-				ReadInto{Alloc: seg.arenas[k].alloc, IDs: pt.ids})
-			if err != nil {
-				errs[k] = err
-				cancel() // the segment fails as a whole
-				return
-			}
-			copy(mats[pt.lo:pt.hi], m)
-		})
-	}
-	wg.Wait()
-	// The first part's error that is not the cancellation of another's.
-	var err error
-	for _, e := range errs {
-		if e != nil && (err == nil || errors.Is(err, context.Canceled) && !errors.Is(e, context.Canceled)) {
-			err = e
-		}
-	}
+	// From seg.from itself: a sample there starts the chunk of the block
+	// that begins there, and a range that left it out would make
+	// Prometheus re-encode that chunk for every series (the samples of a
+	// slot are those after its start, so the extra one is never used).
+	mats, err := rr.RemoteRead(withSelectors(ctx, members), sels, time.UnixMilli(seg.from-1), time.UnixMilli(seg.to), ReadInto{Alloc: seg.arena.alloc, IDs: ids})
 	if err != nil {
 		return fmt.Errorf("backfill %s..%s: %w", time.UnixMilli(seg.from).UTC().Format(time.RFC3339),
 			time.UnixMilli(seg.to).UTC().Format(time.RFC3339), err)

@@ -1,20 +1,15 @@
 package scrape
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/counters"
-	"github.com/slo-exporter/slo-exporter/internal/remoteread"
 )
 
 // TestThinningKeepsIncrements feeds one series' samples of an hour to two
@@ -180,141 +175,5 @@ func TestSampleArena(t *testing.T) {
 	}
 	if blocks != 4 { // 10 and arenaBlock-20; 15 and 0; arenaBlock; 3 (arenaBlock+1 has its own)
 		t.Errorf("%d blocks for runs %v, want 4 (a run that does not fit starts the next)", blocks, sizes)
-	}
-}
-
-// TestSplitReads checks that every union is read by exactly one part, in
-// order, that no part is empty and that parts share the members evenly
-// where the unions allow it.
-func TestSplitReads(t *testing.T) {
-	mk := func(sizes ...int) []union {
-		out := make([]union, len(sizes))
-		for i, n := range sizes {
-			out[i].members = make([]int, n)
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		name  string
-		sizes []int
-		n     int
-		want  [][2]int
-	}{
-		{"one union", []int{64}, 2, [][2]int{{0, 1}}},
-		{"two equal", []int{64, 64}, 2, [][2]int{{0, 1}, {1, 2}}},
-		{"even seven", []int{64, 64, 64, 64, 64, 64, 16}, 2, [][2]int{{0, 4}, {4, 7}}},
-		{"heavy first", []int{100, 1, 1, 1}, 2, [][2]int{{0, 1}, {1, 4}}},
-		{"heavy last", []int{1, 1, 1, 100}, 2, [][2]int{{0, 3}, {3, 4}}},
-		{"one part", []int{3, 4, 5}, 1, [][2]int{{0, 3}}},
-		{"more parts than unions", []int{3, 4}, 4, [][2]int{{0, 1}, {1, 2}}},
-		{"three parts", []int{1, 1, 1, 1, 1, 1}, 3, [][2]int{{0, 2}, {2, 4}, {4, 6}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			parts := splitReads(mk(tc.sizes...), tc.n)
-			var got [][2]int
-			for _, p := range parts {
-				got = append(got, [2]int{p.lo, p.hi})
-				if p.ids == nil {
-					t.Errorf("part %d..%d has no identities", p.lo, p.hi)
-				}
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("splitReads(%v, %d) = %v, want %v", tc.sizes, tc.n, got, tc.want)
-			}
-		})
-	}
-}
-
-// partsReader answers the remote reads of a segment's parts: each
-// selector gets one series (its own name as the metric name) with one
-// sample, except that a read of the selector fail returns an error once
-// the other parts have started, and blocked parts wait for their context.
-type partsReader struct {
-	NoStats
-	fail    string
-	started chan struct{}
-}
-
-func (r *partsReader) Query(context.Context, string, time.Time) (model.Vector, error) {
-	return nil, errSynth
-}
-
-func (r *partsReader) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) (model.Matrix, error) {
-	return nil, errSynth
-}
-
-func (r *partsReader) RawSamples(context.Context, string, time.Time, time.Time) (model.Matrix, error) {
-	return nil, errSynth
-}
-
-func (r *partsReader) RemoteRead(ctx context.Context, sels []string, _, end time.Time, into ReadInto) ([][]ReadSeries, error) {
-	out := make([][]ReadSeries, len(sels))
-	for i, sel := range sels {
-		if r.fail != "" {
-			if sel == r.fail {
-				<-r.started
-				return nil, errors.New("injected read failure")
-			}
-			r.started <- struct{}{}
-			<-ctx.Done()
-			return nil, ctx.Err()
-		}
-		name, _, _ := strings.Cut(sel, "{")
-		m := model.Metric{model.MetricNameLabel: model.LabelValue(name), "job": "j"}
-		vals := into.Alloc(1)
-		vals[0] = model.SamplePair{Timestamp: model.TimeFromUnixNano(end.UnixNano()), Value: 1}
-		id := into.IDs.of([]remoteread.Label{{Name: "__name__", Value: name}, {Name: "job", Value: "j"}})
-		if !reflect.DeepEqual(id.metric, m) {
-			return nil, fmt.Errorf("identity %v, want %v", id.metric, m)
-		}
-		out[i] = append(out[i], ReadSeries{Metric: id.metric, FP: id.fp, Values: vals})
-	}
-	return out, nil
-}
-
-// TestReadSegmentParts reads a segment of four unions as two parts at
-// once: each query gets the series of its own union; and when one part
-// fails, the segment fails with that part's error, not with the
-// cancellation it causes in the other.
-func TestReadSegmentParts(t *testing.T) {
-	exprs := []string{`a_total{job="j"}`, `b_total{job="j"}`, `c_total{job="j"}`, `d_total{job="j"}`}
-	reads := planUnions(exprs, unionLimits{maxMembers: streamMaxUnion, maxBytes: 64 << 10, regex: true})
-	if len(reads) != len(exprs) {
-		t.Fatalf("%d unions of %d selectors of different names", len(reads), len(exprs))
-	}
-	sels := make([]string, len(reads))
-	for i, u := range reads {
-		sels[i] = u.selector(exprs)
-	}
-	parts := splitReads(reads, 2)
-	newSeg := func() *segment {
-		seg := &segment{from: 0, to: 60_000}
-		for range parts {
-			seg.arenas = append(seg.arenas, &sampleArena{})
-		}
-		return seg
-	}
-	p := &Puller{}
-	seg := newSeg()
-	if err := p.readSegment(t.Context(), &partsReader{}, reads, sels, len(exprs), seg, parts); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range reads {
-		for _, qi := range u.members {
-			name, _, _ := strings.Cut(exprs[qi], "{")
-			if got := seg.series[qi]; len(got) != 1 || string(got[0].metric[model.MetricNameLabel]) != name || len(got[0].vals) != 1 {
-				t.Errorf("query %d (%s): series %v", qi, exprs[qi], got)
-			}
-		}
-	}
-	if seg.samples != len(exprs) {
-		t.Errorf("%d samples, want %d", seg.samples, len(exprs))
-	}
-
-	// The last part fails once the first has started; the first waits.
-	r := &partsReader{fail: sels[parts[len(parts)-1].lo], started: make(chan struct{}, len(sels))}
-	err := p.readSegment(t.Context(), r, reads, sels, len(exprs), newSeg(), parts)
-	if err == nil || !strings.Contains(err.Error(), "injected") || errors.Is(err, context.Canceled) {
-		t.Errorf("a failed part: %v, want the injected error", err)
 	}
 }
