@@ -14,8 +14,9 @@
 #   before: slo-exporter built from git ref BEFORE (default main), started
 #           with the configuration: wall time until /-/ready, Prometheus CPU
 #           meanwhile, queries and points (its own self-metrics), response
-#           bytes (counted by a proxy in front of Prometheus: bytes on the
-#           wire, as each build asked for them), peak RSS (VmHWM) at ready,
+#           bytes (the body bytes of its backfill, from its log; with
+#           PROXY=1, counted by a proxy in front of Prometheus, for builds
+#           that do not log them), peak RSS (VmHWM) at ready,
 #           RSS after SETTLE seconds of ticking (steady), and the time its
 #           steps waited for streamed reads ("wait s", from its log's
 #           read_wait: near the wall time, Prometheus set the pace);
@@ -48,6 +49,9 @@
 # the minutes of history and compaction: for A/B rounds of one change.
 # Its history ends when it was written, and a backfill runs to now, so
 # its last hours hold fewer samples than a fresh run's.
+# The builds read Prometheus directly, as the floor query does: a proxy
+# copying their 80 MiB of answers took CPU from the same two cores
+# (PROXY=1 puts it back, its CPU in the "proxy CPU s" column).
 # Everything listens on 127.0.0.1. Needs curl, jq and awk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +69,7 @@ BEFORE=${BEFORE:-main}
 RUNS=${RUNS:-"before after"}
 REPEAT=${REPEAT:-1}
 REUSE=${REUSE:-}
+PROXY=${PROXY:-0}
 PORT_BASE=${PORT_BASE:-19300}
 PROM_ADDR=127.0.0.1:$((PORT_BASE + 90))
 PROXY_ADDR=127.0.0.1:$((PORT_BASE + 91))
@@ -196,9 +201,15 @@ compacted() {
 	log "compactions done: $k in all, waited $(calc "$(now) - $t0")s"
 }
 [ -n "$REUSE" ] || compacted
-start proxy "$WORK/gen" proxy -addr "$PROXY_ADDR" -target "$PROM"
-wait_for 50 curl -sf "http://$PROXY_ADDR/-/bytes" || die "proxy not up"
-"$WORK/gen" slos -models "$SLOS" -prometheus "http://$PROXY_ADDR" -period "$PERIOD" >"$WORK/slos.yaml"
+READ_URL=$PROM
+PROXY_PID=
+if [ "$PROXY" = 1 ]; then
+	start proxy "$WORK/gen" proxy -addr "$PROXY_ADDR" -target "$PROM"
+	PROXY_PID=$LAST_PID
+	wait_for 50 curl -sf "http://$PROXY_ADDR/-/bytes" || die "proxy not up"
+	READ_URL=http://$PROXY_ADDR
+fi
+"$WORK/gen" slos -models "$SLOS" -prometheus "$READ_URL" -period "$PERIOD" >"$WORK/slos.yaml"
 sed 's/^  backfill: true$/  backfill: false/' "$WORK/slos.yaml" >"$WORK/slos-nobackfill.yaml"
 
 # Warm the page cache, so that neither build pays for the first read.
@@ -218,7 +229,10 @@ floor() {
 
 run() { # run NAME BINARY [CONFIG]
 	local name=$1 bin=$2 cfg=${3:-$WORK/slos.yaml} b0 c0 w0 pid
-	b0=$(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}')
+	local b0=0 p0=0
+	if [ -n "$PROXY_PID" ]; then
+		b0=$(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}'); p0=$(cpu "$PROXY_PID")
+	fi
 	c0=$(cpu "$PROM_PID"); w0=$(now)
 	start "$name" "$bin" serve --config.file="$cfg" --web.listen-address="$EXP_ADDR"
 	pid=$LAST_PID
@@ -227,19 +241,27 @@ run() { # run NAME BINARY [CONFIG]
 	R[${name}_cpu]=$(calc "$(cpu "$PROM_PID") - $c0")
 	R[${name}_selfcpu]=$(cpu "$pid")
 	R[${name}_hwm]=$(calc "$(status_kb "$pid" VmHWM) / 1024")
-	R[${name}_bytes]=$(calc "($(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}') - $b0) / 1048576")
+	if [ -n "$PROXY_PID" ]; then
+		R[${name}_bytes]=$(calc "($(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}') - $b0) / 1048576")
+		R[${name}_proxy]=$(calc "$(cpu "$PROXY_PID") - $p0")
+	else
+		R[${name}_bytes]=$(sed -n 's/.*"bytes": \([0-9]*\).*/\1/p' "$WORK/$name.log" | tail -1)
+		[ -z "${R[${name}_bytes]}" ] || R[${name}_bytes]=$(calc "${R[${name}_bytes]} / 1048576")
+		R[${name}_proxy]=-
+	fi
 	curl -sf "http://$EXP_ADDR/metrics" >"$WORK/$name.metrics"
 	R[${name}_queries]=$(mval "$WORK/$name.metrics" slo_exporter_queries_total)
 	R[${name}_points]=$(mval "$WORK/$name.metrics" slo_exporter_query_points_total)
 	# How long the steps waited for streamed reads (builds that log it).
 	R[${name}_wait]=$(sed -n 's/.*"read_wait": \([0-9.e+-]*\).*/\1/p' "$WORK/$name.log" | tail -1)
+	[ -n "${R[${name}_bytes]}" ] || R[${name}_bytes]=-
 	[ -n "${R[${name}_wait]}" ] || R[${name}_wait]=-
 	sleep "$SETTLE"
 	R[${name}_rss]=$(calc "$(status_kb "$pid" VmRSS) / 1024")
 	log "$name: ready in ${R[${name}_wall]}s, ${R[${name}_queries]} queries, ${R[${name}_points]} points, ${R[${name}_bytes]} MiB, VmHWM ${R[${name}_hwm]} MiB, steady ${R[${name}_rss]} MiB"
 	stop "$pid"
 }
-row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s %10s\n' "$@"; }
+row() { printf '%-8s %10s %12s %10s %12s %12s %10s %10s %10s %10s %12s\n' "$@"; }
 # median: of the numbers on stdin.
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A RATIOS
@@ -253,12 +275,12 @@ for round in $(seq "$REPEAT"); do
 	printf '\n%d SLOs x %d series, %d days at %s (%s samples, restarts every %s), period %s, Prometheus %s\n' "$SLOS" $((PODS * 2)) "$DAYS" "$STEP" "$samples" "$RESET_EVERY" "$PERIOD" \
 		"$("$PROMETHEUS_BIN" --version 2>&1 | head -1 | awk '{print $3}')"
 	[ "$REPEAT" = 1 ] || printf 'round %d of %d\n' "$round" "$REPEAT"
-	row run "wall s" "Prom CPU s" queries points "MiB wire" "own CPU s" "VmHWM MiB" "RSS MiB" "wait s"
-	row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - - -
+	row run "wall s" "Prom CPU s" queries points "MiB read" "own CPU s" "VmHWM MiB" "RSS MiB" "wait s" "proxy CPU s"
+	row floor "${R[floor_wall]}" "${R[floor_cpu]}" 1 - - - - - - -
 	for n in $RUNS steady; do
 		[ "$n" != steady ] || [ "$round" = 1 ] || continue
 		row "$n" "${R[${n}_wall]}" "${R[${n}_cpu]}" "${R[${n}_queries]}" \
-			"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}" "${R[${n}_wait]}"
+			"${R[${n}_points]}" "${R[${n}_bytes]}" "${R[${n}_selfcpu]}" "${R[${n}_hwm]}" "${R[${n}_rss]}" "${R[${n}_wait]}" "${R[${n}_proxy]}"
 	done
 	for n in $RUNS; do
 		w=$(calc "${R[${n}_wall]} / ${R[floor_wall]}"); c=$(calc "${R[${n}_cpu]} / ${R[floor_cpu]}"); m=$(calc "${R[${n}_hwm]} / ${R[steady_rss]}")
