@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/counters"
+	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // TestThinningKeepsIncrements feeds one series' samples of an hour to two
@@ -175,5 +176,47 @@ func TestSampleArena(t *testing.T) {
 	}
 	if blocks != 4 { // 10 and arenaBlock-20; 15 and 0; arenaBlock; 3 (arenaBlock+1 has its own)
 		t.Errorf("%d blocks for runs %v, want 4 (a run that does not fit starts the next)", blocks, sizes)
+	}
+}
+
+// TestBackfillHoldsNoSamples checks that once a streamed backfill is done
+// the puller keeps none of its samples: a point left in a reused buffer
+// holds a whole block of the backfill's sample storage.
+func TestBackfillHoldsNoSamples(t *testing.T) {
+	const models = 4
+	r := newSynthReader(models, 2)
+	specs := make([]evaluator.Spec, models)
+	targets := make([]Target, models)
+	for i := range specs {
+		specs[i] = proofSpec(fmt.Sprintf("m%03d", i), 0.999)
+		targets[i] = Target{SLO: i,
+			Good:  Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d",code="ok"}`, i)},
+			Valid: Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d"}`, i)}}
+	}
+	eng, err := evaluator.New(interval, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPuller(r, eng, targets, PullerConfig{Interval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := floorTo(time.Date(2024, 3, 1, 0, 7, 30, 0, time.UTC).UnixMilli(), interval.Milliseconds())
+	srcs := make([]int, len(p.sources))
+	starts := make([]int64, len(p.sources))
+	for si := range p.sources {
+		srcs[si], starts[si] = si, to-3*24*time.Hour.Milliseconds()
+	}
+	startOf, _ := p.backfillStarts(srcs, starts, to)
+	var prog BackfillProgress
+	if steps, err := p.coarseBackfill(t.Context(), startOf, to, &prog); err != nil || steps == 0 || p.c.bfSlots[0] == 0 {
+		t.Fatalf("%d steps, %d thinned slots: %v", steps, p.c.bfSlots[0], err)
+	}
+	for i, buf := range p.slotBufs {
+		for j, pt := range buf[:cap(buf)] {
+			if pt.vals != nil {
+				t.Fatalf("slot buffer %d holds samples after the backfill (point %d: %d samples)", i, j, len(pt.vals))
+			}
+		}
 	}
 }
