@@ -108,6 +108,32 @@ func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end ti
 	return out, nil
 }
 
+// synthTargets returns one SLO per model of a synthReader's history
+// (good: its ok series, valid: all of them) and its targets.
+func synthTargets(models int) ([]evaluator.Spec, []Target) {
+	specs := make([]evaluator.Spec, models)
+	targets := make([]Target, models)
+	for i := range specs {
+		specs[i] = proofSpec(fmt.Sprintf("m%03d", i), 0.999)
+		targets[i] = Target{SLO: i,
+			Good:  Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d",code="ok"}`, i)},
+			Valid: Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d"}`, i)}}
+	}
+	return specs, targets
+}
+
+// synthStarts returns where p's coarse backfill of every source over the
+// span up to to starts.
+func synthStarts(p *Puller, to int64, span time.Duration) map[int]int64 {
+	srcs := make([]int, len(p.sources))
+	starts := make([]int64, len(p.sources))
+	for si := range p.sources {
+		srcs[si], starts[si] = si, to-span.Milliseconds()
+	}
+	startOf, _ := p.backfillStarts(srcs, starts, to)
+	return startOf
+}
+
 // BenchmarkStreamBackfill measures the exporter's side of a streamed
 // backfill (everything but decoding the chunks, which remoteread's own
 // benchmark measures): 30 days of 200 SLOs, 4 series each, one sample a
@@ -120,14 +146,7 @@ func BenchmarkStreamBackfill(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	const models = 200
 	r := newSynthReader(models, 2)
-	specs := make([]evaluator.Spec, models)
-	targets := make([]Target, models)
-	for i := range specs {
-		specs[i] = proofSpec(fmt.Sprintf("m%03d", i), 0.999)
-		targets[i] = Target{SLO: i,
-			Good:  Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d",code="ok"}`, i)},
-			Valid: Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d"}`, i)}}
-	}
+	specs, targets := synthTargets(models)
 	end := time.Date(2024, 3, 1, 0, 7, 30, 0, time.UTC)
 	to := floorTo(end.UnixMilli(), interval.Milliseconds())
 	for b.Loop() {
@@ -139,12 +158,7 @@ func BenchmarkStreamBackfill(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srcs := make([]int, len(p.sources))
-		starts := make([]int64, len(p.sources))
-		for si := range p.sources {
-			srcs[si], starts[si] = si, to-30*24*time.Hour.Milliseconds()
-		}
-		startOf, _ := p.backfillStarts(srcs, starts, to)
+		startOf := synthStarts(p, to, 30*24*time.Hour)
 		r.samples = 0
 		var prog BackfillProgress
 		var steps int

@@ -185,14 +185,7 @@ func TestSampleArena(t *testing.T) {
 func TestBackfillHoldsNoSamples(t *testing.T) {
 	const models = 4
 	r := newSynthReader(models, 2)
-	specs := make([]evaluator.Spec, models)
-	targets := make([]Target, models)
-	for i := range specs {
-		specs[i] = proofSpec(fmt.Sprintf("m%03d", i), 0.999)
-		targets[i] = Target{SLO: i,
-			Good:  Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d",code="ok"}`, i)},
-			Valid: Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d"}`, i)}}
-	}
+	specs, targets := synthTargets(models)
 	eng, err := evaluator.New(interval, specs)
 	if err != nil {
 		t.Fatal(err)
@@ -202,12 +195,7 @@ func TestBackfillHoldsNoSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := floorTo(time.Date(2024, 3, 1, 0, 7, 30, 0, time.UTC).UnixMilli(), interval.Milliseconds())
-	srcs := make([]int, len(p.sources))
-	starts := make([]int64, len(p.sources))
-	for si := range p.sources {
-		srcs[si], starts[si] = si, to-3*24*time.Hour.Milliseconds()
-	}
-	startOf, _ := p.backfillStarts(srcs, starts, to)
+	startOf := synthStarts(p, to, 3*24*time.Hour)
 	var prog BackfillProgress
 	if steps, err := p.coarseBackfill(t.Context(), startOf, to, &prog); err != nil || steps == 0 || p.c.bfSlots[0] == 0 {
 		t.Fatalf("%d steps, %d thinned slots: %v", steps, p.c.bfSlots[0], err)
