@@ -48,12 +48,12 @@ func (c *Client) RemoteRead(ctx context.Context, sels []string, start, end time.
 			if len(s.Samples) == 0 {
 				return nil
 			}
-			id := into.IDs.of(s.Labels)
-			vals := alloc(len(s.Samples))
+			rs := into.IDs.of(s.Labels)
+			rs.Values = alloc(len(s.Samples))
 			for i, sp := range s.Samples {
-				vals[i] = model.SamplePair{Timestamp: model.Time(sp.T), Value: model.SampleValue(sp.V)}
+				rs.Values[i] = model.SamplePair{Timestamp: model.Time(sp.T), Value: model.SampleValue(sp.V)}
 			}
-			out[s.Query] = append(out[s.Query], ReadSeries{Metric: id.metric, FP: id.fp, Values: vals})
+			out[s.Query] = append(out[s.Query], rs)
 			return nil
 		})
 		if remoteread.IsUnsupported(err) {
@@ -94,18 +94,12 @@ func rrMatchers(ms []metricsql.LabelFilter) []remoteread.Matcher {
 // The zero value is ready; a nil *SeriesIDs builds every identity anew.
 // Not safe for concurrent use.
 type SeriesIDs struct {
-	m   map[string]seriesID
-	key []byte // scratch for the lookup key
+	m   map[string]ReadSeries // Metric and FP set, no Values
+	key []byte                // scratch for the lookup key
 }
 
-// seriesID is one series' identity.
-type seriesID struct {
-	metric model.Metric
-	fp     uint64
-}
-
-// of returns the identity of the series with labels ls.
-func (ids *SeriesIDs) of(ls []remoteread.Label) seriesID {
+// of returns the series with labels ls, its Metric and FP set.
+func (ids *SeriesIDs) of(ls []remoteread.Label) ReadSeries {
 	if ids == nil {
 		return newSeriesID(ls)
 	}
@@ -123,17 +117,18 @@ func (ids *SeriesIDs) of(ls []remoteread.Label) seriesID {
 		return id
 	}
 	if ids.m == nil {
-		ids.m = map[string]seriesID{}
+		ids.m = map[string]ReadSeries{}
 	}
 	id := newSeriesID(ls)
 	ids.m[string(k)] = id
 	return id
 }
 
-func newSeriesID(ls []remoteread.Label) seriesID {
+// newSeriesID returns the series with labels ls, its Metric and FP set.
+func newSeriesID(ls []remoteread.Label) ReadSeries {
 	m := make(model.Metric, len(ls))
 	for _, l := range ls {
 		m[model.LabelName(l.Name)] = model.LabelValue(l.Value)
 	}
-	return seriesID{metric: m, fp: uint64(m.Fingerprint())}
+	return ReadSeries{Metric: m, FP: uint64(m.Fingerprint())}
 }

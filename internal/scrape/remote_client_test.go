@@ -39,20 +39,20 @@ func TestSeriesIDs(t *testing.T) {
 			first := ids.of(ls)
 			// A copy of the labels, as the next segment's read decodes them.
 			again := ids.of(append([]remoteread.Label(nil), ls...))
-			if !reflect.DeepEqual(first.metric, want) || first.fp != uint64(want.Fingerprint()) {
-				t.Errorf("set %d: got %v (%x), want %v (%x)", i, first.metric, first.fp, want, uint64(want.Fingerprint()))
+			if !reflect.DeepEqual(first.Metric, want) || first.FP != uint64(want.Fingerprint()) {
+				t.Errorf("set %d: got %v (%x), want %v (%x)", i, first.Metric, first.FP, want, uint64(want.Fingerprint()))
 			}
-			if again.fp != first.fp || !reflect.DeepEqual(again.metric, first.metric) {
-				t.Errorf("set %d: read again as %v, first %v", i, again.metric, first.metric)
+			if again.FP != first.FP || !reflect.DeepEqual(again.Metric, first.Metric) {
+				t.Errorf("set %d: read again as %v, first %v", i, again.Metric, first.Metric)
 			}
-			shared := reflect.ValueOf(again.metric).UnsafePointer() == reflect.ValueOf(first.metric).UnsafePointer()
+			shared := reflect.ValueOf(again.Metric).UnsafePointer() == reflect.ValueOf(first.Metric).UnsafePointer()
 			if shared != (ids != nil) {
 				t.Errorf("set %d (interning %v): second read shares the first's metric: %v", i, ids != nil, shared)
 			}
-			if j, dup := seen[first.fp]; dup && !reflect.DeepEqual(sets[j], ls) {
+			if j, dup := seen[first.FP]; dup && !reflect.DeepEqual(sets[j], ls) {
 				t.Errorf("sets %d and %d share an identity", j, i)
 			}
-			seen[first.fp] = i
+			seen[first.FP] = i
 		}
 		if ids != nil && len(ids.m) != len(sets) {
 			t.Errorf("%d identities interned for %d label sets", len(ids.m), len(sets))
