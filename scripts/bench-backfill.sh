@@ -228,8 +228,7 @@ floor() {
 }
 
 run() { # run NAME BINARY [CONFIG]
-	local name=$1 bin=$2 cfg=${3:-$WORK/slos.yaml} b0 c0 w0 pid
-	local b0=0 p0=0
+	local name=$1 bin=$2 cfg=${3:-$WORK/slos.yaml} b0=0 p0=0 c0 w0 pid
 	if [ -n "$PROXY_PID" ]; then
 		b0=$(curl -sf "http://$PROXY_ADDR/-/bytes" | awk '{print $1}'); p0=$(cpu "$PROXY_PID")
 	fi
