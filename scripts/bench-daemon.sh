@@ -15,6 +15,13 @@
 #   4. exposition: /metrics size and the wall and CPU time of several scrapes;
 #   5. scraped: Prometheus also scrapes the exporter every 30s: its extra CPU
 #      per scrape (ingesting the slo_* series).
+# and, for the ratios to what Prometheus cannot do cheaper, two floors:
+#   3b. one curl instant query of every source series' latest sample (a
+#      range of one scrape interval): the least a tick's read can cost
+#      Prometheus;
+#   5b. a static copy of one /metrics answer (bench/gen static), scraped by
+#      the same Prometheus in the same minutes: the least the exporter's
+#      scrape can take.
 # CPU is read from /proc/<pid>/stat (the source of process_cpu_seconds_total)
 # so that measuring never costs a scrape inside a measured interval.
 #
@@ -26,7 +33,9 @@
 # SLOS (split the groups between this many SLOs, a divisor of 100; default 1),
 # SHARD (i/n: the exporter runs serve --shard=i/n and measures that shard
 # alone), SCRAPED (1: run phase 5), SCRAPES (scrapes of the exporter
-# measured in phase 5, 4), WRITE_DOCS (1: update the figures of each size
+# measured in phase 5, 4), FLOOR (1: measure the floors of a tick's read
+# and of a scrape, phases 3b and 5b; 0 skips them), FLOOR_QUERIES (3),
+# WRITE_DOCS (1: update the figures of each size
 # in docs/benchmarks.md, each in its own block, so that a run of one size
 # keeps the others), KEEP (1: keep the work directory),
 # SLO_EXPORTER, PROMETHEUS, PROMTOOL (binaries), PORT_BASE (19100),
@@ -43,6 +52,8 @@ CYCLES=${CYCLES:-2}
 BASELINE=${BASELINE:-20}
 SCRAPED=${SCRAPED:-1}
 SCRAPES=${SCRAPES:-4}
+FLOOR=${FLOOR:-1}
+FLOOR_QUERIES=${FLOOR_QUERIES:-3}
 RULES=${RULES:-1}
 SLOS=${SLOS:-1}
 SHARD=${SHARD:-}
@@ -54,6 +65,7 @@ RULE_INTERVAL=30s
 GEN_ADDR=127.0.0.1:$((PORT_BASE + 1))
 PROM_ADDR=127.0.0.1:$((PORT_BASE + 90))
 EXP_ADDR=127.0.0.1:$((PORT_BASE + 99))
+STATIC_ADDR=127.0.0.1:$((PORT_BASE + 98))
 PROM=http://$PROM_ADDR
 EXP=http://$EXP_ADDR
 
@@ -174,7 +186,7 @@ bench_size() {
 	log "N=$N: ${R[samples_$N]} samples over $span_txt into TSDB blocks in ${R[histsecs_$N]}s"
 
 	"$WORK/gen" config -models "$N" -slos "$SLOS" -target "$GEN_ADDR" -exporter "$EXP_ADDR" -prometheus "$PROM" \
-		-interval "$INTERVAL" -scrape-interval "$SCRAPE_INTERVAL" -rule-interval "$RULE_INTERVAL" -out "$dir"
+		-static "$STATIC_ADDR" -interval "$INTERVAL" -scrape-interval "$SCRAPE_INTERVAL" -rule-interval "$RULE_INTERVAL" -out "$dir"
 	cp "$dir/prometheus-base.yml" "$dir/prom.yml"
 
 	start "gen-$N" "$WORK/gen" serve -addr "$GEN_ADDR" -models "$N" -origin "$origin"
@@ -288,6 +300,27 @@ bench_size() {
 	R[tracked_$N]=$(mval "$dir/exp1.txt" slo_exporter_tracked_series)
 	log "N=$N: exporter ${R[exp_cpu_$N]} ms CPU/tick, Prometheus ${R[prom_q_cpu_$N]} ms CPU/tick, ${R[groups_$N]} groups"
 
+	# 3b. The floor of a tick's read: one instant query of every source
+	# series over one scrape interval (its latest sample: one sample each),
+	# sent by curl halfway between two ticks, FLOOR_QUERIES times. A shard reads a part of the
+	# series, which no single selector of bench/gen names: skipped.
+	R[floor_q_wall_$N]=skipped; R[floor_q_cpu_$N]=skipped; R[floor_q_samples_$N]=skipped
+	if [ -z "$SHARD" ] && [ "$FLOOR" = 1 ]; then
+		local fq walls="" cpus="" fw
+		fq="bench_requests_total{job=\"bench\"}[$SCRAPE_INTERVAL]"
+		for _ in $(seq "$FLOOR_QUERIES"); do
+			sleep_to_phase "$IV" "$(calc "$IV / 2")"
+			p0=$(cpu $prom_pid)
+			fw=$(curl -sf -o "$dir/floor-query.json" -w '%{time_total}' --data-urlencode "query=$fq" "$PROM/api/v1/query") || die "floor query $fq failed"
+			p1=$(cpu $prom_pid)
+			walls="$walls $fw"; cpus="$cpus $(calc "($p1 - $p0) - $base * $fw")"
+		done
+		R[floor_q_wall_$N]=$(echo "$walls" | awk '{ for (i = 1; i <= NF; i++) s += $i; printf "%.1f", s / NF * 1000 }')
+		R[floor_q_cpu_$N]=$(echo "$cpus" | awk '{ for (i = 1; i <= NF; i++) s += $i; printf "%.1f", s / NF * 1000 }')
+		R[floor_q_samples_$N]=$(jq '[.data.result[].values | length] | add // 0' "$dir/floor-query.json")
+		log "N=$N: floor query $fq: ${R[floor_q_wall_$N]} ms, ${R[floor_q_cpu_$N]} ms Prometheus CPU, ${R[floor_q_samples_$N]} samples"
+	fi
+
 	# 4. Exposition: five scrapes, plus one gzipped.
 	local evals="" sizes="" times="" i
 	e0=$(cpu $exp_pid)
@@ -339,7 +372,33 @@ bench_size() {
 		R[prom_rss_$N]=$(rss $prom_pid)
 		log "N=$N: Prometheus ingests the exporter: ${R[ingest_cpu_$N]} ms CPU per scrape over $scrapes scrapes"
 	fi
+
 	R[promsamples_$N]=$(promq 'prometheus_tsdb_head_series')
+
+	# 5b. The floor of a scrape: the same Prometheus also scrapes a static
+	# copy of one gzipped /metrics answer (bench/gen static), which does no
+	# work per scrape; both jobs' scrape_duration_seconds over the same
+	# SCRAPES scrapes, after the copy's first.
+	R[floor_scrape_mean_$N]=skipped; R[floor_scrape_max_$N]=skipped; R[floor_exp_mean_$N]=skipped; R[floor_exp_max_$N]=skipped
+	if [ "$SCRAPED" = 1 ] && [ "$FLOOR" = 1 ]; then
+		curl -sf -H 'Accept-Encoding: gzip' -o "$dir/metrics.gz" "$EXP/metrics" || die "saving /metrics failed"
+		start "static-$N" "$WORK/gen" static -addr "$STATIC_ADDR" -file "$dir/metrics.gz"
+		local static_pid=$LAST_PID
+		cp "$dir/prometheus-floor.yml" "$dir/prom.yml"
+		curl -sf -X POST "$PROM/-/reload" >/dev/null || die "reload with the static job failed"
+		wait_for 300 sh -c "[ \"\$(curl -sf --data-urlencode 'query=up{job=\"static\"}' $PROM/api/v1/query | jq -r '.data.result[0].value[1]')\" = 1 ]" \
+			|| die "Prometheus does not scrape the static copy (see $WORK/static-$N.log)"
+		first=$(curl -sf --data-urlencode 'query=up{job="static"}' "$PROM/api/v1/query" | jq -r '.data.result[0].value[0]')
+		sleep_to_phase 30 "$(calc "($first % 30) + 5")"
+		sleep $((SCRAPES * 30 + 10))
+		local fwin=$((SCRAPES * 30 + 10))s
+		R[floor_scrape_mean_$N]=$(calc "$(promq "avg_over_time(scrape_duration_seconds{job=\"static\"}[$fwin])") * 1000")
+		R[floor_scrape_max_$N]=$(calc "$(promq "max_over_time(scrape_duration_seconds{job=\"static\"}[$fwin])") * 1000")
+		R[floor_exp_mean_$N]=$(calc "$(promq "avg_over_time(scrape_duration_seconds{job=\"slo-exporter\"}[$fwin])") * 1000")
+		R[floor_exp_max_$N]=$(calc "$(promq "max_over_time(scrape_duration_seconds{job=\"slo-exporter\"}[$fwin])") * 1000")
+		stop "$static_pid"
+		log "N=$N: scrape_duration_seconds mean ${R[floor_exp_mean_$N]} ms for the exporter, ${R[floor_scrape_mean_$N]} ms for its static copy"
+	fi
 	stop "$exp_pid"; stop "$prom_pid"; stop "$gen_pid"
 	rm -rf "$dir/data"
 }
@@ -366,7 +425,10 @@ for N in $SIZES; do
 	R[prom_rss_mb_$N]=$(fmt "$(calc "${R[prom_rss_$N]} / 1048576")")
 	R[mb_$N]=$(fmt "$(calc "${R[bytes_$N]} / 1048576")")
 	R[gzmb_$N]=$(fmt "$(calc "${R[gzip_$N]} / 1048576")")
-	for k in ingest_scrape ingest_scrape_mean ingest_scrape_max; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
+	for k in ingest_scrape ingest_scrape_mean ingest_scrape_max floor_scrape_mean floor_scrape_max floor_exp_mean floor_exp_max; do R[${k}_$N]=$(fmt "${R[${k}_$N]}"); done
+	R[floor_q_ratio_$N]=skipped; R[floor_scrape_ratio_$N]=skipped
+	[ "${R[floor_q_cpu_$N]}" = skipped ] || R[floor_q_ratio_$N]=$(awk -v a="${R[prom_q_cpu_$N]}" -v b="${R[floor_q_cpu_$N]}" 'BEGIN { printf "%.2f", a / b }')
+	[ "${R[floor_scrape_mean_$N]}" = skipped ] || R[floor_scrape_ratio_$N]=$(awk -v a="${R[floor_exp_mean_$N]}" -v b="${R[floor_scrape_mean_$N]}" 'BEGIN { printf "%.2f", a / b }')
 	if [ "${R[rules_cpu_$N]}" = skipped ]; then
 		for k in ratio_q ratio_all ratio_sys extra extra_ratio; do R[${k}_$N]=skipped; done
 		continue
@@ -432,10 +494,19 @@ report() {
 	row "exporter CPU per /metrics scrape, no gzip (ms)" scrape_cpu
 	row "Prometheus CPU per tick for the exporter's queries (ms)" prom_q_cpu
 	row "Prometheus /api/v1/query handler wall time per tick (ms)" prom_q_wall
+	row "floor: one instant query of every source series' latest sample, wall (ms)" floor_q_wall
+	row "floor: that query's Prometheus CPU (ms)" floor_q_cpu
+	row "floor: that query's samples" floor_q_samples
+	row "Prometheus CPU per tick / the floor query's" floor_q_ratio
 	row "Prometheus CPU per scrape of the exporter, ingestion (ms)" ingest_cpu
 	row "Prometheus scrape_duration_seconds of the exporter, last (ms)" ingest_scrape
 	row "the same, mean over the measured scrapes (ms)" ingest_scrape_mean
 	row "the same, max over the measured scrapes (ms)" ingest_scrape_max
+	row "floor: scrape_duration_seconds of a static copy of /metrics, mean (ms)" floor_scrape_mean
+	row "floor: the same, max (ms)" floor_scrape_max
+	row "the exporter's scrape_duration_seconds over the same minutes, mean (ms)" floor_exp_mean
+	row "the exporter's scrape over the same minutes, max (ms)" floor_exp_max
+	row "the exporter's mean scrape / the static copy's" floor_scrape_ratio
 	row "Prometheus RSS at the end (MiB)" prom_rss_mb
 	echo
 	echo "Recording rules (16 rules: SLI and error ratio x 8 windows), every ${RULE_INTERVAL}"

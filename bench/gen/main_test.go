@@ -3,8 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,6 +195,7 @@ func TestConfigFiles(t *testing.T) {
 		{"check", "config", "prometheus-base.yml"},
 		{"check", "config", "prometheus-rules.yml"},
 		{"check", "config", "prometheus-scraped.yml"},
+		{"check", "config", "prometheus-floor.yml"},
 	} {
 		cmd := exec.Command(promtool, args...)
 		cmd.Dir = dir
@@ -287,5 +292,54 @@ func TestConfigSplitSLOs(t *testing.T) {
 	}
 	if err := configs([]string{"-slos", "3", "-out", t.TempDir()}); err == nil {
 		t.Error("-slos 3 accepted")
+	}
+}
+
+// TestStaticServesSavedBytes checks the scrape floor's server: a client
+// that accepts gzip gets the saved bytes unchanged, one that does not gets
+// them decompressed, and a file that is not gzip is refused by name.
+func TestStaticServesSavedBytes(t *testing.T) {
+	dir := t.TempDir()
+	text := "# TYPE slo_burn_rate gauge\nslo_burn_rate{slo=\"a\",service=\"s\",window=\"5m\"} 0.5\n"
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write([]byte(text))
+	_ = zw.Close()
+	file := filepath.Join(dir, "metrics.gz")
+	if err := os.WriteFile(file, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := staticHandler(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, tc := range []struct {
+		accept, encoding string
+		want             []byte
+	}{
+		{"gzip", "gzip", z.Bytes()},
+		{"identity", "", []byte(text)},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+		req.Header.Set("Accept-Encoding", tc.accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Encoding"); got != tc.encoding {
+			t.Errorf("Accept-Encoding %s: Content-Encoding %q, want %q", tc.accept, got, tc.encoding)
+		}
+		if !bytes.Equal(body, tc.want) {
+			t.Errorf("Accept-Encoding %s: body %q, want %q", tc.accept, body, tc.want)
+		}
+	}
+	plain := filepath.Join(dir, "metrics.txt")
+	_ = os.WriteFile(plain, []byte(text), 0o644)
+	if _, err := staticHandler(plain); err == nil || !strings.Contains(err.Error(), plain) {
+		t.Errorf("a plain file: error %v, want one naming %s", err, plain)
 	}
 }
