@@ -444,6 +444,7 @@ func (p *Puller) readBackfillUnion(ctx context.Context, rqs []*backfillQuery, u 
 		return matrixSamples(m), err
 	}
 	var in []int
+	u.fit(len(m))
 	for _, ss := range m {
 		in = u.matching(ss.Metric, in[:0])
 		for _, i := range in {

@@ -630,6 +630,7 @@ func (p *Puller) readAll(ctx context.Context, t time.Time, reads []union, pulled
 			return
 		}
 		var in []int
+		r.fit(len(m))
 		for _, ss := range m {
 			in = r.matching(ss.Metric, in[:0])
 			if len(in) == 0 {

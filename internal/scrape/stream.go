@@ -347,6 +347,7 @@ func (p *Puller) readSegment(ctx context.Context, rr RemoteReader, reads []union
 	var hit []int
 	for ri, m := range mats {
 		u := &reads[ri]
+		u.fit(len(m))
 		for _, ss := range m {
 			seg.samples += len(ss.Values)
 			hit = u.matching(ss.Metric, hit[:0])

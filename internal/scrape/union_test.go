@@ -135,3 +135,86 @@ func TestRegexUnions(t *testing.T) {
 		}
 	}
 }
+
+// benchUnion is the union of bench-daemon's 20 SLOs at 100,000 groups:
+// selectors that differ only in a regex on model, each passing the models
+// whose number ends in one of five two-digit suffixes.
+func benchUnion(t testing.TB) union {
+	var exprs []string
+	for j := range 20 {
+		suf := make([]string, 5)
+		for k := range suf {
+			suf[k] = fmt.Sprintf("%02d", j*5+k)
+		}
+		exprs = append(exprs, fmt.Sprintf(`bench_requests_total{job="bench",model=~"m[0-9]*(%s)"}`, strings.Join(suf, "|")))
+	}
+	plans := planUnions(exprs, unionLimits{regex: true})
+	if len(plans) != 1 || len(plans[0].members) != 20 {
+		t.Fatalf("want one union of 20 selectors, got %d plans", len(plans))
+	}
+	return plans[0]
+}
+
+// TestUnionCacheFitsTheAnswer: an answer with more label values than
+// unionCacheMax, read with the cache fitted to it, leaves every value in
+// the cache (a second read meets no regex), and every series still goes
+// to the one member whose regex it passes.
+func TestUnionCacheFitsTheAnswer(t *testing.T) {
+	const models = unionCacheMax + 34464 // 100,000
+	for _, tc := range []struct {
+		name   string
+		fit    bool
+		cached int
+	}{
+		{"fitted", true, models},
+		{"unfitted: restarts within the read", false, models - unionCacheMax},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := benchUnion(t)
+			if tc.fit {
+				u.fit(2 * models) // two series (code ok and error) per model
+			}
+			var in []int
+			for i := range models {
+				v := fmt.Sprintf("m%05d", i)
+				in = u.matching(model.Metric{"model": model.LabelValue(v)}, in[:0])
+				if want := (i % 100) / 5; len(in) != 1 || in[0] != want {
+					t.Fatalf("%s: members %v, want [%d]", v, in, want)
+				}
+			}
+			if got := len(u.cache.hits); got != tc.cached {
+				t.Errorf("%d values cached after the read, want %d", got, tc.cached)
+			}
+		})
+	}
+}
+
+// BenchmarkUnionMatching splits a tick's answer at 100,000 groups (200,000
+// series, 100,000 model values) between the 20 members of benchUnion, in
+// steady state: with the cache fitted to the answer, and with the fixed
+// cap of 65,536 values it had before (valueCache quotes the figures).
+func BenchmarkUnionMatching(b *testing.B) {
+	ms := make([]model.Metric, 200000)
+	for i := range ms {
+		ms[i] = model.Metric{"model": model.LabelValue(fmt.Sprintf("m%05d", i/2))}
+	}
+	for _, fit := range []bool{true, false} {
+		b.Run(map[bool]string{true: "fitted", false: "fixed-cap"}[fit], func(b *testing.B) {
+			u := benchUnion(b)
+			var in []int
+			read := func() {
+				if fit {
+					u.fit(len(ms))
+				}
+				for _, m := range ms {
+					in = u.matching(m, in[:0])
+				}
+			}
+			read()
+			for b.Loop() {
+				read()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ms)), "ns/series")
+		})
+	}
+}
