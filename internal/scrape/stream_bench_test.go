@@ -108,9 +108,11 @@ func (r *synthReader) RemoteRead(_ context.Context, sels []string, start, end ti
 	return out, nil
 }
 
-// synthTargets returns one SLO per model of a synthReader's history
-// (good: its ok series, valid: all of them) and its targets.
-func synthTargets(models int) ([]evaluator.Spec, []Target) {
+// synthPuller returns a puller, on an engine of its own, with one SLO per
+// model of a synthReader's history (good: its ok series, valid: all of
+// them).
+func synthPuller(tb testing.TB, r *synthReader, models int) *Puller {
+	tb.Helper()
 	specs := make([]evaluator.Spec, models)
 	targets := make([]Target, models)
 	for i := range specs {
@@ -119,7 +121,15 @@ func synthTargets(models int) ([]evaluator.Spec, []Target) {
 			Good:  Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d",code="ok"}`, i)},
 			Valid: Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d"}`, i)}}
 	}
-	return specs, targets
+	eng, err := evaluator.New(interval, specs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := NewPuller(r, eng, targets, PullerConfig{Interval: interval})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
 
 // synthStarts returns where p's coarse backfill of every source over the
@@ -146,22 +156,15 @@ func BenchmarkStreamBackfill(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	const models = 200
 	r := newSynthReader(models, 2)
-	specs, targets := synthTargets(models)
 	end := time.Date(2024, 3, 1, 0, 7, 30, 0, time.UTC)
 	to := floorTo(end.UnixMilli(), interval.Milliseconds())
 	for b.Loop() {
-		eng, err := evaluator.New(interval, specs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := NewPuller(r, eng, targets, PullerConfig{Interval: interval})
-		if err != nil {
-			b.Fatal(err)
-		}
+		p := synthPuller(b, r, models)
 		startOf := synthStarts(p, to, 30*24*time.Hour)
 		r.samples = 0
 		var prog BackfillProgress
 		var steps int
+		var err error
 		peak := peakHeap(func() { steps, err = p.coarseBackfill(b.Context(), startOf, to, &prog) })
 		if err != nil || steps == 0 {
 			b.Fatalf("%d steps: %v", steps, err)

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/slo-exporter/slo-exporter/internal/counters"
-	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
 // TestThinningKeepsIncrements feeds one series' samples of an hour to two
@@ -185,15 +184,7 @@ func TestSampleArena(t *testing.T) {
 func TestBackfillHoldsNoSamples(t *testing.T) {
 	const models = 4
 	r := newSynthReader(models, 2)
-	specs, targets := synthTargets(models)
-	eng, err := evaluator.New(interval, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPuller(r, eng, targets, PullerConfig{Interval: interval})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := synthPuller(t, r, models)
 	to := floorTo(time.Date(2024, 3, 1, 0, 7, 30, 0, time.UTC).UnixMilli(), interval.Milliseconds())
 	startOf := synthStarts(p, to, 3*24*time.Hour)
 	var prog BackfillProgress
