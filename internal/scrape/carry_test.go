@@ -25,15 +25,7 @@ func carryPuller(t *testing.T, q Querier, targets map[string]Target) *Puller {
 		tg.SLO = i
 		ts = append(ts, tg)
 	}
-	eng, err := evaluator.New(interval, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPuller(q, eng, ts, PullerConfig{Interval: interval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return newTestPuller(t, q, interval, specs, ts)
 }
 
 func TestCarryable(t *testing.T) {

@@ -15,6 +15,21 @@ import (
 	"github.com/slo-exporter/slo-exporter/internal/evaluator"
 )
 
+// newTestPuller returns a puller reading q for targets, every iv, on an
+// engine of its own holding specs.
+func newTestPuller(tb testing.TB, q Querier, iv time.Duration, specs []evaluator.Spec, targets []Target) *Puller {
+	tb.Helper()
+	eng, err := evaluator.New(iv, specs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := NewPuller(q, eng, targets, PullerConfig{Interval: iv})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
 const exprBucket = `synth_latency_seconds_bucket{job="synth"}`
 
 func le(v float64) *float64 { return &v }

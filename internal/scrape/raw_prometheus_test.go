@@ -523,14 +523,7 @@ func runRawSampleProof(t *testing.T, src *liveCounters, srv truthServer, client 
 			targets[i] = Target{SLO: i, Good: Selector{Expr: fmt.Sprintf(`absent_total{job="app",slo="%d",code="200"}`, i)},
 				Valid: Selector{Expr: fmt.Sprintf(`absent_total{job="app",slo="%d"}`, i)}}
 		}
-		eeng, err := evaluator.New(liveInterval, specs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ep, err := NewPuller(client, eeng, targets, PullerConfig{Interval: liveInterval})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ep := newTestPuller(t, client, liveInterval, specs, targets)
 		var prog BackfillProgress
 		if err := ep.Backfill(ctx, Tend.Add(-24*time.Hour), Tend, func(b BackfillProgress) { prog = b }); err != nil {
 			t.Fatal(err)

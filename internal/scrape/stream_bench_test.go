@@ -121,15 +121,7 @@ func synthPuller(tb testing.TB, r *synthReader, models int) *Puller {
 			Good:  Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d",code="ok"}`, i)},
 			Valid: Selector{Expr: fmt.Sprintf(`bench_requests_total{model="m%03d"}`, i)}}
 	}
-	eng, err := evaluator.New(interval, specs)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p, err := NewPuller(r, eng, targets, PullerConfig{Interval: interval})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return p
+	return newTestPuller(tb, r, interval, specs, targets)
 }
 
 // synthStarts returns where p's coarse backfill of every source over the
