@@ -29,14 +29,7 @@ func TestShareReads(t *testing.T) {
 		specs[i] = evaluator.Spec{Name: e, Objective: 0.9, Period: time.Hour}
 		targets[i] = Target{SLO: i, Good: Selector{Expr: e}, Valid: Selector{Expr: `y`}}
 	}
-	eng, err := evaluator.New(interval, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPuller(nil, eng, targets, PullerConfig{Interval: interval})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newTestPuller(t, nil, interval, specs, targets)
 	byExpr := map[string]*query{}
 	for _, q := range p.queries {
 		byExpr[q.expr] = q
@@ -82,7 +75,7 @@ func TestShareReads(t *testing.T) {
 		}
 	}
 	// NoSharedReads reads every expression itself.
-	p, err = NewPuller(nil, eng, targets, PullerConfig{Interval: interval, NoSharedReads: true})
+	p, err := NewPuller(nil, p.eng, targets, PullerConfig{Interval: interval, NoSharedReads: true})
 	if err != nil {
 		t.Fatal(err)
 	}
